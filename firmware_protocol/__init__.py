@@ -1,0 +1,1 @@
+"""The byte level: the open RehabLink GATT profile, codecs for commodity sensors, and a simulated sensor."""

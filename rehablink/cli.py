@@ -1,0 +1,67 @@
+"""The ``rehab`` command: one click group, with each area contributing its own commands.
+
+Each area (``wearable``, ``firmware_protocol``, ``server``, ``dashboards``) exposes a module-level
+``commands`` list in its ``cli`` module. Heavy imports (Bleak, Bumble, Flask) happen inside the
+command functions so that ``rehab analyze`` starts quickly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from rehablink import __version__
+
+#: Modules whose ``commands`` list is added to the group, in help order.
+COMMAND_MODULES = (
+    "wearable.cli",
+    "firmware_protocol.cli",
+    "server.cli",
+    "dashboards.cli",
+    "rehablink.demo",
+)
+
+#: Exit code for bad input (a malformed file, an unknown id, a wrong password).
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(click.ClickException):
+    """A user error with a message they can act on; exits with status 2, never a traceback."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file: object = None) -> None:  # one clear line on stderr
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rehab")
+def cli() -> None:
+    """RehabLink: count glute exercises from one pelvis-worn motion sensor, coach them live,
+    and keep the physiotherapist's record."""
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        for command in getattr(module, "commands", []):
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(standalone_mode=True)
+    except KeyboardInterrupt:  # Ctrl-C outside a command that handles it
+        click.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,46 @@
+"""Red flags: symptoms with back pain that need medical assessment, not exercise.
+
+Asked at the end of every guided session; any "yes" shows advice to seek care and is stored as a
+flag that raises an alert for the physiotherapist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """One red-flag question. ``urgent`` ones need emergency care."""
+
+    id: str
+    question: str
+    urgent: bool = False
+
+
+RED_FLAGS: dict[str, RedFlag] = {
+    f.id: f
+    for f in (
+        RedFlag("leg_symptoms",
+                "Is the pain spreading below your knee, with numbness, tingling or leg weakness?"),
+        RedFlag("bladder_bowel",
+                "Have you newly lost control of your bladder or bowel, or is there numbness "
+                "around your bottom or genitals?", urgent=True),
+        RedFlag("night_pain",
+                "Is the pain severe and unrelenting, not eased by rest, or worse at night?"),
+        RedFlag("systemic",
+                "Do you have a fever, unexplained weight loss or feel generally unwell?"),
+        RedFlag("trauma", "Did the pain start after a fall or another injury?"),
+        RedFlag("no_improvement",
+                "Has the pain not improved at all after about six weeks of exercises?"),
+    )
+}
+
+SEEK_CARE_ADVICE = (
+    "Please stop these exercises for now and contact your GP or physiotherapist today. "
+    "Your physiotherapist has been alerted."
+)
+URGENT_ADVICE = (
+    "This can be serious: please seek urgent medical care now (call emergency services or go to "
+    "the nearest emergency department)."
+)

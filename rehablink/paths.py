@@ -1,0 +1,19 @@
+"""Where RehabLink keeps its files: ``REHAB_HOME`` or the user's data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+
+def rehab_home() -> Path:
+    """Return the data directory, creating it (mode 0700) if needed.
+
+    ``REHAB_HOME`` overrides the platform's user data directory.
+    """
+    override = os.environ.get("REHAB_HOME")
+    home = Path(override) if override else Path(platformdirs.user_data_dir("rehablink"))
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return home

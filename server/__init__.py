@@ -1,0 +1,1 @@
+"""The Flask service that companions sync to and that keeps the clinical record."""
