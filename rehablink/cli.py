@@ -16,10 +16,14 @@ from rehablink import __version__
 
 #: Modules whose ``commands`` list is added to the group, in help order.
 COMMAND_MODULES = (
+    "wearable.motion.cli",
     "wearable.cli",
+    "wearable.sync.cli",
     "firmware_protocol.cli",
+    "firmware_protocol.simulated.cli",
     "server.cli",
     "dashboards.cli",
+    "rehablink.simulator.cli",
     "rehablink.demo",
 )
 
@@ -45,12 +49,7 @@ def cli() -> None:
 
 def _register() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+        module = importlib.import_module(name)
         for command in getattr(module, "commands", []):
             cli.add_command(command)
 

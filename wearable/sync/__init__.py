@@ -1,0 +1,1 @@
+"""Sync with the clinic server: enrollment, the outbox of pending sessions, plan download."""
