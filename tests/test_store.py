@@ -1,0 +1,173 @@
+"""The companion store on real SQLite files: migrations, chunks, documents, outbox, recovery."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlite_utils
+
+from rehablink.results import Rep, SetResult
+from wearable.store import CompanionStore, Gap, SampleWriter, SensorInfo, StoreError
+from wearable.store.chunks import ChunkError, decode_chunk, encode_chunk
+from wearable.store.migrations import MIGRATIONS, Migration, migrate, schema_version
+
+
+def _samples(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / 100.0
+    acc = rng.uniform(-2, 2, (n, 3))
+    gyro = rng.uniform(-500, 500, (n, 3))
+    return t, acc, gyro
+
+
+def test_store_chunk_round_trip_within_resolution() -> None:
+    t, acc, gyro = _samples(250)
+    t0, blob = encode_chunk(t + 12.5, acc, gyro)
+    c = decode_chunk(t0, 250, True, blob)
+    assert np.abs(c.t - (t + 12.5)).max() <= 0.5e-6
+    assert np.abs(c.acc - acc).max() <= 0.5 / 2048 + 1e-12
+    assert c.gyro is not None and np.abs(c.gyro - gyro).max() <= 0.5 / 16 + 1e-12
+    # int16 samples compress: well under the 22 bytes/sample of the raw layout
+    assert len(blob) < 250 * 22
+
+
+def test_store_chunk_saturates_instead_of_wrapping() -> None:
+    t0, blob = encode_chunk(np.array([0.0]), np.array([[20.0, -20.0, 0.0]]), None)
+    c = decode_chunk(t0, 1, False, blob)
+    assert c.acc[0, 0] == pytest.approx(32767 / 2048) and c.acc[0, 1] == -16.0
+
+
+def test_store_corrupt_chunk_is_a_chunk_error() -> None:
+    with pytest.raises(ChunkError):
+        decode_chunk(0.0, 3, False, b"not zlib")
+    _, blob = encode_chunk(np.zeros(3), np.zeros((3, 3)), None)
+    with pytest.raises(ChunkError):
+        decode_chunk(0.0, 4, False, blob)
+
+
+def test_store_migrations_are_numbered_recorded_and_idempotent(tmp_path: Path) -> None:
+    db = sqlite_utils.Database(tmp_path / "m.db")
+    assert migrate(db) == [m.version for m in MIGRATIONS]
+    assert migrate(db) == []
+    extra = [*MIGRATIONS, Migration(len(MIGRATIONS) + 1, "sync column",
+                                    "ALTER TABLE outbox ADD COLUMN etag TEXT")]
+    assert migrate(db, extra) == [len(MIGRATIONS) + 1]
+    assert schema_version(db) == len(MIGRATIONS) + 1
+    assert "etag" in db["outbox"].columns_dict
+    # a database from a newer program is refused with advice, not silently used
+    with pytest.raises(RuntimeError, match="update RehabLink"):
+        migrate(db, MIGRATIONS)
+    db.close()
+
+
+def test_store_failed_migration_leaves_nothing_half_applied(tmp_path: Path) -> None:
+    db = sqlite_utils.Database(tmp_path / "m.db")
+    migrate(db)
+    bad = [*MIGRATIONS, Migration(99, "broken", "CREATE TABLE x (a); CREATE TABLE x (a)")]
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(db, bad)
+    assert "x" not in db.table_names()
+    assert schema_version(db) == len(MIGRATIONS)
+    db.close()
+
+
+def _full_session(store: CompanionStore) -> str:
+    sid = store.create_session("session", SensorInfo("rehablink", "RehabLink-01", "AA:BB"), 3)
+    store.begin_set(sid, 0, "bridge", "pelvis", 10, 5.0)
+    writer = SampleWriter(store, sid, 0, flush_interval_s=0.0)
+    t, acc, gyro = _samples(300)
+    for i in range(0, 300, 25):
+        writer.add(t[i:i + 25], acc[i:i + 25], gyro[i:i + 25])
+    writer.flush()
+    rep = Rep(1.0, 1.5, 6.5, 7.0, 22.0)
+    result = SetResult("bridge", "pelvis", 3.0, 100.0, (rep,))
+    store.finish_set(sid, 0, result, samples_received=300, samples_lost=2,
+                     gaps=[Gap(1.2, 0.02)], reconnects=1)
+    store.begin_set(sid, 1, "clamshell", "pelvis", 10, None)
+    store.finish_set(sid, 1, None, skipped=True)
+    store.finish_session(sid, "completed", pain=3, red_flags=["night_pain"])
+    return sid
+
+
+def test_store_session_document_follows_the_shared_contract(tmp_path: Path) -> None:
+    with CompanionStore.open(tmp_path / "c.db") as store:
+        sid = _full_session(store)
+        doc = store.session_document(sid)
+    json.dumps(doc)  # serialisable
+    assert doc["id"] == sid and doc["status"] == "completed" and doc["pain"] == 3
+    assert doc["sensor"] == {"profile": "rehablink", "name": "RehabLink-01", "has_gyro": True}
+    assert doc["red_flags"] == ["night_pain"] and doc["prescription_version"] == 3
+    first, second = doc["sets"]
+    assert first["exercise"] == "bridge" and first["target_reps"] == 10
+    assert first["hold_target_s"] == 5.0 and first["skipped"] is False
+    assert SetResult.from_json(first["result"]).rep_count == 1
+    assert (first["samples_received"], first["samples_lost"]) == (300, 2)
+    assert first["gaps"] == [{"start": 1.2, "duration_s": 0.02}]
+    assert second["skipped"] is True and second["result"] is None
+
+
+def test_store_set_recording_returns_every_sample(tmp_path: Path) -> None:
+    with CompanionStore.open(tmp_path / "c.db") as store:
+        sid = _full_session(store)
+        rec = store.set_recording(sid, 0)
+        t, acc, gyro = _samples(300)
+        assert len(rec) == 300 and rec.gyro is not None
+        assert np.abs(rec.t - t).max() < 1e-6 and np.abs(rec.acc - acc).max() < 1e-3
+        assert len(store.set_recording(sid, 1)) == 0
+        with pytest.raises(StoreError):
+            store.set_recording(sid, 7)
+
+
+def test_store_outbox_pending_until_marked_uploaded(tmp_path: Path) -> None:
+    with CompanionStore.open(tmp_path / "c.db") as store:
+        recording = store.create_session("record")
+        sid = _full_session(store)
+        assert store.pending_uploads() == [sid]  # the one still recording is not pending
+        store.record_upload_error(sid, "server unreachable")
+        assert store.pending_uploads() == [sid]
+        store.mark_uploaded(sid, remote_id="r1")
+        assert store.pending_uploads() == []
+        store.set_state("last_plan_version", "3")
+        assert store.get_state("last_plan_version") == "3"
+        assert recording in [s["id"] for s in store.sessions()]
+
+
+def test_store_resolve_session_by_prefix(tmp_path: Path) -> None:
+    with CompanionStore.open(tmp_path / "c.db") as store:
+        sid = _full_session(store)
+        assert store.resolve_session(sid[:8].upper()) == sid
+        with pytest.raises(StoreError, match="too short"):
+            store.resolve_session("ab")
+        with pytest.raises(StoreError, match="no session"):
+            store.resolve_session("ffffffff-0000")
+        with pytest.raises(StoreError, match="no session"):
+            store.resolve_session("%%%%%")
+
+
+def test_store_session_of_a_dead_process_is_interrupted_on_next_open(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    with CompanionStore.open(path) as store:
+        sid = store.create_session("record")
+        store.begin_set(sid, 0, "bridge")
+        # pretend the writer was another process that has since died
+        store.db.execute("UPDATE sessions SET writer_pid = 2147483000 WHERE id = ?", [sid])
+        store.db.commit()
+    with CompanionStore.open(path) as store:
+        assert store.recovered == [sid]
+        doc = store.session_document(sid)
+        assert doc["status"] == "interrupted" and doc["ended_at"] is not None
+        assert store.pending_uploads() == [sid]
+    with CompanionStore.open(path) as store:
+        assert store.recovered == []
+
+
+def test_store_rejects_out_of_range_pain(tmp_path: Path) -> None:
+    with CompanionStore.open(tmp_path / "c.db") as store:
+        sid = store.create_session()
+        with pytest.raises(ValueError):
+            store.finish_session(sid, pain=11)
+        assert store.session_row(sid)["status"] == "recording"

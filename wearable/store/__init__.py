@@ -1,0 +1,6 @@
+"""The companion's local store (SQLite via sqlite-utils): see :mod:`wearable.store.db`."""
+
+from wearable.store.db import CompanionStore, Gap, SampleWriter, SensorInfo, utc_now
+from wearable.store.queries import StoreError
+
+__all__ = ["CompanionStore", "Gap", "SampleWriter", "SensorInfo", "StoreError", "utc_now"]
