@@ -1,1 +1,2 @@
-"""The patient's companion: streams a BLE sensor through Bleak, counts reps live, keeps every session on disk and syncs it."""
+"""The patient's companion: streams a BLE sensor through Bleak, counts reps live, keeps every
+session on disk and syncs it."""

@@ -58,13 +58,14 @@ class ClockAligner:
         Length of sensor time over which one minimum delay is kept, s.
     history_blocks : int
         How many recent block minima the drift fit uses.
-    max_jump_back_s : float
+    max_jump_back_s : float or None
         A step back of the sensor clock larger than this (and not a wrap) is a reboot: the
-        aligner starts a new epoch (see :attr:`reboots`).
+        aligner starts a new epoch (see :attr:`reboots`). None when the caller detects reboots
+        itself (resent packets legitimately step back) and calls :meth:`restart_epoch`.
     """
 
     def __init__(self, wrap_s: float | None = None, block_s: float = 2.0,
-                 history_blocks: int = 150, max_jump_back_s: float = 1.0) -> None:
+                 history_blocks: int = 150, max_jump_back_s: float | None = 1.0) -> None:
         if wrap_s is not None and wrap_s <= 0:
             raise ValueError(f"wrap_s must be positive, got {wrap_s}")
         if block_s <= 0 or history_blocks < 3:
@@ -94,12 +95,19 @@ class ClockAligner:
             back = self._last_raw - raw_s
             if self.wrap_s is not None and back > self.wrap_s / 2:
                 self._wraps += 1
-            elif back > self.max_jump_back_s:
+            elif self.max_jump_back_s is not None and back > self.max_jump_back_s:
                 self._restart_epoch(raw_s, host_s)
         self._last_raw = raw_s
         value = raw_s + self._wraps * (self.wrap_s or 0.0) + self._epoch_shift
         self._last_unwrapped = value
         return value
+
+    def restart_epoch(self, raw_s: float, host_s: float | None) -> None:
+        """The sensor rebooted: its next timestamp ``raw_s`` (arriving at ``host_s``) starts a
+        new epoch, placed on the host clock after the old one."""
+        if self._last_unwrapped is not None:
+            self._restart_epoch(raw_s, host_s)
+            self._last_raw = None
 
     def _restart_epoch(self, raw_s: float, host_s: float | None) -> None:
         assert self._last_unwrapped is not None

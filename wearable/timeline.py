@@ -1,0 +1,102 @@
+"""Sample times on the host clock, and the gaps of a stream.
+
+Pure. Sensors that stamp their samples are mapped through :class:`~wearable.clock.ClockAligner`.
+Sensors that do not (WitMotion, micro:bit) sample at a known rate, so the n-th sample is at
+n / rate on a virtual sensor clock; when notifications are lost, the batch that follows arrives
+later than that clock predicts, by the time of the samples lost. :class:`UntimedTimeline` reads
+that lag and moves its clock on, so the loss becomes a gap of the right length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from wearable.clock import ClockAligner
+from wearable.store import Gap
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class UntimedTimeline:
+    """Host times for the samples of a sensor that sends no timestamps.
+
+    Parameters
+    ----------
+    rate_hz : float
+        The sensor's sampling rate, Hz.
+    lag_threshold_s : float
+        A batch arriving this much later than predicted means lost samples, s (radio latency
+        jitter below it is ignored).
+
+    Example
+    -------
+    >>> tl = UntimedTimeline(50.0)
+    >>> tl.place(5, host_s=10.0).round(2).tolist()
+    [9.92, 9.94, 9.96, 9.98, 10.0]
+    >>> tl.place(5, host_s=11.1).round(2).tolist()  # 50 samples (1 s) lost before these
+    [11.02, 11.04, 11.06, 11.08, 11.1]
+    >>> tl.samples_lost
+    50
+    """
+
+    def __init__(self, rate_hz: float, lag_threshold_s: float = 0.25) -> None:
+        if rate_hz <= 0:
+            raise ValueError(f"rate_hz must be positive, got {rate_hz}")
+        self.rate_hz = rate_hz
+        self.lag_threshold_s = lag_threshold_s
+        self.aligner = ClockAligner(wrap_s=None, max_jump_back_s=None)
+        self._count = 0  # samples placed or skipped so far (virtual clock = count / rate)
+        self.samples_lost = 0
+
+    def place(self, n: int, host_s: float) -> FloatArray:
+        """Host times of a batch of ``n`` samples that arrived at ``host_s``."""
+        if n <= 0:
+            return np.zeros(0)
+        last_virtual = (self._count + n - 1) / self.rate_hz
+        if self._count:
+            lag = host_s - self.aligner.to_host(last_virtual)
+            if lag > self.lag_threshold_s:
+                skipped = round(lag * self.rate_hz)
+                self.samples_lost += skipped
+                self._count += skipped
+                last_virtual = (self._count + n - 1) / self.rate_hz
+        self.aligner.observe_unwrapped(last_virtual, host_s)
+        first = self._count
+        self._count += n
+        virtual = (first + np.arange(n)) / self.rate_hz
+        fit = self.aligner.fit
+        return virtual + fit.offset_s + fit.skew * (virtual - fit.ref_s)
+
+    def reset_after_disconnect(self) -> None:
+        """Nothing to do: the lag of the first batch after the reconnect measures the gap."""
+
+
+def find_gaps(t: FloatArray, rate_hz: float, min_missing: int = 2) -> tuple[list[Gap], int]:
+    """Gaps in sorted sample times, and the number of samples they miss.
+
+    A gap is a step longer than ``(min_missing + 0.5) / rate_hz``; its duration is the time
+    without samples beyond one sampling period.
+
+    Parameters
+    ----------
+    t : ndarray, shape (n,)
+        Sample times, s, sorted.
+    rate_hz : float
+        Nominal sampling rate, Hz.
+    min_missing : int
+        Report only gaps missing at least this many samples (single missing samples are
+        radio jitter on untimed sensors, and cannot change a rep count).
+
+    >>> find_gaps(np.array([0.0, 0.01, 0.02, 0.53, 0.54]), 100.0)
+    ([Gap(start=0.02, duration_s=0.5)], 50)
+    """
+    if len(t) < 2 or rate_hz <= 0:
+        return [], 0
+    period = 1.0 / rate_hz
+    steps = np.diff(t)
+    idx = np.flatnonzero(steps > (min_missing + 0.5) * period)
+    gaps = [Gap(start=round(float(t[i]), 6), duration_s=round(float(steps[i] - period), 6))
+            for i in idx]
+    lost = int(sum(round(float(steps[i]) * rate_hz) - 1 for i in idx))
+    return gaps, lost
