@@ -1,0 +1,189 @@
+"""FHIR R4 export: one Bundle per patient with Observations of the exercise sets (pure functions).
+
+Each completed set becomes an "Exercise activity" panel (LOINC 73985-4, the exercise as its coded
+value) whose members are the set's duration (LOINC 55411-3, UCUM ``s``), the reps counted and the
+hold times (median, with one component per rep). A session's pain score becomes a LOINC 72514-3
+Observation. Reps and holds have no LOINC code, so they use the project's own code system
+:data:`METRIC_SYSTEM` and always carry a text, as FHIR allows for local codes.
+
+References inside the Bundle (``type: collection``) are ``urn:uuid:`` full URLs; the ids are
+UUID5s derived from the session ids, so exporting twice gives the same resource ids and a receiving
+system can de-duplicate.
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from rehablink.exercises import EXERCISES
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+#: The project's code systems (local codes; FHIR requires only a stable URI).
+EXERCISE_SYSTEM = "https://rehablink.org/fhir/CodeSystem/exercise"
+METRIC_SYSTEM = "https://rehablink.org/fhir/CodeSystem/exercise-metric"
+PATIENT_ID_SYSTEM = "https://rehablink.org/fhir/NamingSystem/patient-id"
+SESSION_ID_SYSTEM = "https://rehablink.org/fhir/NamingSystem/session-set"
+
+_NAMESPACE = uuid.UUID("6f3c2a64-1f5e-4d0b-9a51-5a8f1c2e7d10")
+
+ACTIVITY_CODE = {"system": LOINC, "code": "73985-4", "display": "Exercise activity"}
+DURATION_CODE = {"system": LOINC, "code": "55411-3", "display": "Exercise duration"}
+PAIN_CODE = {"system": LOINC, "code": "72514-3",
+             "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported"}
+REPS_CODE = {"system": METRIC_SYSTEM, "code": "repetitions", "display": "Repetitions counted"}
+HOLD_CODE = {"system": METRIC_SYSTEM, "code": "hold-time-median", "display": "Median hold time"}
+REP_HOLD_CODE = {"system": METRIC_SYSTEM, "code": "hold-time", "display": "Hold time of one rep"}
+
+
+def _uid(*parts: object) -> str:
+    return str(uuid.uuid5(_NAMESPACE, "/".join(str(p) for p in parts)))
+
+
+def _instant(text: str | None) -> str | None:
+    """An ISO 8601 date-time with a time zone (naive values are taken as UTC), or None."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def _seconds(value: float) -> dict[str, Any]:
+    return {"value": round(float(value), 3), "unit": "s", "system": UCUM, "code": "s"}
+
+
+def _observation(oid: str, patient_ref: dict[str, str], code: dict[str, str], text: str,
+                 when: str, **value: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "activity",
+                                  "display": "Activity"}]}],
+        "code": {"coding": [code], "text": text},
+        "subject": patient_ref,
+        "effectiveDateTime": when,
+        **value,
+    }
+
+
+def set_observations(session: Mapping[str, Any], set_doc: Mapping[str, Any],
+                     patient_ref: dict[str, str]) -> list[dict[str, Any]]:
+    """Observations of one set of a session document: panel, duration, reps and holds.
+
+    Skipped sets and sets without a result give no Observation.
+    """
+    result = set_doc.get("result")
+    if set_doc.get("skipped") or not isinstance(result, Mapping):
+        return []
+    when = _instant(set_doc.get("started_at")) or _instant(session.get("started_at"))
+    if when is None:
+        return []
+    exercise_id = str(set_doc.get("exercise") or result.get("exercise") or "generic")
+    exercise = EXERCISES.get(exercise_id)
+    name = exercise.name if exercise else exercise_id
+    key = (session["id"], set_doc.get("index", 0))
+    members: list[dict[str, Any]] = []
+    members.append(_observation(
+        _uid(*key, "duration"), patient_ref, DURATION_CODE, f"{name}: exercise duration", when,
+        valueQuantity=_seconds(float(result.get("duration_s", 0.0)))))
+    reps = [r for r in result.get("reps", ()) if isinstance(r, Mapping)]
+    count = int(result.get("rep_count", len(reps)))
+    reps_obs = _observation(
+        _uid(*key, "reps"), patient_ref, REPS_CODE, f"{name}: repetitions", when,
+        valueQuantity={"value": count, "unit": "repetitions", "system": UCUM,
+                       "code": "{repetitions}"})
+    if set_doc.get("target_reps"):
+        reps_obs["referenceRange"] = [{"low": {"value": int(set_doc["target_reps"]),
+                                               "unit": "repetitions", "system": UCUM,
+                                               "code": "{repetitions}"},
+                                       "text": "prescribed repetitions"}]
+    members.append(reps_obs)
+    holds = [float(r["hold_s"]) for r in reps if r.get("hold_s") is not None]
+    hold_target = set_doc.get("hold_target_s")
+    if holds and (hold_target or any(h > 0 for h in holds)):
+        hold_obs = _observation(
+            _uid(*key, "hold"), patient_ref, HOLD_CODE, f"{name}: median hold time", when,
+            valueQuantity=_seconds(statistics.median(holds)),
+            component=[{"code": {"coding": [REP_HOLD_CODE], "text": f"rep {i} hold time"},
+                        "valueQuantity": _seconds(h)} for i, h in enumerate(holds, start=1)])
+        if hold_target:
+            hold_obs["referenceRange"] = [{"low": _seconds(float(hold_target)),
+                                           "text": "prescribed hold"}]
+        members.append(hold_obs)
+    panel = _observation(
+        _uid(*key, "activity"), patient_ref, ACTIVITY_CODE, f"Exercise set: {name}", when,
+        valueCodeableConcept={"coding": [{"system": EXERCISE_SYSTEM, "code": exercise_id,
+                                          "display": name}], "text": name},
+        hasMember=[{"reference": f"urn:uuid:{m['id']}"} for m in members])
+    panel["identifier"] = [{"system": SESSION_ID_SYSTEM, "value": f"{key[0]}/{key[1]}"}]
+    return [panel, *members]
+
+
+def pain_observation(session: Mapping[str, Any],
+                     patient_ref: dict[str, str]) -> dict[str, Any] | None:
+    """The session's 0–10 pain score as an Observation, or None when it was not answered."""
+    pain = session.get("pain")
+    when = _instant(session.get("ended_at")) or _instant(session.get("started_at"))
+    if pain is None or when is None:
+        return None
+    obs = _observation(_uid(session["id"], "pain"), patient_ref, PAIN_CODE,
+                       "Pain score after the exercise session (0-10)", when,
+                       valueQuantity={"value": int(pain), "unit": "score", "system": UCUM,
+                                      "code": "{score}"})
+    obs["category"] = [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey",
+                                    "display": "Survey"}]}]
+    return obs
+
+
+def patient_bundle(patient_id: int | str, patient_name: str,
+                   sessions: Iterable[Mapping[str, Any]],
+                   now: datetime | None = None) -> dict[str, Any]:
+    """A FHIR R4 ``collection`` Bundle: the Patient, then the Observations of every session.
+
+    Parameters
+    ----------
+    patient_id : int or str
+        The server's patient id (kept as an identifier of the Patient resource).
+    patient_name : str
+        Name shown in the receiving record.
+    sessions : iterable of mapping
+        Session documents in the companion/server format (``id``, ``started_at``, ``pain``,
+        ``sets`` with ``result``).
+    now : datetime, optional
+        Bundle timestamp (default: the current time, UTC).
+    """
+    pid = _uid("patient", patient_id)
+    patient_ref = {"reference": f"urn:uuid:{pid}", "display": patient_name}
+    patient = {
+        "resourceType": "Patient",
+        "id": pid,
+        "identifier": [{"system": PATIENT_ID_SYSTEM, "value": str(patient_id)}],
+        "name": [{"text": patient_name}],
+    }
+    resources: list[dict[str, Any]] = [patient]
+    for session in sessions:
+        for set_doc in session.get("sets", ()):
+            if isinstance(set_doc, Mapping):
+                resources.extend(set_observations(session, set_doc, patient_ref))
+        pain = pain_observation(session, patient_ref)
+        if pain is not None:
+            resources.append(pain)
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    return {
+        "resourceType": "Bundle",
+        "id": _uid("bundle", patient_id, stamp.isoformat()),
+        "type": "collection",
+        "timestamp": stamp.isoformat(),
+        "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],
+    }

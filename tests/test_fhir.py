@@ -1,0 +1,151 @@
+"""The FHIR R4 export, validated against the independent fhir.resources (R4B) models."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.observation import Observation
+from pydantic import ValidationError
+
+from dashboards.fhir import LOINC, UCUM, patient_bundle
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def rep(start: float, hold: float, flags: tuple[str, ...] = ()) -> dict:
+    top = start + 1.0
+    return {"start": start, "top": top, "lower_start": top + hold, "end": top + hold + 1.0,
+            "hold_s": hold, "rom_deg": 22.0, "flags": list(flags), "lift_s": 1.0,
+            "lower_s": 1.0, "stability_deg": None}
+
+
+def session_doc(sid: str = "3f1c8e2a-9d4b-4c1e-8a7f-2b6d5e4c3a10", pain: int | None = 3) -> dict:
+    return {
+        "id": sid, "started_at": "2026-11-20T09:30:00+00:00",
+        "ended_at": "2026-11-20T09:45:00+00:00", "status": "completed",
+        "sensor": {"profile": "rehablink", "name": "RL-1", "has_gyro": True},
+        "pain": pain, "red_flags": [], "prescription_version": 2,
+        "sets": [
+            {"index": 0, "exercise": "bridge", "placement": "pelvis", "target_reps": 10,
+             "hold_target_s": 5.0, "started_at": "2026-11-20T09:31:00+00:00", "skipped": False,
+             "result": {"exercise": "bridge", "placement": "pelvis", "rep_count": 3,
+                        "partial_count": 0, "duration_s": 42.5, "sample_rate_hz": 50.0,
+                        "reps": [rep(1, 4.0), rep(10, 6.0), rep(20, 5.0, ("reduced_rom",))]},
+             "samples_received": 2125, "samples_lost": 0},
+            {"index": 1, "exercise": "clamshell", "placement": "pelvis", "target_reps": 12,
+             "hold_target_s": None, "started_at": "2026-11-20T09:36:00", "skipped": True,
+             "result": None, "samples_received": 0, "samples_lost": 0},
+            {"index": 2, "exercise": "squat", "placement": "pelvis", "target_reps": 8,
+             "hold_target_s": None, "started_at": "2026-11-20T09:40:00", "skipped": False,
+             "result": {"exercise": "squat", "placement": "pelvis", "rep_count": 8,
+                        "partial_count": 1, "duration_s": 30.0, "sample_rate_hz": 50.0,
+                        "reps": [rep(3 * i, 0.0) for i in range(8)]},
+             "samples_received": 1500, "samples_lost": 3},
+        ],
+    }
+
+
+def by_code(bundle: dict) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for entry in bundle["entry"]:
+        res = entry["resource"]
+        if res["resourceType"] == "Observation":
+            out.setdefault(res["code"]["coding"][0]["code"], []).append(res)
+    return out
+
+
+def test_bundle_validates_as_fhir_r4_collection():
+    bundle = patient_bundle(42, "Ann Example", [session_doc()], now=NOW)
+    model = Bundle.model_validate(bundle)
+    assert model.type == "collection"
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Observation":
+            Observation.model_validate(entry["resource"])
+
+
+#: Required binding of Observation.status (FHIR R4 ObservationStatus value set).
+OBSERVATION_STATUS = {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
+                      "entered-in-error", "unknown"}
+
+
+@pytest.mark.parametrize("breakage", [
+    lambda d: d.pop("code"),
+    lambda d: d.pop("status"),
+    lambda d: d.update(unknownField=1),
+    lambda d: d.update(effectiveDateTime="yesterday"),
+])
+def test_validator_rejects_a_broken_observation(breakage):
+    """The validation above means something: the same models refuse a broken Observation."""
+    bundle = patient_bundle(42, "Ann Example", [session_doc()], now=NOW)
+    obs = copy.deepcopy(bundle["entry"][1]["resource"])
+    breakage(obs)
+    with pytest.raises(ValidationError):
+        Observation.model_validate(obs)
+
+
+def test_required_bindings():
+    """fhir.resources does not check value sets, so the required bindings are checked here."""
+    bundle = patient_bundle(42, "Ann Example", [session_doc()], now=NOW)
+    assert bundle["type"] in {"document", "message", "transaction", "transaction-response",
+                              "batch", "batch-response", "history", "searchset", "collection"}
+    for entry in bundle["entry"][1:]:
+        assert entry["resource"]["status"] in OBSERVATION_STATUS
+
+
+def test_every_reference_resolves_inside_the_bundle():
+    bundle = patient_bundle(42, "Ann Example", [session_doc()], now=NOW)
+    full_urls = {e["fullUrl"] for e in bundle["entry"]}
+    assert all(e["fullUrl"] == f"urn:uuid:{e['resource']['id']}" for e in bundle["entry"])
+    patient = bundle["entry"][0]["resource"]
+    assert patient["resourceType"] == "Patient"
+    assert patient["identifier"][0]["value"] == "42"
+    for entry in bundle["entry"][1:]:
+        res = entry["resource"]
+        assert res["subject"]["reference"] == f"urn:uuid:{patient['id']}"
+        for member in res.get("hasMember", []):
+            assert member["reference"] in full_urls
+
+
+def test_values_codes_and_units_per_set():
+    bundle = patient_bundle(42, "Ann Example", [session_doc()], now=NOW)
+    obs = by_code(bundle)
+    # Skipped clamshell: nothing; bridge and squat: one panel and a duration each.
+    panels = obs["73985-4"]
+    assert [p["valueCodeableConcept"]["coding"][0]["code"] for p in panels] == ["bridge", "squat"]
+    durations = obs["55411-3"]
+    assert all(d["code"]["coding"][0]["system"] == LOINC for d in durations)
+    assert [d["valueQuantity"]["value"] for d in durations] == [42.5, 30.0]
+    assert all(d["valueQuantity"]["system"] == UCUM and d["valueQuantity"]["code"] == "s"
+               for d in durations)
+    assert [r["valueQuantity"]["value"] for r in obs["repetitions"]] == [3, 8]
+    assert obs["repetitions"][0]["referenceRange"][0]["low"]["value"] == 10
+    # Holds only for the bridge (the squat has none): median of 4, 6, 5 s is 5 s.
+    (hold,) = obs["hold-time-median"]
+    assert hold["valueQuantity"] == {"value": 5.0, "unit": "s", "system": UCUM, "code": "s"}
+    assert [c["valueQuantity"]["value"] for c in hold["component"]] == [4.0, 6.0, 5.0]
+    assert hold["referenceRange"][0]["low"]["value"] == 5.0
+    (pain,) = obs["72514-3"]
+    assert pain["valueQuantity"]["value"] == 3
+    assert pain["effectiveDateTime"] == "2026-11-20T09:45:00+00:00"
+    # Naive times are taken as UTC: every effectiveDateTime carries a zone.
+    assert durations[1]["effectiveDateTime"] == "2026-11-20T09:40:00+00:00"
+
+
+def test_export_is_deterministic_and_distinct_per_session():
+    a = patient_bundle(42, "Ann", [session_doc()], now=NOW)
+    b = patient_bundle(42, "Ann", [session_doc()], now=NOW)
+    assert a == b
+    two = patient_bundle(42, "Ann", [session_doc(), session_doc(
+        "9a8b7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", pain=None)], now=NOW)
+    ids = [e["resource"]["id"] for e in two["entry"]]
+    assert len(ids) == len(set(ids))
+    assert len(by_code(two)["72514-3"]) == 1  # unanswered pain is not exported
+
+
+def test_patient_without_sessions_gives_a_valid_bundle_with_the_patient_only():
+    bundle = patient_bundle(7, "New Patient", [], now=NOW)
+    Bundle.model_validate(bundle)
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Patient"]
