@@ -1,7 +1,176 @@
-"""Commands of ``server`` for the ``rehab`` group (heavy imports stay inside the commands)."""
+"""Commands of ``server`` for the ``rehab`` group: ``rehab serve`` and ``rehab admin ...``.
+
+Heavy imports (Flask, waitress, argon2) stay inside the commands.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
 
-commands: list[click.Command] = []
+from rehablink.cli import BadInput
+
+db_option = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file (default: REHAB_SERVER_DATABASE or <data dir>/server/rehablink.db).")
+
+
+def database_path(db_path: Path | None) -> Path:
+    """The database file the commands use: --db, REHAB_SERVER_DATABASE or the default."""
+    if db_path is not None:
+        return db_path
+    if os.environ.get("REHAB_SERVER_DATABASE"):
+        return Path(os.environ["REHAB_SERVER_DATABASE"])
+    from server.config import default_instance_path
+
+    instance = Path(os.environ.get("REHAB_SERVER_INSTANCE") or default_instance_path())
+    return instance / "rehablink.db"
+
+
+def _open(db_path: Path | None) -> Any:
+    from server.db import open_database
+
+    return open_database(database_path(db_path))
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port.")
+@db_option
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Worker threads.")
+@click.option("--insecure-cookies", is_flag=True,
+              help="Send login cookies over plain HTTP (loopback demos only; use HTTPS otherwise).")
+def serve(host: str, port: int, db_path: Path | None, threads: int,
+          insecure_cookies: bool) -> None:
+    """Run the clinic server under waitress (a production WSGI server)."""
+    import waitress
+
+    from server import create_app
+
+    settings: dict[str, Any] = {"DATABASE": str(database_path(db_path))}
+    if insecure_cookies:
+        settings["SESSION_COOKIE_SECURE"] = False
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a bad setting in the environment or the instance file
+        raise BadInput(str(exc)) from None
+    click.echo(f"RehabLink server on http://{host}:{port}/ (database {settings['DATABASE']})")
+    sys.stdout.flush()
+    waitress.serve(app, host=host, port=port, threads=threads, ident="rehablink",
+                   clear_untrusted_proxy_headers=True, _quiet=False)
+
+
+@click.group()
+def admin() -> None:
+    """Administer the clinic server's database (people, devices, demo data)."""
+
+
+def _account_errors(fn: Callable[..., None]) -> Callable[..., None]:
+    import functools
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> None:
+        from server.accounts import AccountError
+
+        try:
+            fn(*args, **kwargs)
+        except AccountError as exc:
+            raise BadInput(str(exc)) from None
+    return wrapped
+
+
+@admin.command("create-physio")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name shown in the dashboard.")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input (first line).")
+@db_option
+@_account_errors
+def create_physio(email: str, name: str, password_stdin: bool, db_path: Path | None) -> None:
+    """Add a physiotherapist account (password hashed with argon2id)."""
+    from server.accounts import create_physio as create
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    physio_id = create(_open(db_path), email, name, password)
+    click.echo(f"physiotherapist {physio_id} created: {email}")
+
+
+def _physio_id(db: Any, email: str) -> int:
+    from server.accounts import find_physio
+
+    physio = find_physio(db, email)
+    if physio is None:
+        raise BadInput(f"no physiotherapist with e-mail {email}")
+    return int(physio["id"])
+
+
+@admin.command("add-patient")
+@click.option("--physio", "physio_email", required=True, help="E-mail of their physiotherapist.")
+@click.option("--name", required=True, help="Patient's name.")
+@db_option
+@_account_errors
+def add_patient(physio_email: str, name: str, db_path: Path | None) -> None:
+    """Add a patient and print their one-time enrollment code."""
+    from server.accounts import add_patient as add
+    from server.config import DEFAULTS
+
+    db = _open(db_path)
+    ttl = int(DEFAULTS["ENROLL_CODE_TTL_S"])
+    patient_id, code = add(db, _physio_id(db, physio_email), name, ttl)
+    click.echo(f"patient {patient_id} added")
+    click.echo(f"enrollment code: {code} (valid {ttl // 3600} h, once)")
+    click.echo(f"on the patient's computer: rehab enroll {code} --server URL")
+
+
+@admin.command("new-code")
+@click.argument("patient_id", type=int)
+@db_option
+@_account_errors
+def new_code(patient_id: int, db_path: Path | None) -> None:
+    """Print a new one-time enrollment code for an existing patient."""
+    from server.accounts import new_enrollment_code
+    from server.config import DEFAULTS
+
+    db = _open(db_path)
+    if not list(db.query("SELECT 1 FROM patients WHERE id = ?", [patient_id])):
+        raise BadInput(f"no patient {patient_id}")
+    code = new_enrollment_code(db, patient_id, "admin", int(DEFAULTS["ENROLL_CODE_TTL_S"]))
+    click.echo(f"enrollment code: {code}")
+
+
+@admin.command("devices")
+@click.argument("patient_id", type=int)
+@db_option
+def devices(patient_id: int, db_path: Path | None) -> None:
+    """List a patient's enrolled devices."""
+    db = _open(db_path)
+    rows = list(db.query("SELECT id, created_at, last_seen_at, revoked_at FROM devices "
+                         "WHERE patient_id = ? ORDER BY id", [patient_id]))
+    if not rows:
+        click.echo("no devices")
+    for r in rows:
+        state = f"revoked {r['revoked_at']}" if r["revoked_at"] else "active"
+        click.echo(f"device {r['id']}: enrolled {r['created_at']}, "
+                   f"last seen {r['last_seen_at'] or 'never'}, {state}")
+
+
+@admin.command("revoke-device")
+@click.argument("device_id", type=int)
+@db_option
+@_account_errors
+def revoke_device(device_id: int, db_path: Path | None) -> None:
+    """Revoke a device token: the companion must enroll again."""
+    from server.accounts import revoke_device as revoke
+
+    patient_id = revoke(_open(db_path), device_id, "admin")
+    click.echo(f"device {device_id} of patient {patient_id} revoked")
+
+
+commands: list[click.Command] = [serve, admin]

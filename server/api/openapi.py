@@ -1,0 +1,131 @@
+"""The OpenAPI 3 description of /api/v1 (hand-written; a test checks it lists every route)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+from server.api import bp
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_AUTH: list[dict[str, list[str]]] = [{"device": []}]
+
+
+def _op(summary: str, responses: dict[str, Any], *, auth: bool = True,
+        body: dict[str, Any] | None = None, params: tuple[str, ...] = ()) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {
+        **responses, "4XX": _ERROR}}
+    op["security"] = _AUTH if auth else []
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": body}
+    if params:
+        op["parameters"] = [{"$ref": f"#/components/parameters/{p}"} for p in params]
+    return op
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+_OBJ = {"type": "object"}
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "RehabLink sync API", "version": "1",
+             "description": "Companions upload sessions and raw samples and download their "
+                            "plan. See docs/api.md."},
+    "paths": {
+        "/api/v1/enroll": {"post": _op(
+            "Exchange a one-time enrollment code for a device token",
+            {"201": {"description": "enrolled",
+                     "content": _json({"$ref": "#/components/schemas/Enrolled"})}},
+            auth=False, body=_json({"type": "object", "required": ["code"],
+                                    "properties": {"code": {"type": "string"}}}))},
+        "/api/v1/prescription": {"get": _op(
+            "The plan in effect today",
+            {"200": {"description": "plan",
+                     "content": _json({"$ref": "#/components/schemas/Plan"})}})},
+        "/api/v1/patient-link": {"post": _op(
+            "A one-time login link to the patient's own pages",
+            {"201": {"description": "link", "content": _json(
+                {"type": "object", "properties": {"url": {"type": "string"},
+                                                  "expires_in_s": {"type": "integer"}}})}})},
+        "/api/v1/sessions": {"post": _op(
+            "Upload a session document (idempotent by its id)",
+            {"201": {"description": "stored", "content": _json(_OBJ)},
+             "200": {"description": "already stored; nothing changed", "content": _json(_OBJ)}},
+            body=_json({"$ref": "#/components/schemas/Session"}))},
+        "/api/v1/sessions/{session_id}": {"get": _op(
+            "Whether a session is stored and which sets' samples are complete",
+            {"200": {"description": "status", "content": _json(_OBJ)}}, params=("session_id",))},
+        "/api/v1/sessions/{session_id}/sets/{index}/samples": {
+            "get": _op("Bytes of this set's raw samples received so far",
+                       {"200": {"description": "status", "content": _json(
+                           {"$ref": "#/components/schemas/SamplesStatus"})}},
+                       params=("session_id", "index",)),
+            "put": _op("Append a chunk of the set's raw samples (RLS1 binary, Content-Range)",
+                       {"200": {"description": "status", "content": _json(
+                           {"$ref": "#/components/schemas/SamplesStatus"})}},
+                       body={"application/octet-stream": {"schema": {"type": "string",
+                                                                     "format": "binary"}}},
+                       params=("session_id", "index", "content_range",)),
+        },
+        "/api/v1/openapi.json": {"get": _op("This document",
+                                            {"200": {"description": "OpenAPI 3"}}, auth=False)},
+    },
+    "components": {
+        "securitySchemes": {"device": {"type": "http", "scheme": "bearer",
+                                       "description": "device token from /api/v1/enroll"}},
+        "parameters": {
+            "session_id": {"name": "session_id", "in": "path", "required": True,
+                           "schema": {"type": "string", "format": "uuid"}},
+            "index": {"name": "index", "in": "path", "required": True,
+                      "schema": {"type": "integer", "minimum": 0}},
+            "content_range": {"name": "Content-Range", "in": "header", "required": True,
+                              "schema": {"type": "string", "example": "bytes 0-65535/180020"}},
+        },
+        "responses": {"Error": {"description": "error", "content": _json({
+            "type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}})}},
+        "schemas": {
+            "Enrolled": {"type": "object", "properties": {
+                "token": {"type": "string"}, "device_id": {"type": "integer"},
+                "patient_name": {"type": "string"}}},
+            "Plan": {"type": "object", "required": ["version", "effective_from", "exercises"],
+                     "properties": {
+                         "version": {"type": "integer"},
+                         "effective_from": {"type": "string", "format": "date"},
+                         "exercises": {"type": "array", "items": {
+                             "type": "object", "properties": {
+                                 "exercise": {"type": "string"}, "sets": {"type": "integer"},
+                                 "reps": {"type": "integer"},
+                                 "hold_s": {"type": "number", "nullable": True},
+                                 "days_per_week": {"type": "integer"},
+                                 "note": {"type": "string"}}}}}},
+            "SamplesStatus": {"type": "object", "properties": {
+                "received_bytes": {"type": "integer"},
+                "total_bytes": {"type": "integer", "nullable": True},
+                "complete": {"type": "boolean"}}},
+            "Session": {"type": "object", "required": [
+                "id", "started_at", "ended_at", "status", "sensor", "sets"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "started_at": {"type": "string", "format": "date-time"},
+                    "ended_at": {"type": "string", "format": "date-time"},
+                    "status": {"type": "string", "enum": ["completed", "interrupted"]},
+                    "sensor": _OBJ,
+                    "pain": {"type": "integer", "minimum": 0, "maximum": 10, "nullable": True},
+                    "red_flags": {"type": "array", "items": {"type": "string"}},
+                    "prescription_version": {"type": "integer", "nullable": True},
+                    "sets": {"type": "array", "items": _OBJ}}},
+        },
+    },
+}
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI document of this API."""
+    return jsonify(SPEC)

@@ -1,0 +1,261 @@
+"""Strict validation of uploaded session documents (pure: a dict in, a value or an error out).
+
+The document format is the contract in docs/api.md. Every field is checked for type and range;
+anything unknown or impossible is refused with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rehablink.clinical import RED_FLAGS
+from rehablink.exercises import EXERCISES, Placement
+from rehablink.results import REP_FLAGS, SetResult
+
+STATUSES = ("completed", "interrupted")
+MAX_SETS = 50
+MAX_REPS = 500
+MAX_SET_DURATION_S = 3 * 3600.0
+TOP_FIELDS = {"id", "started_at", "ended_at", "status", "sensor", "pain", "red_flags",
+              "prescription_version", "sets"}
+SET_FIELDS = {"index", "exercise", "placement", "target_reps", "hold_target_s", "started_at",
+              "skipped", "result", "samples_received", "samples_lost"}
+
+
+class DocumentError(ValueError):
+    """A session document that breaks the contract; the message names the field."""
+
+
+@dataclass(frozen=True)
+class SetRow:
+    """One set as stored: the contract's fields plus summary figures of its reps."""
+
+    index: int
+    exercise: str
+    placement: str
+    target_reps: int | None
+    hold_target_s: float | None
+    started_at: str
+    skipped: bool
+    result: SetResult | None
+    samples_received: int
+    samples_lost: int
+
+    @property
+    def rep_count(self) -> int:
+        """Counted reps (0 for a skipped set)."""
+        return self.result.rep_count if self.result else 0
+
+    def median(self, attr: str) -> float | None:
+        """Median of a per-rep figure (``hold_s``, ``rom_deg``, ``stability_deg``, ``tempo_s``)."""
+        if not self.result:
+            return None
+        if attr == "tempo_s":
+            values = [r.end - r.start for r in self.result.reps]
+        else:
+            values = [v for r in self.result.reps if (v := getattr(r, attr)) is not None]
+        return float(statistics.median(values)) if values else None
+
+    @property
+    def rotating_reps(self) -> int:
+        """Reps flagged ``pelvis_rotating`` (compensation)."""
+        if not self.result:
+            return 0
+        return sum("pelvis_rotating" in r.flags for r in self.result.reps)
+
+
+@dataclass(frozen=True)
+class SessionDoc:
+    """A validated session document."""
+
+    id: str
+    started_at: str
+    ended_at: str
+    day: str
+    status: str
+    sensor: dict[str, Any]
+    pain: int | None
+    red_flags: tuple[str, ...]
+    prescription_version: int | None
+    sets: tuple[SetRow, ...]
+
+
+def _fail(where: str, what: str) -> DocumentError:
+    return DocumentError(f"{where}: {what}")
+
+
+def _int(value: Any, where: str, low: int, high: int, nullable: bool = False) -> int | None:
+    if value is None and nullable:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _fail(where, f"must be an integer from {low} to {high}"
+                    + (" or null" if nullable else ""))
+    return value
+
+
+def _num(value: Any, where: str, low: float, high: float, nullable: bool = False) -> float | None:
+    if value is None and nullable:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or not low <= value <= high):
+        raise _fail(where, f"must be a number from {low} to {high}"
+                    + (" or null" if nullable else ""))
+    return float(value)
+
+
+def _num_required(value: Any, where: str, low: float, high: float) -> float:
+    result = _num(value, where, low, high)
+    assert result is not None
+    return result
+
+
+def _text(value: Any, where: str, max_len: int) -> str:
+    if not isinstance(value, str) or len(value) > max_len:
+        raise _fail(where, f"must be text of at most {max_len} characters")
+    return value
+
+
+def _time(value: Any, where: str, now: datetime) -> datetime:
+    text = _text(value, where, 40)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(where,
+                    "must be an ISO 8601 date-time such as 2026-11-21T09:30:00+00:00") from None
+    if parsed.tzinfo is None:
+        raise _fail(where, "must include a UTC offset (+00:00)")
+    if not datetime(2020, 1, 1, tzinfo=UTC) <= parsed <= now + timedelta(days=1):
+        raise _fail(where, "is not a plausible time (before 2020 or in the future)")
+    return parsed
+
+
+def _object(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(where, "must be an object")
+    unknown = set(value) - allowed
+    if unknown:
+        raise _fail(where, f"unknown fields {', '.join(sorted(map(str, unknown)))}")
+    return value
+
+
+def _result(data: Any, where: str, exercise: str) -> SetResult:
+    if not isinstance(data, dict):
+        raise _fail(where, "must be an object (SetResult JSON)")
+    if data.get("exercise") != exercise:
+        raise _fail(f"{where}.exercise", f"must be the set's exercise {exercise!r}")
+    _num(data.get("duration_s"), f"{where}.duration_s", 0, MAX_SET_DURATION_S)
+    _num(data.get("sample_rate_hz"), f"{where}.sample_rate_hz", 0, 2000)
+    _int(data.get("partial_count", 0), f"{where}.partial_count", 0, MAX_REPS)
+    reps = data.get("reps")
+    if not isinstance(reps, list) or len(reps) > MAX_REPS:
+        raise _fail(f"{where}.reps", f"must be a list of at most {MAX_REPS} reps")
+    if data.get("rep_count", len(reps)) != len(reps):
+        raise _fail(f"{where}.rep_count", "must equal the number of reps")
+    for i, rep in enumerate(reps):
+        at = f"{where}.reps[{i}]"
+        if not isinstance(rep, dict):
+            raise _fail(at, "must be an object")
+        times = [_num_required(rep.get(k), f"{at}.{k}", 0, MAX_SET_DURATION_S)
+                 for k in ("start", "top", "lower_start", "end")]
+        if times != sorted(times):
+            raise _fail(at, "needs start <= top <= lower_start <= end")
+        _num(rep.get("rom_deg"), f"{at}.rom_deg", -360, 360)
+        _num(rep.get("stability_deg"), f"{at}.stability_deg", 0, 360, nullable=True)
+        flags = rep.get("flags", [])
+        if not isinstance(flags, list) or not set(flags) <= set(REP_FLAGS):
+            raise _fail(f"{at}.flags", f"must be a list of {', '.join(REP_FLAGS)}")
+    try:
+        return SetResult.from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _fail(where, f"not a SetResult ({exc})") from None
+
+
+def _set(data: Any, where: str, now: datetime) -> SetRow:
+    data = _object(data, where, SET_FIELDS)
+    exercise = data.get("exercise")
+    if exercise not in EXERCISES:
+        raise _fail(f"{where}.exercise", f"unknown exercise {exercise!r}; known: "
+                    + ", ".join(EXERCISES))
+    placement = data.get("placement")
+    if placement not in {p.value for p in Placement}:
+        raise _fail(f"{where}.placement", "must be one of " + ", ".join(p.value for p in Placement))
+    skipped = data.get("skipped")
+    if not isinstance(skipped, bool):
+        raise _fail(f"{where}.skipped", "must be true or false")
+    raw_result = data.get("result")
+    if raw_result is None and not skipped:
+        raise _fail(f"{where}.result", "required unless the set was skipped")
+    return SetRow(
+        index=_int(data.get("index"), f"{where}.index", 0, MAX_SETS - 1) or 0,
+        exercise=exercise,
+        placement=placement,
+        target_reps=_int(data.get("target_reps"), f"{where}.target_reps", 1, 100, True),
+        hold_target_s=_num(data.get("hold_target_s"), f"{where}.hold_target_s", 0, 120, True),
+        started_at=_time(data.get("started_at"), f"{where}.started_at", now).isoformat(),
+        skipped=skipped,
+        result=None if raw_result is None else _result(raw_result, f"{where}.result", exercise),
+        samples_received=_int(data.get("samples_received"), f"{where}.samples_received",
+                              0, 10**8) or 0,
+        samples_lost=_int(data.get("samples_lost"), f"{where}.samples_lost", 0, 10**8) or 0,
+    )
+
+
+def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
+    """Validate an uploaded session document.
+
+    Raises
+    ------
+    DocumentError
+        Naming the first field that breaks the contract.
+    """
+    now = now or datetime.now(UTC)
+    doc = _object(doc, "document", TOP_FIELDS)
+    raw_id = _text(doc.get("id"), "id", 36)
+    try:
+        session_id = str(uuid.UUID(raw_id))
+    except ValueError:
+        raise _fail("id", "must be a UUID") from None
+    if session_id != raw_id.lower():
+        raise _fail("id", "must be a UUID in canonical form")
+    started = _time(doc.get("started_at"), "started_at", now)
+    ended = _time(doc.get("ended_at"), "ended_at", now)
+    if ended < started:
+        raise _fail("ended_at", "is before started_at")
+    status = doc.get("status")
+    if status not in STATUSES:
+        raise _fail("status", f"must be one of {', '.join(STATUSES)}")
+    sensor = _object(doc.get("sensor"), "sensor", {"profile", "name", "has_gyro", "address",
+                                                    "firmware"})
+    for key in ("profile", "name"):
+        _text(sensor.get(key), f"sensor.{key}", 128)
+    if not isinstance(sensor.get("has_gyro"), bool):
+        raise _fail("sensor.has_gyro", "must be true or false")
+    for key in ("address", "firmware"):
+        if key in sensor and sensor[key] is not None:
+            _text(sensor[key], f"sensor.{key}", 128)
+    flags = doc.get("red_flags", [])
+    if not isinstance(flags, list) or not all(f in RED_FLAGS for f in flags):
+        raise _fail("red_flags", "must be a list of ids from: " + ", ".join(RED_FLAGS))
+    if len(set(flags)) != len(flags):
+        raise _fail("red_flags", "lists an id twice")
+    raw_sets = doc.get("sets")
+    if not isinstance(raw_sets, list) or len(raw_sets) > MAX_SETS:
+        raise _fail("sets", f"must be a list of at most {MAX_SETS} sets")
+    sets = tuple(_set(s, f"sets[{i}]", now) for i, s in enumerate(raw_sets))
+    if len({s.index for s in sets}) != len(sets):
+        raise _fail("sets", "two sets have the same index")
+    return SessionDoc(
+        id=session_id, started_at=started.isoformat(), ended_at=ended.isoformat(),
+        day=started.date().isoformat(),  # the patient's local date, from their UTC offset
+        status=status, sensor=dict(sensor),
+        pain=_int(doc.get("pain"), "pain", 0, 10, nullable=True),
+        red_flags=tuple(flags),
+        prescription_version=_int(doc.get("prescription_version"), "prescription_version",
+                                  1, 10**6, nullable=True),
+        sets=sets,
+    )
