@@ -1,1 +1,2 @@
-"""The byte level: the open RehabLink GATT profile, codecs for commodity sensors, and a simulated sensor."""
+"""The byte level: the open RehabLink GATT profile, codecs for commodity sensors, the sensor
+registry, and a simulated sensor."""

@@ -1,0 +1,213 @@
+"""Polar Measurement Data (PMD) accelerometer stream: Verity Sense, H10, OH1.
+
+Sources: polar-ble-sdk ``technical_documentation/Polar_Measurement_Data_Specification.pdf``
+(service, control point, start command, data frame header), and the SDK's reference parsers
+``BlePMDClient.parseDeltaFramesAll`` / ``parseDeltaFrameRefSamples`` / ``parseDeltaFrame`` and
+``AccData.parseDataFromDataFrame`` (frame types and units).
+
+Data notification (0xFB005C82), little-endian::
+
+    offset  size  type   field
+    0       1     u8     measurement type: 0x02 = ACC
+    1       8     u64    timestamp of the LAST sample in the frame, ns since 2000-01-01
+    9       1     u8     frame type: bit 7 = compressed, bits 6-0 = type
+    10      ...          content
+
+Uncompressed types: 0x00 int8, 0x01 int16, 0x02 int24 triples x, y, z in milli-g.
+Compressed (delta) types 0x80 / 0x81: a reference sample (3 × int16), then blocks of
+``delta bit width u8, sample count u8, count × 3 deltas packed LSB first`` (each block padded to
+a whole byte); deltas are signed and accumulate onto the previous sample. Type 0x80 values times
+the stream ``factor`` are g (the SDK multiplies by factor × 1000 for milli-g); type 0x81 values
+times ``factor`` are milli-g. The factor arrives as setting 0x05 (float32) in the response to
+the start command; without it, 0x80 uses range / 32768 (8 g range: 1/4096 g).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+
+from firmware_protocol.samples import SampleBatch
+
+SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
+CONTROL_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
+DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
+
+MEASUREMENT_ACC = 0x02
+OP_GET_SETTINGS, OP_START, OP_STOP = 0x01, 0x02, 0x03
+SETTING_SAMPLE_RATE, SETTING_RESOLUTION, SETTING_RANGE, SETTING_FACTOR = 0x00, 0x01, 0x02, 0x05
+CONTROL_RESPONSE = 0xF0
+#: Byte width of each setting's values (SDK ``PmdSetting``).
+SETTING_SIZES = {0x00: 2, 0x01: 2, 0x02: 2, 0x03: 4, 0x04: 1, 0x05: 4, 0x06: 16}
+#: Rates offered by the devices (H10: 25/50/100/200; Verity Sense: 52).
+ACC_RATES_HZ = (25, 50, 52, 100, 200)
+COMPRESSED = 0x80
+HEADER = struct.Struct("<BQB")
+EPOCH_2000_UNIX_S = 946_684_800
+_RAW_WIDTH = {0x00: 1, 0x01: 2, 0x02: 3}
+
+GET_ACC_SETTINGS = bytes([OP_GET_SETTINGS, MEASUREMENT_ACC])
+STOP_ACC = bytes([OP_STOP, MEASUREMENT_ACC])
+
+
+def start_acc_command(rate_hz: int, resolution_bits: int = 16, range_g: int = 8) -> bytes:
+    """Control-point write that starts ACC with every setting given (the H10 rejects omissions).
+
+    >>> start_acc_command(200, 16, 8).hex(" ")
+    '02 02 00 01 c8 00 01 01 10 00 02 01 08 00'
+    """
+    out = bytes([OP_START, MEASUREMENT_ACC])
+    for setting, value in (
+        (SETTING_SAMPLE_RATE, rate_hz),
+        (SETTING_RESOLUTION, resolution_bits),
+        (SETTING_RANGE, range_g),
+    ):
+        out += struct.pack("<BBH", setting, 1, value)
+    return out
+
+
+def parse_settings(data: bytes) -> dict[int, list[float]]:
+    """Settings list ``type u8, count u8, count values`` (factor as float32, others unsigned)."""
+    settings: dict[int, list[float]] = {}
+    offset = 0
+    while offset + 2 <= len(data):
+        kind, count = data[offset], data[offset + 1]
+        size = SETTING_SIZES.get(kind)
+        offset += 2
+        if size is None or offset + size * count > len(data):
+            raise ValueError(f"malformed PMD setting {kind:#04x} at byte {offset - 2}")
+        chunk = data[offset : offset + size * count]
+        if kind == SETTING_FACTOR:
+            settings[kind] = [v for (v,) in struct.iter_unpack("<f", chunk)]
+        else:
+            settings[kind] = [
+                int.from_bytes(chunk[i : i + size], "little") for i in range(0, len(chunk), size)
+            ]
+        offset += size * count
+    return settings
+
+
+def pack_delta_block(deltas: np.ndarray, bit_width: int) -> bytes:
+    """Pack an (n, channels) int array of deltas into one block (encoder side, for tests/sims)."""
+    n = deltas.shape[0]
+    mask = (1 << bit_width) - 1
+    values = (deltas.astype(np.int64).ravel() & mask).astype(np.uint64)
+    bits = ((values[:, None] >> np.arange(bit_width, dtype=np.uint64)) & 1).astype(np.uint8)
+    packed = np.packbits(bits.ravel(), bitorder="little").tobytes()
+    return bytes([bit_width, n]) + packed
+
+
+def encode_compressed_acc(samples: np.ndarray, timestamp_ns: int, block: int = 16) -> bytes:
+    """A 0x80 frame from int16 counts of shape (n, 3): reference, then delta blocks."""
+    counts = np.asarray(samples, dtype=np.int64)
+    out = HEADER.pack(MEASUREMENT_ACC, timestamp_ns, COMPRESSED | 0x00)
+    out += counts[0].astype("<i2").tobytes()
+    deltas = np.diff(counts, axis=0)
+    for start in range(0, len(deltas), block):
+        part = deltas[start : start + block]
+        peak = int(np.max(np.abs(part))) if part.size else 0
+        out += pack_delta_block(part, max(1, peak.bit_length() + 1))
+    return out
+
+
+def decode_delta_frames(content: bytes, channels: int = 3, resolution: int = 16) -> np.ndarray:
+    """Decompress a delta frame into an (n, channels) int64 array; ``ValueError`` if malformed."""
+    ref_width = math.ceil(resolution / 8)
+    if len(content) < channels * ref_width:
+        raise ValueError("compressed frame shorter than its reference sample")
+    ref = [
+        int.from_bytes(content[i * ref_width : (i + 1) * ref_width], "little", signed=True)
+        for i in range(channels)
+    ]
+    rows = [np.array([ref], dtype=np.int64)]
+    offset = channels * ref_width
+    while offset < len(content):
+        if offset + 2 > len(content):
+            raise ValueError("truncated delta block header")
+        width, count = content[offset], content[offset + 1]
+        offset += 2
+        if not 1 <= width <= 32 or count == 0:
+            raise ValueError(f"impossible delta block: width {width}, count {count}")
+        nbytes = math.ceil(width * count * channels / 8)
+        if offset + nbytes > len(content):
+            raise ValueError("truncated delta block")
+        bits = np.unpackbits(
+            np.frombuffer(content, dtype=np.uint8, count=nbytes, offset=offset), bitorder="little"
+        )[: width * count * channels].reshape(-1, width)
+        values = bits.astype(np.int64) @ (np.int64(1) << np.arange(width, dtype=np.int64))
+        values = np.where(values >= 1 << (width - 1), values - (1 << width), values)
+        rows.append(values.reshape(count, channels))
+        offset += nbytes
+    return np.cumsum(np.concatenate(rows), axis=0)
+
+
+class PolarPmdDecoder:
+    """Stream decoder of PMD ACC data frames with per-sample times (s since 2000-01-01).
+
+    Parameters
+    ----------
+    rate_hz : float
+        Nominal rate, used to space the samples of the first frame (later frames are spaced
+        by the time since the previous frame, as the SDK does).
+    factor : float or None
+        Stream factor from the start response (see :meth:`on_control_response`).
+    range_g : int
+        Range requested, for compressed frames when no factor was reported.
+    """
+
+    def __init__(self, rate_hz: float = 52.0, factor: float | None = None, range_g: int = 8):
+        self.dropped = 0
+        self.rate_hz = rate_hz
+        self.factor = factor
+        self.range_g = range_g
+        self._previous_ns: int | None = None
+
+    def on_control_response(self, payload: bytes) -> None:
+        """Read the factor from a control-point response ``F0 op type status more settings``."""
+        if len(payload) >= 5 and payload[0] == CONTROL_RESPONSE and payload[1] == OP_START:
+            try:
+                factor = parse_settings(payload[5:]).get(SETTING_FACTOR)
+            except ValueError:
+                return
+            if factor and math.isfinite(factor[0]) and factor[0] > 0:
+                self.factor = factor[0]
+
+    def _acc_g(self, frame_type: int, content: bytes) -> np.ndarray:
+        if frame_type in _RAW_WIDTH:
+            width = _RAW_WIDTH[frame_type]
+            if not content or len(content) % (3 * width):
+                raise ValueError("raw ACC content is not whole x, y, z samples")
+            raw = np.frombuffer(content, dtype=np.uint8).reshape(-1, width)
+            values = raw.astype(np.int64) @ (np.int64(1) << (8 * np.arange(width, dtype=np.int64)))
+            values = np.where(values >= 1 << (8 * width - 1), values - (1 << (8 * width)), values)
+            return values.reshape(-1, 3) / 1000.0
+        if frame_type == COMPRESSED | 0x00:
+            factor = self.factor if self.factor is not None else self.range_g / 32768.0
+            return decode_delta_frames(content) * factor
+        if frame_type == COMPRESSED | 0x01:
+            return decode_delta_frames(content) * (self.factor or 1.0) / 1000.0
+        raise ValueError(f"unsupported ACC frame type {frame_type:#04x}")
+
+    def feed(self, payload: bytes) -> list[SampleBatch]:
+        """Decode one data notification; malformed or non-ACC frames count in ``dropped``."""
+        data = bytes(payload)
+        try:
+            if len(data) <= HEADER.size:
+                raise ValueError("frame has no content")
+            kind, timestamp_ns, frame_type = HEADER.unpack_from(data)
+            if kind != MEASUREMENT_ACC:
+                raise ValueError(f"measurement type {kind} is not ACC")
+            acc = self._acc_g(frame_type, data[HEADER.size :])
+        except ValueError:
+            self.dropped += 1
+            return []
+        n = len(acc)
+        if self._previous_ns is not None and 0 < timestamp_ns - self._previous_ns < 10**10:
+            step_s = (timestamp_ns - self._previous_ns) * 1e-9 / n
+        else:
+            step_s = 1.0 / self.rate_hz
+        self._previous_ns = timestamp_ns
+        times = timestamp_ns * 1e-9 - step_s * np.arange(n - 1, -1, -1, dtype=np.float64)
+        return [SampleBatch(acc_g=acc, sensor_time_s=times, rate_hz=self.rate_hz)]

@@ -1,0 +1,86 @@
+"""The sensor registry: advertisement matching, start commands, unsupported-sensor message."""
+
+from __future__ import annotations
+
+from firmware_protocol import polar_pmd, rehablink_profile, witmotion
+from firmware_protocol.registry import PROFILES, match_advertisement, unsupported_message
+
+
+def test_registry_ids() -> None:
+    assert list(PROFILES) == [
+        "rehablink",
+        "witmotion",
+        "microbit",
+        "polar_pmd",
+        "movesense",
+        "thingy52",
+    ]
+
+
+def test_registry_matches_by_service_uuid() -> None:
+    found = match_advertisement("ESP32-IMU", [rehablink_profile.SERVICE_UUID.upper()])
+    assert found is PROFILES["rehablink"]
+    assert match_advertisement(None, [witmotion.SERVICE_UUID]) is PROFILES["witmotion"]
+    thingy_config = "ef680100-9b35-4933-9b10-52ffa9740042"
+    assert match_advertisement("My lab sensor", [thingy_config]) is PROFILES["thingy52"]
+
+
+def test_registry_matches_by_name() -> None:
+    cases = {
+        "BBC micro:bit [zutig]": "microbit",
+        "Polar Sense B5A1C22E": "polar_pmd",
+        "Polar H10 12345678": "polar_pmd",
+        "Movesense 174630000192": "movesense",
+        "WT901BLE68": "witmotion",
+        "rehablink-7f3a": "rehablink",
+        "Thingy": "thingy52",
+    }
+    for name, profile_id in cases.items():
+        found = match_advertisement(name, [])
+        assert found is not None and found.id == profile_id, name
+
+
+def test_registry_service_uuid_beats_name() -> None:
+    found = match_advertisement("Polar Sense B5A1C22E", [rehablink_profile.SERVICE_UUID])
+    assert found is PROFILES["rehablink"]
+
+
+def test_registry_unknown_device() -> None:
+    assert match_advertisement("Polar H9 1234", ["0000180d-0000-1000-8000-00805f9b34fb"]) is None
+    assert match_advertisement(None, []) is None
+
+
+def test_registry_unsupported_message_lists_every_profile() -> None:
+    message = unsupported_message("Mi Band 8")
+    assert message.startswith("'Mi Band 8' is not a supported motion sensor. Supported sensors: ")
+    for profile in PROFILES.values():
+        assert f"{profile.name} [{profile.id}]" in message
+
+
+def test_registry_start_commands() -> None:
+    assert PROFILES["rehablink"].start_commands(50) == [
+        (rehablink_profile.CONTROL_UUID, bytes.fromhex("030101"), True),
+        (rehablink_profile.CONTROL_UUID, bytes.fromhex("0102"), True),
+    ]
+    assert PROFILES["witmotion"].start_commands(200) == [
+        (witmotion.WRITE_UUID, bytes.fromhex("ffaa6988b5"), False),
+        (witmotion.WRITE_UUID, bytes.fromhex("ffaa030b00"), False),
+    ]
+    # Polar PMD spec start example: 200 Hz, 16 bit, 8 G
+    assert PROFILES["polar_pmd"].start_commands(200) == [
+        (
+            polar_pmd.CONTROL_UUID,
+            bytes.fromhex("0202000 1c800 0101 1000 0201 0800".replace(" ", "")),
+            True,
+        )
+    ]
+    assert PROFILES["movesense"].start_commands(104)[1][1] == b"\x01\x63/Meas/IMU6/104"
+    assert PROFILES["microbit"].start_commands()[0][1] == bytes.fromhex("1400")
+    assert PROFILES["thingy52"].start_commands(100)[0][1] == bytes.fromhex("e803f401f401640001")
+
+
+def test_registry_every_profile_builds_a_decoder_and_stop_commands() -> None:
+    for profile in PROFILES.values():
+        decoder = profile.new_decoder()
+        assert decoder.feed(b"") == [] and decoder.dropped >= 0
+        assert isinstance(profile.stop_commands(), list)
