@@ -1,0 +1,261 @@
+"""Our open profile on the simulated sensor: Data, Control and Status, resend from a ring buffer.
+
+Behaviour (firmware_protocol/SPEC.md): START makes the sensor sample at the configured rate and
+batch samples into Data packets sized from the negotiated MTU (:class:`Packetizer`); every
+packet also goes into a ring buffer, so that after a lost notification or a dropped link the
+companion can ask ``RESEND_FROM(N)`` and get every packet from sequence ``N`` again (flagged
+"resent"). Streaming survives a dropped link: the sensor keeps sampling into the ring and resumes
+notifying when the central subscribes again. A reboot empties the ring and restarts sequence
+numbers and the sensor clock at 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from typing import Any
+
+from bumble import gatt
+from bumble.core import UUID, AdvertisingData
+
+from firmware_protocol import rehablink_profile as rl
+from firmware_protocol.simulated.personality import FIRMWARE, AdStructures, Personality, SensorPort
+from firmware_protocol.simulated.replay import Samples
+
+#: Packets the resend ring holds: 41 s at 200 Hz with one sample per packet (MTU 23).
+RING_CAPACITY_PACKETS = 8192
+
+#: Longest a sample waits in a partly filled packet, s (bounds the batching latency).
+DEFAULT_BATCH_WINDOW_S = 0.1
+
+#: Bluetooth SIG company id reserved for tests; carries [protocol version, battery %].
+MANUFACTURER_ID = 0xFFFF
+
+
+class ResendRing:
+    """The last ``capacity`` Data packets, found by their wrapping 16-bit sequence number."""
+
+    def __init__(self, capacity: int = RING_CAPACITY_PACKETS) -> None:
+        self.capacity = capacity
+        self._packets: deque[rl.DataPacket] = deque(maxlen=capacity)
+
+    def __len__(self) -> int:
+        return len(self._packets)
+
+    def append(self, packet: rl.DataPacket) -> None:
+        """Keep a packet (the oldest falls out when full)."""
+        self._packets.append(packet)
+
+    def clear(self) -> None:
+        """Forget everything (a reboot)."""
+        self._packets.clear()
+
+    def since(self, sequence: int) -> list[rl.DataPacket] | None:
+        """Packets from ``sequence`` on, or None when it is no longer (or not yet) held."""
+        if not self._packets:
+            return None
+        offset = (sequence - self._packets[0].sequence) & 0xFFFF
+        if offset >= len(self._packets):
+            return None
+        return list(self._packets)[offset:]
+
+
+class RehabLinkPersonality(Personality):
+    """A DIY board running our open profile."""
+
+    profile_id = "rehablink"
+    model = "RehabLink reference sensor (simulated)"
+
+    def __init__(
+        self, port: SensorPort, serial: str, batch_window_s: float = DEFAULT_BATCH_WINDOW_S
+    ) -> None:
+        super().__init__(port, serial)
+        self.batch_window_s = batch_window_s
+        self.rate_hz = _nearest_rate(port.replay.rate_hz)
+        port.replay.set_rate(self.rate_hz)
+        self.acc_range_g = 8
+        self.gyro_range_dps = 2000
+        self.state = rl.State.IDLE
+        self.ring = ResendRing()
+        self.next_sequence = 0
+        self._packetizer: rl.Packetizer | None = None
+        self.data: gatt.Characteristic[bytes] = gatt.Characteristic(
+            UUID(rl.DATA_UUID),
+            gatt.Characteristic.Properties.NOTIFY,
+            gatt.Characteristic.Permissions(0),
+            b"",
+        )
+        self.control: gatt.Characteristic[bytes] = gatt.Characteristic(
+            UUID(rl.CONTROL_UUID),
+            gatt.Characteristic.Properties.WRITE | gatt.Characteristic.Properties.NOTIFY,
+            gatt.Characteristic.WRITEABLE,
+            gatt.CharacteristicValue(write=self._on_control_write),
+        )
+        self.status: gatt.Characteristic[bytes] = gatt.Characteristic(
+            UUID(rl.STATUS_UUID),
+            gatt.Characteristic.Properties.READ | gatt.Characteristic.Properties.NOTIFY,
+            gatt.Characteristic.READABLE,
+            gatt.CharacteristicValue(read=lambda _connection: self.status_value()),
+        )
+
+    @property
+    def local_name(self) -> str:
+        return f"RehabLink-{self.serial[-4:]}"
+
+    def advertising_structures(self) -> AdStructures:
+        manufacturer = MANUFACTURER_ID.to_bytes(2, "little") + bytes(
+            [rl.PROTOCOL_VERSION, self.port.faults.battery_pct]
+        )
+        return [
+            (
+                AdvertisingData.Type.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                bytes(UUID(rl.SERVICE_UUID)),
+            ),
+            (AdvertisingData.Type.MANUFACTURER_SPECIFIC_DATA, manufacturer),
+        ]
+
+    def profile_services(self) -> list[gatt.Service]:
+        return [gatt.Service(UUID(rl.SERVICE_UUID), [self.data, self.control, self.status])]
+
+    # -- Status ---------------------------------------------------------------------------------
+
+    def status_value(self) -> bytes:
+        return bytes(
+            rl.Status(
+                state=self.state,
+                battery_pct=self.port.faults.battery_pct,
+                firmware=FIRMWARE,
+                rate_hz=self.rate_hz,
+                acc_range_g=self.acc_range_g,
+                gyro_range_dps=self.gyro_range_dps,
+                has_gyro=self.port.replay.has_gyro,
+                backlog_packets=min(len(self.ring), 0xFFFF),
+                next_sequence=self.next_sequence,
+            )
+        )
+
+    def _set_state(self, state: rl.State) -> None:
+        if state != self.state:
+            self.state = state
+            self.port.send(self.status, self.status_value(), data=False)
+            self.port.wake()
+
+    # -- streaming ------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        replay = self.port.replay
+        has_gyro = replay.has_gyro
+        max_samples = max(1, round(self.rate_hz * self.batch_window_s))
+        self._packetizer = rl.Packetizer(
+            mtu=self.port.att_mtu,
+            has_gyro=has_gyro,
+            rate_hz=self.rate_hz,
+            acc_range_g=self.acc_range_g,
+            gyro_range_dps=self.gyro_range_dps,
+            max_samples=max_samples,
+            first_sequence=self.next_sequence,
+        )
+        replay.start(self.port.tau_now(), self.port.boot_tau_s)
+        self._set_state(rl.State.STREAMING)
+
+    def _stop(self) -> None:
+        self.on_finished()
+        self.port.replay.stop()
+        self._set_state(rl.State.IDLE)
+
+    def on_samples(self, samples: Samples) -> None:
+        packetizer = self._packetizer
+        if packetizer is None:
+            return
+        timestamps_us = (samples.sensor_time_s * 1e6).round().astype("int64")
+        for i in range(len(samples)):
+            gyro = samples.gyro_dps[i] if samples.gyro_dps is not None else None
+            self._emit(packetizer.push(int(timestamps_us[i]), samples.acc_g[i], gyro))
+
+    def _emit(self, packets: list[rl.DataPacket]) -> None:
+        for packet in packets:
+            self.ring.append(packet)
+            self.next_sequence = (packet.sequence + 1) & 0xFFFF
+            self.port.send(self.data, bytes(packet), data=True)
+
+    def on_finished(self) -> None:
+        if self._packetizer is not None:
+            self._emit(self._packetizer.flush())
+        if self.state != rl.State.IDLE and self.port.replay.finished:
+            self._set_state(rl.State.IDLE)
+
+    def on_reboot(self) -> None:
+        self.ring.clear()
+        self.next_sequence = 0
+        self._packetizer = None
+        self.port.replay.stop()
+        self.state = rl.State.IDLE
+
+    # -- Control --------------------------------------------------------------------------------
+
+    def _on_control_write(self, _connection: Any, value: bytes) -> None:
+        response = self.handle_command(bytes(value))
+        self.port.send(self.control, bytes(response), data=False)
+        if response.opcode == rl.Opcode.RESEND_FROM and response.ok:
+            plan = rl.ResendPlan.from_bytes(response.payload)
+            packets = self.ring.since(plan.first_sequence) or []
+            for packet in packets[: plan.count]:
+                self.port.send(
+                    self.data, bytes(dataclasses.replace(packet, resent=True)), data=True
+                )
+
+    def handle_command(self, raw: bytes) -> rl.Response:
+        """Apply one Control command and return the response to notify."""
+        try:
+            command = rl.Command.from_bytes(raw)
+        except ValueError as error:
+            code = error.args[0] if error.args else rl.ResultCode.BAD_LENGTH
+            opcode = raw[0] & 0x7F if raw else 0
+            token = raw[1] if len(raw) > 1 else 0
+            return rl.Response(opcode, token, rl.ResultCode(code))
+        opcode, token, params = command.opcode, command.token, command.params
+
+        def answer(result: rl.ResultCode = rl.ResultCode.OK, payload: bytes = b"") -> rl.Response:
+            return rl.Response(opcode, token, result, payload)
+
+        streaming = self.state != rl.State.IDLE
+        if opcode == rl.Opcode.START:
+            if not streaming:
+                self._start()
+            return answer()
+        if opcode == rl.Opcode.STOP:
+            if streaming:
+                self._stop()
+            return answer()
+        if opcode == rl.Opcode.GET_INFO:
+            info = rl.Info(FIRMWARE, self.port.replay.has_gyro, True, self.ring.capacity)
+            return answer(payload=bytes(info))
+        if opcode in (rl.Opcode.SET_RATE, rl.Opcode.SET_RANGES) and streaming:
+            return answer(rl.ResultCode.WRONG_STATE)
+        if opcode == rl.Opcode.SET_RATE:
+            if params[0] >= len(rl.RATES_HZ):
+                return answer(rl.ResultCode.BAD_PARAMETER)
+            self.rate_hz = rl.RATES_HZ[params[0]]
+            self.port.replay.set_rate(self.rate_hz)
+            self.port.wake()
+            return answer()
+        if opcode == rl.Opcode.SET_RANGES:
+            if params[0] >= len(rl.ACC_RANGES_G) or params[1] >= len(rl.GYRO_RANGES_DPS):
+                return answer(rl.ResultCode.BAD_PARAMETER)
+            self.acc_range_g = rl.ACC_RANGES_G[params[0]]
+            self.gyro_range_dps = rl.GYRO_RANGES_DPS[params[1]]
+            self.port.wake()
+            return answer()
+        # RESEND_FROM
+        first = int.from_bytes(params, "little")
+        if first == self.next_sequence:
+            return answer(payload=bytes(rl.ResendPlan(first, 0)))
+        held = self.ring.since(first)
+        if held is None:
+            return answer(rl.ResultCode.NOT_IN_BUFFER)
+        return answer(payload=bytes(rl.ResendPlan(first, min(len(held), 0xFFFF))))
+
+
+def _nearest_rate(rate_hz: float) -> int:
+    """The supported rate closest to ``rate_hz``."""
+    return min(rl.RATES_HZ, key=lambda r: abs(r - rate_hz))

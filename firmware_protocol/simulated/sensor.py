@@ -1,0 +1,337 @@
+"""The simulated sensor: a real BLE peripheral (Bumble controller, host and GATT server).
+
+A :class:`SimulatedSensor` owns a virtual controller on a Bumble
+:class:`~bumble.link.LocalLink` and a Bumble :class:`~bumble.device.Device` with the GATT
+services of one sensor family (a :class:`~firmware_protocol.simulated.personality.Personality`).
+It advertises, accepts one connection at a time, limits the ATT MTU, replays a recording in real
+time (``speed`` times faster in tests) and injects the :class:`Faults` it is given.
+
+The world clock starts when the sensor first starts streaming, so a companion that takes a
+moment to scan and connect still receives the recording from its first sample.
+
+Example (one process; see :mod:`wearable.bumble_backend.transport` for the Bleak side)::
+
+    link = LocalLink()
+    sensor = SimulatedSensor(load_recording("set.csv"), link=link, profile="rehablink")
+    await sensor.start()
+    ...
+    await sensor.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from bumble import gatt
+from bumble.controller import Controller
+from bumble.device import Connection, Device
+from bumble.hci import Address
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
+from firmware_protocol.simulated.commodity_sim import MicrobitPersonality, WitMotionPersonality
+from firmware_protocol.simulated.faults import Faults
+from firmware_protocol.simulated.personality import Personality, SensorPort
+from firmware_protocol.simulated.rehablink_sim import DEFAULT_BATCH_WINDOW_S, RehabLinkPersonality
+from firmware_protocol.simulated.replay import Replay
+from rehablink.recording import Recording
+
+logger = logging.getLogger(__name__)
+
+#: Sensor families the simulator can play, by registry id.
+PERSONALITIES: dict[str, Callable[..., Personality]] = {
+    "rehablink": RehabLinkPersonality,
+    "witmotion": WitMotionPersonality,
+    "microbit": MicrobitPersonality,
+}
+
+#: Advertising interval, ms (a real sensor uses 100..1000 ms; short here so scans are quick).
+ADVERTISING_INTERVAL_MS = 20.0
+
+#: Longest the replay loop sleeps, wall s (so faults fire on time).
+_MAX_SLEEP_S = 0.05
+
+
+def sensor_address(index: int) -> str:
+    """Random static address of the ``index``-th simulated sensor (``F0:52:4C:00:00:NN``)."""
+    return f"F0:52:4C:00:{(index >> 8) & 0xFF:02X}:{index & 0xFF:02X}"
+
+
+class SimulatedSensor(SensorPort):
+    """One simulated sensor on a virtual link.
+
+    Parameters
+    ----------
+    recording : Recording
+        The motion it replays.
+    link : bumble.link.LocalLink
+        The virtual radio it is on.
+    profile : str
+        Sensor family: a key of :data:`PERSONALITIES`.
+    faults : Faults
+        What goes wrong.
+    speed : float
+        World seconds per wall second (1 = real time; tests use 10..50).
+    index : int
+        Distinguishes several sensors on one link (address and serial number).
+    batch_window_s : float
+        Our profile: longest a sample waits for its packet to fill, s.
+    """
+
+    def __init__(
+        self,
+        recording: Recording,
+        *,
+        link: LocalLink,
+        profile: str = "rehablink",
+        faults: Faults | None = None,
+        speed: float = 1.0,
+        index: int = 1,
+        batch_window_s: float = DEFAULT_BATCH_WINDOW_S,
+    ) -> None:
+        if profile not in PERSONALITIES:
+            supported = ", ".join(PERSONALITIES)
+            raise ValueError(f"the simulator plays {supported}; not '{profile}'")
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.faults = faults or Faults()
+        self.replay = Replay(recording, recording.sample_rate_hz, self.faults.drift_ppm)
+        self.link = link
+        self.speed = speed
+        self.address = sensor_address(index)
+        self.serial = f"SIM{index:05d}"
+        factory = PERSONALITIES[profile]
+        if profile == "rehablink":
+            factory = functools.partial(factory, batch_window_s=batch_window_s)
+        self.personality: Personality = factory(self, self.serial)
+        self.profile = profile
+        self.connection: Connection | None = None
+        self.finished = asyncio.Event()
+        self.notifications_sent = 0
+        self.notifications_dropped = 0
+        self._rng = random.Random(self.faults.seed)
+        self._boot_tau = 0.0
+        self._wall0: float | None = None
+        self._offline_until: float | None = None
+        self._disconnect_done = self.faults.disconnect_at_s is None
+        self._reboot_done = self.faults.reboot_at_s is None
+        self._wake = asyncio.Event()
+        self._outbox: asyncio.Queue[tuple[Connection, gatt.Characteristic[Any], bytes]] = (
+            asyncio.Queue()
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._controller: Controller | None = None
+        self._device: Device | None = None
+        self._closed = False
+
+    # -- SensorPort -----------------------------------------------------------------------------
+
+    def tau_now(self) -> float:
+        """World time, s of recording (0 until streaming first starts)."""
+        if self._wall0 is None:
+            return 0.0
+        return (asyncio.get_running_loop().time() - self._wall0) * self.speed
+
+    @property
+    def boot_tau_s(self) -> float:
+        return self._boot_tau
+
+    @property
+    def att_mtu(self) -> int:
+        return self.connection.att_mtu if self.connection is not None else self.faults.mtu
+
+    def wall_time_of(self, tau_s: float) -> float:
+        """Event-loop time (``loop.time()``) at which the world reached ``tau_s``."""
+        if self._wall0 is None:
+            raise RuntimeError("the sensor has not started streaming yet")
+        return self._wall0 + tau_s / self.speed
+
+    def send(self, characteristic: gatt.Characteristic[Any], value: bytes, *, data: bool) -> None:
+        connection = self.connection
+        if connection is None:
+            return
+        if data:
+            if self.faults.drop_rate and self._rng.random() < self.faults.drop_rate:
+                self.notifications_dropped += 1
+                return
+            self.notifications_sent += 1
+        self._outbox.put_nowait((connection, characteristic, value))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The advertised local name."""
+        return self.personality.local_name
+
+    async def start(self) -> None:
+        """Power on, start advertising and the replay loop."""
+        self._controller = Controller(f"sensor-{self.serial}", link=self.link)
+        device = Device(
+            name=self.name,
+            address=Address(self.address),
+            host=Host(self._controller, AsyncPipeSink(self._controller)),
+        )
+        device.gatt_server.max_mtu = self.faults.mtu
+        device.add_services(self.personality.services())
+        device.on(device.EVENT_CONNECTION, self._on_connection)
+        device.on("characteristic_subscription", self._on_subscription)
+        self._device = device
+        await device.power_on()
+        await self._advertise()
+        self._spawn(self._run())
+        self._spawn(self._send_loop())
+
+    async def close(self) -> None:
+        """Stop streaming, drop the link and power off (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        device = self._device
+        if device is not None:
+            with contextlib.suppress(Exception):
+                await device.stop_advertising()
+            if self.connection is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.connection.disconnect(), 1.0)
+            with contextlib.suppress(Exception):
+                await device.power_off()
+        if self._controller is not None and self._controller in self.link.controllers:
+            self.link.remove_controller(self._controller)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("simulated sensor task failed", exc_info=task.exception())
+
+    async def _advertise(self) -> None:
+        assert self._device is not None
+        await self._device.start_advertising(
+            advertising_data=self.personality.advertising_data(),
+            auto_restart=False,
+            advertising_interval_min=ADVERTISING_INTERVAL_MS,
+            advertising_interval_max=ADVERTISING_INTERVAL_MS,
+        )
+
+    # -- radio events ---------------------------------------------------------------------------
+
+    def _on_connection(self, connection: Connection) -> None:
+        self.connection = connection
+        connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
+        self.personality.on_connection(connection)
+
+    def _on_disconnection(self, _reason: int) -> None:
+        self.connection = None
+        self.personality.on_disconnection()
+        if not self._closed and self._offline_until is None:
+            self._spawn(self._advertise())
+        self.wake()
+
+    def _on_subscription(
+        self, _bearer: Any, characteristic: gatt.Characteristic[Any], notify: bool, indicate: bool
+    ) -> None:
+        self.personality.on_subscription(characteristic, notify, indicate)
+        self.wake()
+
+    async def _drop_link(self) -> None:
+        assert self._device is not None
+        with contextlib.suppress(Exception):
+            await self._device.stop_advertising()
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                await self.connection.disconnect()
+
+    # -- the world ------------------------------------------------------------------------------
+
+    def _apply_faults(self, tau: float) -> None:
+        faults = self.faults
+        drop_at, reboot_at = faults.disconnect_at_s, faults.reboot_at_s
+        if not self._disconnect_done and drop_at is not None and tau >= drop_at:
+            self._disconnect_done = True
+            self._offline_until = drop_at + faults.disconnect_for_s
+            logger.info("simulated link loss at %.2f s for %.2f s", tau, faults.disconnect_for_s)
+            self._spawn(self._drop_link())
+        if not self._reboot_done and reboot_at is not None and tau >= reboot_at:
+            self._reboot_done = True
+            back = reboot_at + faults.reboot_downtime_s
+            self._boot_tau = back
+            self._offline_until = max(self._offline_until or 0.0, back)
+            logger.info("simulated reboot at %.2f s", tau)
+            self.personality.on_reboot()
+            self._spawn(self._drop_link())
+        if self._offline_until is not None and tau >= self._offline_until:
+            self._offline_until = None
+            if self.connection is None:
+                self._spawn(self._advertise())
+
+    def _next_event_tau(self) -> float:
+        candidates = [self.replay.duration_s]
+        if (nxt := self.replay.next_sample_tau()) is not None:
+            candidates.append(nxt)
+        if not self._disconnect_done and self.faults.disconnect_at_s is not None:
+            candidates.append(self.faults.disconnect_at_s)
+        if not self._reboot_done and self.faults.reboot_at_s is not None:
+            candidates.append(self.faults.reboot_at_s)
+        if self._offline_until is not None:
+            candidates.append(self._offline_until)
+        return min(candidates)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._wall0 is None:
+                if not self.replay.streaming:
+                    await self._wake.wait()
+                    self._wake.clear()
+                    continue
+                self._wall0 = loop.time()
+            tau = self.tau_now()
+            self._apply_faults(tau)
+            if self.replay.streaming:
+                samples = self.replay.samples_until(tau)
+                if len(samples):
+                    self.personality.on_samples(samples)
+            if tau >= self.replay.duration_s:
+                self.personality.on_finished()
+                self.finished.set()
+                await self._finish_offline_window()
+                return
+            delay = (self._next_event_tau() - tau) / self.speed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(max(delay, 0.0005), _MAX_SLEEP_S))
+            self._wake.clear()
+
+    async def _finish_offline_window(self) -> None:
+        """After the recording ends, still come back on air when a fault window closes."""
+        while self._offline_until is not None:
+            await asyncio.sleep(max(self._offline_until - self.tau_now(), 0.0) / self.speed)
+            self._apply_faults(self.tau_now())
+
+    async def _send_loop(self) -> None:
+        assert self._device is not None
+        while True:
+            connection, characteristic, value = await self._outbox.get()
+            if connection is not self.connection:
+                continue  # the link it was meant for is gone
+            try:
+                await self._device.notify_subscriber(connection, characteristic, value)
+            except Exception as error:  # a link dropping mid-send must not stop the sensor
+                logger.debug("notification not sent: %s", error)

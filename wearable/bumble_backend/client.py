@@ -1,0 +1,284 @@
+"""``BumbleBleakClient``: a Bleak client backend on a Bumble host.
+
+Use the class bound to a link::
+
+    async with sim_link("recording.csv") as link:
+        async with BleakClient(link.sensor_address, backend=link.client_backend) as client:
+            battery = await client.read_gatt_char("00002a19-0000-1000-8000-00805f9a34fb")
+
+``connect`` opens the LE link, asks for an ATT MTU of 247 (the peer may grant less) and
+discovers every service, characteristic and descriptor into a
+:class:`bleak.backends.service.BleakGATTServiceCollection`, as the operating-system backends do.
+ATT error responses become :class:`bleak.exc.BleakGATTProtocolError`. Pairing is not supported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, TypeVar
+
+from bleak.args import SizedBuffer
+from bleak.assigned_numbers import CharacteristicPropertyName
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient, NotifyCallback
+from bleak.backends.descriptor import BleakGATTDescriptor
+from bleak.backends.device import BLEDevice
+from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
+from bleak.exc import BleakError, BleakGATTProtocolError
+from bumble import att
+from bumble.device import Connection, Peer
+from bumble.gatt import Characteristic
+from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
+
+from wearable.bumble_backend.central import CENTRAL_PREFERRED_MTU, BumbleCentral
+from wearable.bumble_backend.scanner import BumbleDeviceDetails, bleak_uuid
+
+_T = TypeVar("_T")
+
+#: Bumble characteristic property bits and Bleak's names for them.
+_PROPERTY_NAMES: tuple[tuple[Characteristic.Properties, CharacteristicPropertyName], ...] = (
+    (Characteristic.Properties.BROADCAST, "broadcast"),
+    (Characteristic.Properties.READ, "read"),
+    (Characteristic.Properties.WRITE_WITHOUT_RESPONSE, "write-without-response"),
+    (Characteristic.Properties.WRITE, "write"),
+    (Characteristic.Properties.NOTIFY, "notify"),
+    (Characteristic.Properties.INDICATE, "indicate"),
+    (Characteristic.Properties.AUTHENTICATED_SIGNED_WRITES, "authenticated-signed-writes"),
+    (Characteristic.Properties.EXTENDED_PROPERTIES, "extended-properties"),
+)
+
+
+def property_names(properties: Characteristic.Properties) -> list[CharacteristicPropertyName]:
+    """Bleak's property names for a Bumble characteristic's property bits."""
+    return [name for flag, name in _PROPERTY_NAMES if properties & flag]
+
+
+class BumbleBleakClient(BaseBleakClient):
+    """Bleak client backend on a :class:`BumbleCentral`.
+
+    Parameters
+    ----------
+    address_or_ble_device : BLEDevice or str
+        A device found by :class:`BumbleBleakScanner` or its address ``AA:BB:CC:DD:EE:FF``.
+    disconnected_callback : callable or None
+        Called (no arguments) whenever the link goes down, solicited or not, as BlueZ does.
+    timeout : float
+        Connection timeout, s.
+    bumble_central : BumbleCentral, optional
+        Defaults to the class's bound :attr:`central` or the device's scanner central.
+    """
+
+    #: The central of the bound subclass (see :attr:`BumbleCentral.client_backend`).
+    central: ClassVar[BumbleCentral | None] = None
+
+    def __init__(
+        self,
+        address_or_ble_device: BLEDevice | str,
+        *,
+        disconnected_callback: Callable[[], None] | None = None,
+        timeout: float = 10.0,
+        bumble_central: BumbleCentral | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout
+        )
+        central = bumble_central or type(self).central
+        if central is None and isinstance(address_or_ble_device, BLEDevice):
+            details = address_or_ble_device.details
+            if isinstance(details, BumbleDeviceDetails):
+                central = details.central
+        if central is None:
+            raise TypeError(
+                "BumbleBleakClient needs a link: pass backend=link.client_backend "
+                "(see wearable.bumble_backend.transport)"
+            )
+        self._central: BumbleCentral = central
+        self._device_name = (
+            address_or_ble_device.name if isinstance(address_or_ble_device, BLEDevice) else None
+        )
+        self._connection: Connection | None = None
+        self._peer: Peer | None = None
+        self._characteristics: dict[int, CharacteristicProxy[bytes]] = {}
+        self._descriptors: dict[int, DescriptorProxy] = {}
+        self._subscribers: dict[int, Callable[[bytes], None]] = {}
+
+    # -- properties -----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The advertised name, or the address with dashes when none is known."""
+        return self._device_name or self.address.replace(":", "-")
+
+    @property
+    def mtu_size(self) -> int:
+        """The negotiated ATT MTU, bytes (23 before negotiation)."""
+        return self._connection.att_mtu if self._connection is not None else 23
+
+    @property
+    def is_connected(self) -> bool:
+        """True while the LE link is up."""
+        return self._connection is not None
+
+    # -- connection -----------------------------------------------------------------------------
+
+    async def connect(self, pair: bool, **kwargs: Any) -> None:
+        """Connect, negotiate the MTU and discover services within the timeout."""
+        if pair:
+            raise BleakError("pairing is not supported by the Bumble backend")
+        if self._connection is not None:
+            return
+        timeout = float(kwargs.get("timeout", self._timeout))
+        connection = await self._central.connect(self.address, timeout)
+        self._connection = connection
+        connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
+        try:
+            async with asyncio.timeout(timeout):
+                self._peer = Peer(connection)
+                await self._peer.request_mtu(CENTRAL_PREFERRED_MTU)
+                self.services = await self._discover()
+        except BaseException:
+            await self.disconnect()
+            raise
+
+    async def _discover(self) -> BleakGATTServiceCollection:
+        assert self._peer is not None
+        collection = BleakGATTServiceCollection()
+        for service_proxy in await self._peer.discover_services():
+            service = BleakGATTService(
+                service_proxy, service_proxy.handle, bleak_uuid(service_proxy.uuid)
+            )
+            collection.add_service(service)
+            for char_proxy in await service_proxy.discover_characteristics():
+                characteristic = BleakGATTCharacteristic(
+                    char_proxy,
+                    char_proxy.handle,
+                    bleak_uuid(char_proxy.uuid),
+                    property_names(char_proxy.properties),
+                    lambda: self.mtu_size - 3,
+                    service,
+                )
+                collection.add_characteristic(characteristic)
+                self._characteristics[char_proxy.handle] = char_proxy
+                for desc_proxy in await char_proxy.discover_descriptors():
+                    descriptor = BleakGATTDescriptor(
+                        desc_proxy, desc_proxy.handle, bleak_uuid(desc_proxy.type), characteristic
+                    )
+                    collection.add_descriptor(descriptor)
+                    self._descriptors[desc_proxy.handle] = desc_proxy
+        return collection
+
+    def _on_disconnection(self, reason: int) -> None:
+        self._reset()
+        if self._disconnected_callback is not None:
+            self._disconnected_callback()
+
+    def _reset(self) -> None:
+        self._connection = None
+        self._peer = None
+        self.services = None
+        self._characteristics.clear()
+        self._descriptors.clear()
+        self._subscribers.clear()
+
+    async def disconnect(self) -> None:
+        """Disconnect (a no-op when not connected)."""
+        connection = self._connection
+        if connection is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(connection.disconnect(), self._timeout)
+        if self._connection is connection:  # no disconnection event came back
+            connection.remove_listener(connection.EVENT_DISCONNECTION, self._on_disconnection)
+            self._reset()
+
+    async def pair(self, *args: Any, **kwargs: Any) -> None:
+        """Not supported: simulated sensors and our profile need no pairing."""
+        raise BleakError("pairing is not supported by the Bumble backend")
+
+    async def unpair(self) -> None:
+        """Not supported (nothing is ever paired)."""
+        raise BleakError("unpairing is not supported by the Bumble backend")
+
+    # -- I/O ------------------------------------------------------------------------------------
+
+    def _require_peer(self) -> Peer:
+        if self._peer is None:
+            raise BleakError("Not connected")
+        return self._peer
+
+    async def _att(self, operation: Awaitable[_T]) -> _T:
+        try:
+            return await operation
+        except att.ATT_Error as error:
+            raise BleakGATTProtocolError(error.error_code) from error
+
+    async def read_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
+        """Read a characteristic value."""
+        peer = self._require_peer()
+        if use_cached:
+            cached = peer.gatt_client.cached_values.get(characteristic.handle)
+            if cached is not None:
+                return bytearray(cached[1])
+        value = await self._att(peer.gatt_client.read_value(characteristic.handle))
+        return bytearray(value)
+
+    async def read_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
+        """Read a descriptor value."""
+        peer = self._require_peer()
+        value = await self._att(peer.gatt_client.read_value(descriptor.handle))
+        return bytearray(value)
+
+    async def write_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
+    ) -> None:
+        """Write a characteristic value, with or without response."""
+        peer = self._require_peer()
+        await self._att(
+            peer.gatt_client.write_value(characteristic.handle, bytes(data), with_response=response)
+        )
+
+    async def write_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, data: SizedBuffer
+    ) -> None:
+        """Write a descriptor value (with response)."""
+        peer = self._require_peer()
+        await self._att(
+            peer.gatt_client.write_value(descriptor.handle, bytes(data), with_response=True)
+        )
+
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
+        """Enable notifications (or indications when that is all it has) on a characteristic.
+
+        Starting again on the same characteristic replaces the callback, so a reconnecting
+        client never receives each notification twice.
+        """
+        peer = self._require_peer()
+        proxy = self._characteristics[characteristic.handle]
+        old = self._subscribers.pop(characteristic.handle, None)
+        if old is not None:
+            peer.gatt_client.notification_subscribers.get(proxy.handle, set()).discard(old)
+            peer.gatt_client.indication_subscribers.get(proxy.handle, set()).discard(old)
+        subscriber = functools.partial(_deliver, callback)
+        self._subscribers[characteristic.handle] = subscriber
+        await self._att(peer.gatt_client.subscribe(proxy, subscriber, prefer_notify=True))
+
+    async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
+        """Disable notifications on a characteristic."""
+        peer = self._require_peer()
+        proxy = self._characteristics[characteristic.handle]
+        self._subscribers.pop(characteristic.handle, None)
+        await self._att(peer.gatt_client.unsubscribe(proxy))
+
+
+def _deliver(callback: NotifyCallback, value: bytes) -> None:
+    callback(bytearray(value))
