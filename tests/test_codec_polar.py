@@ -1,0 +1,94 @@
+"""Polar PMD accelerometer: vectors from polar-ble-sdk technical_documentation/
+Polar_Measurement_Data_Specification.pdf ("Frame types ACC", "Delta frame sample example from
+Polar Verity Sense", "Start Stream"), and a Verity Sense frame recorded in polar-ble-sdk
+issue #443 ("Questions on ACC data format")."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from firmware_protocol import polar_pmd
+from firmware_protocol.polar_pmd import PolarPmdDecoder, decode_delta_frames
+
+# Issue #443: Verity Sense ACC notification, 227 bytes.
+#   02                       measurement type ACC
+#   00 41 6f c4 12 45 93 0a  timestamp (ns since 2000-01-01) of the last sample
+#   81                       compressed frame, type 1 (values in milli-g, factor 1)
+#   ee 02 1f fe 82 ff        reference sample x 750, y -481, z -126 mg
+#   08 0a + 30 bytes         10 samples of 8-bit deltas; first: 10 da 20 -> +16, -38, +32
+#   0a 2f + 177 bytes        47 samples of 10-bit deltas
+ISSUE_443 = bytes.fromhex(
+    "0200416fc41245930a81ee021ffe82ff080a10da20d6a30bd9cbe7d6f6c4e6f1e1f3e0151afe281bf8372c2520"
+    "1319110a2fed4fc07ef4e9bb6e800dc82fb03e14d1afb07f16c4cc2087340354128bff8d00c142fbe6d3dfb5e191"
+    "532fbef9ed43b03efddb9b903df503605f7bfad9dfae000b2464704012cccfbf04e4c533b038084180efc212ec17"
+    "8146fdfe5bb001f3d1d76f81ffcd7b0fc20136607f43d35f3f3f78cb06484eff000efc820551ab55e34a2d1d0c5f"
+    "bde858734dbdeba06751020cc47041ca267fa0028919fe3f5f74e72244203f1566b0524d055ca41fbee96800"
+)
+
+
+def test_polar_verity_sense_recorded_compressed_frame() -> None:
+    decoder = PolarPmdDecoder()
+    (batch,) = decoder.feed(ISSUE_443)
+    assert decoder.dropped == 0
+    assert len(batch) == 1 + 10 + 47
+    assert batch.acc_g[:2].tolist() == [[0.75, -0.481, -0.126], [0.766, -0.519, -0.094]]
+    # a sensor at rest-ish on a person: every sample is within 0.5 g of gravity
+    assert np.all(np.abs(np.linalg.norm(batch.acc_g, axis=1) - 1.0) < 0.5)
+    last_ns = int.from_bytes(bytes.fromhex("00416fc41245930a"), "little")
+    assert batch.sensor_time_s is not None and batch.sensor_time_s[-1] == last_ns * 1e-9
+
+
+def test_polar_spec_delta_example_reference() -> None:
+    # Spec example: reference d0 ff 65 01 e4 0f = x -48, y 357, z 4068; then (our block) delta
+    # width 8, count 1: 01 ff 02 = +1, -1, +2.
+    content = bytes.fromhex("d0ff6501e40f080101ff02")
+    assert decode_delta_frames(content).tolist() == [[-48, 357, 4068], [-47, 356, 4070]]
+    frame = struct.pack("<BQB", 2, 0, 0x80) + content
+    (batch,) = PolarPmdDecoder(range_g=8).feed(frame)  # 0x80 without a factor: 8 g / 32768
+    assert batch.acc_g.tolist() == [
+        [-48 / 4096, 357 / 4096, 4068 / 4096],
+        [-47 / 4096, 356 / 4096, 4070 / 4096],
+    ]
+
+
+def test_polar_uncompressed_int16_milli_g() -> None:
+    # 02 | 00 ca 9a 3b 00 00 00 00 (1e9 ns) | 01 (16-bit mG) | d0 ff 65 01 e8 03
+    frame = bytes.fromhex("0200ca9a3b0000000001d0ff6501e803")
+    (batch,) = PolarPmdDecoder().feed(frame)
+    assert batch.acc_g.tolist() == [[-0.048, 0.357, 1.0]]
+    assert batch.sensor_time_s is not None and batch.sensor_time_s.tolist() == [1.0]
+
+
+def test_polar_start_and_stop_commands() -> None:
+    # Spec "Start Stream": 02 02 | 00 01 c8 00 (200 Hz) | 01 01 10 00 (16 bit) | 02 01 08 00 (8 G)
+    assert polar_pmd.start_acc_command(200, 16, 8) == bytes.fromhex("02020001c8000101100002010800")
+    assert bytes.fromhex("0302") == polar_pmd.STOP_ACC
+
+
+def test_polar_factor_from_start_response() -> None:
+    # F0 02 02 00 00 | 05 01 00 00 80 39 : factor float32 2**-12 = 0.000244140625
+    decoder = PolarPmdDecoder()
+    decoder.on_control_response(bytes.fromhex("f002020000050100008039"))
+    assert decoder.factor == 2.0**-12
+
+
+def test_polar_truncated_frame_dropped() -> None:
+    decoder = PolarPmdDecoder()
+    assert decoder.feed(ISSUE_443[:-5]) == []
+    assert decoder.feed(ISSUE_443[:10]) == []
+    assert decoder.dropped == 2
+
+
+def test_polar_other_measurement_dropped() -> None:
+    # measurement type 0x00 = ECG: not ours
+    decoder = PolarPmdDecoder()
+    assert decoder.feed(b"\x00" + ISSUE_443[1:]) == []
+    assert decoder.dropped == 1
+
+
+def test_polar_compressed_encoder_round_trip() -> None:
+    counts = np.array([[0, 0, 4096], [5, -3, 4090], [300, -200, 3000], [-32768, 32767, 0]])
+    frame = polar_pmd.encode_compressed_acc(counts, timestamp_ns=123)
+    assert decode_delta_frames(frame[10:]).tolist() == counts.tolist()
