@@ -1,7 +1,92 @@
-"""Commands of ``wearable.motion`` for the ``rehab`` group (heavy imports stay inside the commands)."""
+"""Commands of ``wearable.motion`` for the ``rehab`` group (heavy imports stay inside commands)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
-commands: list[click.Command] = []
+from rehablink.cli import BadInput
+from rehablink.exercises import EXERCISES, Placement
+from rehablink.recording import Recording, RecordingError, load_recording
+from rehablink.results import SetResult
+
+
+def resolve_recording(path_or_id: str) -> Recording:
+    """The recording named on the command line: a CSV path (interchange or phyphox export).
+
+    Raises
+    ------
+    BadInput
+        When there is no such file or it cannot be used (one line saying why).
+    """
+    path = Path(path_or_id)
+    if not path.exists():
+        raise BadInput(f"no such file: {path_or_id}")
+    try:
+        return load_recording(path)
+    except RecordingError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _print_table(result: SetResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{EXERCISES[result.exercise].name} ({result.placement}); times in s",
+                  box=None)
+    for name in ("#", "start", "top", "lower", "end", "lift", "hold", "lowering", "range°",
+                 "stab.°", "flags"):
+        table.add_column(name, justify="left" if name == "flags" else "right")
+    for i, rep in enumerate(result.reps, start=1):
+        stab = "" if rep.stability_deg is None else f"{rep.stability_deg:.1f}"
+        table.add_row(str(i), f"{rep.start:.2f}", f"{rep.top:.2f}", f"{rep.lower_start:.2f}",
+                      f"{rep.end:.2f}", f"{rep.lift_s:.1f}", f"{rep.hold_s:.1f}",
+                      f"{rep.lower_s:.1f}", f"{rep.rom_deg:.1f}", stab, ", ".join(rep.flags))
+    if result.reps:
+        console.print(table)
+    holds = [r.hold_s for r in result.reps]
+    summary = (f"{result.rep_count} reps, {result.partial_count} partial attempts; "
+               f"{result.duration_s:.1f} s at {result.sample_rate_hz:.0f} Hz")
+    if holds:
+        summary += f"; hold median {sorted(holds)[len(holds) // 2]:.1f} s"
+    console.print(summary, highlight=False)
+
+
+@click.command("analyze")
+@click.argument("path")
+@click.option("--exercise", "-e", required=True, metavar="ID",
+              help=f"Exercise id: {', '.join(EXERCISES)}.")
+@click.option("--placement", default="pelvis", show_default=True, metavar="WHERE",
+              help="Where the sensor is worn: pelvis or thigh (strapped above the knee).")
+@click.option("--hold-target", type=float, default=None, metavar="SECONDS",
+              help="Prescribed hold at the top, s (reported with the result).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def analyze_command(path: str, exercise: str, placement: str, hold_target: float | None,
+                    as_json: bool) -> None:
+    """Count the reps and time the holds of a recorded set.
+
+    PATH is a CSV with header t,ax,ay,az[,gx,gy,gz] (s, g, deg/s) or a phyphox
+    "Acceleration with g" export.
+    """
+    if exercise not in EXERCISES:
+        raise BadInput(f"unknown exercise {exercise!r}; known: {', '.join(EXERCISES)}")
+    if placement not in {p.value for p in Placement}:
+        known = ", ".join(p.value for p in Placement)
+        raise BadInput(f"unknown placement {placement!r}; known: {known}")
+    if hold_target is not None and not (0.0 < hold_target < 600.0):
+        raise BadInput(f"--hold-target must be between 0 and 600 s, got {hold_target:g}")
+    recording = resolve_recording(path)
+
+    from wearable.motion.analyze import analyze
+
+    result = analyze(recording, exercise, placement, hold_target)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        _print_table(result)
+
+
+commands: list[click.Command] = [analyze_command]

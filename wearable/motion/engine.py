@@ -1,0 +1,210 @@
+"""The chunked pipeline shared by the offline analysis and the live detector.
+
+grid (``Resampler``) -> low-pass -> gravity direction -> ticks of 0.1 s -> ``Segmenter`` ->
+excursions -> timing (``reps.refine``) -> partial / rep -> ``SetResult``.
+Offline analysis feeds the whole recording as one chunk; the live detector feeds small ones.
+Both run the same code, so they reach the same counts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from rehablink.results import Rep, SetResult
+from wearable.motion import events as ev
+from wearable.motion.orientation import GravityTracker, tangent_direction
+from wearable.motion.preprocess import GRID_HZ, LowPass, Resampler
+from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
+from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
+from wearable.motion.segment import TICK_HZ, Excursion, Phase, Segmenter
+from wearable.motion.stability import is_rotating, stability_deg
+
+FloatArray = npt.NDArray[np.float64]
+
+TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
+
+
+class _Grow:
+    """An append-only float array with amortised growth."""
+
+    def __init__(self, width: int) -> None:
+        self._data = np.empty((1024, width))
+        self.size = 0
+
+    def extend(self, rows: FloatArray) -> None:
+        n = rows.shape[0]
+        if self.size + n > self._data.shape[0]:
+            bigger = np.empty((max(2 * self._data.shape[0], self.size + n), self._data.shape[1]))
+            bigger[: self.size] = self._data[: self.size]
+            self._data = bigger
+        self._data[self.size: self.size + n] = rows
+        self.size += n
+
+    @property
+    def view(self) -> FloatArray:
+        return self._data[: self.size]
+
+
+class Engine:
+    """Samples in, events and a :class:`SetResult` out."""
+
+    def __init__(self, profile: MotionProfile, hold_target_s: float | None = None) -> None:
+        self.profile = profile
+        self.hold_target_s = hold_target_s
+        self._resampler = Resampler()
+        self._lowpass = LowPass()
+        self._gravity = GravityTracker()
+        self._t = _Grow(1)
+        self._acc = _Grow(3)
+        self._gyro = _Grow(3)
+        self._tail_g = np.zeros((0, 3))
+        self._tail_r = np.zeros(0)
+        self._tail_t = np.zeros(0)
+        self.segmenter = Segmenter(profile)
+        self.excursions: list[Excursion] = []
+        self._roms: list[float] = []  # live: ranges of the candidate excursions so far
+        self._dir_sum: FloatArray | None = None
+        self.count = 0
+        self._top_t: float | None = None
+        self._hold_announced = False
+        self._warned = False
+        self._across0 = 0.0
+
+    # -- streaming -------------------------------------------------------------------------
+    def push(self, t: FloatArray, acc: FloatArray, gyro: FloatArray | None) -> list[ev.Event]:
+        """Process samples (s, g, deg/s) and return the events they caused."""
+        chunk = self._resampler.push(t, acc, gyro)
+        if len(chunk) == 0:
+            return []
+        lp = self._lowpass.push(chunk.acc)
+        g = self._gravity.push(lp, chunk.gyro)
+        resid = chunk.acc - lp
+        r2 = np.einsum("ij,ij->i", resid, resid)
+        self._t.extend(chunk.t[:, None])
+        self._acc.extend(chunk.acc)
+        if chunk.gyro is not None:
+            self._gyro.extend(chunk.gyro)
+        gg = np.vstack((self._tail_g, g))
+        rr = np.concatenate((self._tail_r, r2))
+        tt = np.concatenate((self._tail_t, chunk.t))
+        n = (gg.shape[0] // TICK_SAMPLES) * TICK_SAMPLES
+        self._tail_g, self._tail_r, self._tail_t = gg[n:], rr[n:], tt[n:]
+        if n == 0:
+            return []
+        tick_t = tt[TICK_SAMPLES - 1:n:TICK_SAMPLES].tolist()
+        tick_g = gg[TICK_SAMPLES - 1:n:TICK_SAMPLES].tolist()
+        tick_r = rr[:n].reshape(-1, TICK_SAMPLES).mean(axis=1).tolist()
+        out: list[ev.Event] = []
+        step = self.segmenter.step
+        for ti, gi, ri in zip(tick_t, tick_g, tick_r, strict=True):
+            e = step(ti, gi, ri)
+            if e is not None:
+                self._on_tick_event(e, out)
+            if self.segmenter.phase is Phase.ACTIVE:
+                self._watch_active(ti, gi, out)
+        return out
+
+    def _on_tick_event(self, e: object, out: list[ev.Event]) -> None:
+        from wearable.motion.segment import TickEvent
+
+        assert isinstance(e, TickEvent)
+        if e.kind == "start":
+            self._top_t, self._hold_announced, self._warned = None, False, False
+            self._across0 = self._across(self.segmenter.ref)
+            out.append(ev.RepStarted(e.t))
+        elif e.kind == "top":
+            self._top_t = e.t
+            out.append(ev.TopReached(e.t))
+        elif e.kind == "close" and e.excursion is not None:
+            self._on_close(e.excursion, out)
+
+    def _across(self, g: list[float] | None) -> float:
+        d, r = self.segmenter.direction, self.segmenter.ref
+        if d is None or r is None or g is None:
+            return 0.0
+        axis = np.cross(r, d)
+        return math.degrees(math.asin(max(-1.0, min(1.0, float(np.dot(axis, g))))))
+
+    def _watch_active(self, t: float, g: list[float], out: list[ev.Event]) -> None:
+        if (self.hold_target_s is not None and self._top_t is not None
+                and not self._hold_announced and t - self._top_t >= self.hold_target_s):
+            self._hold_announced = True
+            out.append(ev.HoldTargetReached(self._top_t + self.hold_target_s))
+        if self.profile.stability_checked and not self._warned:
+            deg = abs(self._across(g) - self._across0)
+            if deg > PELVIS_ROTATING_DEG:
+                self._warned = True
+                out.append(ev.StabilityWarning(t, deg))
+
+    def _on_close(self, ex: Excursion, out: list[ev.Event]) -> None:
+        self.excursions.append(ex)
+        timing = self._time(ex)
+        rom = timing.rom_deg if timing is not None else ex.peak_deg
+        self._roms.append(rom)
+        typical = typical_range(self._roms, self.profile.rom_range_deg[0])
+        kind = classify(rom, typical)
+        if kind == "partial" or timing is None:
+            out.append(ev.PartialAttempt(ex.close_t, rom))
+            return
+        self.count += 1
+        self._learn(ex)
+        self.segmenter.typical_deg = typical
+        out.append(ev.RepCompleted(ex.close_t, self._rep(timing, kind), self.count))
+
+    def _learn(self, ex: Excursion) -> None:
+        d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
+        if d is None:
+            return
+        self._dir_sum = d if self._dir_sum is None else self._dir_sum + d
+        n = float(np.linalg.norm(self._dir_sum))
+        if n > 1e-9:
+            self.segmenter.direction = (self._dir_sum / n).tolist()
+
+    def _time(self, ex: Excursion) -> RepTiming | None:
+        t = self._t.view[:, 0]
+        i0 = int(np.searchsorted(t, ex.start_t - MARGIN_S))
+        i1 = int(np.searchsorted(t, ex.close_t + MARGIN_S, side="right"))
+        gyro = self._gyro.view[i0:i1] if self._gyro.size else None
+        return refine(t[i0:i1], self._acc.view[i0:i1], gyro, np.asarray(ex.ref),
+                      np.asarray(ex.peak_g), ex.start_t, ex.close_t)
+
+    def _rep(self, timing: RepTiming, kind: str) -> Rep:
+        stab = stability_deg(timing, self.profile)
+        flags = []
+        if kind == "reduced":
+            flags.append("reduced_rom")
+        if is_rotating(stab):
+            flags.append("pelvis_rotating")
+        return Rep(start=timing.start, top=timing.top, lower_start=timing.lower_start,
+                   end=timing.end, rom_deg=timing.rom_deg, flags=tuple(flags),
+                   stability_deg=stab)
+
+    # -- the set ---------------------------------------------------------------------------
+    def result(self, duration_s: float, sample_rate_hz: float) -> SetResult:
+        """The set so far, with every excursion timed on all the data there is."""
+        timings = [self._time(ex) for ex in self.excursions]
+        kept = [tm for tm in timings if tm is not None]
+        prior = self.profile.rom_range_deg[0]
+        typical = typical_range([tm.rom_deg for tm in kept], prior)
+        reps: list[Rep] = []
+        partials = 0
+        for tm in kept:
+            kind = classify(tm.rom_deg, typical)
+            if kind == "partial":
+                partials += 1
+            else:
+                reps.append(self._rep(tm, kind))
+        extras = {
+            "typical_rom_deg": round(typical, 2),
+            "gyro": bool(self._gyro.size),
+        }
+        if self.profile.stability_checked or self.profile.roll_is_compensation:
+            extras["pelvis_rotating_threshold_deg"] = PELVIS_ROTATING_DEG
+        if self.hold_target_s is not None:
+            extras["hold_target_s"] = self.hold_target_s
+        return SetResult(exercise=self.profile.exercise, placement=self.profile.placement,
+                         duration_s=duration_s, sample_rate_hz=sample_rate_hz,
+                         reps=tuple(reps), partial_count=partials, extras=extras)

@@ -1,0 +1,95 @@
+"""Gravity direction and tilt angles from the accelerometer, with the gyro where there is one.
+
+The accelerometer low-passed at ``TILT_CUTOFF_HZ`` gives the direction of gravity in the sensor
+frame. Where a gyro is present a complementary filter trusts the gyro above ``FUSION_HZ`` (it is
+immune to the linear accelerations of squats and step-ups) and the accelerometer below (no drift).
+The filter is linear, so it runs vectorised with :func:`scipy.signal.lfilter`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+from wearable.motion.preprocess import GRID_HZ
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Cross-over of the complementary filter, Hz.
+FUSION_HZ = 0.3
+
+_ALPHA = 2.0 * np.pi * FUSION_HZ / GRID_HZ
+_B = np.array([1.0])
+_A = np.array([1.0, -(1.0 - _ALPHA)])
+
+
+def unit_rows(x: FloatArray) -> FloatArray:
+    """Rows of ``x`` scaled to unit length (zero rows stay zero)."""
+    norm = np.sqrt(np.einsum("ij,ij->i", x, x))
+    return x / np.maximum(norm, 1e-12)[:, None]
+
+
+class GravityTracker:
+    """Causal gravity direction in the sensor frame, chunk by chunk (unit vectors)."""
+
+    def __init__(self) -> None:
+        self._zi: FloatArray | None = None
+
+    def push(self, acc_lp: FloatArray, gyro: FloatArray | None) -> FloatArray:
+        """Directions for the next rows.
+
+        Parameters
+        ----------
+        acc_lp : ndarray, shape (m, 3)
+            Low-passed acceleration, g.
+        gyro : ndarray, shape (m, 3) or None
+            Angular rate, deg/s.
+        """
+        g_acc = unit_rows(acc_lp)
+        if gyro is None or g_acc.shape[0] == 0:
+            return g_acc
+        # A world-fixed vector seen from the rotating sensor moves as dg/dt = -omega x g.
+        rate = -np.cross(np.radians(gyro), g_acc)
+        u = _ALPHA * g_acc + rate / GRID_HZ
+        if self._zi is None:
+            self._zi = (1.0 - _ALPHA) * g_acc[0][None, :]
+        y, self._zi = signal.lfilter(_B, _A, u, axis=0, zi=self._zi)
+        return unit_rows(np.asarray(y, dtype=np.float64))
+
+
+def angle_deg(g: FloatArray, ref: FloatArray) -> FloatArray:
+    """Angle between each unit row of ``g`` and the unit vector ``ref``, degrees."""
+    return np.degrees(np.arccos(np.clip(g @ ref, -1.0, 1.0)))
+
+
+def plane_angles(g: FloatArray, ref: FloatArray, direction: FloatArray) -> tuple[FloatArray,
+                                                                                  FloatArray]:
+    """Signed tilt along ``direction`` and the tilt out of that plane, degrees.
+
+    Parameters
+    ----------
+    g : ndarray, shape (m, 3)
+        Unit gravity directions.
+    ref : ndarray, shape (3,)
+        Rest direction (unit).
+    direction : ndarray, shape (3,)
+        Unit vector perpendicular to ``ref``: the way gravity moves during a rep.
+
+    Returns
+    -------
+    along, across : ndarray, shape (m,)
+        Rotation about the rep's axis (positive towards ``direction``) and about the perpendicular
+        horizontal axis, degrees.
+    """
+    axis = np.cross(ref, direction)
+    along = np.degrees(np.arctan2(g @ direction, g @ ref))
+    across = np.degrees(np.arcsin(np.clip(g @ axis, -1.0, 1.0)))
+    return along, across
+
+
+def tangent_direction(g: FloatArray, ref: FloatArray) -> FloatArray | None:
+    """Unit direction in which ``g`` (shape (3,)) lies away from ``ref``, or None if too close."""
+    d = g - (g @ ref) * ref
+    n = float(np.linalg.norm(d))
+    return d / n if n > 1e-6 else None

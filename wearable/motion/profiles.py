@@ -1,0 +1,103 @@
+"""Engine settings per exercise and placement: a registry built from the exercise registry.
+
+Angles are degrees of tilt of the body segment the sensor is on; times are seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rehablink.exercises import EXERCISES, Placement, get_exercise
+
+#: Pelvic motion about the other axes above which a rep is flagged ``pelvis_rotating``, degrees.
+#: Physiotherapy cues treat a visible pelvic roll or drop as compensation; 5 degrees is about the
+#: smallest roll an observer reliably sees, and well above the sensor's noise after filtering.
+PELVIS_ROTATING_DEG = 5.0
+
+#: A rep is a partial attempt below this share of the set's typical range (issue 2, section 3).
+PARTIAL_SHARE = 1.0 / 3.0
+#: A counted rep below this share of the typical range carries ``reduced_rom``.
+REDUCED_ROM_SHARE = 0.7
+
+
+@dataclass(frozen=True)
+class MotionProfile:
+    """How the engine treats one exercise at one placement.
+
+    Attributes
+    ----------
+    exercise : str
+        Exercise id.
+    placement : str
+        ``"pelvis"`` or ``"thigh"``.
+    rom_range_deg : tuple[float, float]
+        Plausible tilt range of a good rep, degrees (the low end is the prior of the typical
+        range).
+    max_rom_deg : float
+        Excursions beyond this are posture changes (lying down, getting up), never reps.
+    max_still_away_s : float
+        Longest time the segment may stay still away from rest and still be holding a rep.
+    stability_checked : bool
+        Whether motion about the other axes is reported and flagged.
+    roll_is_compensation : bool
+        Clamshell at the pelvis: the counted motion itself is the pelvic roll.
+    step_impacts : bool
+        Whether footfalls are part of the exercise (step-ups), so impacts do not mean walking.
+    """
+
+    exercise: str
+    placement: str
+    rom_range_deg: tuple[float, float]
+    max_rom_deg: float
+    max_still_away_s: float
+    stability_checked: bool
+    roll_is_compensation: bool
+    step_impacts: bool
+
+
+#: Typical thigh tilt ranges when the sensor is strapped above the knee, degrees.
+_THIGH_RANGE_DEG: dict[str, tuple[float, float]] = {
+    "clamshell": (15.0, 60.0),
+    "side_leg_raise": (10.0, 45.0),
+    "hip_hinge": (10.0, 60.0),
+    "squat": (30.0, 100.0),
+    "step_up": (20.0, 90.0),
+}
+
+
+def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
+    """The engine profile of an exercise at a placement.
+
+    Raises
+    ------
+    KeyError
+        Unknown exercise (message lists the known ids).
+    ValueError
+        Unknown placement (message lists the known placements).
+    """
+    ex = get_exercise(exercise_id)
+    try:
+        place = Placement(placement)
+    except ValueError:
+        known = ", ".join(p.value for p in Placement)
+        raise ValueError(f"unknown placement {placement!r}; known: {known}") from None
+    if place is Placement.THIGH:
+        lo, hi = _THIGH_RANGE_DEG.get(ex.id, (10.0, 90.0))
+    else:
+        lo, hi = ex.rom_range_deg
+    # Generous: a strong patient may exceed the textbook range, a posture change is ~60-90 deg.
+    max_rom = min(max(2.0 * hi, hi + 15.0), 150.0)
+    return MotionProfile(
+        exercise=ex.id,
+        placement=place.value,
+        rom_range_deg=(lo, hi),
+        max_rom_deg=max_rom,
+        max_still_away_s=30.0 if ex.holds else 8.0,
+        stability_checked=ex.stability_matters and place is Placement.PELVIS,
+        roll_is_compensation=ex.id == "clamshell" and place is Placement.PELVIS,
+        step_impacts=ex.id == "step_up",
+    )
+
+
+__all__ = ["EXERCISES", "PARTIAL_SHARE", "PELVIS_ROTATING_DEG", "REDUCED_ROM_SHARE",
+           "MotionProfile", "get_profile"]

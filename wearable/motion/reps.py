@@ -1,0 +1,158 @@
+"""Timing and classification of reps: start, top, lower_start and end from the tilt speed;
+partial attempts and reduced range against the set's typical range.
+
+Definitions (issue 2, section 3; see docs/motion.md): ``top`` is when the lift stops (the tilt speed
+falls below ``SPEED_SHARE`` of the lift's peak speed), ``lower_start`` when the return begins (the
+speed exceeds that share of the lowering's peak speed), ``hold_s = lower_start - top``. ``rom_deg``
+is the peak tilt change along the rep's direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from wearable.motion.orientation import plane_angles, tangent_direction, unit_rows
+from wearable.motion.preprocess import GRID_HZ, zero_phase_lowpass
+from wearable.motion.profiles import PARTIAL_SHARE, REDUCED_ROM_SHARE
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Share of a phase's peak tilt speed under which the segment is taken as stopped.
+SPEED_SHARE = 0.12
+#: Data kept around an excursion for its timing, s.
+MARGIN_S = 1.5
+
+
+@dataclass(frozen=True)
+class RepTiming:
+    """The refined timing and angles of one excursion (s on the recording's clock, degrees)."""
+
+    start: float
+    top: float
+    lower_start: float
+    end: float
+    rom_deg: float
+    across_deg: float  # motion about the perpendicular horizontal axis
+    yaw_deg: float | None  # motion about the vertical (gyro only)
+
+
+def _crossing(t: FloatArray, x: FloatArray, i: int, level: float) -> float:
+    """Time where ``x`` crosses ``level`` between samples i-1 and i (linear interpolation)."""
+    if i <= 0 or i >= x.size:
+        return float(t[min(max(i, 0), x.size - 1)])
+    x0, x1 = float(x[i - 1]), float(x[i])
+    if x1 == x0:
+        return float(t[i])
+    frac = min(max((level - x0) / (x1 - x0), 0.0), 1.0)
+    return float(t[i - 1] + frac * (t[i] - t[i - 1]))
+
+
+def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: FloatArray,
+              gyro: FloatArray | None) -> FloatArray:
+    """Tilt speed along the rep's direction, deg/s (from the gyro where present)."""
+    deriv = zero_phase_lowpass(np.gradient(along)[:, None] * GRID_HZ)[:, 0]
+    if gyro is None or gyro.shape[0] != g.shape[0] or g.shape[0] < 4:
+        return deriv
+    th = np.radians(along)[:, None]
+    e_theta = np.cos(th) * direction[None, :] - np.sin(th) * ref[None, :]
+    dg = -np.cross(np.radians(gyro), g)
+    rate = np.degrees(np.einsum("ij,ij->i", dg, e_theta))
+    rate = zero_phase_lowpass(rate[:, None])[:, 0]
+    # A sensor whose axes form a left-handed frame would flip the sign: trust the data.
+    if float(np.dot(rate, deriv)) < 0.0:
+        return deriv
+    return rate
+
+
+def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatArray,
+           peak_g: FloatArray, start_t: float, close_t: float) -> RepTiming | None:
+    """Time one excursion from the grid samples around it.
+
+    Parameters
+    ----------
+    t, acc, gyro : ndarray
+        Grid samples covering ``[start_t - MARGIN_S, close_t + MARGIN_S]`` (s, g, deg/s).
+    ref, peak_g : ndarray, shape (3,)
+        Rest and peak gravity directions (unit).
+    start_t, close_t : float
+        When the excursion opened and closed, s.
+
+    Returns
+    -------
+    RepTiming or None
+        None when the window is too short to time.
+    """
+    if t.size < 8:
+        return None
+    direction = tangent_direction(peak_g, ref)
+    if direction is None:
+        return None
+    g = unit_rows(zero_phase_lowpass(acc))
+    along, across = plane_angles(g, ref, direction)
+    rate = tilt_rate(g, along, ref, direction, gyro)
+    i_open = int(np.searchsorted(t, start_t))
+    i_close = min(int(np.searchsorted(t, close_t)), t.size - 1)
+    i_open = min(i_open, i_close)
+    ip = i_open + int(np.argmax(along[i_open:i_close + 1]))
+    lo_i = max(0, i_open - int(MARGIN_S * GRID_HZ))
+    lo_i = lo_i + int(np.argmin(along[lo_i:ip + 1]))
+    hi_lim = min(t.size, i_close + int(MARGIN_S * GRID_HZ))
+    hi_i = ip + int(np.argmin(along[ip:hi_lim]))
+    rom = float(along[ip] - min(along[lo_i], along[hi_i]))
+
+    iu = lo_i + int(np.argmax(rate[lo_i:ip + 1]))
+    idn = ip + int(np.argmin(rate[ip:hi_i + 1]))
+    thr_up = SPEED_SHARE * max(float(rate[iu]), 1e-6)
+    thr_dn = SPEED_SHARE * max(float(-rate[idn]), 1e-6)
+
+    below = np.flatnonzero(rate[iu:idn + 1] < thr_up)
+    i_top = iu + int(below[0]) if below.size else ip
+    top = _crossing(t, rate, i_top, thr_up) if below.size else float(t[ip])
+    above = np.flatnonzero(rate[i_top:idn + 1] > -thr_dn)
+    i_low = i_top + int(above[-1]) if above.size else i_top
+    lower_start = _crossing(t, -rate, i_low + 1, thr_dn) if above.size else top
+    lower_start = max(lower_start, top)
+
+    pre = np.flatnonzero(rate[lo_i:iu + 1] < thr_up)
+    start = _crossing(t, rate, lo_i + int(pre[-1]) + 1, thr_up) if pre.size else float(t[lo_i])
+    post = np.flatnonzero(rate[idn:hi_i + 1] > -thr_dn)
+    end = _crossing(t, -rate, idn + int(post[0]), thr_dn) if post.size else float(t[hi_i])
+    start, end = min(start, top), max(end, lower_start)
+
+    i0 = int(np.searchsorted(t, start))
+    i1 = max(int(np.searchsorted(t, end)), i0 + 1)
+    seg = across[i0:i1]
+    across_deg = float(seg.max() - seg.min()) if seg.size else 0.0
+    yaw_deg = None
+    if gyro is not None and gyro.shape[0] == t.size:
+        yaw = np.cumsum(gyro[i0:i1] @ ref) / GRID_HZ
+        yaw_deg = float(yaw.max() - yaw.min()) if yaw.size else 0.0
+    return RepTiming(start, top, lower_start, end, rom, across_deg, yaw_deg)
+
+
+def typical_range(roms: list[float], prior_deg: float | None = None) -> float:
+    """The set's typical range, degrees: the median of the larger excursions.
+
+    Partial attempts and fidgets are left out by keeping excursions above 40 % of the 80th
+    percentile; ``prior_deg`` (the exercise's usual low end) joins while fewer than three are known.
+    """
+    values = list(roms)
+    if prior_deg is not None and len(values) < 3:
+        values.append(prior_deg)
+    if not values:
+        return prior_deg or 0.0
+    arr = np.asarray(values)
+    q = float(np.percentile(arr, 80))
+    return float(np.median(arr[arr >= 0.4 * q]))
+
+
+def classify(rom_deg: float, typical_deg: float) -> str:
+    """``"partial"``, ``"reduced"`` or ``"full"`` for a rep of this range in this set."""
+    if rom_deg < PARTIAL_SHARE * typical_deg:
+        return "partial"
+    if rom_deg < REDUCED_ROM_SHARE * typical_deg:
+        return "reduced"
+    return "full"

@@ -1,0 +1,205 @@
+"""Rest and movement: the excursion detector that runs once per tick (0.1 s).
+
+A rep is an excursion of the segment's tilt away from its rest direction and back. The detector
+tracks the rest direction while the segment is still, opens an excursion when the tilt leaves rest
+by more than a share of the set's typical range, and closes it when the tilt has come back.
+Walking (footfall impacts), posture changes (lying down, getting up, a shift in the middle of the
+set) and long stillness away from rest abort the excursion and re-learn the rest direction.
+
+The per-tick work is a few float operations in plain Python: at 10 ticks per second an hour of
+data is 36,000 steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from wearable.motion.profiles import MotionProfile
+
+#: Ticks per second: decisions are taken every 0.1 s.
+TICK_HZ = 10.0
+#: Tilt speed below which the segment counts as still, deg/s.
+STILL_DEG_S = 4.0
+#: Smoothed RMS of the acceleration above the tilt band that means footfalls (walking), g.
+WALK_G = 0.05
+#: Still time needed to learn a (new) rest direction, s.
+SETTLE_S = 0.8
+#: Time constant of the rest direction's slow tracking while still near rest (drift), s.
+REST_TAU_S = 5.0
+#: An excursion opens above this share of the typical range ...
+ENTER_SHARE = 0.2
+#: ... and never below this tilt, degrees (noise, breathing).
+ENTER_FLOOR_DEG = 0.8
+#: An excursion closes when the tilt falls below this share of its peak.
+EXIT_SHARE = 0.3
+#: Stillness away from rest in a direction unlike the reps' is a posture shift after this time, s.
+SHIFT_S = 1.5
+#: ... when the direction differs from the reps' by more than this, degrees.
+SHIFT_ANGLE_DEG = 50.0
+#: Smoothing of the footfall measure, s.
+WALK_TAU_S = 0.5
+
+
+class Phase(Enum):
+    """Where the detector is."""
+
+    SETTLING = "settling"
+    REST = "rest"
+    ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class Excursion:
+    """A closed excursion away from rest (times in s on the recording's clock)."""
+
+    start_t: float
+    close_t: float
+    peak_t: float
+    peak_deg: float
+    ref: tuple[float, float, float]
+    peak_g: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class TickEvent:
+    """What a tick changed: ``kind`` is ``"start"``, ``"top"``, ``"close"`` or ``"abort"``."""
+
+    kind: str
+    t: float
+    excursion: Excursion | None = None
+
+
+def _norm(v: list[float]) -> list[float]:
+    n = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) or 1.0
+    return [v[0] / n, v[1] / n, v[2] / n]
+
+
+def _angle(a: list[float], b: list[float]) -> float:
+    c = a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+
+
+class Segmenter:
+    """The excursion state machine; call :meth:`step` once per tick."""
+
+    def __init__(self, profile: MotionProfile) -> None:
+        self.profile = profile
+        self.phase = Phase.SETTLING
+        self.typical_deg = profile.rom_range_deg[0]
+        self.direction: list[float] | None = None  # learned way the reps move gravity
+        self.ref: list[float] | None = None
+        self._prev_g: list[float] | None = None
+        self._still_ticks = 0
+        self._walk = 0.0
+        self._walk_alpha = 1.0 / (WALK_TAU_S * TICK_HZ)
+        self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
+        self._valley = 0.0
+        walk_g = WALK_G * (3.0 if profile.step_impacts else 1.0)
+        self._walk_ms = walk_g * walk_g
+        self._reset_active()
+
+    def _reset_active(self) -> None:
+        self._start_t = 0.0
+        self._peak = 0.0
+        self._peak_t = 0.0
+        self._peak_g: list[float] = [0.0, 0.0, 1.0]
+        self._disturbed = False
+        self._topped = False
+
+    @property
+    def enter_deg(self) -> float:
+        """Current tilt that opens an excursion, degrees."""
+        return max(ENTER_FLOOR_DEG, ENTER_SHARE * self.typical_deg)
+
+    def step(self, t: float, g: list[float], residual_ms: float) -> TickEvent | None:
+        """Advance one tick.
+
+        Parameters
+        ----------
+        t : float
+            Tick time, s.
+        g : list of 3 floats
+            Unit gravity direction in the sensor frame.
+        residual_ms : float
+            Mean square acceleration above the tilt band over the tick, g².
+        """
+        prev = self._prev_g if self._prev_g is not None else g
+        speed = _angle(g, prev) * TICK_HZ
+        self._prev_g = g
+        self._walk += self._walk_alpha * (residual_ms - self._walk)
+        walking = self._walk > self._walk_ms
+        still = speed < STILL_DEG_S and not walking
+        self._still_ticks = self._still_ticks + 1 if still else 0
+
+        if self.phase is Phase.SETTLING:
+            if self._still_ticks >= SETTLE_S * TICK_HZ:
+                self.ref = list(g)
+                self.phase = Phase.REST
+                self._valley = 0.0
+            return None
+        assert self.ref is not None
+        theta = _angle(g, self.ref)
+
+        if self.phase is Phase.REST:
+            if walking:
+                self.phase = Phase.SETTLING
+                return None
+            # Re-arm from the lowest tilt since the last excursion closed, so the tail of a
+            # lowering never opens a new excursion and reps without a pause still do.
+            self._valley = min(self._valley, theta)
+            if theta > self._valley + self.enter_deg:
+                self.phase = Phase.ACTIVE
+                self._reset_active()
+                self._start_t, self._peak, self._peak_t, self._peak_g = t, theta, t, g
+                return TickEvent("start", t)
+            if still and theta < 0.5 * self.enter_deg:
+                a = self._rest_alpha
+                r = self.ref
+                self.ref = _norm([r[0] + a * (g[0] - r[0]), r[1] + a * (g[1] - r[1]),
+                                  r[2] + a * (g[2] - r[2])])
+            return None
+
+        # ACTIVE
+        if theta > self._peak:
+            self._peak, self._peak_t, self._peak_g = theta, t, g
+        if walking or theta > self.profile.max_rom_deg:
+            self._disturbed = True
+        if theta < EXIT_SHARE * self._peak:
+            self.phase = Phase.REST
+            self._valley = theta
+            if self._disturbed:
+                return TickEvent("abort", t)
+            ex = Excursion(self._start_t, t, self._peak_t, self._peak,
+                           (self.ref[0], self.ref[1], self.ref[2]),
+                           (self._peak_g[0], self._peak_g[1], self._peak_g[2]))
+            return TickEvent("close", t, ex)
+        if self._is_posture_change(theta, g, still):
+            self.ref = list(g)
+            self.phase = Phase.REST
+            self._valley = 0.0
+            return TickEvent("abort", t)
+        if (not self._topped and still and self._still_ticks >= 2
+                and theta >= 0.6 * self._peak):
+            self._topped = True
+            return TickEvent("top", t - 0.1)
+        return None
+
+    def _is_posture_change(self, theta: float, g: list[float], still: bool) -> bool:
+        if not still:
+            return False
+        still_s = self._still_ticks / TICK_HZ
+        if self._disturbed and still_s >= SETTLE_S:
+            return True
+        if still_s >= self.profile.max_still_away_s:
+            return True
+        if still_s >= SHIFT_S and theta > 2.5 * self.typical_deg:
+            return True
+        if still_s >= SHIFT_S and self.direction is not None and self.ref is not None:
+            r = self.ref
+            dot = g[0] * r[0] + g[1] * r[1] + g[2] * r[2]
+            d = [g[0] - dot * r[0], g[1] - dot * r[1], g[2] - dot * r[2]]
+            if math.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2) > 1e-6:
+                return _angle(_norm(d), self.direction) > SHIFT_ANGLE_DEG
+        return False
