@@ -48,6 +48,7 @@ __all__ = [
     "DEVICE_INFO_SERVICE_UUID",
     "GYRO_RANGES_DPS",
     "HEADER",
+    "MAX_BATCH_LATENCY_S",
     "PROTOCOL_VERSION",
     "RATES_HZ",
     "SERVICE_UUID",
@@ -81,6 +82,8 @@ PROTOCOL_VERSION = 1
 HEADER = struct.Struct("<BBHI")
 MAX_SAMPLES = 63
 ATT_OVERHEAD = 3
+#: A sensor sends a packet at most this long after its first sample was taken (SPEC.md 4.2).
+MAX_BATCH_LATENCY_S = 0.2
 _FLAG_GYRO = 0x04
 _FLAG_RESENT = 0x80
 
@@ -212,7 +215,11 @@ class Packetizer:
     acc_range_g, gyro_range_dps : int
         Full-scale ranges used to quantize.
     max_samples : int, optional
-        Upper bound on samples per packet (to bound batching latency); default: MTU capacity.
+        Upper bound on samples per packet; default: MTU capacity.
+    max_latency_s : float or None
+        Batching latency bound (SPEC.md 4.2): a packet holds at most ``rate * max_latency_s``
+        samples, so its first sample is sent at most this long after it was taken (default
+        0.2 s); None disables the bound.
     first_sequence : int
         Sequence number of the first packet (0 after a boot).
     """
@@ -226,9 +233,12 @@ class Packetizer:
         gyro_range_dps: int = 2000,
         max_samples: int | None = None,
         first_sequence: int = 0,
+        max_latency_s: float | None = MAX_BATCH_LATENCY_S,
     ) -> None:
         code_for(rate_hz, RATES_HZ)
         self.capacity = packet_capacity(mtu, has_gyro)
+        if max_latency_s is not None:
+            self.capacity = max(1, min(self.capacity, int(rate_hz * max_latency_s)))
         if max_samples is not None:
             self.capacity = max(1, min(self.capacity, max_samples))
         self.has_gyro = has_gyro
@@ -278,6 +288,10 @@ class RehabLinkDecoder:
 
     def __init__(self) -> None:
         self.dropped = 0
+        self._clock = TimestampUnwrapper(32)
+
+    def reset_clock(self) -> None:
+        """Forget the sensor clock (call after the sensor rebooted, SPEC.md 7.3)."""
         self._clock = TimestampUnwrapper(32)
 
     def feed(self, payload: bytes) -> list[SampleBatch]:

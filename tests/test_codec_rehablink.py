@@ -59,7 +59,7 @@ def test_rehablink_capacity_from_mtu() -> None:
 
 
 def test_rehablink_packetizer_batches_and_flushes() -> None:
-    packetizer = Packetizer(mtu=247, has_gyro=False, rate_hz=50, acc_range_g=2)
+    packetizer = Packetizer(mtu=247, has_gyro=False, rate_hz=50, acc_range_g=2, max_latency_s=None)
     packets = []
     for i in range(45):
         packets += packetizer.push(i * 20_000, (0.5, -0.5, 1.0))
@@ -160,3 +160,11 @@ def test_rehablink_status_bytes() -> None:
     assert bytes(status) == raw
     with pytest.raises(ValueError):
         Status.from_bytes(bytes.fromhex("0101ff010203 5e00 e803 3412".replace(" ", "")))
+
+
+def test_rehablink_packetizer_bounds_batching_latency() -> None:
+    """SPEC.md 4.2: at most rate * 0.2 s samples per packet (5 at 25 Hz, 10 at 50 Hz)."""
+    assert Packetizer(247, True, rate_hz=25).capacity == 5
+    assert Packetizer(247, True, rate_hz=50).capacity == 10
+    assert Packetizer(247, True, rate_hz=100).capacity == 19  # MTU bound first
+    assert Packetizer(23, True, rate_hz=200).capacity == 1
