@@ -168,3 +168,19 @@ def test_rehablink_packetizer_bounds_batching_latency() -> None:
     assert Packetizer(247, True, rate_hz=50).capacity == 10
     assert Packetizer(247, True, rate_hz=100).capacity == 19  # MTU bound first
     assert Packetizer(23, True, rate_hz=200).capacity == 1
+
+
+def test_rehablink_spec_control_exchange() -> None:
+    """SPEC.md section 9, "Configure and start" and "Resend after a reconnect" tables."""
+    assert bytes(Command.set_rate(100, token=1)) == bytes.fromhex("030102")
+    assert bytes(Command.set_ranges(8, 2000, token=2)) == bytes.fromhex("04020203")
+    assert bytes(Command.get_info(token=3)) == bytes.fromhex("0503")
+    assert bytes(Command.start(token=4)) == bytes.fromhex("0104")
+    assert bytes(Command.resend_from(0x0102, token=7)) == bytes.fromhex("06070201")
+    info = Response.from_bytes(bytes.fromhex("85030001010203036009"))
+    assert Info.from_bytes(info.payload) == Info((1, 2, 3), True, True, 2400)
+    assert Response.from_bytes(bytes.fromhex("830504")).result == ResultCode.WRONG_STATE
+    plan = Response.from_bytes(bytes.fromhex("86070002010a00"))
+    assert ResendPlan.from_bytes(plan.payload) == ResendPlan(0x0102, 10)
+    resent = DataPacket.from_bytes(bytes.fromhex("41de") + SPEC_EXAMPLE[2:])
+    assert resent.resent and resent.sequence == 0x0102
