@@ -174,7 +174,7 @@ def y_axis(frame: Frame, scale: Scale, ticks: Sequence[float], label: str) -> li
 
 
 def x_labels(frame: Frame, positions: Sequence[float], labels: Sequence[str],
-             max_labels: int = 12) -> list[str]:
+             max_labels: int = 7) -> list[str]:
     """Category labels under the plot, thinned so they never overlap."""
     step = max(1, math.ceil(len(labels) / max_labels))
     out = ['<g class="axis x-axis">',

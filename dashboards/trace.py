@@ -99,7 +99,7 @@ def downsample(t: FloatArray, y: FloatArray,
 
 
 def trace_chart(t: Sequence[float] | FloatArray, angle_deg: Sequence[float] | FloatArray,
-                reps: Sequence[Rep], *, title: str, width: int = 760,
+                reps: Sequence[Rep], *, title: str, width: int = 1000,
                 height: int = 260) -> Markup:
     """Draw the tilt trace with rep numbers, hold bands and flagged reps.
 
@@ -173,8 +173,8 @@ def trace_chart(t: Sequence[float] | FloatArray, angle_deg: Sequence[float] | Fl
         f'<g class="legend"><rect x="{fmt(frame.x0)}" y="{ly - 10}" width="14" height="12" '
         f'fill="{OKABE_ITO["bluish_green"]}" fill-opacity="0.3"/>'
         f'<text x="{fmt(frame.x0 + 18)}" y="{ly}">hold (seconds written below)</text>'
-        f'<text x="{fmt(frame.x0 + 230)}" y="{ly}">1, 2, … rep number above the trace</text>'
-        f'<text x="{fmt(frame.x0 + 470)}" y="{ly}" fill="{OKABE_ITO["vermillion"]}">'
+        f'<text x="{fmt(frame.x0 + 260)}" y="{ly}">1, 2, … rep number above the trace</text>'
+        f'<text x="{fmt(frame.x0 + 520)}" y="{ly}" fill="{OKABE_ITO["vermillion"]}">'
         f"n! flagged rep</text></g>")
     out.append("</svg>")
     return as_markup(out)

@@ -1,0 +1,152 @@
+"""Read-only queries that exist only for display: session lists, one session, export documents.
+
+Figures (adherence, progression, alerts) come from ``server.analytics``; these queries only fetch
+stored rows for tables, the trace page and the exports. Every function takes the ``patient_id``
+the caller has already authorised and filters by it, so a session id of another patient is
+never returned.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from rehablink.results import SetResult
+
+
+@dataclass(frozen=True)
+class SetView:
+    """One stored set with its parsed result (None when skipped)."""
+
+    index: int
+    exercise: str
+    target_reps: int | None
+    hold_target_s: float | None
+    started_at: str
+    skipped: bool
+    rep_count: int
+    median_hold_s: float | None
+    median_rom_deg: float | None
+    median_stability_deg: float | None
+    median_tempo_s: float | None
+    samples_received: int
+    samples_lost: int
+    result: SetResult | None
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One stored session with its sets."""
+
+    id: str
+    day: str
+    started_at: str
+    ended_at: str
+    status: str
+    pain: int | None
+    red_flags: tuple[str, ...]
+    prescription_version: int | None
+    sensor: dict[str, Any]
+    sets: tuple[SetView, ...]
+
+
+def _set_view(row: dict[str, Any]) -> SetView:
+    raw = json.loads(row["result"]) if row["result"] else None
+    return SetView(
+        index=row["set_index"], exercise=row["exercise"], target_reps=row["target_reps"],
+        hold_target_s=row["hold_target_s"], started_at=row["started_at"],
+        skipped=bool(row["skipped"]), rep_count=row["rep_count"],
+        median_hold_s=row["median_hold_s"], median_rom_deg=row["median_rom_deg"],
+        median_stability_deg=row["median_stability_deg"],
+        median_tempo_s=row["median_tempo_s"], samples_received=row["samples_received"],
+        samples_lost=row["samples_lost"],
+        result=SetResult.from_json(raw) if isinstance(raw, dict) else None)
+
+
+def session_list(db: sqlite_utils.Database, patient_id: int, limit: int = 20,
+                 offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Newest sessions first, one summary row each, and the total number of sessions.
+
+    Each row has ``id``, ``day``, ``started_at``, ``status``, ``pain``, ``red_flags`` (list),
+    ``sets``, ``sets_skipped``, ``reps`` and ``flagged_reps`` (reps flagged pelvis rotating).
+    """
+    total = next(db.query("SELECT count(*) AS n FROM sessions WHERE patient_id = ?",
+                          [patient_id]))["n"]
+    rows = list(db.query(
+        "SELECT s.id, s.day, s.started_at, s.status, s.pain, s.red_flags, "
+        "count(x.set_index) AS sets, coalesce(sum(x.skipped), 0) AS sets_skipped, "
+        "coalesce(sum(x.rep_count), 0) AS reps, coalesce(sum(x.rotating_reps), 0) AS flagged_reps "
+        "FROM sessions s LEFT JOIN session_sets x ON x.session_id = s.id "
+        "WHERE s.patient_id = ? GROUP BY s.id ORDER BY s.started_at DESC LIMIT ? OFFSET ?",
+        [patient_id, limit, offset]))
+    for row in rows:
+        row["red_flags"] = json.loads(row["red_flags"] or "[]")
+    return rows, int(total)
+
+
+def session_detail(db: sqlite_utils.Database, patient_id: int,
+                   session_id: str) -> SessionView | None:
+    """The session with its sets if it belongs to ``patient_id``, else None."""
+    rows = list(db.query("SELECT * FROM sessions WHERE id = ? AND patient_id = ?",
+                         [session_id, patient_id]))
+    if not rows:
+        return None
+    s = rows[0]
+    sets = [_set_view(r) for r in db.query(
+        "SELECT * FROM session_sets WHERE session_id = ? ORDER BY set_index", [session_id])]
+    return SessionView(
+        id=s["id"], day=s["day"], started_at=s["started_at"], ended_at=s["ended_at"],
+        status=s["status"], pain=s["pain"], red_flags=tuple(json.loads(s["red_flags"] or "[]")),
+        prescription_version=s["prescription_version"],
+        sensor=json.loads(s["sensor"] or "{}"), sets=tuple(sets))
+
+
+def sets_with_samples(db: sqlite_utils.Database, session_id: str) -> set[int]:
+    """Indexes of the session's sets whose raw samples were uploaded completely."""
+    return {r["set_index"] for r in db.query(
+        "SELECT set_index FROM sample_uploads WHERE session_id = ? AND completed_at IS NOT NULL",
+        [session_id])}
+
+
+def red_flag_sessions(db: sqlite_utils.Database, patient_id: int,
+                      limit: int = 50) -> list[dict[str, Any]]:
+    """Sessions where the patient answered yes to a red-flag question, newest first."""
+    rows = list(db.query(
+        "SELECT id, day, started_at, pain, red_flags FROM sessions WHERE patient_id = ? "
+        "AND red_flags != '[]' ORDER BY started_at DESC LIMIT ?", [patient_id, limit]))
+    for row in rows:
+        row["red_flags"] = json.loads(row["red_flags"])
+    return rows
+
+
+def session_documents(db: sqlite_utils.Database, patient_id: int) -> list[dict[str, Any]]:
+    """All sessions of a patient rebuilt in the upload document's shape, oldest first.
+
+    Used by the CSV and FHIR exports (two queries, whatever the number of sessions).
+    """
+    sessions = list(db.query(
+        "SELECT id, day, started_at, ended_at, status, sensor, pain, red_flags, "
+        "prescription_version FROM sessions WHERE patient_id = ? ORDER BY started_at",
+        [patient_id]))
+    sets: dict[str, list[dict[str, Any]]] = {}
+    for r in db.query("SELECT * FROM session_sets WHERE patient_id = ? "
+                      "ORDER BY session_id, set_index", [patient_id]):
+        sets.setdefault(r["session_id"], []).append({
+            "index": r["set_index"], "exercise": r["exercise"], "placement": r["placement"],
+            "target_reps": r["target_reps"], "hold_target_s": r["hold_target_s"],
+            "started_at": r["started_at"], "skipped": bool(r["skipped"]),
+            "result": json.loads(r["result"]) if r["result"] else None,
+            "samples_received": r["samples_received"], "samples_lost": r["samples_lost"],
+            "median_hold_s": r["median_hold_s"], "median_rom_deg": r["median_rom_deg"],
+            "median_stability_deg": r["median_stability_deg"],
+            "median_tempo_s": r["median_tempo_s"], "rotating_reps": r["rotating_reps"]})
+    return [{
+        "id": s["id"], "day": s["day"], "started_at": s["started_at"],
+        "ended_at": s["ended_at"], "status": s["status"],
+        "sensor": json.loads(s["sensor"] or "{}"), "pain": s["pain"],
+        "red_flags": json.loads(s["red_flags"] or "[]"),
+        "prescription_version": s["prescription_version"], "sets": sets.get(s["id"], []),
+    } for s in sessions]
