@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,7 +38,9 @@ DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 
 MEASUREMENT_ACC = 0x02
 OP_GET_SETTINGS, OP_START, OP_STOP = 0x01, 0x02, 0x03
-SETTING_SAMPLE_RATE, SETTING_RESOLUTION, SETTING_RANGE, SETTING_FACTOR = 0x00, 0x01, 0x02, 0x05
+SETTING_SAMPLE_RATE, SETTING_RESOLUTION, SETTING_RANGE = 0x00, 0x01, 0x02
+SETTING_CHANNELS, SETTING_FACTOR = 0x04, 0x05
+VERITY_SENSE_ACC_RATE_HZ = 52
 CONTROL_RESPONSE = 0xF0
 #: Byte width of each setting's values (SDK ``PmdSetting``).
 SETTING_SIZES = {0x00: 2, 0x01: 2, 0x02: 2, 0x03: 4, 0x04: 1, 0x05: 4, 0x06: 16}
@@ -52,8 +55,12 @@ GET_ACC_SETTINGS = bytes([OP_GET_SETTINGS, MEASUREMENT_ACC])
 STOP_ACC = bytes([OP_STOP, MEASUREMENT_ACC])
 
 
-def start_acc_command(rate_hz: int, resolution_bits: int = 16, range_g: int = 8) -> bytes:
+def start_acc_command(
+    rate_hz: int, resolution_bits: int = 16, range_g: int = 8, channels: int | None = None
+) -> bytes:
     """Control-point write that starts ACC with every setting given (the H10 rejects omissions).
+
+    The Verity Sense lists a CHANNELS setting (u8) and expects it in the start command.
 
     >>> start_acc_command(200, 16, 8).hex(" ")
     '02 02 00 01 c8 00 01 01 10 00 02 01 08 00'
@@ -65,6 +72,8 @@ def start_acc_command(rate_hz: int, resolution_bits: int = 16, range_g: int = 8)
         (SETTING_RANGE, range_g),
     ):
         out += struct.pack("<BBH", setting, 1, value)
+    if channels is not None:
+        out += bytes([SETTING_CHANNELS, 1, channels])
     return out
 
 
@@ -87,6 +96,78 @@ def parse_settings(data: bytes) -> dict[int, list[float]]:
             ]
         offset += size * count
     return settings
+
+
+#: Control point error codes (PMD specification, "Control Point Error Codes").
+ERRORS = {
+    0: "success",
+    1: "invalid op code",
+    2: "invalid measurement type",
+    3: "not supported",
+    4: "invalid length",
+    5: "invalid parameter",
+    6: "already in state",
+    7: "invalid resolution",
+    8: "invalid sample rate",
+    9: "invalid range",
+    10: "invalid MTU",
+    11: "invalid number of channels",
+    12: "invalid state",
+    13: "device in charger",
+    14: "disk full",
+}
+
+
+@dataclass(frozen=True)
+class ControlResponse:
+    """A control-point indication ``F0 op type status [more] [settings]``."""
+
+    op_code: int
+    measurement_type: int
+    status: int
+    settings: dict[int, list[float]]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+    @property
+    def message(self) -> str:
+        return ERRORS.get(self.status, f"error {self.status}")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ControlResponse:
+        """Parse; raises ``ValueError`` if it is not a well-formed control-point response."""
+        if len(data) < 4 or data[0] != CONTROL_RESPONSE:
+            raise ValueError("not a PMD control point response")
+        settings = parse_settings(data[5:]) if len(data) > 5 else {}
+        return cls(data[1], data[2], data[3], settings)
+
+
+def start_from_settings(settings_response: bytes, rate_hz: float, range_g: int = 8) -> bytes:
+    """Start command built from a GET_SETTINGS response, choosing values the device offers.
+
+    The H10 offers 25/50/100/200 Hz, the Verity Sense 52 Hz (more in SDK mode), so the rate is
+    the offered one closest to ``rate_hz``; the range is ``range_g`` if offered, else the closest.
+    """
+    offered = ControlResponse.from_bytes(settings_response)
+    if not offered.ok or offered.op_code != OP_GET_SETTINGS:
+        raise ValueError(f"settings request failed: {offered.message}")
+    chosen: list[tuple[int, int]] = []
+    for kind, wanted in (
+        (SETTING_SAMPLE_RATE, rate_hz),
+        (SETTING_RESOLUTION, 16),
+        (SETTING_RANGE, range_g),
+        (SETTING_CHANNELS, 3),
+    ):
+        values = offered.settings.get(kind)
+        if values:
+            chosen.append((kind, int(min(values, key=lambda v: abs(v - wanted)))))
+    out = bytes([OP_START, MEASUREMENT_ACC])
+    for kind, value in chosen:
+        size = SETTING_SIZES[kind]
+        out += bytes([kind, 1]) + value.to_bytes(size, "little")
+    return out
 
 
 def pack_delta_block(deltas: np.ndarray, bit_width: int) -> bytes:
@@ -166,13 +247,13 @@ class PolarPmdDecoder:
 
     def on_control_response(self, payload: bytes) -> None:
         """Read the factor from a control-point response ``F0 op type status more settings``."""
-        if len(payload) >= 5 and payload[0] == CONTROL_RESPONSE and payload[1] == OP_START:
-            try:
-                factor = parse_settings(payload[5:]).get(SETTING_FACTOR)
-            except ValueError:
-                return
-            if factor and math.isfinite(factor[0]) and factor[0] > 0:
-                self.factor = factor[0]
+        try:
+            response = ControlResponse.from_bytes(bytes(payload))
+        except ValueError:
+            return
+        factor = response.settings.get(SETTING_FACTOR)
+        if response.op_code == OP_START and factor and math.isfinite(factor[0]) and factor[0] > 0:
+            self.factor = factor[0]
 
     def _acc_g(self, frame_type: int, content: bytes) -> np.ndarray:
         if frame_type in _RAW_WIDTH:

@@ -118,8 +118,11 @@ def _thingy_start(rate_hz: float) -> list[Write]:
 
 
 def _polar_start(rate_hz: float) -> list[Write]:
+    # Without the device's settings list (GET_ACC_SETTINGS then polar_pmd.start_from_settings),
+    # 52 Hz means a Verity Sense, which also wants the channel count; the H10 never offers 52 Hz.
     rate = _nearest_rate(rate_hz, polar_pmd.ACC_RATES_HZ)
-    return [(polar_pmd.CONTROL_UUID, polar_pmd.start_acc_command(rate, 16, 8), True)]
+    channels = 3 if rate == polar_pmd.VERITY_SENSE_ACC_RATE_HZ else None
+    return [(polar_pmd.CONTROL_UUID, polar_pmd.start_acc_command(rate, 16, 8, channels), True)]
 
 
 def _movesense_start(rate_hz: float) -> list[Write]:

@@ -92,3 +92,21 @@ def test_polar_compressed_encoder_round_trip() -> None:
     counts = np.array([[0, 0, 4096], [5, -3, 4090], [300, -200, 3000], [-32768, 32767, 0]])
     frame = polar_pmd.encode_compressed_acc(counts, timestamp_ns=123)
     assert decode_delta_frames(frame[10:]).tolist() == counts.tolist()
+
+
+def test_polar_settings_response_picks_offered_values() -> None:
+    # GET_SETTINGS response, as in the PMD spec "Request Stream Settings":
+    # f0 01 02 00 00 | 00 04 19 00 32 00 64 00 c8 00 (rates 25, 50, 100, 200)
+    #                | 01 01 10 00 (16 bit) | 02 03 02 00 04 00 08 00 (2, 4, 8 G)
+    h10 = bytes.fromhex("f001020000000419003200 6400c800010110000203020004000800".replace(" ", ""))
+    assert polar_pmd.start_from_settings(h10, 52) == bytes.fromhex("0202000132000101100002010800")
+    # Verity Sense (issue #443 start command): 52 Hz only, 16 bit, 8 G, 3 channels
+    verity = bytes.fromhex("f001020000000134000101100002010800040103")
+    assert polar_pmd.start_from_settings(verity, 50) == bytes.fromhex(
+        "0202000134000101100002010800040103"
+    )
+
+
+def test_polar_error_response_message() -> None:
+    response = polar_pmd.ControlResponse.from_bytes(bytes.fromhex("f0020208"))
+    assert (response.ok, response.message) == (False, "invalid sample rate")

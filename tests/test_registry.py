@@ -74,6 +74,10 @@ def test_registry_start_commands() -> None:
             True,
         )
     ]
+    # Verity Sense default 52 Hz: the start command of polar-ble-sdk issue #443, channels 3
+    assert PROFILES["polar_pmd"].start_commands()[0][1] == bytes.fromhex(
+        "0202000134000101100002010800040103"
+    )
     assert PROFILES["movesense"].start_commands(104)[1][1] == b"\x01\x63/Meas/IMU6/104"
     assert PROFILES["microbit"].start_commands()[0][1] == bytes.fromhex("1400")
     assert PROFILES["thingy52"].start_commands(100)[0][1] == bytes.fromhex("e803f401f401640001")
