@@ -8,21 +8,41 @@ replayed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.audit import record
 from server.db import write_transaction
 from server.migrations import utcnow
 
-_hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
+#: argon2 parameter profile (names in ``argon2.profiles``); the default is RFC 9106's
+#: low-memory argon2id. ``CHEAPEST`` exists for test suites only.
+PASSWORD_PROFILE_ENV = "REHAB_SERVER_PASSWORD_PROFILE"
+
+
+@functools.cache
+def _hasher_for(profile: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(getattr(profiles, profile))
+
+
+def _hasher() -> PasswordHasher:
+    return _hasher_for(os.environ.get(PASSWORD_PROFILE_ENV, "RFC_9106_LOW_MEMORY"))
+
+
+@functools.cache
+def _dummy_hash(profile_hasher: PasswordHasher) -> str:
+    # Verified against when the account does not exist, so timing does not reveal which
+    # e-mail addresses are registered.
+    return profile_hasher.hash(secrets.token_hex(16))
 
 #: Enrollment codes use an alphabet without look-alikes (no 0/O, 1/I/L), grouped by 4.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -56,7 +76,7 @@ def hash_password(password: str) -> str:
     """argon2id hash of a password (rejects passwords that are too short)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def create_physio(db: sqlite_utils.Database, email: str, name: str, password: str) -> int:
@@ -85,23 +105,19 @@ def find_physio(db: sqlite_utils.Database, email: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-# A hash to verify against when the account does not exist, so that timing does not reveal
-# which e-mail addresses are registered.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
-
-
 def check_password(db: sqlite_utils.Database, email: str, password: str) -> dict[str, Any] | None:
     """The physiotherapist if the password is right, else None (constant work either way)."""
     physio = find_physio(db, email)
+    hasher = _hasher()
     try:
-        _hasher.verify(physio["password_hash"] if physio else _DUMMY_HASH, password)
+        hasher.verify(physio["password_hash"] if physio else _dummy_hash(hasher), password)
     except (VerificationError, InvalidHashError):
         return None
     if physio is None:
         return None
-    if _hasher.check_needs_rehash(physio["password_hash"]):
+    if hasher.check_needs_rehash(physio["password_hash"]):
         db.execute("UPDATE physios SET password_hash = ? WHERE id = ?",
-                   [_hasher.hash(password), physio["id"]])
+                   [hasher.hash(password), physio["id"]])
     return physio
 
 

@@ -57,10 +57,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from server import auth
     from server.api import bp as api_bp
     from server.api import register_error_handlers
+    from server.api.clinic import bp as clinic_bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer-token API: no cookies, so no cross-site request forgery
+    app.register_blueprint(clinic_bp)  # cookie-authenticated: CSRF stays on
     register_error_handlers(app)
 
     @app.get("/healthz")

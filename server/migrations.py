@@ -148,6 +148,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             completed_at TEXT,
             PRIMARY KEY (session_id, set_index))""",
     )),
+    Migration(4, "indexes for the patient list and page", (
+        "CREATE INDEX sessions_red_flags ON sessions(patient_id) WHERE red_flags != '[]'",
+        "CREATE INDEX sessions_patient_started ON sessions(patient_id, started_at)",
+    )),
 )
 
 

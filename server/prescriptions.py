@@ -154,6 +154,9 @@ def prescribe(db: sqlite_utils.Database, patient_id: int, items: list[Item],
         raise PrescriptionError("a prescription needs at least one exercise")
     if len(items) > 20:
         raise PrescriptionError("at most 20 exercises per prescription")
+    names = [it.exercise for it in items]
+    if len(set(names)) != len(names):
+        raise PrescriptionError("each exercise may appear once per prescription")
     with write_transaction(db):
         rows = list(db.query("SELECT coalesce(max(version), 0) AS v FROM prescriptions "
                              "WHERE patient_id = ?", [patient_id]))

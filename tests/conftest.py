@@ -6,6 +6,7 @@ Other areas may append fixtures below.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 PASSWORD = "correct horse battery"
+
+# Test suites hash passwords with argon2's cheapest parameters (still argon2id); production
+# uses RFC 9106's low-memory profile (~0.5 s per hash on the team machine).
+os.environ.setdefault("REHAB_SERVER_PASSWORD_PROFILE", "CHEAPEST")
 
 
 @pytest.fixture
@@ -101,3 +106,32 @@ class AuthActions:
 @pytest.fixture
 def auth(client: FlaskClient, db: Any) -> AuthActions:
     return AuthActions(client, db)
+
+
+def session_document(day: str = "2026-11-20", *, exercise: str = "bridge", sets: int = 2,
+                     reps: int = 10, hold_s: float = 5.0, pain: int | None = 3,
+                     red_flags: tuple[str, ...] = (), session_id: str | None = None
+                     ) -> dict[str, Any]:
+    """A valid session document (the contract in docs/api.md) built from scratch."""
+    import uuid
+
+    def rep(i: int) -> dict[str, Any]:
+        start = 2.0 + i * (hold_s + 4.0)
+        return {"start": start, "top": start + 1.5, "lower_start": start + 1.5 + hold_s,
+                "end": start + 3.5 + hold_s, "hold_s": hold_s, "rom_deg": 22.0, "flags": [],
+                "lift_s": 1.5, "lower_s": 2.0, "stability_deg": 1.0}
+
+    return {
+        "id": session_id or str(uuid.uuid4()),
+        "started_at": f"{day}T09:30:00+01:00", "ended_at": f"{day}T09:45:00+01:00",
+        "status": "completed",
+        "sensor": {"profile": "rehablink", "name": "RehabLink-1A2B", "has_gyro": True},
+        "pain": pain, "red_flags": list(red_flags), "prescription_version": 1,
+        "sets": [{
+            "index": i, "exercise": exercise, "placement": "pelvis", "target_reps": reps,
+            "hold_target_s": hold_s, "started_at": f"{day}T09:3{i}:00+01:00", "skipped": False,
+            "result": {"exercise": exercise, "placement": "pelvis", "rep_count": reps,
+                       "partial_count": 0, "duration_s": 120.0, "sample_rate_hz": 50.0,
+                       "reps": [rep(r) for r in range(reps)]},
+            "samples_received": 6000, "samples_lost": 0} for i in range(sets)],
+    }

@@ -30,6 +30,13 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 _OBJ = {"type": "object"}
 
+
+def _clinic(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A physiotherapist's operation (login session cookie); path ids added below."""
+    op = _op(summary, {"200": {"description": "ok", "content": _json(_OBJ)}}, body=body)
+    op["security"] = [{"physio_session": []}]
+    return op
+
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "RehabLink sync API", "version": "1",
@@ -71,13 +78,30 @@ SPEC: dict[str, Any] = {
                                                                      "format": "binary"}}},
                        params=("session_id", "index", "content_range",)),
         },
+        "/api/v1/clinic/patients": {"get": _clinic(
+            "The physiotherapist's patients, most in need of attention first")},
+        "/api/v1/clinic/patients/{patient_id}": {"get": _clinic(
+            "One patient's adherence, progression, pain, alerts and sessions")},
+        "/api/v1/clinic/patients/{patient_id}/prescriptions": {
+            "get": _clinic("All versions of the patient's plan"),
+            "post": _clinic("Save a new plan version (X-CSRFToken header)",
+                            body=_json({"type": "object", "properties": {
+                                "effective_from": {"type": "string", "format": "date"},
+                                "exercises": {"type": "array", "items": _OBJ}}}))},
+        "/api/v1/clinic/patients/{patient_id}/red-flags/review": {"post": _clinic(
+            "Mark reported red flags as reviewed (X-CSRFToken header)")},
         "/api/v1/openapi.json": {"get": _op("This document",
                                             {"200": {"description": "OpenAPI 3"}}, auth=False)},
     },
     "components": {
-        "securitySchemes": {"device": {"type": "http", "scheme": "bearer",
-                                       "description": "device token from /api/v1/enroll"}},
+        "securitySchemes": {
+            "device": {"type": "http", "scheme": "bearer",
+                       "description": "device token from /api/v1/enroll"},
+            "physio_session": {"type": "apiKey", "in": "cookie", "name": "rehablink_session",
+                               "description": "login session from /login"}},
         "parameters": {
+            "patient_id": {"name": "patient_id", "in": "path", "required": True,
+                           "schema": {"type": "integer"}},
             "session_id": {"name": "session_id", "in": "path", "required": True,
                            "schema": {"type": "string", "format": "uuid"}},
             "index": {"name": "index", "in": "path", "required": True,
@@ -123,6 +147,12 @@ SPEC: dict[str, Any] = {
         },
     },
 }
+
+
+for _path, _ops in SPEC["paths"].items():
+    if "{patient_id}" in _path:
+        for _operation in _ops.values():
+            _operation["parameters"] = [{"$ref": "#/components/parameters/patient_id"}]
 
 
 @bp.get("/openapi.json")

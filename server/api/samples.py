@@ -101,8 +101,10 @@ def upload_samples(session_id: str, index: int) -> Response:
             db.execute("INSERT INTO sample_uploads VALUES (?, ?, ?, ?, ?, NULL)",
                        [sid, index, total, len(chunk), chunk])
         else:
-            db.execute("UPDATE sample_uploads SET data = data || ?, received_bytes = ? "
-                       "WHERE session_id = ? AND set_index = ?", [chunk, end + 1, sid, index])
+            # || yields TEXT; the CAST keeps the bytes as a BLOB, unchanged.
+            db.execute("UPDATE sample_uploads SET data = CAST(data || ? AS BLOB), "
+                       "received_bytes = ? WHERE session_id = ? AND set_index = ?",
+                       [chunk, end + 1, sid, index])
         if end + 1 == total:
             data = next(db.query("SELECT data FROM sample_uploads WHERE session_id = ? "
                                  "AND set_index = ?", [sid, index]))["data"]

@@ -1,0 +1,214 @@
+"""The thin query layer under :mod:`server.analytics`: loads rows, calls the pure functions,
+and returns what the patient list and the patient page show.
+
+Callers authorise first (``auth.physio_patient``); these functions trust their ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from server import analytics as an
+from server.audit import record
+from server.migrations import utcnow
+from server.prescriptions import Prescription, history, history_many, in_effect
+
+#: Days of rows the patient list needs: 28-day adherence plus the week before, for the trend.
+LIST_DAYS = 35
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One line of the physiotherapist's patient list."""
+
+    id: int
+    name: str
+    adherence_7d: an.Adherence
+    adherence_28d: an.Adherence
+    previous_7d: an.Adherence
+    weekly: tuple[float | None, ...]  # adherence of the last 4 weeks, oldest first
+    last_session: date | None
+    alerts: tuple[an.Alert, ...]
+
+    @property
+    def trend(self) -> float | None:
+        """7-day adherence minus the 7 days before (positive: improving)."""
+        now, then = self.adherence_7d.ratio, self.previous_7d.ratio
+        return None if now is None or then is None else now - then
+
+
+@dataclass(frozen=True)
+class PatientOverview:
+    """Everything the patient page shows, computed once."""
+
+    patient: dict[str, Any]
+    versions: tuple[Prescription, ...]
+    current_plan: Prescription | None
+    adherence_7d: an.Adherence
+    adherence_28d: an.Adherence
+    calendar: tuple[an.Day, ...]
+    streak_current: int
+    streak_longest: int
+    progression: tuple[an.WeekProgress, ...]
+    pain: tuple[tuple[date, int], ...]
+    red_flags: tuple[tuple[date, tuple[str, ...]], ...]  # every report, newest first
+    alerts: tuple[an.Alert, ...]
+    sessions: tuple[dict[str, Any], ...]  # newest first: id, day, status, pain, sets, reps
+
+
+def _marks(ids: list[int]) -> str:
+    return ",".join("?" * len(ids))
+
+
+def load_sets(db: sqlite_utils.Database, patient_ids: list[int], since: date,
+              until: date) -> dict[int, list[an.SetRecord]]:
+    """Set records per patient for days ``since``..``until``."""
+    out: dict[int, list[an.SetRecord]] = defaultdict(list)
+    if not patient_ids:
+        return out
+    cur = db.execute(
+        f"SELECT patient_id, day, exercise, skipped, rep_count, median_hold_s, median_rom_deg, "
+        f"median_stability_deg, median_tempo_s, rotating_reps, session_id FROM session_sets "
+        f"WHERE patient_id IN ({_marks(patient_ids)}) AND day BETWEEN ? AND ?",
+        [*patient_ids, since.isoformat(), until.isoformat()])
+    days: dict[str, date] = {}
+    for pid, day, ex, skipped, reps, hold, rom, stab, tempo, rot, sid in cur:
+        d = days.get(day) or days.setdefault(day, date.fromisoformat(day))
+        out[pid].append(an.SetRecord(d, ex, bool(skipped), reps, hold, rom, stab, tempo, rot, sid))
+    return out
+
+
+def load_sessions(db: sqlite_utils.Database, patient_ids: list[int], since: date,
+                  until: date) -> dict[int, list[an.SessionRecord]]:
+    """Session records per patient for ``since``..``until``, plus every red-flag report not
+    yet reviewed (whatever its day)."""
+    out: dict[int, list[an.SessionRecord]] = defaultdict(list)
+    if not patient_ids:
+        return out
+    cur = db.execute(
+        f"SELECT s.patient_id, s.id, s.day, s.pain, s.red_flags, "
+        f"(p.red_flags_reviewed_at IS NOT NULL AND s.received_at <= p.red_flags_reviewed_at) "
+        f"FROM sessions s JOIN patients p ON p.id = s.patient_id "
+        f"WHERE s.patient_id IN ({_marks(patient_ids)}) AND (s.day BETWEEN ? AND ? OR "
+        f"(s.red_flags != '[]' AND (p.red_flags_reviewed_at IS NULL "
+        f"OR s.received_at > p.red_flags_reviewed_at)))",
+        [*patient_ids, since.isoformat(), until.isoformat()])
+    for pid, sid, day, pain, flags, reviewed in cur:
+        out[pid].append(an.SessionRecord(sid, date.fromisoformat(day), pain,
+                                         tuple(json.loads(flags)), bool(reviewed)))
+    return out
+
+
+def last_sessions(db: sqlite_utils.Database, patient_ids: list[int]) -> dict[int, date]:
+    """Day of each patient's latest session."""
+    if not patient_ids:
+        return {}
+    cur = db.execute(f"SELECT patient_id, max(day) FROM sessions WHERE patient_id IN "
+                     f"({_marks(patient_ids)}) GROUP BY patient_id", patient_ids)
+    return {pid: date.fromisoformat(day) for pid, day in cur}
+
+
+def _window(sets: list[an.SetRecord], versions: list[Prescription], end: date,
+            days: int) -> an.Adherence:
+    return an.adherence(sets, versions, end - timedelta(days=days - 1), end)
+
+
+def patient_list(db: sqlite_utils.Database, physio_id: int, today: date | None = None,
+                 no_session_days: int = 3) -> list[PatientRow]:
+    """The physiotherapist's patients, sorted by who needs attention first."""
+    today = today or date.today()
+    patients = list(db.execute("SELECT id, name FROM patients WHERE physio_id = ? "
+                               "AND archived_at IS NULL", [physio_id]))
+    ids = [p[0] for p in patients]
+    since = today - timedelta(days=LIST_DAYS - 1)
+    sets = load_sets(db, ids, since, today)
+    sessions = load_sessions(db, ids, today - timedelta(days=13), today)
+    last = last_sessions(db, ids)
+    plans = history_many(db, ids)
+    rows = []
+    for pid, name in patients:
+        versions = plans.get(pid, [])
+        mine = sets.get(pid, [])
+        first_plan = min((v.effective_from for v in versions), default=None)
+        alerts = an.alerts(sessions.get(pid, []), mine, today, last.get(pid), first_plan,
+                           no_session_days)
+        weekly = tuple(_window(mine, versions, today - timedelta(days=7 * k), 7).ratio
+                       for k in (3, 2, 1, 0))
+        rows.append(PatientRow(
+            id=pid, name=name, adherence_7d=_window(mine, versions, today, 7),
+            adherence_28d=_window(mine, versions, today, 28),
+            previous_7d=_window(mine, versions, today - timedelta(days=7), 7),
+            weekly=weekly, last_session=last.get(pid), alerts=tuple(alerts)))
+    rows.sort(key=lambda r: an.attention_key(r.alerts, r.adherence_7d.ratio, r.name))
+    return rows
+
+
+def patient_overview(db: sqlite_utils.Database, patient: dict[str, Any],
+                     today: date | None = None, weeks: int = 12,
+                     no_session_days: int = 3, recent_sessions: int = 50) -> PatientOverview:
+    """The patient page's figures: calendar and progression over ``weeks`` weeks."""
+    today = today or date.today()
+    pid = int(patient["id"])
+    since = today - timedelta(days=7 * weeks - 1)
+    versions = history(db, pid)
+    sets = load_sets(db, [pid], since, today).get(pid, [])
+    sessions = load_sessions(db, [pid], since, today).get(pid, [])
+    window = [s for s in sessions if s.day >= since]
+    done = an.done_by_day(sets, versions)
+    current, longest = an.streaks((d for d, per in done.items() if sum(per.values())), today)
+    last = last_sessions(db, [pid]).get(pid)
+    first_plan = min((v.effective_from for v in versions), default=None)
+    flags = [(d, tuple(json.loads(f))) for d, f in db.execute(
+        "SELECT day, red_flags FROM sessions WHERE patient_id = ? AND red_flags != '[]' "
+        "ORDER BY day DESC", [pid])]
+    recent = [dict(zip(("id", "day", "started_at", "status", "pain", "red_flags", "sets",
+                        "reps"), row, strict=True)) for row in db.execute(
+        "SELECT s.id, s.day, s.started_at, s.status, s.pain, s.red_flags, count(t.set_index), "
+        "coalesce(sum(t.rep_count), 0) FROM sessions s LEFT JOIN session_sets t "
+        "ON t.session_id = s.id WHERE s.patient_id = ? GROUP BY s.id "
+        "ORDER BY s.started_at DESC LIMIT ?", [pid, recent_sessions])]
+    return PatientOverview(
+        patient=dict(patient), versions=tuple(versions),
+        current_plan=in_effect(versions, today),
+        adherence_7d=_window(sets, versions, today, 7),
+        adherence_28d=_window(sets, versions, today, 28),
+        calendar=tuple(an.calendar(sets, window, versions, since, today)),
+        streak_current=current, streak_longest=longest,
+        progression=tuple(an.progression(sets, versions)),
+        pain=tuple(an.pain_series(window)), red_flags=tuple(flags),
+        alerts=tuple(an.alerts(sessions, sets, today, last, first_plan, no_session_days)),
+        sessions=tuple(recent))
+
+
+def session_detail(db: sqlite_utils.Database, patient_id: int,
+                   session_id: str) -> dict[str, Any] | None:
+    """A session of this patient with its sets and their full results (None if not theirs)."""
+    rows = list(db.query("SELECT * FROM sessions WHERE id = ? AND patient_id = ?",
+                         [session_id, patient_id]))
+    if not rows:
+        return None
+    session = rows[0]
+    session["red_flags"] = json.loads(session["red_flags"])
+    session["sensor"] = json.loads(session["sensor"])
+    session["sets"] = []
+    for s in db.query("SELECT t.*, u.completed_at IS NOT NULL AS has_samples FROM session_sets t "
+                      "LEFT JOIN sample_uploads u ON u.session_id = t.session_id AND "
+                      "u.set_index = t.set_index WHERE t.session_id = ? ORDER BY t.set_index",
+                      [session_id]):
+        s["result"] = json.loads(s["result"])
+        s["has_samples"] = bool(s["has_samples"])
+        session["sets"].append(s)
+    return session
+
+
+def review_red_flags(db: sqlite_utils.Database, patient_id: int, physio_id: int) -> None:
+    """Mark the patient's red-flag reports received so far as reviewed (clears the alert)."""
+    db.execute("UPDATE patients SET red_flags_reviewed_at = ? WHERE id = ?",
+               [utcnow(), patient_id])
+    record(db, f"physio:{physio_id}", "review_red_flags", patient_id)

@@ -1,0 +1,155 @@
+"""Adherence, streaks, progression and alerts on small hand-built histories.
+
+Expected values are worked out by hand from the rules in server/analytics.py's docstring.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from server.analytics import (
+    SessionRecord,
+    SetRecord,
+    adherence,
+    alerts,
+    attention_key,
+    calendar,
+    progression,
+    set_done,
+    streaks,
+)
+from server.prescriptions import Item, Prescription
+
+MON = date(2026, 11, 2)  # a Monday
+BRIDGE = Item("bridge", sets=2, reps=10, hold_s=5.0, days_per_week=7)
+CLAM = Item("clamshell", sets=1, reps=10, hold_s=None, days_per_week=7)
+PLAN = Prescription(1, MON, (BRIDGE,))
+
+
+def bridge(day: date, reps: int = 10, hold: float | None = 5.0, **kw: object) -> SetRecord:
+    return SetRecord(day=day, exercise="bridge", skipped=False, rep_count=reps,
+                     median_hold_s=hold, **kw)  # type: ignore[arg-type]
+
+
+def test_set_done_needs_80_percent_of_reps_and_hold() -> None:
+    assert set_done(bridge(MON, reps=8, hold=4.0), BRIDGE)
+    assert not set_done(bridge(MON, reps=7, hold=5.0), BRIDGE)
+    assert not set_done(bridge(MON, reps=10, hold=3.9), BRIDGE)
+    assert not set_done(bridge(MON, reps=10, hold=None), BRIDGE)
+    assert set_done(SetRecord(MON, "clamshell", False, 8), CLAM)
+    assert not set_done(SetRecord(MON, "clamshell", True, 10), CLAM)  # skipped
+    assert not set_done(bridge(MON), None)  # not prescribed
+
+
+def test_adherence_full_week_half_done() -> None:
+    # 7 days x 2 sets asked = 14; done: both sets on Mon-Wed (6), one set on Thu (1) = 7.
+    sets = [bridge(MON + timedelta(days=d)) for d in range(3) for _ in range(2)]
+    sets.append(bridge(MON + timedelta(days=3)))
+    result = adherence(sets, [PLAN], MON, MON + timedelta(days=6))
+    assert (result.prescribed_sets, result.done_sets) == (14, 7)
+    assert result.ratio == 0.5
+    assert (result.prescribed_days, result.active_days, result.missed_days) == (7, 4, 3)
+
+
+def test_extra_sets_do_not_count_beyond_the_plan() -> None:
+    sets = [bridge(MON) for _ in range(5)]  # 5 sets on one day; the plan asks 2 a day
+    result = adherence(sets, [PLAN], MON, MON)
+    assert (result.prescribed_sets, result.done_sets) == (2, 2)
+
+
+def test_days_per_week_scales_the_window() -> None:
+    plan = Prescription(1, MON, (Item("bridge", 1, 10, None, days_per_week=3),))
+    # 14 days at 3 days a week: 6 days, 6 sets asked; 7 done, capped at 6.
+    sets = [bridge(MON + timedelta(days=d), hold=None) for d in range(7)]
+    result = adherence(sets, [plan], MON, MON + timedelta(days=13))
+    assert (result.prescribed_sets, result.done_sets, result.prescribed_days) == (6, 6, 6)
+    assert result.active_ratio == 1.0
+
+
+def test_new_version_does_not_rewrite_the_past() -> None:
+    # Week 1 under v1 (10 reps); v2 from week 2 asks 20 reps. Week 1's 10-rep sets stay done.
+    v2 = Prescription(2, MON + timedelta(days=7), (Item("bridge", 2, 20, 5.0, 7),))
+    sets = [bridge(MON + timedelta(days=d)) for d in range(14) for _ in range(2)]
+    week1 = adherence(sets, [PLAN, v2], MON, MON + timedelta(days=6))
+    week2 = adherence(sets, [PLAN, v2], MON + timedelta(days=7), MON + timedelta(days=13))
+    assert week1.ratio == 1.0
+    assert week2.ratio == 0.0
+
+
+def test_no_plan_means_nothing_prescribed() -> None:
+    result = adherence([bridge(MON)], [], MON, MON + timedelta(days=6))
+    assert result.ratio is None and result.active_ratio is None
+
+
+def test_calendar_days() -> None:
+    sets = [bridge(MON), bridge(MON), bridge(MON + timedelta(days=1), reps=3)]
+    sessions = [SessionRecord("a", MON), SessionRecord("b", MON + timedelta(days=1))]
+    days = calendar(sets, sessions, [PLAN], MON - timedelta(days=1), MON + timedelta(days=1))
+    assert [(d.planned_sets, d.done_sets, d.sessions) for d in days] == \
+        [(0, 0, 0), (2, 2, 1), (2, 0, 1)]
+
+
+def test_streaks() -> None:
+    today = date(2026, 11, 20)
+    active = [today - timedelta(days=d) for d in (1, 2, 3, 6, 7, 8, 9, 10)]
+    assert streaks(active, today) == (3, 5)  # today not over yet: the run ending yesterday
+    assert streaks([*active, today], today) == (4, 5)
+    assert streaks([], today) == (0, 0)
+
+
+def test_progression_per_iso_week() -> None:
+    sets = [bridge(MON, reps=8, hold=3.0, median_rom_deg=20.0, rotating_reps=2),
+            bridge(MON + timedelta(days=1), reps=10, hold=4.0, median_rom_deg=24.0),
+            bridge(MON + timedelta(days=7), reps=12, hold=6.0)]
+    weeks = progression(sets, [PLAN])
+    assert [(w.week, w.sets, w.reps_per_set, w.median_hold_s, w.hold_target_s) for w in weeks] \
+        == [("2026-W45", 2, 9.0, 3.5, 5.0), ("2026-W46", 1, 12.0, 6.0, 5.0)]
+    assert weeks[0].median_rom_deg == 22.0
+    assert weeks[0].compensation_rate == 2 / 18
+
+
+def test_alerts_in_clinical_order() -> None:
+    today = MON + timedelta(days=13)
+    sessions = [SessionRecord("old", MON + timedelta(days=1), pain=2),
+                SessionRecord("new", MON + timedelta(days=8), pain=5,
+                              red_flags=("leg_symptoms",))]
+    found = alerts(sessions, [], today, last_session=MON + timedelta(days=8),
+                   has_plan_since=MON, no_session_days=3)
+    assert [a.kind for a in found] == ["red_flag", "pain_rising", "no_session"]
+    assert "leg_symptoms" in found[0].message and not found[0].urgent
+    assert found[2].message == "No session for 5 days"
+
+
+def test_reviewed_red_flags_do_not_alert_but_urgent_ones_rank_first() -> None:
+    today = MON + timedelta(days=2)
+    seen = SessionRecord("a", MON, red_flags=("night_pain",), reviewed=True)
+    urgent = SessionRecord("b", today, red_flags=("bladder_bowel",))
+    found = alerts([seen, urgent], [], today, today, MON)
+    assert len(found) == 1 and found[0].urgent and found[0].rank == -1
+
+
+def test_pain_rise_below_two_points_is_quiet() -> None:
+    today = MON + timedelta(days=13)
+    sessions = [SessionRecord("a", MON + timedelta(days=2), pain=3),
+                SessionRecord("b", today, pain=4)]
+    assert alerts(sessions, [], today, today, MON) == []
+
+
+def test_compensation_rising() -> None:
+    today = MON + timedelta(days=13)
+    calm = [SetRecord(MON + timedelta(days=d), "clamshell", False, 10, rotating_reps=1)
+            for d in range(3)]
+    rolling = [SetRecord(today - timedelta(days=d), "clamshell", False, 10, rotating_reps=5)
+               for d in range(3)]
+    found = alerts([], calm + rolling, today, today, MON)
+    assert [a.kind for a in found] == ["compensation_rising"]
+    # The bridge does not demand a still pelvis: its flags never raise this alert.
+    bridges = [bridge(d.day, rotating_reps=d.rotating_reps) for d in calm + rolling]
+    assert alerts([], bridges, today, today, MON) == []
+
+
+def test_attention_key_sorts_red_flags_then_low_adherence() -> None:
+    flagged = alerts([SessionRecord("a", MON, red_flags=("trauma",))], [], MON, MON, MON)
+    keys = {"flag": attention_key(flagged, 0.9, "Zed"), "low": attention_key([], 0.1, "Amy"),
+            "high": attention_key([], 0.9, "Bob"), "none": attention_key([], None, "Cy")}
+    assert sorted(keys, key=keys.__getitem__) == ["flag", "low", "high", "none"]

@@ -1,0 +1,113 @@
+"""Physiotherapist JSON views: each physio sees only their own patients; prescriptions are
+versioned and CSRF-protected; the audit log records who viewed or changed whom."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from tests.conftest import AuthActions, session_document
+
+PLAN = {"exercises": [{"exercise": "bridge", "sets": 2, "reps": 10, "hold_s": 5.0,
+                       "days_per_week": 7, "note": "Slow lowering"}]}
+
+
+def _csrf(auth: AuthActions) -> dict[str, str]:
+    return {"X-CSRFToken": auth.csrf_token()}
+
+
+def test_clinic_views_need_a_physio_login(client: FlaskClient) -> None:
+    for path in ("/api/v1/clinic/patients", "/api/v1/clinic/patients/1"):
+        response = client.get(path)
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_a_physio_sees_only_their_own_patients(client: FlaskClient, auth: AuthActions,
+                                               db: Any) -> None:
+    ana = auth.create_physio()
+    ben = auth.create_physio("ben@clinic.example", "Ben Physio")
+    mine, _ = auth.add_patient(ana, "Mine")
+    theirs, _ = auth.add_patient(ben, "Theirs")
+    auth.login()
+    names = [p["name"] for p in client.get("/api/v1/clinic/patients").get_json()["patients"]]
+    assert names == ["Mine"]
+    assert client.get(f"/api/v1/clinic/patients/{mine}").status_code == 200
+    for path in (f"/api/v1/clinic/patients/{theirs}",
+                 f"/api/v1/clinic/patients/{theirs}/prescriptions"):
+        assert client.get(path).status_code == 404
+    response = client.post(f"/api/v1/clinic/patients/{theirs}/prescriptions", json=PLAN,
+                           headers=_csrf(auth))
+    assert response.status_code == 404
+    assert next(db.query("SELECT count(*) AS n FROM prescriptions"))["n"] == 0
+
+
+def test_a_patient_login_is_not_a_physio_login(client: FlaskClient, auth: AuthActions) -> None:
+    physio = auth.create_physio()
+    _, headers = auth.device(physio)
+    url = client.post("/api/v1/patient-link", headers=headers).get_json()["url"]
+    path = url.split("localhost", 1)[1]
+    token = auth.csrf_token(path)
+    client.post(path, data={"csrf_token": token})
+    assert client.get("/whoami").get_json()["role"] == "patient"
+    assert client.get("/api/v1/clinic/patients").status_code == 401
+
+
+def test_prescribing_needs_the_csrf_token(client: FlaskClient, auth: AuthActions) -> None:
+    patient, _ = auth.add_patient(auth.create_physio())
+    auth.login()
+    response = client.post(f"/api/v1/clinic/patients/{patient}/prescriptions", json=PLAN)
+    assert response.status_code == 400
+    assert "csrf" in response.get_json()["error"]["message"].lower()
+
+
+def test_prescription_versions(client: FlaskClient, auth: AuthActions) -> None:
+    patient, _ = auth.add_patient(auth.create_physio())
+    auth.login()
+    path = f"/api/v1/clinic/patients/{patient}/prescriptions"
+    first = client.post(path, json=PLAN, headers=_csrf(auth))
+    assert first.status_code == 201 and first.get_json()["version"] == 1
+    later = (date.today() + timedelta(days=7)).isoformat()
+    harder = {"effective_from": later, "exercises": [{**PLAN["exercises"][0], "reps": 15}]}
+    assert client.post(path, json=harder, headers=_csrf(auth)).get_json()["version"] == 2
+    versions = client.get(path).get_json()["versions"]
+    assert [(v["version"], v["exercises"][0]["reps"]) for v in versions] == [(1, 10), (2, 15)]
+    # The plan in effect today is still version 1.
+    summary = client.get(f"/api/v1/clinic/patients/{patient}").get_json()
+    assert summary["prescription"]["version"] == 1
+    past = {"effective_from": "2020-01-01", "exercises": PLAN["exercises"]}
+    refused = client.post(path, json=past, headers=_csrf(auth))
+    assert refused.status_code == 422 and "past" in refused.get_json()["error"]["message"]
+    unknown = {"exercises": [{**PLAN["exercises"][0], "exercise": "push_up"}]}
+    assert client.post(path, json=unknown, headers=_csrf(auth)).status_code == 422
+
+
+def test_patient_summary_and_red_flag_review(client: FlaskClient, auth: AuthActions,
+                                             db: Any) -> None:
+    physio = auth.create_physio()
+    patient, headers = auth.device(physio)
+    auth.login()
+    client.post(f"/api/v1/clinic/patients/{patient}/prescriptions", json=PLAN,
+                headers=_csrf(auth))
+    today = date.today().isoformat()
+    doc = session_document(today, red_flags=("bladder_bowel",), pain=6)
+    assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    summary = client.get(f"/api/v1/clinic/patients/{patient}").get_json()
+    assert summary["alerts"][0]["kind"] == "red_flag" and summary["alerts"][0]["urgent"]
+    assert summary["pain"] == [{"day": today, "pain": 6}]
+    assert summary["sessions"][0]["reps"] == 20
+    listed = client.get("/api/v1/clinic/patients").get_json()["patients"][0]
+    assert listed["adherence_7d"] is not None and listed["alerts"][0]["kind"] == "red_flag"
+    review = client.post(f"/api/v1/clinic/patients/{patient}/red-flags/review",
+                         headers=_csrf(auth))
+    assert review.status_code == 200
+    summary = client.get(f"/api/v1/clinic/patients/{patient}").get_json()
+    assert [a["kind"] for a in summary["alerts"]] == []
+    audit = [(r["actor"], r["action"]) for r in db.query(
+        "SELECT actor, action FROM audit_log WHERE patient_id = ? ORDER BY id", [patient])]
+    assert (f"physio:{physio}", "view") in audit
+    assert (f"physio:{physio}", "prescribe") in audit
+    assert (f"physio:{physio}", "review_red_flags") in audit
+    assert ("device:1", "upload_session") in audit

@@ -1,0 +1,303 @@
+"""The device API: enrollment, plan download, session upload, raw samples, errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pytest
+from flask.testing import FlaskClient
+
+from rehablink.rawsamples import decode, encode
+from rehablink.recording import Recording
+from tests.conftest import AuthActions, session_document
+
+
+@pytest.fixture
+def device(auth: AuthActions) -> tuple[int, dict[str, str]]:
+    return auth.device(auth.create_physio())
+
+
+def _error(response: Any) -> str:
+    body = response.get_json()
+    assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]), body
+    return str(body["error"]["code"])
+
+
+def test_enroll_once_only(client: FlaskClient, auth: AuthActions, db: Any) -> None:
+    _, code = auth.add_patient(auth.create_physio())
+    first = client.post("/api/v1/enroll", json={"code": code.lower().replace("-", " ")})
+    assert first.status_code == 201
+    assert first.get_json()["patient_name"] == "Pat Patient"
+    token = first.get_json()["token"]
+    stored = next(db.query("SELECT token_hash FROM devices"))["token_hash"]
+    assert token not in stored and len(stored) == 64  # SHA-256 hex, never the token
+    again = client.post("/api/v1/enroll", json={"code": code})
+    assert again.status_code == 403 and _error(again) == "invalid_code"
+
+
+def test_expired_code_is_refused(client: FlaskClient, auth: AuthActions, db: Any) -> None:
+    _, code = auth.add_patient(auth.create_physio())
+    db.execute("UPDATE enrollment_codes SET expires_at = '2020-01-01T00:00:00+00:00'")
+    assert _error(client.post("/api/v1/enroll", json={"code": code})) == "invalid_code"
+
+
+def test_enroll_guessing_is_rate_limited(client: FlaskClient, auth: AuthActions) -> None:
+    _, code = auth.add_patient(auth.create_physio())
+    for _ in range(10):
+        assert client.post("/api/v1/enroll", json={"code": "AAAA-BBBB-CCCC"}).status_code == 403
+    response = client.post("/api/v1/enroll", json={"code": code})
+    assert response.status_code == 429 and _error(response) == "rate_limited"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"},
+                                     {"Authorization": "Basic abc"}])
+def test_every_device_route_needs_a_token(client: FlaskClient, headers: dict[str, str]) -> None:
+    sid = "00000000-0000-4000-8000-000000000000"
+    for method, path in [("get", "/api/v1/prescription"), ("post", "/api/v1/sessions"),
+                         ("get", f"/api/v1/sessions/{sid}"),
+                         ("put", f"/api/v1/sessions/{sid}/sets/0/samples"),
+                         ("post", "/api/v1/patient-link")]:
+        response = getattr(client, method)(path, headers=headers)
+        assert response.status_code == 401, (method, path)
+        assert _error(response) in {"unauthenticated", "invalid_token"}
+
+
+def test_revoked_token_stops_working(client: FlaskClient, auth: AuthActions, db: Any) -> None:
+    from server.accounts import revoke_device
+
+    _, headers = auth.device(auth.create_physio())
+    doc = session_document()
+    assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    revoke_device(db, 1, "admin")
+    response = client.post("/api/v1/sessions", json=session_document(), headers=headers)
+    assert response.status_code == 401 and _error(response) == "invalid_token"
+
+
+def test_prescription_download(client: FlaskClient, auth: AuthActions, db: Any) -> None:
+    from server.prescriptions import Item, prescribe
+
+    physio = auth.create_physio()
+    patient, headers = auth.device(physio)
+    assert _error(client.get("/api/v1/prescription", headers=headers)) == "no_prescription"
+    prescribe(db, patient, [Item("bridge", 3, 10, 5.0, 5, "Slow lowering")], date.today(),
+              "physio:1", physio)
+    plan = client.get("/api/v1/prescription", headers=headers).get_json()
+    assert plan == {"version": 1, "effective_from": date.today().isoformat(), "exercises": [
+        {"exercise": "bridge", "sets": 3, "reps": 10, "hold_s": 5.0, "days_per_week": 5,
+         "note": "Slow lowering"}]}
+
+
+def test_upload_is_idempotent(client: FlaskClient, device: Any, db: Any) -> None:
+    _, headers = device
+    doc = session_document()
+    first = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert first.status_code == 201
+    assert first.get_json() == {"id": doc["id"], "created": True, "identical": True,
+                                "sets": [0, 1]}
+    before = list(db.query("SELECT * FROM sessions"))
+    again = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert again.status_code == 200 and again.get_json()["created"] is False
+    changed = copy.deepcopy(doc)
+    changed["pain"] = 9
+    third = client.post("/api/v1/sessions", json=changed, headers=headers)
+    assert third.status_code == 200 and third.get_json()["identical"] is False
+    assert list(db.query("SELECT * FROM sessions")) == before
+    assert next(db.query("SELECT count(*) AS n FROM session_sets"))["n"] == 2
+
+
+def test_stored_set_summary(client: FlaskClient, device: Any, db: Any) -> None:
+    _, headers = device
+    client.post("/api/v1/sessions", json=session_document(reps=4, hold_s=3.0), headers=headers)
+    row = next(db.query("SELECT * FROM session_sets WHERE set_index = 0"))
+    # Built reps: hold 3 s, lift 1.5 s, lower 2 s -> 6.5 s from start to end.
+    assert (row["day"], row["rep_count"], row["median_hold_s"], row["median_tempo_s"]) == \
+        ("2026-11-20", 4, 3.0, 6.5)
+
+
+def test_session_id_of_another_patient_conflicts(client: FlaskClient, auth: AuthActions) -> None:
+    physio = auth.create_physio()
+    _, mine = auth.device(physio, "Pat")
+    _, theirs = auth.device(physio, "Sam")
+    doc = session_document()
+    assert client.post("/api/v1/sessions", json=doc, headers=mine).status_code == 201
+    response = client.post("/api/v1/sessions", json=doc, headers=theirs)
+    assert response.status_code == 409 and _error(response) == "conflict"
+    # ... and the other device cannot read it either.
+    assert client.get(f"/api/v1/sessions/{doc['id']}", headers=theirs).status_code == 404
+
+
+def _broken(path: str, value: Any) -> dict[str, Any]:
+    doc = session_document()
+    target: Any = doc
+    keys = path.split(".")
+    for key in keys[:-1]:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    last = keys[-1]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+    return doc
+
+
+@pytest.mark.parametrize(("path", "value", "needle"), [
+    ("id", "not-a-uuid", "id"),
+    ("started_at", "yesterday", "started_at"),
+    ("started_at", "2026-11-20T09:30:00", "UTC offset"),
+    ("ended_at", "2026-11-19T09:30:00+01:00", "before started_at"),
+    ("status", "great", "status"),
+    ("pain", 11, "pain"),
+    ("pain", True, "pain"),
+    ("red_flags", ["headache"], "red_flags"),
+    ("sets.0.exercise", "push_up", "unknown exercise"),
+    ("sets.0.placement", "head", "placement"),
+    ("sets.0.result.reps.0.rom_deg", float("nan"), "rom_deg"),
+    ("sets.0.result.reps.0.top", 0.5, "start <= top"),
+    ("sets.0.result.rep_count", 3, "rep_count"),
+    ("sets.0.result", KeyError, "result"),
+    ("sets.1.index", 0, "same index"),
+    ("extra", 1, "unknown fields"),
+    ("sensor", "x", "sensor"),
+])
+def test_invalid_documents_are_refused(client: FlaskClient, device: Any, db: Any, path: str,
+                                       value: Any, needle: str) -> None:
+    _, headers = device
+    body = json.dumps(_broken(path, value))  # NaN written as the non-JSON token NaN
+    response = client.post("/api/v1/sessions", data=body, headers=headers,
+                           content_type="application/json")
+    assert response.status_code in {400, 422}
+    assert needle in response.get_json()["error"]["message"] or _error(response) == \
+        "malformed_json"
+    assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
+
+
+@pytest.mark.parametrize(("body", "content_type", "status"), [
+    (b"{", "application/json", 400),
+    (b"\xff\xfe\x00garbage", "application/json", 400),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json", 400),
+    (b"[]", "application/json", 422),
+    (b"null", "application/json", 422),
+    (b'{"id": 1}', "text/plain", 415),
+])
+def test_hostile_bodies_get_4xx(client: FlaskClient, device: Any, body: bytes,
+                                content_type: str, status: int) -> None:
+    _, headers = device
+    response = client.post("/api/v1/sessions", data=body, headers=headers,
+                           content_type=content_type)
+    assert response.status_code == status
+    _error(response)
+
+
+def test_oversized_document_is_413(client: FlaskClient, device: Any) -> None:
+    _, headers = device
+    doc = session_document()
+    doc["sensor"]["name"] = "x" * (2 * 1024 * 1024)
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 413 and _error(response) == "too_large"
+
+
+def test_unknown_api_path_and_method_are_json(client: FlaskClient) -> None:
+    assert _error(client.get("/api/v1/nothing")) == "not_found"
+    assert _error(client.delete("/api/v1/sessions")) == "method_not_allowed"
+
+
+def _recording(n: int = 500) -> Recording:
+    rng = np.random.default_rng(7)
+    t = 1000.0 + np.arange(n) / 50.0
+    return Recording(t=t, acc=rng.normal(0, 1, (n, 3)), gyro=rng.normal(0, 30, (n, 3)))
+
+
+def _put(client: FlaskClient, headers: dict[str, str], sid: str, chunk: bytes, start: int,
+         total: int, index: int = 0) -> Any:
+    return client.put(
+        f"/api/v1/sessions/{sid}/sets/{index}/samples", data=chunk,
+        headers={**headers, "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{total}"},
+        content_type="application/octet-stream")
+
+
+def test_samples_resumable_upload(client: FlaskClient, device: Any, db: Any) -> None:
+    from server.traces import load_recording
+
+    _, headers = device
+    doc = session_document()
+    client.post("/api/v1/sessions", json=doc, headers=headers)
+    data = encode(_recording())
+    total = len(data)
+    assert total == 20 + 500 * 7 * 4
+    path = f"/api/v1/sessions/{doc['id']}/sets/0/samples"
+    assert client.get(path, headers=headers).get_json() == \
+        {"received_bytes": 0, "total_bytes": None, "complete": False}
+    assert _put(client, headers, doc["id"], data[:5000], 0, total).get_json()["received_bytes"] \
+        == 5000
+    # A retry of an old chunk is told where to resume.
+    wrong = _put(client, headers, doc["id"], data[:5000], 0, total)
+    assert wrong.status_code == 409 and wrong.get_json()["error"]["received_bytes"] == 5000
+    done = _put(client, headers, doc["id"], data[5000:], 5000, total)
+    assert done.get_json() == {"received_bytes": total, "total_bytes": total, "complete": True}
+    # Repeating the last chunk after completion changes nothing.
+    assert _put(client, headers, doc["id"], data[5000:], 5000, total).status_code == 200
+    stored = load_recording(db, doc["id"], 0)
+    assert stored is not None
+    expected = decode(data)
+    assert np.array_equal(stored.acc, expected.acc) and np.array_equal(stored.t, expected.t)
+    assert np.allclose(stored.t, _recording().t, atol=1e-4)
+    status = client.get(f"/api/v1/sessions/{doc['id']}", headers=headers).get_json()
+    assert [s["samples_complete"] for s in status["sets"]] == [True, False]
+
+
+def test_samples_bad_input(app: Any, client: FlaskClient, device: Any, db: Any) -> None:
+    _, headers = device
+    doc = session_document()
+    client.post("/api/v1/sessions", json=doc, headers=headers)
+    data = encode(_recording(50))
+    sid = doc["id"]
+    assert _error(_put(client, headers, sid, b"JUNK" * 10, 0, 40)) == "invalid_samples"
+    big = app.config["MAX_SAMPLES_BYTES"] + 1
+    assert _error(_put(client, headers, sid, data, 0, big)) == "too_large"
+    assert _error(_put(client, headers, sid, data, 0, len(data), index=7)) == "not_found"
+    no_range = client.put(f"/api/v1/sessions/{sid}/sets/0/samples", data=data, headers=headers,
+                          content_type="application/octet-stream")
+    assert _error(no_range) == "bad_range"
+    # Right size, but the times run backwards: refused at the end and nothing kept.
+    rec = _recording(50)
+    bad = encode(Recording(t=rec.t[::-1].copy(), acc=rec.acc, gyro=rec.gyro))
+    assert _put(client, headers, sid, bad[:100], 0, len(bad)).status_code == 200
+    last = _put(client, headers, sid, bad[100:], 100, len(bad))
+    assert last.status_code == 422 and _error(last) == "invalid_samples"
+    assert next(db.query("SELECT count(*) AS n FROM sample_uploads"))["n"] == 0
+
+
+def test_patient_link_logs_the_patient_in_once(client: FlaskClient, device: Any,
+                                               app: Any) -> None:
+    patient_id, headers = device
+    url = client.post("/api/v1/patient-link", headers=headers).get_json()["url"]
+    path = url.split("localhost", 1)[1]
+    page = client.get(path).get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post(path, data={"csrf_token": token}).status_code == 302
+    assert client.get("/whoami").get_json()["id"] == patient_id
+    assert client.get("/whoami").get_json()["role"] == "patient"
+    other = app.test_client()
+    page = other.get(path).get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert other.post(path, data={"csrf_token": token}).status_code == 410
+
+
+def test_openapi_lists_every_route(app: Any, client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        path = rule.rule.replace("<int:", "<").replace("<", "{").replace(">", "}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented, (path, method)
+    served = {(r.rule.replace("<int:", "<").replace("<", "{").replace(">", "}"), m.lower())
+              for r in app.url_map.iter_rules() if r.rule.startswith("/api/")
+              for m in r.methods - {"HEAD", "OPTIONS"}}
+    assert documented == served
