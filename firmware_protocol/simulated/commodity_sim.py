@@ -25,6 +25,8 @@ _WIT_RATE_BY_CODE = {code: rate for rate, code in witmotion.RATE_CODES.items()}
 def _restart(port: SensorPort, rate_hz: float) -> None:
     """Change the replay's rate, restarting it at the current time if it was streaming."""
     replay = port.replay
+    if rate_hz == replay.rate_hz:
+        return
     streaming = replay.streaming
     replay.stop()
     replay.set_rate(rate_hz)

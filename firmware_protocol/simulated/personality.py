@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from bumble import gatt
+from bumble import att, gatt
 from bumble.core import AdvertisingData
 from bumble.device import Connection
 from bumble.profiles.battery_service import BatteryService
@@ -48,6 +48,40 @@ class SensorPort(Protocol):
 
     def wake(self) -> None:
         """Tell the sensor something changed (streaming started, rate changed)."""
+
+
+_WRITES = (
+    gatt.Characteristic.Properties.WRITE | gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE
+)
+
+
+class PropertyGuard(att.AttributeValue[Any]):
+    """A characteristic value that refuses what the characteristic's properties do not allow.
+
+    Bumble's GATT server leaves this check to the application; a real sensor's stack answers a
+    read of a write-only characteristic with Read Not Permitted (0x02) and a write to a
+    read-only one with Write Not Permitted (0x03) (Core spec Vol 3 Part F 3.4.1.1).
+    """
+
+    def __init__(self, inner: Any, properties: gatt.Characteristic.Properties) -> None:
+        super().__init__(read=self._read, write=self._write)
+        self.inner = inner
+        self.properties = properties
+
+    def _read(self, connection: Any) -> Any:
+        if not self.properties & gatt.Characteristic.Properties.READ:
+            raise att.ATT_Error(att.ErrorCode.READ_NOT_PERMITTED)
+        if isinstance(self.inner, att.AttributeValue):
+            return self.inner.read(connection)
+        return self.inner
+
+    def _write(self, connection: Any, value: Any) -> Any:
+        if not self.properties & _WRITES:
+            raise att.ATT_Error(att.ErrorCode.WRITE_NOT_PERMITTED)
+        if isinstance(self.inner, att.AttributeValue):
+            return self.inner.write(connection, value)
+        self.inner = value
+        return None
 
 
 class Personality:
@@ -96,7 +130,13 @@ class Personality:
             serial_number=self.serial,
             firmware_revision=".".join(map(str, FIRMWARE)),
         )
-        return [*self.profile_services(), battery, info]
+        services = [*self.profile_services(), battery, info]
+        for service in services:
+            for characteristic in service.characteristics:
+                characteristic.value = PropertyGuard(
+                    characteristic.value, characteristic.properties
+                )
+        return services
 
     def profile_services(self) -> list[gatt.Service]:
         """The profile's own services."""

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bumble import gatt
-from bumble.controller import Controller
+from firmware_protocol.simulated.virtual_controller import VirtualController
 from bumble.device import Connection, Device
 from bumble.hci import Address
 from bumble.host import Host
@@ -127,7 +127,7 @@ class SimulatedSensor(SensorPort):
             asyncio.Queue()
         )
         self._tasks: set[asyncio.Task[None]] = set()
-        self._controller: Controller | None = None
+        self._controller: VirtualController | None = None
         self._device: Device | None = None
         self._closed = False
 
@@ -176,7 +176,7 @@ class SimulatedSensor(SensorPort):
 
     async def start(self) -> None:
         """Power on, start advertising and the replay loop."""
-        self._controller = Controller(f"sensor-{self.serial}", link=self.link)
+        self._controller = VirtualController(f"sensor-{self.serial}", link=self.link)
         device = Device(
             name=self.name,
             address=Address(self.address),

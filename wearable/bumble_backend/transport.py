@@ -134,17 +134,17 @@ async def sim_link(
     speed : float
         World seconds per wall second for the sensors on this link.
     """
-    from bumble.controller import Controller
     from bumble.device import Device
     from bumble.hci import Address
     from bumble.host import Host
     from bumble.link import LocalLink
     from bumble.transport.common import AsyncPipeSink
 
+    from firmware_protocol.simulated.virtual_controller import VirtualController
     from wearable.bumble_backend.central import CENTRAL_ADDRESS, BumbleCentral
 
     radio = LocalLink()
-    controller = Controller("central", link=radio)
+    controller = VirtualController("central", link=radio)
     device = Device(
         name="RehabLink companion",
         address=Address(CENTRAL_ADDRESS),
