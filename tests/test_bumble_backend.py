@@ -240,9 +240,9 @@ def test_unbound_backend_classes_explain_what_is_missing() -> None:
     from wearable.bumble_backend.client import BumbleBleakClient
     from wearable.bumble_backend.scanner import BumbleBleakScanner
 
-    with pytest.raises(TypeError, match="backend=link.scanner_backend"):
+    with pytest.raises(TypeError, match=r"backend=link\.scanner_backend"):
         BleakScanner(backend=BumbleBleakScanner)
-    with pytest.raises(TypeError, match="backend=link.client_backend"):
+    with pytest.raises(TypeError, match=r"backend=link\.client_backend"):
         BleakClient("F0:52:4C:00:00:01", backend=BumbleBleakClient)
 
 

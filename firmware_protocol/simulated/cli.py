@@ -151,7 +151,7 @@ async def _open_server(name: str) -> tuple[Transport, int | None]:
 async def _serve(
     rec: Recording, profile: str, faults: Faults, speed: float, transport_name: str
 ) -> None:
-        from bumble.link import LocalLink
+    from bumble.link import LocalLink
 
     from firmware_protocol.simulated.sensor import SimulatedSensor
     from firmware_protocol.simulated.virtual_controller import VirtualController
@@ -159,7 +159,10 @@ async def _serve(
     radio = LocalLink()
     sensor = SimulatedSensor(rec, link=radio, profile=profile, faults=faults, speed=speed)
     transport, port = await _open_server(transport_name)
-    VirtualController("companion", host_source=transport.source, host_sink=transport.sink, link=radio)
+    # The companion's controller: its host is at the other end of the transport.
+    VirtualController(
+        "companion", host_source=transport.source, host_sink=transport.sink, link=radio
+    )
     await sensor.start()
     click.echo(
         f"{sensor.name} ({sensor.address}, profile {profile}) is advertising; "

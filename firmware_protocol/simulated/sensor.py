@@ -29,7 +29,6 @@ from collections.abc import Callable
 from typing import Any
 
 from bumble import gatt
-from firmware_protocol.simulated.virtual_controller import VirtualController
 from bumble.device import Connection, Device
 from bumble.hci import Address
 from bumble.host import Host
@@ -41,6 +40,7 @@ from firmware_protocol.simulated.faults import Faults
 from firmware_protocol.simulated.personality import Personality, SensorPort
 from firmware_protocol.simulated.rehablink_sim import DEFAULT_BATCH_WINDOW_S, RehabLinkPersonality
 from firmware_protocol.simulated.replay import Replay
+from firmware_protocol.simulated.virtual_controller import VirtualController
 from rehablink.recording import Recording
 
 logger = logging.getLogger(__name__)
