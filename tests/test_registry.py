@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from firmware_protocol import polar_pmd, rehablink_profile, witmotion
 from firmware_protocol.registry import PROFILES, match_advertisement, unsupported_message
 
@@ -88,3 +90,21 @@ def test_registry_every_profile_builds_a_decoder_and_stop_commands() -> None:
         decoder = profile.new_decoder()
         assert decoder.feed(b"") == [] and decoder.dropped >= 0
         assert isinstance(profile.stop_commands(), list)
+
+
+def test_registry_has_gyro_matches_what_decoders_produce() -> None:
+    """The registry's has_gyro must agree with the decoded stream of a real frame."""
+    from firmware_protocol import microbit, movesense, thingy52
+
+    frames = {
+        "rehablink": bytes.fromhex("415e020140420f00000000000010000800000000"),  # SPEC.md 9
+        "witmotion": witmotion.encode_frame((0, 0, 1), (0, 0, 0)),
+        "microbit": microbit.encode_sample((0, 0, 1)),
+        "polar_pmd": polar_pmd.encode_compressed_acc(np.array([[0, 0, 4096]] * 3), 1),
+        "movesense": movesense.encode_imu6(99, 0, [[0, 0, 9.8]], [[0, 0, 0]]),
+        "thingy52": thingy52.encode_raw((0, 0, 1), (0, 0, 0)),
+    }
+    assert set(frames) == set(PROFILES)
+    for profile_id, frame in frames.items():
+        (batch,) = PROFILES[profile_id].new_decoder().feed(frame)
+        assert batch.has_gyro == PROFILES[profile_id].has_gyro, profile_id
