@@ -66,6 +66,14 @@ def plan_targets(plan: Prescription | None, exercise: str) -> tuple[int | None, 
     return (item.reps, item.hold_s) if item else (None, None)
 
 
+def shows_hold(exercise_id: str, holds: Sequence[float | None],
+               target_hold_s: float | None) -> bool:
+    """Whether holds are worth a chart: a hold target, or a held exercise with holds of 1 s+."""
+    ex = EXERCISES.get(exercise_id)
+    held = ex is None or ex.holds
+    return bool(target_hold_s) or (held and max((v or 0.0) for v in holds) >= 1.0)
+
+
 def exercise_charts(progression: Sequence[WeekProgress], plan: Prescription | None,
                     today: date, weeks: int) -> list[ExerciseCharts]:
     """Charts per exercise over the last ``weeks`` weeks: reps per set against the prescribed
@@ -92,7 +100,7 @@ def exercise_charts(progression: Sequence[WeekProgress], plan: Prescription | No
             target=target_reps, target_label="prescribed"))]
         holds = values("median_hold_s")
         ex = EXERCISES.get(ex_id)
-        if target_hold or ((ex is None or ex.holds) and max((v or 0.0) for v in holds) >= 1.0):
+        if shows_hold(ex_id, holds, target_hold):
             charts.append((f"{name}: hold against target", line_chart(
                 labels, [Series("Median hold", holds)], title=f"{name}: median hold by week",
                 y_label="hold (s)", unit="s", target=target_hold, target_label="target")))

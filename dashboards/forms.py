@@ -20,6 +20,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from rehablink.exercises import EXERCISES
@@ -32,8 +33,8 @@ MAX_ROWS = 20
 class ItemForm(Form):
     """One exercise row (no CSRF field of its own: the enclosing form carries it)."""
 
-    exercise = SelectField("Exercise", choices=[("", "— none —")] +
-                           [(e.id, e.name) for e in EXERCISES.values()],
+    exercise = SelectField("Exercise", choices=[SelectChoice("", "— none —")] +
+                           [SelectChoice(e.id, e.name) for e in EXERCISES.values()],
                            validators=[Optional()])
     sets = IntegerField("Sets", validators=[Optional(), NumberRange(1, 20)])
     reps = IntegerField("Reps", validators=[Optional(), NumberRange(1, 100)])

@@ -46,10 +46,10 @@ def today() -> str:
         weeks = [w for w in overview.progression if w.exercise == ex_id and w.week_start >= axis[0]]
         name = figures.exercise_name(ex_id)
         by_week = {w.week_start: w for w in weeks}
-        held = any(w.median_hold_s for w in weeks)
+        target_reps, target_hold = figures.plan_targets(plan, ex_id)
+        held = figures.shows_hold(ex_id, [w.median_hold_s for w in weeks], target_hold)
         values = [getattr(by_week[d], "median_hold_s" if held else "reps_per_set")
                   if d in by_week else None for d in axis]
-        target_reps, target_hold = figures.plan_targets(plan, ex_id)
         picture = bar_chart(
             [f"week of {d:%d %b}" if i == 0 else f"{d:%d %b}" for i, d in enumerate(axis)],
             values, title=f"{name}: {'hold' if held else 'reps per set'} each week",

@@ -90,7 +90,7 @@ def session_doc(day: date, plan: list[dict[str, Any]], quality: Quality = Qualit
                 "samples_received": int(duration * RATE_HZ), "samples_lost": 0})
             clock += timedelta(seconds=duration + 30)
             index += 1
-    return {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+    return {"id": str(uuid.uuid4()),
             "started_at": start.isoformat(), "ended_at": clock.isoformat(),
             "status": "completed",
             "sensor": {"profile": "rehablink", "name": "RL-test", "has_gyro": False},
@@ -115,7 +115,8 @@ def store_samples(db: Any, session_id: str, set_index: int, rec: Recording) -> N
 
 def prescribe(db: Any, patient_id: int, plan: list[dict[str, Any]], since: date) -> None:
     """A plan version in effect from ``since`` (a past date is allowed here, for seeding)."""
-    from server.prescriptions import Item, prescribe as save
+    from server.prescriptions import Item
+    from server.prescriptions import prescribe as save
 
     save(db, patient_id, [Item.from_json(i) for i in plan], since, actor="test",
          today=since)

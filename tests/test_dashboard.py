@@ -1,0 +1,326 @@
+"""The dashboards through Flask's test client: every view, its figures, and access control.
+
+Data goes in through the server's own ingest (and the real upload API for raw samples); people
+log in through the real forms with their CSRF tokens.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from test_dashboard_support import (
+    BRIDGE_PLAN,
+    Quality,
+    prescribe,
+    recording_for,
+    session_doc,
+    store,
+)
+
+from rehablink.rawsamples import encode
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def clinic(auth: Any, db: Any) -> dict[str, Any]:
+    """Two physios. Ana has Ben (steady, 14 days) and Cara (red flag yesterday, pain rising);
+    Dan belongs to the other physio."""
+    ana = auth.create_physio()
+    other = auth.create_physio("olga@clinic.example", "Olga Other")
+    ben, _ = auth.add_patient(ana, "Ben Steady")
+    cara, _ = auth.add_patient(ana, "Cara Flagged")
+    dan, _ = auth.add_patient(other, "Dan Elsewhere")
+    docs: dict[int, list[dict[str, Any]]] = {ben: [], cara: [], dan: []}
+    for pid in (ben, cara, dan):
+        prescribe(db, pid, BRIDGE_PLAN, TODAY - timedelta(days=20))
+    for k in range(14, 0, -1):
+        day = TODAY - timedelta(days=k)
+        docs[ben].append(session_doc(day, BRIDGE_PLAN, Quality(hold_fraction=0.6 + k * 0.0), 2))
+        cara_pain = 2 if k > 7 else 6
+        flags = ("leg_symptoms",) if k == 1 else ()
+        docs[cara].append(session_doc(day, BRIDGE_PLAN, Quality(hold_fraction=1.0), cara_pain,
+                                      flags, hour=10))
+        docs[dan].append(session_doc(day, BRIDGE_PLAN, Quality(), 1, hour=11))
+    for pid, items in docs.items():
+        for doc in items:
+            store(db, doc, pid)
+    return {"ana": ana, "other": other, "ben": ben, "cara": cara, "dan": dan, "docs": docs}
+
+
+def text(response: Any) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+def csrf(client: Any, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+    assert match, path
+    return match.group(1)
+
+
+def test_login_lands_on_the_patient_list_sorted_by_attention(client, auth, clinic):
+    response = auth.login()
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/clinic/")
+    page = client.get("/clinic/")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    # Cara (red flag, pain rising) comes before Ben; Olga's patient Dan is not listed.
+    assert body.index("Cara Flagged") < body.index("Ben Steady")
+    assert "Dan Elsewhere" not in body
+    row = re.search(r'data-patient-id="%d".*?</tr>' % clinic["cara"], body, re.S).group(0)
+    assert "Red flag" in row and "Pain rising" in row
+    # The 7-day window ends today, which has no session yet: 6 days of 3 prescribed sets done
+    # out of 7 days. Cara held the full target: 18/21 = 86%. Ben held 60% of the 5 s bridge
+    # target (< 80%), so only his clamshell counts: 6/21 = 29%.
+    ben_row = re.search(r'data-patient-id="%d".*?</tr>' % clinic["ben"], body, re.S).group(0)
+    assert ">29%<" in ben_row
+    assert ">86%<" in row
+    assert 'role="img"' in ben_row  # the trend sparkline
+
+
+def test_patient_list_filters_by_alert_and_name(client, auth, clinic):
+    auth.login()
+    flagged = client.get("/clinic/?alert=red_flag").get_data(as_text=True)
+    assert "Cara Flagged" in flagged and "Ben Steady" not in flagged
+    by_name = client.get("/clinic/?q=ben").get_data(as_text=True)
+    assert "Ben Steady" in by_name and "Cara Flagged" not in by_name
+    # Unknown filters and pages are ignored, not errors.
+    assert client.get("/clinic/?alert=<x>&page=abc").status_code == 200
+
+
+def test_patient_page_shows_adherence_calendar_charts_and_red_flags(client, auth, clinic):
+    auth.login()
+    response = client.get(f"/clinic/patients/{clinic['cara']}")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert re.search(r'id="adherence-7">86%<', body)  # 18 of 21 sets (today not done yet)
+    assert 'class="chart chart-calendar"' in body
+    assert body.count('class="chart chart-line"') >= 5  # progression charts and pain
+    assert "Glute bridge: median hold by week" in body
+    assert "Leg symptoms" in text(response)
+    assert "Mark red flags as reviewed" in body
+    # Sessions list links to each session page.
+    first = clinic["docs"][clinic["cara"]][-1]["id"]
+    assert f"/clinic/patients/{clinic['cara']}/sessions/{first}" in body
+
+
+def test_every_page_is_accessible_by_structure(client, auth, clinic):
+    """Skip link, language, one main landmark, one h1, and a label for every visible input."""
+    auth.login()
+    sid = clinic["docs"][clinic["ben"]][0]["id"]
+    for path in ("/clinic/", f"/clinic/patients/{clinic['ben']}",
+                 f"/clinic/patients/{clinic['ben']}/prescription",
+                 f"/clinic/patients/{clinic['ben']}/sessions/{sid}"):
+        body = client.get(path).get_data(as_text=True)
+        assert '<html lang="en">' in body
+        assert 'class="skip-link" href="#main"' in body and 'id="main"' in body
+        assert body.count("<h1") == 1
+        labels = set(re.findall(r'<label[^>]*for="([^"]+)"', body))
+        for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", body):
+            if 'type="hidden"' in tag:
+                continue
+            field_id = re.search(r'id="([^"]+)"', tag)
+            assert field_id and field_id.group(1) in labels, (path, tag)
+
+
+def test_reviewing_red_flags_clears_the_alert(client, auth, clinic):
+    auth.login()
+    path = f"/clinic/patients/{clinic['cara']}"
+    bad = client.post(f"{path}/red-flags-reviewed", data={})
+    assert bad.status_code == 400  # no CSRF token
+    ok = client.post(f"{path}/red-flags-reviewed", data={"csrf_token": csrf(client, path)})
+    assert ok.status_code == 302
+    body = client.get("/clinic/?alert=red_flag").get_data(as_text=True)
+    assert "Cara Flagged" not in body
+    assert "Leg symptoms" in text(client.get(path))  # the history keeps it
+
+
+def test_prescription_editor_saves_a_new_version_with_csrf(client, auth, clinic, db):
+    auth.login()
+    path = f"/clinic/patients/{clinic['ben']}/prescription"
+    form = client.get(path).get_data(as_text=True)
+    assert '<option selected value="bridge">' in form  # prefilled with the current plan
+    data = {
+        "csrf_token": csrf(client, path), "effective_from": TODAY.isoformat(),
+        "items-0-exercise": "bridge", "items-0-sets": "3", "items-0-reps": "12",
+        "items-0-hold_s": "6", "items-0-days_per_week": "5", "items-0-note": "Slow lowering",
+        "items-1-exercise": "", "items-1-sets": "", "items-1-reps": "",
+        "items-2-exercise": "side_leg_raise", "items-2-sets": "2", "items-2-reps": "10",
+        "items-2-hold_s": "", "items-2-days_per_week": "4", "items-2-note": "",
+    }
+    without_token = client.post(path, data={k: v for k, v in data.items() if k != "csrf_token"})
+    assert without_token.status_code == 400
+    saved = client.post(path, data=data)
+    assert saved.status_code == 302
+    rows = list(db.query("SELECT p.version, i.exercise, i.sets, i.reps, i.hold_s, "
+                         "i.days_per_week, i.note FROM prescriptions p JOIN prescription_items i "
+                         "ON i.prescription_id = p.id WHERE p.patient_id = ? ORDER BY p.version, "
+                         "i.position", [clinic["ben"]]))
+    assert [tuple(r.values()) for r in rows if r["version"] == 2] == [
+        (2, "bridge", 3, 12, 6.0, 5, "Slow lowering"), (2, "side_leg_raise", 2, 10, None, 4, "")]
+    page = client.get(f"/clinic/patients/{clinic['ben']}")
+    assert "Prescription version 2 saved" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"items-0-reps": "0"}, "Number must be between 1 and 100"),
+    ({"items-0-sets": ""}, "Sets is required"),
+    ({"effective_from": (TODAY - timedelta(days=3)).isoformat()}, "cannot start in the past"),
+    ({"items-0-exercise": "not_an_exercise"}, "Not a valid choice"),
+    ({"items-0-exercise": ""}, "needs at least one exercise"),
+])
+def test_prescription_editor_refuses_bad_input_and_keeps_the_plan(client, auth, clinic, db,
+                                                                  change, message):
+    auth.login()
+    path = f"/clinic/patients/{clinic['ben']}/prescription"
+    data = {"csrf_token": csrf(client, path), "effective_from": TODAY.isoformat(),
+            "items-0-exercise": "bridge", "items-0-sets": "3", "items-0-reps": "12",
+            "items-0-hold_s": "", "items-0-days_per_week": "5", "items-0-note": ""}
+    data.update(change)
+    response = client.post(path, data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    versions = next(db.query("SELECT count(*) AS n FROM prescriptions WHERE patient_id = ?",
+                             [clinic["ben"]]))["n"]
+    assert versions == 1
+
+
+def test_session_page_draws_the_uploaded_trace_and_the_rep_table(client, auth, clinic, db):
+    """Raw samples go in through the real resumable upload API, in two chunks."""
+    physio = clinic["ana"]
+    pid, headers = auth.device(physio, "Eve Traced")
+    prescribe(db, pid, BRIDGE_PLAN, TODAY - timedelta(days=2))
+    doc = session_doc(TODAY - timedelta(days=1), BRIDGE_PLAN, Quality(rotating_every=4))
+    assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    data = encode(recording_for(doc["sets"][0]["result"]["reps"]))
+    url = f"/api/v1/sessions/{doc['id']}/sets/0/samples"
+    half = len(data) // 2
+    for start, end in ((0, half - 1), (half, len(data) - 1)):
+        r = client.put(url, data=data[start:end + 1], headers={
+            **headers, "Content-Type": "application/octet-stream",
+            "Content-Range": f"bytes {start}-{end}/{len(data)}"})
+        assert r.status_code in (200, 201), r.get_json()
+    auth.login()
+    page = client.get(f"/clinic/patients/{pid}/sessions/{doc['id']}")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert body.count('class="chart chart-trace"') == 1  # only set 1 has samples
+    trace = body[body.index('class="chart chart-trace"'):body.index("</svg>", body.index(
+        'class="chart chart-trace"'))]
+    assert trace.count('class="hold"') == 10           # every hold marked
+    assert trace.count("data-rep=") == 10              # every rep numbered
+    assert trace.count("rep-flagged") == 2             # reps 4 and 8: pelvis rotating
+    assert body.count("No raw samples were uploaded for this set") == 2
+    assert text(page).count("pelvis rotating") >= 2
+
+
+def test_exports_csv_and_fhir(client, auth, clinic):
+    auth.login()
+    pid = clinic["ben"]
+    response = client.get(f"/clinic/patients/{pid}/export.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 14 * 3  # 14 sessions of 3 sets
+    assert {r["exercise"] for r in rows} == {"bridge", "clamshell"}
+    assert {r["median_hold_s"] for r in rows if r["exercise"] == "bridge"} == {"3"}
+    fhir = client.get(f"/clinic/patients/{pid}/export.fhir.json")
+    assert fhir.mimetype == "application/fhir+json"
+    bundle = fhir.get_json()
+    Bundle.model_validate(bundle)
+    panels = [e for e in bundle["entry"] if e["resource"].get("code", {}).get("coding", [{}])[0]
+              .get("code") == "73985-4"]
+    assert len(panels) == 14 * 3
+    assert bundle["entry"][0]["resource"]["name"][0]["text"] == "Ben Steady"
+
+
+def test_physio_never_sees_another_physios_patient(client, auth, clinic):
+    auth.login("olga@clinic.example")
+    sid = clinic["docs"][clinic["ben"]][0]["id"]
+    for path in (f"/clinic/patients/{clinic['ben']}",
+                 f"/clinic/patients/{clinic['ben']}/prescription",
+                 f"/clinic/patients/{clinic['ben']}/sessions/{sid}",
+                 f"/clinic/patients/{clinic['ben']}/export.csv",
+                 f"/clinic/patients/{clinic['ben']}/export.fhir.json",
+                 "/clinic/patients/99999"):
+        assert client.get(path).status_code == 404, path
+    token = csrf(client, f"/clinic/patients/{clinic['dan']}")
+    assert client.post(f"/clinic/patients/{clinic['ben']}/prescription",
+                       data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/clinic/patients/{clinic['cara']}/red-flags-reviewed",
+                       data={"csrf_token": token}).status_code == 404
+    # Ben's session id under Olga's own patient is not found either.
+    assert client.get(f"/clinic/patients/{clinic['dan']}/sessions/{sid}").status_code == 404
+    assert "Ben Steady" not in client.get("/clinic/").get_data(as_text=True)
+
+
+def test_pages_need_a_login(client, clinic):
+    for path in ("/clinic/", f"/clinic/patients/{clinic['ben']}",
+                 f"/clinic/patients/{clinic['ben']}/export.fhir.json"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/me/").status_code == 403
+    assert client.get("/").headers["Location"].endswith("/login")
+
+
+def test_viewing_a_patient_is_audited(client, auth, clinic, db):
+    auth.login()
+    client.get(f"/clinic/patients/{clinic['ben']}/export.fhir.json")
+    actions = [r["action"] for r in db.query(
+        "SELECT action FROM audit_log WHERE patient_id = ? AND actor = ?",
+        [clinic["ben"], f"physio:{clinic['ana']}"])]
+    assert "export_fhir" in actions
+
+
+def patient_login(client: Any, db: Any, patient_id: int) -> None:
+    from server.accounts import patient_link
+
+    path = f"/patient/login/{patient_link(db, patient_id, 'test')}"
+    response = client.post(path, data={"csrf_token": csrf(client, path)})
+    assert response.status_code == 302
+
+
+def test_patient_sees_plan_streak_and_progress_in_plain_words(client, db, auth):
+    physio = auth.create_physio()
+    pid, _ = auth.add_patient(physio, "Fay Progress")
+    prescribe(db, pid, BRIDGE_PLAN, TODAY - timedelta(days=40))
+    for k in range(28, 0, -1):  # holds grow from 3 s to 6 s over four weeks
+        hold = 3.0 + 3.0 * (28 - k) / 27
+        store(db, session_doc(TODAY - timedelta(days=k), BRIDGE_PLAN,
+                              Quality(hold_fraction=hold / 5.0)), pid)
+    patient_login(client, db, pid)
+    response = client.get("/")
+    assert response.headers["Location"].endswith("/me/")
+    page = text(client.get("/me/"))
+    assert "Hello Fay" in page
+    assert "Glute bridge : 2 sets of 10, holding 5 seconds at the top" in page
+    assert "28 days in a row" in page
+    # Weekly medians of holds rising linearly from 3 to 6 s: the first week's lies in [3, 4),
+    # the last week's in (5, 6].
+    match = re.search(r"Your glute bridge holds went from ([\d.]+) to ([\d.]+) seconds this month",
+                      page)
+    assert match, page
+    assert 3 <= float(match.group(1)) < 4 and 5 < float(match.group(2)) <= 6
+    assert "You keep doing about 12 reps per clamshell set" in page
+    assert "Clamshell: reps per set each week" in page
+
+
+def test_patient_sees_only_their_own_pages(client, db, auth, clinic):
+    patient_login(client, db, clinic["cara"])
+    me = client.get("/me/")
+    assert me.status_code == 200
+    body = me.get_data(as_text=True)
+    assert "Cara" in body and "Ben" not in body
+    assert "contact your GP or physiotherapist" in body  # her red flag: advice to seek care
+    for path in ("/clinic/", f"/clinic/patients/{clinic['cara']}",
+                 f"/clinic/patients/{clinic['ben']}/export.csv"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
