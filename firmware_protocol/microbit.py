@@ -14,9 +14,9 @@ Data notification, 6 bytes::
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from firmware_protocol.samples import SampleBatch
 
@@ -29,7 +29,7 @@ VALID_PERIODS_MS = (1, 2, 5, 10, 20, 80, 160, 640)
 _XYZ = struct.Struct("<hhh")
 
 
-def encode_sample(acc_g: Sequence[float]) -> bytes:
+def encode_sample(acc_g: npt.ArrayLike) -> bytes:
     """One Accelerometer Data value from acceleration in g (rounded to milli-g, clipped)."""
     milli = np.clip(np.rint(np.asarray(acc_g, dtype=np.float64) * 1000.0), -32768, 32767)
     return _XYZ.pack(*(int(v) for v in milli))

@@ -23,9 +23,9 @@ Notifications (characteristic 0x0002)::
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from firmware_protocol.samples import SampleBatch, TimestampUnwrapper
 
@@ -64,8 +64,8 @@ def unsubscribe_command(reference: int) -> bytes:
 
 
 def encode_imu6(
-    reference: int, timestamp_ms: int, acc_ms2: Sequence[Sequence[float]],
-    gyro_dps: Sequence[Sequence[float]],
+    reference: int, timestamp_ms: int, acc_ms2: npt.ArrayLike,
+    gyro_dps: npt.ArrayLike,
 ) -> bytes:  # fmt: skip
     """A data notification for IMU6 (acceleration in m/s², as the sensor sends it)."""
     acc = np.asarray(acc_ms2, dtype="<f4").reshape(-1, 3)

@@ -25,9 +25,9 @@ wake on motion (0/1).
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from firmware_protocol.samples import SampleBatch
 
@@ -46,7 +46,7 @@ _CONFIG = struct.Struct("<HHHHB")
 
 
 def encode_raw(
-    acc_g: Sequence[float], gyro_dps: Sequence[float], compass_ut: Sequence[float] = (0, 0, 0)
+    acc_g: npt.ArrayLike, gyro_dps: npt.ArrayLike, compass_ut: npt.ArrayLike = (0, 0, 0)
 ) -> bytes:
     """One raw-data notification (values rounded to the fixed-point step and clipped)."""
     parts = [

@@ -19,10 +19,10 @@ register values (20 bytes). Commands are ``FF AA <reg> <lo> <hi>`` written to 0x
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from firmware_protocol.samples import SampleBatch
 
@@ -71,15 +71,15 @@ class WitFrame:
         return encode_frame(self.acc_g, self.gyro_dps, self.angle_deg)
 
 
-def _counts(values: Sequence[float], full_scale: float) -> np.ndarray:
+def _counts(values: npt.ArrayLike, full_scale: float) -> np.ndarray:
     scaled = np.rint(np.asarray(values, dtype=np.float64) * (32768.0 / full_scale))
     return np.clip(scaled, -32768, 32767).astype("<i2")
 
 
 def encode_frame(
-    acc_g: Sequence[float],
-    gyro_dps: Sequence[float],
-    angle_deg: Sequence[float] = (0.0, 0.0, 0.0),
+    acc_g: npt.ArrayLike,
+    gyro_dps: npt.ArrayLike,
+    angle_deg: npt.ArrayLike = (0.0, 0.0, 0.0),
 ) -> bytes:
     """Encode one 0x61 data frame (values are rounded to counts and clipped to full scale)."""
     body = np.concatenate(
