@@ -20,6 +20,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import IntFlag
 
 import numpy as np
 
@@ -54,6 +55,7 @@ __all__ = [
     "SERVICE_UUID",
     "STATUS_UUID",
     "Command",
+    "DataFlag",
     "DataPacket",
     "Info",
     "Opcode",
@@ -84,8 +86,13 @@ MAX_SAMPLES = 63
 ATT_OVERHEAD = 3
 #: A sensor sends a packet at most this long after its first sample was taken (SPEC.md 4.2).
 MAX_BATCH_LATENCY_S = 0.2
-_FLAG_GYRO = 0x04
-_FLAG_RESENT = 0x80
+
+
+class DataFlag(IntFlag):
+    """Single-bit fields of the flags byte (offset 1); the code fields are 2-bit numbers."""
+
+    GYRO = 0x04
+    RESENT = 0x80
 
 
 def packet_capacity(mtu: int, has_gyro: bool) -> int:
@@ -147,9 +154,9 @@ class DataPacket:
         value = code_for(self.acc_range_g, ACC_RANGES_G)
         value |= code_for(self.rate_hz, RATES_HZ) << 5
         if self.gyro_raw is not None:  # gyro range bits stay zero without gyro
-            value |= _FLAG_GYRO | code_for(self.gyro_range_dps, GYRO_RANGES_DPS) << 3
+            value |= DataFlag.GYRO | code_for(self.gyro_range_dps, GYRO_RANGES_DPS) << 3
         if self.resent:
-            value |= _FLAG_RESENT
+            value |= DataFlag.RESENT
         return value
 
     def __bytes__(self) -> bytes:
@@ -168,7 +175,7 @@ class DataPacket:
         version, n = ver_count >> 6, ver_count & 0x3F
         if version != PROTOCOL_VERSION:
             raise ValueError(f"unsupported data packet version {version}")
-        has_gyro = bool(flags & _FLAG_GYRO)
+        has_gyro = bool(flags & DataFlag.GYRO)
         width = 6 if has_gyro else 3
         if n == 0 or len(data) != HEADER.size + 2 * width * n:
             raise ValueError(f"{len(data)} bytes do not hold {n} samples of {width} axes")
@@ -181,7 +188,7 @@ class DataPacket:
             acc_raw=raw[:, :3].astype(np.int16),
             gyro_range_dps=GYRO_RANGES_DPS[(flags >> 3) & 0x03],
             gyro_raw=raw[:, 3:].astype(np.int16) if has_gyro else None,
-            resent=bool(flags & _FLAG_RESENT),
+            resent=bool(flags & DataFlag.RESENT),
         )
 
     def acc_g(self) -> np.ndarray:
