@@ -24,7 +24,8 @@ MAX_SET_DURATION_S = 3 * 3600.0
 TOP_FIELDS = {"id", "started_at", "ended_at", "status", "sensor", "pain", "red_flags",
               "prescription_version", "sets"}
 SET_FIELDS = {"index", "exercise", "placement", "target_reps", "hold_target_s", "started_at",
-              "skipped", "result", "samples_received", "samples_lost"}
+              "skipped", "result", "samples_received", "samples_lost", "gaps", "reconnects"}
+MAX_GAPS = 10_000
 
 
 class DocumentError(ValueError):
@@ -187,9 +188,16 @@ def _set(data: Any, where: str, now: datetime) -> SetRow:
     skipped = data.get("skipped")
     if not isinstance(skipped, bool):
         raise _fail(f"{where}.skipped", "must be true or false")
+    # A set cut short with nothing analysable has a null result: stored with 0 reps.
     raw_result = data.get("result")
-    if raw_result is None and not skipped:
-        raise _fail(f"{where}.result", "required unless the set was skipped")
+    gaps = data.get("gaps", [])
+    if not isinstance(gaps, list) or len(gaps) > MAX_GAPS:
+        raise _fail(f"{where}.gaps", f"must be a list of at most {MAX_GAPS} gaps")
+    for i, gap in enumerate(gaps):
+        gap = _object(gap, f"{where}.gaps[{i}]", {"start", "duration_s"})
+        _num(gap.get("start"), f"{where}.gaps[{i}].start", 0, MAX_SET_DURATION_S)
+        _num(gap.get("duration_s"), f"{where}.gaps[{i}].duration_s", 0, MAX_SET_DURATION_S)
+    _int(data.get("reconnects", 0), f"{where}.reconnects", 0, 10_000)
     return SetRow(
         index=_int(data.get("index"), f"{where}.index", 0, MAX_SETS - 1) or 0,
         exercise=exercise,
@@ -223,21 +231,25 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
     if session_id != raw_id.lower():
         raise _fail("id", "must be a UUID in canonical form")
     started = _time(doc.get("started_at"), "started_at", now)
-    ended = _time(doc.get("ended_at"), "ended_at", now)
+    # An interrupted session may have no end time: it ended when it started, as far as we know.
+    ended = started if doc.get("ended_at") is None and doc.get("status") == "interrupted" \
+        else _time(doc.get("ended_at"), "ended_at", now)
     if ended < started:
         raise _fail("ended_at", "is before started_at")
     status = doc.get("status")
     if status not in STATUSES:
         raise _fail("status", f"must be one of {', '.join(STATUSES)}")
-    sensor = _object(doc.get("sensor"), "sensor", {"profile", "name", "has_gyro", "address",
-                                                    "firmware"})
-    for key in ("profile", "name"):
-        _text(sensor.get(key), f"sensor.{key}", 128)
-    if not isinstance(sensor.get("has_gyro"), bool):
-        raise _fail("sensor.has_gyro", "must be true or false")
-    for key in ("address", "firmware"):
-        if key in sensor and sensor[key] is not None:
-            _text(sensor[key], f"sensor.{key}", 128)
+    # null: the session ended before a sensor was connected.
+    sensor = {} if doc.get("sensor") is None else _object(
+        doc.get("sensor"), "sensor", {"profile", "name", "has_gyro", "address", "firmware"})
+    if sensor:
+        for key in ("profile", "name"):
+            _text(sensor.get(key), f"sensor.{key}", 128)
+        if not isinstance(sensor.get("has_gyro"), bool):
+            raise _fail("sensor.has_gyro", "must be true or false")
+        for key in ("address", "firmware"):
+            if key in sensor and sensor[key] is not None:
+                _text(sensor[key], f"sensor.{key}", 128)
     flags = doc.get("red_flags", [])
     if not isinstance(flags, list) or not all(f in RED_FLAGS for f in flags):
         raise _fail("red_flags", "must be a list of ids from: " + ", ".join(RED_FLAGS))
@@ -251,7 +263,7 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
         raise _fail("sets", "two sets have the same index")
     return SessionDoc(
         id=session_id, started_at=started.isoformat(), ended_at=ended.isoformat(),
-        day=started.date().isoformat(),  # the patient's local date, from their UTC offset
+        day=started.date().isoformat(),  # the date at the document's UTC offset
         status=status, sensor=dict(sensor),
         pain=_int(doc.get("pain"), "pain", 0, 10, nullable=True),
         red_flags=tuple(flags),

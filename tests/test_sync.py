@@ -1,0 +1,286 @@
+"""The companion's sync client against a real ``rehab serve`` process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rehablink.cli import cli
+from rehablink.rawsamples import decode, encode
+from rehablink.results import Rep, SetResult
+from wearable.store import CompanionStore, SensorInfo
+from wearable.sync.backoff import backoff_delay
+
+ROOT = Path(__file__).resolve().parent.parent
+REHAB = str(ROOT / ".venv" / "bin" / "rehab")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    db_path: Path
+    process: subprocess.Popen[bytes]
+
+    def db(self) -> Any:
+        from server.db import connect
+
+        return connect(self.db_path)
+
+    def add_patient(self, name: str = "Pat Patient") -> tuple[int, str]:
+        from server.accounts import add_patient
+
+        db = self.db()
+        try:
+            return add_patient(db, 1, name)
+        finally:
+            db.close()
+
+
+def start_server(tmp: Path, threads: int = 8) -> Server:
+    """``rehab serve`` on a free port with a fresh database and one physiotherapist."""
+    from server.accounts import create_physio
+    from server.db import open_database
+
+    db_path = tmp / "server.db"
+    db = open_database(db_path)
+    create_physio(db, "ana@clinic.example", "Ana Physio", "correct horse battery")
+    db.close()
+    port = free_port()
+    env = {**os.environ, "REHAB_SERVER_INSTANCE": str(tmp / "instance")}
+    process = subprocess.Popen(
+        [REHAB, "serve", "--port", str(port), "--db", str(db_path), "--threads", str(threads)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return Server(url, db_path, process)
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode() if process.stderr else "") \
+                    from None
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def stop_server(server: Server) -> None:
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("server"))
+    yield running
+    stop_server(running)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    monkeypatch.setenv("REHAB_HOME", str(path))
+    return path
+
+
+def record_session(home: Path, n_samples: int = 500, reps: int = 8, sets: int = 2,
+                   pain: int | None = 3, red_flags: tuple[str, ...] = ()) -> str:
+    """A finished session in the companion store, with raw samples for each set."""
+    rng = np.random.default_rng(n_samples)
+    with CompanionStore.open(home / "companion.db") as store:
+        sid = store.create_session(sensor=SensorInfo("rehablink", "RehabLink-1A2B"),
+                                   prescription_version=1)
+        for index in range(sets):
+            store.begin_set(sid, index, "bridge", target_reps=10, hold_target_s=5.0)
+            t = np.arange(n_samples) / 50.0
+            acc, gyro = rng.normal(0, 0.5, (n_samples, 3)), rng.normal(0, 20, (n_samples, 3))
+            for start in range(0, n_samples, 10_000):  # chunks as the SampleWriter commits
+                part = slice(start, start + 10_000)
+                store.add_chunk(sid, index, t[part], acc[part], gyro[part])
+            result = SetResult("bridge", "pelvis", float(t[-1]), 50.0, tuple(
+                Rep(1.0 + 9 * i, 2.5 + 9 * i, 7.5 + 9 * i, 9.5 + 9 * i, 22.0,
+                    stability_deg=1.0) for i in range(reps)))
+            store.finish_set(sid, index, result, samples_received=n_samples)
+        store.finish_session(sid, pain=pain, red_flags=red_flags)
+    return sid
+
+
+def rehab(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def enroll(server: Server, home: Path, name: str = "Pat Patient") -> int:
+    patient_id, code = server.add_patient(name)
+    result = rehab("enroll", code, "--server", server.url)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"enrolled for {name} with {server.url}")
+    return patient_id
+
+
+def test_backoff_doubles_up_to_a_cap() -> None:
+    assert [backoff_delay(n, jitter=0) for n in range(0, 5)] == [0.0, 1.0, 2.0, 4.0, 8.0]
+    assert backoff_delay(30, jitter=0) == 300.0
+    spread = {round(backoff_delay(3), 6) for _ in range(50)}
+    assert len(spread) > 1 and all(3.6 <= d <= 4.4 for d in spread)
+
+
+def test_enroll_stores_a_private_device_file(server: Server, home: Path) -> None:
+    enroll(server, home)
+    path = home / "device.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    data = json.loads(path.read_text())
+    assert data["server"] == server.url and len(data["token"]) >= 43
+
+
+def test_enroll_with_a_wrong_code_is_a_clean_error(server: Server, home: Path) -> None:
+    result = CliRunner().invoke(cli, ["enroll", "AAAA-BBBB-CCCC", "--server", server.url])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: enrollment refused: enrollment code unknown")
+    assert not (home / "device.json").exists()
+
+
+def test_enroll_refuses_plain_http_to_another_machine(home: Path) -> None:
+    result = CliRunner().invoke(cli, ["enroll", "X", "--server", "http://clinic.example"])
+    assert result.exit_code == 2 and "use https://" in result.output
+
+
+def test_sync_without_enrollment(home: Path) -> None:
+    result = CliRunner().invoke(cli, ["sync"])
+    assert result.exit_code == 2 and "rehab enroll" in result.output
+
+
+def test_sync_uploads_sessions_samples_and_downloads_the_plan(server: Server,
+                                                              home: Path) -> None:
+    from server.prescriptions import Item, prescribe
+
+    patient_id = enroll(server, home)
+    db = server.db()
+    prescribe(db, patient_id, [Item("bridge", 2, 10, 5.0, 5, "Slow lowering")], date.today(),
+              "physio:1", 1)
+    first, second = record_session(home), record_session(home, n_samples=700)
+    result = rehab("sync")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "uploaded 2 sessions"
+    assert lines[1].startswith("uploaded raw samples of 4 sets (")
+    assert lines[2].startswith("plan version 1 (from ") and lines[2].endswith("plan.json")
+    plan = json.loads((home / "plan.json").read_text())
+    assert plan["exercises"] == [{"exercise": "bridge", "sets": 2, "reps": 10, "hold_s": 5.0,
+                                  "days_per_week": 5, "note": "Slow lowering"}]
+    stored = {r["id"] for r in db.query("SELECT id FROM sessions WHERE patient_id = ?",
+                                        [patient_id])}
+    assert stored == {first, second}
+    # The server has exactly the samples the companion recorded.
+    with CompanionStore.open(home / "companion.db") as store:
+        local = encode(store.set_recording(second, 1))
+        assert store.pending_uploads() == []
+    remote = next(db.query("SELECT data FROM sample_uploads WHERE session_id = ? AND "
+                           "set_index = 1", [second]))["data"]
+    assert bytes(remote) == local and len(decode(local)) == 700
+    again = rehab("sync")
+    assert again.output.splitlines()[0] == "nothing to upload"
+    assert next(db.query("SELECT count(*) AS n FROM sessions WHERE patient_id = ?",
+                         [patient_id]))["n"] == 2
+    db.close()
+
+
+def test_offline_sync_keeps_everything_and_backs_off(home: Path) -> None:
+    from wearable.sync import device
+
+    device.save(device.DeviceConfig(f"http://127.0.0.1:{free_port()}", "t" * 43), home)
+    sid = record_session(home, sets=1)
+    result = CliRunner().invoke(cli, ["sync"])
+    assert result.exit_code == 1
+    assert "offline: cannot reach" in result.output
+    assert "1 session wait in the outbox" in result.output
+    with CompanionStore.open(home / "companion.db") as store:
+        assert store.pending_uploads() == [sid]
+        assert store.get_state("sync_failures") == "1"
+        assert store.get_state("sync_next_attempt_at") is not None
+
+
+def test_revoked_device_is_told_to_enroll_again(server: Server, home: Path) -> None:
+    from server.accounts import revoke_device
+
+    enroll(server, home)
+    device_id = json.loads((home / "device.json").read_text())["device_id"]
+    db = server.db()
+    revoke_device(db, device_id, "admin")
+    db.close()
+    record_session(home, sets=1)
+    result = CliRunner().invoke(cli, ["sync"])
+    assert result.exit_code == 1
+    assert "no longer accepts this device" in result.output and "rehab enroll" in result.output
+    with CompanionStore.open(home / "companion.db") as store:
+        assert len(store.pending_uploads()) == 1  # nothing lost
+
+
+def test_portal_link(server: Server, home: Path) -> None:
+    enroll(server, home)
+    result = rehab("portal")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[1].startswith(f"{server.url}/patient/login/")
+
+
+@pytest.mark.slow
+def test_killed_mid_upload_then_resumed(server: Server, home: Path) -> None:
+    """A sync process killed (SIGKILL) while raw samples are on the wire: the next sync
+    finishes the upload from where the server stopped, and the session is stored once."""
+    patient_id = enroll(server, home)
+    sid = record_session(home, n_samples=400_000, sets=1)  # ~11 MB of samples
+    env = {**os.environ, "REHAB_HOME": str(home)}
+    child = subprocess.Popen([sys.executable, "-m", "wearable.sync.background"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = server.db()
+    received = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and received == 0:
+        rows = list(db.query("SELECT received_bytes FROM sample_uploads WHERE session_id = ?",
+                             [sid]))
+        received = rows[0]["received_bytes"] if rows else 0
+        time.sleep(0.005)
+    child.kill()
+    child.wait()
+    row = next(db.query("SELECT received_bytes, total_bytes, completed_at FROM sample_uploads "
+                        "WHERE session_id = ?", [sid]))
+    assert row["completed_at"] is None and 0 < row["received_bytes"] < row["total_bytes"]
+    with CompanionStore.open(home / "companion.db") as store:
+        assert store.pending_uploads() == [sid]
+    result = rehab("sync")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "uploaded 1 session (1 were already on the server)"
+    row = next(db.query("SELECT data, completed_at FROM sample_uploads WHERE session_id = ?",
+                        [sid]))
+    with CompanionStore.open(home / "companion.db") as store:
+        assert bytes(row["data"]) == encode(store.set_recording(sid, 0))
+        assert store.pending_uploads() == []
+    assert next(db.query("SELECT count(*) AS n FROM sessions WHERE patient_id = ?",
+                         [patient_id]))["n"] == 1
+    db.close()
