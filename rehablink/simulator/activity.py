@@ -64,12 +64,19 @@ def base_from_keys(t: FloatArray, keys: list[Key]) -> tuple[Rotation, FloatArray
     z[:] = first.z
     for a, b in itertools.pairwise(keys):
         sel = t >= a.t
+        if a.pelvis == b.pelvis and a.hip == b.hip and a.z == b.z:  # a hold
+            rotvecs[sel], hip[sel], z[sel] = a.pelvis, a.hip, a.z
+            continue
+        sel &= t <= b.t
         s = min_jerk((t[sel] - a.t) / max(b.t - a.t, 1e-9))
         ra, rb = Rotation.from_rotvec(a.pelvis), Rotation.from_rotvec(b.pelvis)
         rel = (ra.inv() * rb).as_rotvec()
         rotvecs[sel] = (ra * Rotation.from_rotvec(s[:, None] * rel)).as_rotvec()
         hip[sel] = np.asarray(a.hip) + s[:, None] * (np.asarray(b.hip) - np.asarray(a.hip))
         z[sel] = a.z + s * (b.z - a.z)
+    last = keys[-1]
+    after = t > last.t
+    rotvecs[after], hip[after], z[after] = last.pelvis, last.hip, last.z
     return Rotation.from_rotvec(rotvecs), hip, z
 
 
@@ -112,9 +119,10 @@ def walking(t: FloatArray, walks: list[Walk], heading0: float,
         dur = w.t1 - w.t0
         env = min_jerk(tau / 0.8) * min_jerk((w.t1 - t) / 0.8)
         mid = w.t0 + dur / 2
-        turn = min_jerk((t - (mid - 0.6)) / 1.2) * np.pi * rng.choice([-1.0, 1.0])
+        turn_s = rng.uniform(1.5, 2.5)
+        turn = min_jerk((t - (mid - turn_s / 2)) / turn_s) * np.pi * rng.choice([-1.0, 1.0])
         heading = heading + turn
-        slow = 1.0 - 0.5 * np.exp(-(((t - mid) / 0.6) ** 2))
+        slow = 1.0 - 0.5 * np.exp(-(((t - mid) / (turn_s / 2)) ** 2))
         speed += w.speed_m_s * env * slow
         phase = 2 * np.pi * w.step_hz * tau + rng.uniform(0, 2 * np.pi)
         a_roll, a_yaw, a_pitch = np.deg2rad(rng.uniform([3, 3, 1], [6, 7, 3]))

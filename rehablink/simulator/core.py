@@ -79,7 +79,8 @@ def simulate(spec: SetSpec, seed: int) -> tuple[Recording, Truth]:
     rest = np.array(rest_rv) * (side if model.posture == "side_lying" else 1.0)
     rest = (_rv(rest) * _rv(np.deg2rad(rng.normal(0, 2.0, 3)))).as_rotvec()  # mat, pillow
     hip_rest = np.array([0.0, -np.deg2rad(model.hip_rest_deg), 0.0])
-    plan = plan_set(spec, p_axis, EXERCISES[spec.exercise].holds, rng)
+    plan = plan_set(spec, p_axis, float(np.rad2deg(theta_p)), EXERCISES[spec.exercise].holds,
+                    rng)
     tl = build_timeline(model.posture, (tuple(rest), tuple(hip_rest), z_set), plan.duration_s,
                         hz, rng)
 

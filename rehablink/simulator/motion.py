@@ -129,7 +129,8 @@ class Move:
     """One rep or partial attempt, times in s from the start of the set.
 
     ``scale`` multiplies the set's peak amplitudes; ``comp_rad`` is the peak compensation
-    rotation (rad) about ``comp_dir`` (a unit vector perpendicular to the main axis).
+    rotation (rad) about ``comp_dir`` (a unit vector perpendicular to the main axis);
+    ``skew`` (-0.4..0.4, lift and lowering) moves the peak speed earlier (> 0) or later (< 0).
     """
 
     kind: str
@@ -140,6 +141,7 @@ class Move:
     scale: float
     comp_rad: float
     comp_dir: tuple[float, float, float]
+    skew: tuple[float, float] = (0.0, 0.0)
 
     @property
     def top(self) -> float:
@@ -171,12 +173,18 @@ def _tempo(value: float | None, lo: float, hi: float, rng: np.random.Generator) 
     return float(value) if value is not None else float(rng.uniform(lo, hi))
 
 
-def plan_set(spec: SetSpec, axis: FloatArray, holds: bool, rng: np.random.Generator) -> SetPlan:
+def plan_set(spec: SetSpec, axis: FloatArray, amplitude_deg: float, holds: bool,
+             rng: np.random.Generator) -> SetPlan:
     """Draw the reps, partial attempts and rests of a set.
 
+    ``axis`` is the pelvis's main axis and ``amplitude_deg`` its peak rotation. Compensating reps
+    (``compensation``) rotate the pelvis ``spec.compensation_deg`` about a perpendicular axis, or
+    3-10 deg but at most 0.8 x the main amplitude when drawn (a small movement does not hide a
+    larger one).
+
     The per-rep amplitude varies by about 5 %; ``fatigue`` shrinks the last rep to 60-70 % of the
-    first and slows it; ``reduced_rom`` makes 1-2 reps 40-55 %; ``partials`` inserts 1-3 attempts
-    at 8-22 % of the typical range.
+    first and slows it; ``reduced_rom`` makes 1-2 reps 42-58 % of the others' median;
+    ``partials`` inserts 1-3 attempts at 8-22 % of the median range.
     """
     hz = set(spec.hazards)
     n = spec.n_reps
@@ -190,10 +198,12 @@ def plan_set(spec: SetSpec, axis: FloatArray, holds: bool, rng: np.random.Genera
     scale = scale * (1.0 - fatigue * frac**2)
     if "fatigue" in hz:
         scale[0], scale[-1] = 1.0, 1.0 - fatigue
-    if "reduced_rom" in hz and n >= 4:
-        for i in rng.choice(np.arange(1, n - 1), size=min(2, n - 2), replace=False)[
-                : int(rng.integers(1, 3))]:
-            scale[i] = rng.uniform(0.4, 0.55)
+    if "reduced_rom" in hz and n >= 3:
+        picked = rng.choice(np.arange(1, n - 1), size=min(2, n - 2), replace=False)[
+            : int(rng.integers(1, 3))]
+        typical = float(np.median(np.delete(scale, picked)))
+        scale[picked] = rng.uniform(0.42, 0.58, picked.size) * typical
+    partial_scale = float(np.median(scale))  # partial attempts stay below a quarter of it
     slow = np.zeros(n, dtype=bool)
     if "slow_reps" in hz:
         slow[rng.choice(n, size=max(2, int(rng.integers(2, n + 1))) if n >= 2 else 1,
@@ -208,11 +218,15 @@ def plan_set(spec: SetSpec, axis: FloatArray, holds: bool, rng: np.random.Genera
     comp_u, comp_v = other_axes(axis)
     comp_angle = float(rng.uniform(0.0, 2 * np.pi))
     comp_big = np.deg2rad(spec.compensation_deg if spec.compensation_deg is not None
-                          else rng.uniform(3.0, 10.0))
+                          else min(rng.uniform(3.0, 10.0), 0.8 * amplitude_deg))
     comp_reps = rng.random(n) < rng.uniform(0.3, 0.8) if "compensation" in hz else np.zeros(n, bool)
     moves: list[Move] = []
     rests: list[tuple[float, float]] = []
     t = 0.0
+
+    def skew() -> tuple[float, float]:
+        a, b = rng.uniform(-0.4, 0.4, 2)
+        return float(a), float(b)
 
     def rest_gap(i: int) -> float:
         gap = rng.uniform(0.0, 0.2) if "no_pause" in hz else rest * rng.uniform(0.6, 1.4)
@@ -222,8 +236,8 @@ def plan_set(spec: SetSpec, axis: FloatArray, holds: bool, rng: np.random.Genera
         gap = rest_gap(i) + 0.6
         rests.append((t, t + gap))
         p = Move("partial", t + gap, float(rng.uniform(0.4, 1.0)), float(rng.uniform(0.0, 0.4)),
-                 float(rng.uniform(0.4, 1.0)), float(rng.uniform(0.08, 0.22)), 0.0,
-                 (1.0, 0.0, 0.0))
+                 float(rng.uniform(0.4, 1.0)), float(rng.uniform(0.08, 0.22) * partial_scale), 0.0,
+                 (1.0, 0.0, 0.0), skew())
         moves.append(p)
         return p.end
 
@@ -246,7 +260,7 @@ def plan_set(spec: SetSpec, axis: FloatArray, holds: bool, rng: np.random.Genera
         cdir = np.cos(ang) * comp_u + np.sin(ang) * comp_v
         m = Move("rep", t, float(r_lift), float(r_hold), float(r_lower), float(scale[i]),
                  float(comp_big * rng.uniform(0.8, 1.1) if comp_reps[i] else natural),
-                 (float(cdir[0]), float(cdir[1]), float(cdir[2])))
+                 (float(cdir[0]), float(cdir[1]), float(cdir[2])), skew())
         moves.append(m)
         t = m.end
     if n in partial_before:  # an attempt after the last rep
@@ -254,17 +268,23 @@ def plan_set(spec: SetSpec, axis: FloatArray, holds: bool, rng: np.random.Genera
     return SetPlan(tuple(moves), t, shift_at, tuple(rests))
 
 
-def min_jerk(tau: FloatArray) -> FloatArray:
-    """Minimum-jerk position profile from 0 to 1 for ``tau`` in [0, 1] (clipped outside)."""
+def min_jerk(tau: FloatArray, skew: float = 0.0) -> FloatArray:
+    """Minimum-jerk position profile from 0 to 1 for ``tau`` in [0, 1] (clipped outside).
+
+    ``skew`` (|skew| < 1) warps time by ``tau + skew/pi sin(pi tau)``: a monotone warp that keeps
+    zero speed and acceleration at both ends and moves the peak speed earlier or later.
+    """
     x = np.clip(tau, 0.0, 1.0)
+    if skew:
+        x = x + skew / np.pi * np.sin(np.pi * x)
     return x**3 * (10.0 - 15.0 * x + 6.0 * x**2)
 
 
 def move_profile(t: FloatArray, m: Move) -> tuple[FloatArray, FloatArray]:
     """Lift profile ``s`` (0 at rest, 1 at the top) and the phase bump (0 -> 1 -> 0 within each
     of the lift and the lowering) of one move on times ``t`` (s)."""
-    up = min_jerk((t - m.start) / max(m.lift_s, 1e-9))
-    down = min_jerk((t - m.lower_start) / max(m.lower_s, 1e-9))
+    up = min_jerk((t - m.start) / max(m.lift_s, 1e-9), m.skew[0])
+    down = min_jerk((t - m.lower_start) / max(m.lower_s, 1e-9), m.skew[1])
     s = np.where(t < m.lower_start, up, 1.0 - down)
     s[(t < m.start) | (t > m.end)] = 0.0
     bump = np.where(t < m.lower_start, 4 * up * (1 - up), 4 * down * (1 - down))

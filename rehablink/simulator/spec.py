@@ -31,9 +31,9 @@ HAZARDS: dict[str, str] = {
     "fatigue": "the last reps 30-40 % smaller and slower than the first",
     "no_pause": "no rest between reps (0-0.2 s)",
     "slow_reps": "some reps very slow (3.5-7 s lift and lowering)",
-    "partials": "1-3 partial attempts below a quarter of the typical range",
-    "reduced_rom": "1-2 reps at 40-55 % of the typical range",
-    "compensation": "3-10 deg pelvic motion about the other axes on some reps",
+    "partials": "1-3 partial attempts at 8-22 % of the typical range",
+    "reduced_rom": "1-2 reps at 42-58 % of the typical range",
+    "compensation": "pelvic motion about the other axes on some reps (3-10 deg, <= 0.8 x the main)",
 }
 
 #: Nominal output data rates of the supported sensors, Hz.
