@@ -97,7 +97,8 @@ class PacketLedger(Generic[T]):
 
     def _release(self) -> list[T]:
         out: list[T] = []
-        assert self._next is not None
+        if self._next is None:
+            return out
         while True:
             if self._next in self._pending:
                 out.append(self._pending.pop(self._next))

@@ -19,7 +19,8 @@ FloatArray = npt.NDArray[np.float64]
 
 
 class UntimedTimeline:
-    """Host times for the samples of a sensor that sends no timestamps.
+    """Times on a virtual sensor clock (sample count / rate, s) for a sensor that sends no
+    timestamps, moved on past the samples lost when a batch arrives late.
 
     Parameters
     ----------
@@ -33,9 +34,9 @@ class UntimedTimeline:
     -------
     >>> tl = UntimedTimeline(50.0)
     >>> tl.place(5, host_s=10.0).round(2).tolist()
-    [9.92, 9.94, 9.96, 9.98, 10.0]
+    [0.0, 0.02, 0.04, 0.06, 0.08]
     >>> tl.place(5, host_s=11.1).round(2).tolist()  # 50 samples (1 s) lost before these
-    [11.02, 11.04, 11.06, 11.08, 11.1]
+    [1.1, 1.12, 1.14, 1.16, 1.18]
     >>> tl.samples_lost
     50
     """
@@ -50,23 +51,22 @@ class UntimedTimeline:
         self.samples_lost = 0
 
     def place(self, n: int, host_s: float) -> FloatArray:
-        """Host times of a batch of ``n`` samples that arrived at ``host_s``."""
+        """Sensor-clock times, s, of a batch of ``n`` samples that arrived at ``host_s``."""
         if n <= 0:
             return np.zeros(0)
         last_virtual = (self._count + n - 1) / self.rate_hz
         if self._count:
             lag = host_s - self.aligner.to_host(last_virtual)
             if lag > self.lag_threshold_s:
-                skipped = round(lag * self.rate_hz)
+                # host seconds → sensor seconds (the sensor's clock may run fast or slow)
+                skipped = round(lag / (1.0 + self.aligner.fit.skew) * self.rate_hz)
                 self.samples_lost += skipped
                 self._count += skipped
                 last_virtual = (self._count + n - 1) / self.rate_hz
         self.aligner.observe_unwrapped(last_virtual, host_s)
         first = self._count
         self._count += n
-        virtual = (first + np.arange(n)) / self.rate_hz
-        fit = self.aligner.fit
-        return virtual + fit.offset_s + fit.skew * (virtual - fit.ref_s)
+        return (first + np.arange(n)) / self.rate_hz
 
     def reset_after_disconnect(self) -> None:
         """Nothing to do: the lag of the first batch after the reconnect measures the gap."""

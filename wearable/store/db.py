@@ -206,6 +206,17 @@ class CompanionStore(StoreQueries):
                                 [session_id, flag])
             self._queue(session_id)
 
+    def discard_session(self, session_id: str) -> bool:
+        """Delete a session that never received a sample (the sensor could not be reached);
+        returns whether it was deleted. A session with samples is never discarded."""
+        with self.db.atomic():
+            has_samples = self.db.execute(
+                "SELECT 1 FROM sample_chunks WHERE session_id=? LIMIT 1", [session_id]).fetchone()
+            if has_samples:
+                return False
+            self.db.execute("DELETE FROM sessions WHERE id=?", [session_id])
+        return True
+
     def _touch(self, session_id: str) -> None:
         self.db.execute("UPDATE sessions SET updated_at=? WHERE id=?", [utc_now(), session_id])
 

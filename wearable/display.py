@@ -1,0 +1,91 @@
+"""The live terminal display of a set (rich): large, plain words for a patient at home.
+
+Pure rendering: a :class:`~wearable.session.SessionView` and a :class:`LinkView` in, a rich
+renderable out. The runner puts it in a ``rich.live.Live``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from wearable.session import Phase, SessionView
+from wearable.stream import LinkState
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """The sensor as the patient sees it."""
+
+    name: str
+    state: LinkState
+    battery_pct: int | None
+
+
+_STATE_TEXT = {
+    LinkState.CONNECTING: ("connecting…", "yellow"),
+    LinkState.STREAMING: ("connected", "green"),
+    LinkState.RECONNECTING: ("reconnecting… keep going", "bold yellow"),
+    LinkState.STOPPED: ("disconnected", "red"),
+}
+
+
+def _status_line(link: LinkView) -> Text:
+    words, style = _STATE_TEXT[link.state]
+    text = Text(f"Sensor {link.name}: ", style="dim")
+    text.append(words, style=style)
+    if link.battery_pct is not None:
+        low = link.battery_pct <= 15
+        text.append(f"   battery {link.battery_pct}%", style="bold red" if low else "dim")
+        if low:
+            text.append(" - charge it after this session", style="red")
+    return text
+
+
+def _hold_bar(view: SessionView) -> RenderableType:
+    target = view.hold_target_s
+    if not target:
+        return Text(f"Hold: {view.hold_s:4.1f} s" if view.holding else "")
+    done = view.hold_s >= target
+    bar = ProgressBar(total=target, completed=min(view.hold_s, target), width=40,
+                      complete_style="bold green" if done else "cyan",
+                      finished_style="bold green")
+    grid = Table.grid(padding=(0, 1))
+    label = "HOLD REACHED - lower slowly" if done and view.holding else \
+        f"Hold {view.hold_s:4.1f} / {target:g} s"
+    grid.add_row(Text("Hold ", style="bold"), bar, Text(label, style="bold green" if done
+                                                        else ""))
+    return grid
+
+
+def render(view: SessionView, link: LinkView) -> RenderableType:
+    """The screen for one moment of the session."""
+    title = f"{view.exercise_name} - set {view.set_number} of {view.of_sets}"
+    if view.total_sets > 1:
+        title += f"  (set {view.set_index + 1} of {view.total_sets} today)"
+    parts: list[RenderableType] = [Text(view.cue, style="italic")]
+    if view.note:
+        parts.append(Text(f"Note from your physiotherapist: {view.note}", style="dim"))
+    if view.phase == Phase.REST:
+        left = view.rest_left_s or 0.0
+        parts.append(Text(f"\nRest: {left:3.0f} s", style="bold cyan"))
+        parts.append(Text("Next set starts when the timer ends (s to start now)", style="dim"))
+    elif view.phase == Phase.EXERCISE:
+        target = f" / {view.target_reps}" if view.target_reps else ""
+        parts.append(Text(f"\nReps: {view.reps}{target}", style="bold white"))
+        parts.append(_hold_bar(view))
+        if view.warning:
+            parts.append(Text(f"! {view.warning}", style="bold yellow"))
+    else:
+        parts.append(Text("\nSet finished.", style="bold green"))
+    if view.paused:
+        parts.append(Text("PAUSED - press p to carry on", style="bold magenta"))
+    parts.append(Text(""))
+    parts.append(_status_line(link))
+    parts.append(Text("keys: p pause   s skip set   q stop", style="dim"))
+    return Panel(Group(*parts), title=title, border_style="blue")

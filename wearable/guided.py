@@ -1,0 +1,105 @@
+"""``rehab session``: today's plan, set by set, then pain and the red-flag questions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rehablink.cli import BadInput
+from rehablink.clinical import RED_FLAGS
+from rehablink.exercises import get_exercise
+from rehablink.paths import rehab_home
+from wearable.plan import PLAN_FILE, Plan, PlanError, load_plan, session_sets
+from wearable.questions import Answers, AnswersError, ask, parse_answers
+
+
+def _plan_summary(plan: Plan) -> str:
+    lines = ["Today's exercises:"]
+    for item in plan.items:
+        hold = f", hold {item.hold_s:g} s" if item.hold_s else ""
+        note = f" ({item.note})" if item.note else ""
+        lines.append(f"  {get_exercise(item.exercise).name}: {item.sets} x {item.reps}"
+                     f"{hold}{note}")
+    return "\n".join(lines)
+
+
+def _ask_interactively() -> Answers:
+    def prompt_int(text: str) -> int | None:
+        value = click.prompt(text + " (Enter to skip)", default="", show_default=False,
+                             type=str)
+        while value.strip():
+            if value.strip().isdigit() and 0 <= int(value) <= 10:
+                return int(value)
+            value = click.prompt("Please type a number from 0 to 10", default="",
+                                 show_default=False, type=str)
+        return None
+
+    def confirm(question: str) -> bool:
+        return click.confirm(question, default=False)
+
+    click.echo("\nA few questions about how you are today.")
+    return ask(prompt_int, confirm)
+
+
+def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s: float,
+               headless: bool, options_factory: Callable[..., Any]) -> None:
+    """The body of ``rehab session`` (see :func:`wearable.cli.session_command`)."""
+    from wearable.cli import _run, open_store
+    from wearable.runner import run_sets
+    from wearable.ui import HeadlessUI, LiveUI
+
+    try:
+        plan = load_plan(Path(plan_path) if plan_path else rehab_home() / PLAN_FILE)
+    except PlanError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        given = parse_answers(answers) if answers is not None else None
+    except AnswersError as exc:
+        raise BadInput(str(exc)) from None
+    options = options_factory(rest_s=rest_s)
+    interactive = not headless and sys.stdin is not None and sys.stdin.isatty()
+    if not headless:
+        click.echo(_plan_summary(plan))
+        if interactive and not yes and not click.confirm("Ready to start?", default=True):
+            return
+    sets = session_sets(plan)
+    store = open_store()
+    try:
+        async def go(keys: Any) -> Any:
+            if headless:
+                return await run_sets(sets, store, HeadlessUI(), options, keys=keys,
+                                      prescription_version=plan.version)
+            with LiveUI() as ui:
+                return await run_sets(sets, store, ui, options, keys=keys,
+                                      prescription_version=plan.version)
+
+        result = _run(go, end_key="q")
+        if given is not None:
+            final = given
+        elif interactive and not yes:
+            final = _ask_interactively()
+        else:
+            final = Answers(None, ())
+        store.finish_session(result.session_id, "completed", pain=final.pain,
+                             red_flags=final.red_flags)
+        document = store.session_document(result.session_id)
+    finally:
+        store.close()
+    if headless:
+        for text in final.advice:
+            click.echo(json.dumps({"event": "advice", "text": text}))
+        click.echo(json.dumps({"event": "session", "document": document}))
+        return
+    for text in final.advice:
+        click.secho(text, fg="red", bold=True)
+    if final.red_flags:
+        names = ", ".join(RED_FLAGS[f].id for f in final.red_flags)
+        click.echo(f"Recorded for your physiotherapist: {names}.")
+    done = [s for s in document["sets"] if not s["skipped"] and s["result"]]
+    reps = sum(s["result"]["rep_count"] for s in done)
+    click.echo(f"Session saved: {len(done)} sets, {reps} reps. Thank you - see you next time!")

@@ -1,0 +1,228 @@
+"""Running sets against a live sensor: the link, the session state machine, the store, the UI.
+
+The one place where the pieces meet: :class:`~wearable.stream.SensorLink` streams,
+:class:`~wearable.recorder.SetRecorder` feeds the detector and the store,
+:class:`~wearable.session.GuidedSession` decides what happens next, and a :class:`SessionUI`
+shows it. Used by ``rehab record`` (one free set) and ``rehab session`` (today's plan).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from firmware_protocol.registry import PROFILES
+from firmware_protocol.simulated.faults import Faults
+from wearable.plan import SetSpec
+from wearable.recorder import SetOutcome, SetRecorder
+from wearable.scan import FoundSensor, scan
+from wearable.session import Cue, GuidedSession, Phase, SessionView
+from wearable.store import CompanionStore, SensorInfo
+from wearable.stream import LinkState, SampleBlock, SensorLink, StreamError
+
+#: After a simulated recording ends, how long to wait for resends to arrive, s (wall).
+END_DRAIN_S = 3.0
+
+
+class SessionUI(Protocol):
+    """What the runner shows and plays; implementations in :mod:`wearable.ui`."""
+
+    def update(self, view: SessionView, link: SensorLink) -> None: ...
+
+    def cue(self, cue: Cue, view: SessionView) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    """How to run: transport, simulated faults, limits."""
+
+    transport: str = "os"
+    sim_profile: str = "rehablink"
+    faults: Faults | None = None
+    speed: float = 1.0
+    duration_s: float | None = None
+    rest_s: float = 30.0
+    scan_timeout_s: float = 5.0
+    address: str | None = None
+    rate_hz: float | None = None
+
+
+@dataclass
+class RunResult:
+    """What happened: the stored session and each set's outcome."""
+
+    session_id: str
+    sensor: FoundSensor
+    outcomes: list[SetOutcome] = field(default_factory=list)
+    reconnects: int = 0
+    stopped_early: bool = False
+
+
+class _Run:
+    """State of one run (kept out of the coroutine so the callbacks stay small)."""
+
+    def __init__(self, sets: list[SetSpec], store: CompanionStore, session_id: str,
+                 ui: SessionUI, options: RunOptions, clock: Callable[[], float]) -> None:
+        self.machine = GuidedSession(sets, rest_s=options.rest_s)
+        self.store, self.session_id, self.ui, self.options = store, session_id, ui, options
+        self.clock = clock
+        self.recorder: SetRecorder | None = None
+        self.outcomes: list[SetOutcome] = []
+        self.done = asyncio.Event()
+        self.link: SensorLink | None = None
+
+    def view(self) -> SessionView:
+        return self.machine.view(self.clock())
+
+    def play(self, cues: list[Cue]) -> None:
+        view = self.view()
+        for cue in cues:
+            self.ui.cue(cue, view)
+        self.after_transition()
+
+    def on_samples(self, block: SampleBlock) -> None:
+        m = self.machine
+        if m.phase != Phase.EXERCISE or m.paused or self.link is None:
+            return
+        if self.recorder is None:
+            self.recorder = SetRecorder(
+                m.current.spec, self.store, self.session_id, self.link.rate_hz,
+                self.link.host_time, self.clock, self.link.counters.reconnects)
+        events = self.recorder.feed(block)
+        if self.recorder.last_t is not None:
+            m.on_samples(self.recorder.last_t)
+        now = self.clock()
+        for event in events:
+            self.play(m.on_event(event, now))
+            if self.recorder is None:  # the set ended on this event
+                break
+        self.ui.update(self.view(), self.link)
+
+    def after_transition(self) -> None:
+        """Close the recorder when its set has ended; finish when the questions are due."""
+        m = self.machine
+        rec = self.recorder
+        if rec is not None and (m.phase != Phase.EXERCISE or m.index != rec.spec.index):
+            progress = m.progress[rec.spec.index]
+            assert self.link is not None
+            self.outcomes.append(rec.finish(progress.skipped, self.link.counters.reconnects))
+            self.recorder = None
+        if m.phase in (Phase.QUESTIONS, Phase.DONE):
+            self.done.set()
+
+    def key(self, key: str) -> None:
+        """A key: p, s, q (see :meth:`GuidedSession.on_key`), or ``end`` (Ctrl-C in a free
+        set: the set ends normally)."""
+        if key == "end":
+            self.play(self.machine.end_set(self.clock()))
+            if self.machine.phase == Phase.REST:
+                self.play(self.machine.stop(self.clock()))
+        else:
+            self.play(self.machine.on_key(key, self.clock()))
+        if self.link is not None:
+            self.ui.update(self.view(), self.link)
+
+    def tick(self) -> None:
+        if self.recorder is not None:
+            self.recorder.tick()
+
+    def periodic(self) -> None:
+        now = self.clock()
+        self.play(self.machine.tick(now))
+        rec, limit = self.recorder, self.options.duration_s
+        if rec is not None and limit is not None and now - rec.started_host >= limit:
+            self.play(self.machine.end_set(now))
+        if self.link is not None:
+            self.ui.update(self.view(), self.link)
+
+    def stream_ended(self) -> None:
+        """The sensor has nothing more to send (end of a simulated recording)."""
+        now = self.clock()
+        if self.machine.phase == Phase.EXERCISE:
+            self.play(self.machine.end_set(now))
+        if self.machine.phase not in (Phase.QUESTIONS, Phase.DONE):
+            self.play(self.machine.stop(now))
+        # a stop may leave a set open that never began streaming
+        self.after_transition()
+
+
+async def _wait_first_connection(streaming: asyncio.Task[None], link: SensorLink) -> None:
+    """Return once the link streams; raise the link's error if the first connection fails."""
+    while link.state == LinkState.CONNECTING and not streaming.done():
+        await asyncio.sleep(0.05)
+    if streaming.done():
+        streaming.result()
+
+
+async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
+                   options: RunOptions, *, kind: str = "session",
+                   prescription_version: int | None = None,
+                   keys: asyncio.Queue[str] | None = None) -> RunResult:
+    """Find the sensor, stream it and run ``sets`` to the end (or until stopped).
+
+    The session is created in ``store`` as ``recording``; the caller finishes it (pain and red
+    flags are asked after the sets).
+
+    Raises
+    ------
+    StreamError
+        No supported sensor found, or the first connection failed.
+    """
+    from wearable.bumble_backend.transport import open_link
+
+    async with open_link(options.transport, profile=options.sim_profile, faults=options.faults,
+                         speed=options.speed) as ble:
+        found = await scan(options.scan_timeout_s, ble.scanner_backend)
+        if options.address:
+            found = [f for f in found if f.address.lower() == options.address.lower()]
+        if not found:
+            supported = "; ".join(p.name for p in PROFILES.values())
+            raise StreamError(
+                "no supported motion sensor found nearby"
+                + (f" with address {options.address}" if options.address else "")
+                + ". Switch the sensor on, keep it close, and check it is one of: " + supported)
+        sensor = found[0]
+        session_id = store.create_session(
+            kind, SensorInfo(sensor.profile.id, sensor.name, sensor.address,
+                             sensor.profile.has_gyro), prescription_version)
+        run = _Run(sets, store, session_id, ui, options, time.monotonic)
+        stop = asyncio.Event()
+        link = SensorLink(sensor, run.on_samples, client_backend=ble.client_backend,
+                          scanner_backend=ble.scanner_backend, rate_hz=options.rate_hz,
+                          on_state=lambda _s: ui.update(run.view(), link), on_tick=run.tick)
+        run.link = link
+        run.play(run.machine.start())
+        streaming = asyncio.create_task(link.run(stop))
+        sim_finished = ble.sensors[0].finished if ble.sensors else None
+        ended_at: float | None = None
+        try:
+            await _wait_first_connection(streaming, link)
+        except StreamError:
+            store.discard_session(session_id)
+            raise
+        try:
+            while not run.done.is_set() and not streaming.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(run.done.wait(), 0.1)
+                while keys is not None and not keys.empty():
+                    run.key(keys.get_nowait())
+                run.periodic()
+                if sim_finished is not None and sim_finished.is_set():
+                    ended_at = ended_at or time.monotonic()
+                    drained = link.ledger.missing == 0 and link.state == LinkState.STREAMING
+                    if (drained and time.monotonic() - ended_at > 0.5) or \
+                            time.monotonic() - ended_at > END_DRAIN_S:
+                        run.stream_ended()
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await streaming
+            if run.recorder is not None:  # stopped by an exception mid-set
+                run.machine.stop(time.monotonic())
+                run.after_transition()
+        return RunResult(session_id, sensor, run.outcomes, link.counters.reconnects,
+                         run.machine.stopped)

@@ -1,0 +1,88 @@
+"""Finding supported sensors nearby, through the public Bleak scanner API.
+
+``backend`` is None for the operating system's stack (BlueZ, CoreBluetooth, WinRT) or a Bleak
+scanner backend class (the Bumble one, for the simulated sensor or a USB dongle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bleak import BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+
+from firmware_protocol.registry import PROFILES, SensorProfile, match_advertisement
+
+BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
+
+
+@dataclass(frozen=True)
+class FoundSensor:
+    """A supported sensor seen advertising.
+
+    Attributes
+    ----------
+    profile : SensorProfile
+        How to talk to it.
+    name, address : str
+        Advertised name and Bluetooth address (a UUID on macOS).
+    rssi : int
+        Signal strength, dBm.
+    battery_pct : int or None
+        Battery level when the advertisement carries it (Battery service data), %.
+    """
+
+    profile: SensorProfile
+    name: str
+    address: str
+    rssi: int
+    battery_pct: int | None = None
+    device: BLEDevice | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"profile": self.profile.id, "name": self.name, "address": self.address,
+                "rssi": self.rssi, "battery_pct": self.battery_pct}
+
+
+def recognise(device: BLEDevice, adv: AdvertisementData) -> FoundSensor | None:
+    """The sensor behind one advertisement, or None when it is not a supported one."""
+    profile = match_advertisement(adv.local_name or device.name, adv.service_uuids)
+    if profile is None:
+        return None
+    battery = None
+    data = adv.service_data.get(BATTERY_SERVICE)
+    if data and 0 <= data[0] <= 100:
+        battery = int(data[0])
+    return FoundSensor(profile, adv.local_name or device.name or "", device.address,
+                       int(adv.rssi), battery, device)
+
+
+async def scan(timeout_s: float = 5.0, backend: type[Any] | None = None,
+               profile_id: str | None = None) -> list[FoundSensor]:
+    """Supported sensors advertising within ``timeout_s``, strongest signal first.
+
+    Parameters
+    ----------
+    timeout_s : float
+        Scan duration, s.
+    backend : type or None
+        Bleak scanner backend class; None for the OS stack.
+    profile_id : str or None
+        Keep only sensors of this profile (a key of ``firmware_protocol.registry.PROFILES``).
+    """
+    if profile_id is not None and profile_id not in PROFILES:
+        raise ValueError(f"unknown sensor profile {profile_id!r}; known: {', '.join(PROFILES)}")
+    kwargs: dict[str, Any] = {} if backend is None else {"backend": backend}
+    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **kwargs)
+    sensors = [s for d, adv in found.values() if (s := recognise(d, adv)) is not None]
+    if profile_id is not None:
+        sensors = [s for s in sensors if s.profile.id == profile_id]
+    return sorted(sensors, key=lambda s: -s.rssi)
+
+
+async def find_again(address: str, timeout_s: float, backend: type[Any] | None) -> BLEDevice | None:
+    """Scan for a known sensor before reconnecting (BlueZ forgets devices after a while)."""
+    kwargs: dict[str, Any] = {} if backend is None else {"backend": backend}
+    return await BleakScanner.find_device_by_address(address, timeout=timeout_s, **kwargs)

@@ -1,0 +1,137 @@
+"""``rehab sessions``, ``rehab show SESSION`` and ``rehab export SESSION --csv``: the local store
+from the command line. SESSION is a session id or a unique prefix of it (at least 4
+characters); ``SESSION:N`` picks set N (0-based) where one set is meant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rehablink.cli import BadInput
+
+
+def split_set(ref: str) -> tuple[str, int | None]:
+    """``"abcd1234:2"`` → ``("abcd1234", 2)``; ``"abcd1234"`` → ``("abcd1234", None)``."""
+    sid, sep, idx = ref.partition(":")
+    if not sep:
+        return sid, None
+    if not idx.isdigit():
+        raise BadInput(f"set number must be a whole number, got {idx!r} in {ref!r}")
+    return sid, int(idx)
+
+
+def _resolve(store: Any, ref: str) -> tuple[str, int | None]:
+    from wearable.store import StoreError
+
+    sid, idx = split_set(ref)
+    try:
+        return store.resolve_session(sid), idx
+    except StoreError as exc:
+        raise BadInput(str(exc)) from None
+
+
+@click.command("sessions")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True,
+              help="How many sessions, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def sessions_command(limit: int, as_json: bool) -> None:
+    """List the sessions kept on this computer, newest first."""
+    from wearable.cli import open_store
+
+    with open_store() as store:
+        rows = store.sessions(limit)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    if not rows:
+        click.echo("No sessions yet. Start one with `rehab session` or `rehab record`.")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "started (UTC)", "kind", "status", "sets", "reps", "pain", "flags",
+                  "uploaded", box=None)
+    for r in rows:
+        status = r["status"]
+        style = "yellow" if status == "interrupted" else ""
+        table.add_row(r["id"][:8], r["started_at"][:16].replace("T", " "), r["kind"],
+                      f"[{style}]{status}[/]" if style else status, str(r["sets"]),
+                      str(r["reps"]), "" if r["pain"] is None else str(r["pain"]),
+                      r["red_flags"] or "", "yes" if r["uploaded_at"] else "no")
+    Console().print(table)
+
+
+@click.command("show")
+@click.argument("session")
+@click.option("--json", "as_json", is_flag=True, help="Print the session document (JSON).")
+def show_command(session: str, as_json: bool) -> None:
+    """Show one stored session: its sets, reps, stream quality and answers."""
+    from wearable.cli import open_store
+
+    with open_store() as store:
+        sid, _ = _resolve(store, session)
+        doc = store.session_document(sid)
+    if as_json:
+        click.echo(json.dumps(doc))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from rehablink.exercises import EXERCISES
+
+    console = Console()
+    sensor = doc["sensor"] or {}
+    console.print(f"Session {doc['id']} ({doc['status']})", style="bold")
+    console.print(f"{doc['started_at']} to {doc['ended_at'] or '-'}; sensor "
+                  f"{sensor.get('name', '-')} [{sensor.get('profile', '-')}]", highlight=False)
+    table = Table("set", "exercise", "reps", "target", "hold (median s)", "lost", "gaps",
+                  "reconnects", box=None)
+    for s in doc["sets"]:
+        result = s["result"] or {}
+        reps = result.get("reps", [])
+        holds = sorted(r["hold_s"] for r in reps)
+        hold = f"{holds[len(holds) // 2]:.1f}" if holds else "-"
+        name = EXERCISES[s["exercise"]].name if s["exercise"] in EXERCISES else s["exercise"]
+        table.add_row(str(s["index"]), name,
+                      "skipped" if s["skipped"] else str(result.get("rep_count", 0)),
+                      "-" if s["target_reps"] is None else str(s["target_reps"]), hold,
+                      str(s["samples_lost"]), str(len(s["gaps"])), str(s["reconnects"]))
+    console.print(table)
+    pain = "-" if doc["pain"] is None else f"{doc['pain']}/10"
+    flags = ", ".join(doc["red_flags"]) or "none"
+    console.print(f"Pain: {pain}; red flags: {flags}", highlight=False)
+
+
+@click.command("export")
+@click.argument("session")
+@click.option("--csv", "as_csv", is_flag=True, required=True,
+              help="CSV in the `rehab analyze` format (t,ax,ay,az[,gx,gy,gz]).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file (default: standard output).")
+def export_command(session: str, as_csv: bool, output: str | None) -> None:
+    """Export the raw samples of a set (SESSION or SESSION:N, default set 0) as CSV."""
+    from wearable.cli import open_store
+    from wearable.store import StoreError
+
+    with open_store() as store:
+        sid, idx = _resolve(store, session)
+        try:
+            recording = store.set_recording(sid, 0 if idx is None else idx)
+        except StoreError as exc:
+            raise BadInput(str(exc)) from None
+    if output:
+        recording.write_csv(output)
+        return
+    with tempfile.TemporaryDirectory() as tmp:  # Recording.write_csv writes to a path
+        path = Path(tmp) / "set.csv"
+        recording.write_csv(path)
+        sys.stdout.write(path.read_text())
+
+
+commands: list[click.Command] = [sessions_command, show_command, export_command]

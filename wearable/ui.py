@@ -1,0 +1,82 @@
+"""The three faces of a running session: the live terminal display, JSON lines (``--headless``)
+and nothing at all (``rehab record --json``, which prints one object at the end)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.live import Live
+
+from wearable.cues import CuePlayer
+from wearable.display import LinkView, render
+from wearable.session import Cue, SessionView
+from wearable.stream import SensorLink
+
+
+def link_view(link: SensorLink) -> LinkView:
+    return LinkView(link.sensor.name, link.state, link.battery_pct)
+
+
+class QuietUI:
+    """Shows nothing."""
+
+    def update(self, view: SessionView, link: SensorLink) -> None:
+        pass
+
+    def cue(self, cue: Cue, view: SessionView) -> None:
+        pass
+
+
+class HeadlessUI:
+    """One JSON object per line for each cue and each link state change (for scripts)."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+        self._state: str | None = None
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj) + "\n")
+        self.out.flush()
+
+    def update(self, view: SessionView, link: SensorLink) -> None:
+        if link.state != self._state:
+            self._state = link.state
+            self._emit({"event": "link", "state": str(link.state),
+                        "battery_pct": link.battery_pct})
+
+    def cue(self, cue: Cue, view: SessionView) -> None:
+        self._emit({"event": str(cue.kind), "text": cue.text, "set": view.set_index,
+                    "exercise_name": view.exercise_name, "reps": view.reps,
+                    "target_reps": view.target_reps})
+
+
+class LiveUI:
+    """The rich live display with the bell and spoken cues. Use as a context manager."""
+
+    def __init__(self, console: Console | None = None, speak: bool = True) -> None:
+        self.console = console or Console()
+        self.player = CuePlayer(self.console.bell, speak=speak)
+        self.live = Live(console=self.console, refresh_per_second=8, transient=False,
+                         auto_refresh=False)
+        self._last: tuple[SessionView, Any] | None = None
+
+    def __enter__(self) -> LiveUI:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(None, None, None)
+        self.player.close()
+
+    def update(self, view: SessionView, link: SensorLink) -> None:
+        key = (view, link_view(link))
+        if self._last == key:
+            return
+        self._last = key
+        self.live.update(render(view, key[1]), refresh=True)
+
+    def cue(self, cue: Cue, view: SessionView) -> None:
+        self.player.play(cue)
