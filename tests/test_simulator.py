@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -249,7 +251,7 @@ def test_compensation_truth_is_the_peak_amount() -> None:
     assert max(stab) == pytest.approx(8.0 * 1.1, abs=0.9) and min(stab) < 1.5
 
 
-def test_truth_json_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_truth_json_round_trip(tmp_path: Path) -> None:
     rec, truth = simulate(SetSpec("side_leg_raise", n_reps=3), 1)
     path = tmp_path / "set.csv"
     rec.write_csv(path)

@@ -33,6 +33,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
              "posture_shift"),
     "person": ("fatigue", "no_pause", "slow_reps", "partials", "reduced_rom", "compensation"),
 }
+#: Reps per set by group (the home group spends time walking and lying down around them).
+REPS: dict[str, tuple[int, int]] = {"clean": (5, 9), "sensor": (5, 8), "home": (4, 6),
+                                    "person": (5, 7)}
 #: Extra sets with the sensor above the knee: (exercise, group).
 THIGH_SETS = (("clamshell", "clean"), ("clamshell", "person"), ("side_leg_raise", "home"),
               ("squat", "sensor"))
@@ -52,7 +55,8 @@ BUNDLED: dict[str, tuple[SetSpec, int]] = {
 def corpus_specs() -> list[tuple[str, SetSpec, int]]:
     """The corpus: (file stem, spec, seed), deterministic.
 
-    Sensor rates are limited to 25-100 Hz and sets to 5-9 reps so that the corpus stays small.
+    Sensor rates are limited to 25-100 Hz, sets to 4-9 reps and rests to 2 s so that the corpus
+    stays small (30-90 s a set).
     """
     out: list[tuple[str, SetSpec, int]] = []
     plan = [(ex, group, "pelvis") for ex in EXERCISES for group in GROUPS]
@@ -62,7 +66,9 @@ def corpus_specs() -> list[tuple[str, SetSpec, int]]:
         rng = np.random.default_rng(seed)
         spec = random_spec(rng, exercise=ex, hazards=GROUPS[group])
         rate = float(rng.choice([25.0, 26.0, 50.0, 52.0, 100.0], p=[0.2, 0.2, 0.25, 0.25, 0.1]))
-        spec = replace(spec, placement=placement, n_reps=int(rng.integers(5, 10)), rate_hz=rate)
+        lo, hi = REPS[group]
+        spec = replace(spec, placement=placement, n_reps=int(rng.integers(lo, hi + 1)),
+                       rate_hz=rate, rest_s=min(spec.rest_s or 0.0, 2.0))
         out.append((f"{ex}-{group}{'-thigh' if placement == 'thigh' else ''}-{seed}", spec, seed))
     return out
 
