@@ -16,7 +16,7 @@ import numpy.typing as npt
 from rehablink.results import Rep, SetResult
 from wearable.motion import events as ev
 from wearable.motion.orientation import GravityTracker, tangent_direction
-from wearable.motion.preprocess import GRID_HZ, LowPass, Resampler
+from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
 from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
 from wearable.motion.segment import TICK_HZ, Excursion, Phase, Segmenter
@@ -56,6 +56,7 @@ class Engine:
         self.hold_target_s = hold_target_s
         self._resampler = Resampler()
         self._lowpass = LowPass()
+        self._impacts = ImpactMeter()
         self._gravity = GravityTracker()
         self._t = _Grow(1)
         self._acc = _Grow(3)
@@ -81,8 +82,7 @@ class Engine:
             return []
         lp = self._lowpass.push(chunk.acc)
         g = self._gravity.push(lp, chunk.gyro)
-        resid = chunk.acc - lp
-        r2 = np.einsum("ij,ij->i", resid, resid)
+        r2 = self._impacts.push(chunk.acc)
         self._t.extend(chunk.t[:, None])
         self._acc.extend(chunk.acc)
         if chunk.gyro is not None:
@@ -152,6 +152,7 @@ class Engine:
         self.count += 1
         self._learn(ex)
         self.segmenter.typical_deg = typical
+        self.segmenter.learned = self.count >= 3
         out.append(ev.RepCompleted(ex.close_t, self._rep(timing, kind), self.count))
 
     def _learn(self, ex: Excursion) -> None:

@@ -24,8 +24,14 @@ TILT_CUTOFF_HZ = 2.0
 #: A hole in the data longer than this is a gap (disconnect), s.
 GAP_S = 0.3
 
+#: Band of the footfall measure (magnitude of the acceleration), Hz: the step rate of walking
+#: (1.6-2.2 steps/s), above the slow rise and fall of the exercises and below muscle tremor
+#: during holds (8-12 Hz).
+STEP_BAND_HZ = (1.3, 3.0)
+
 _SOS = signal.butter(2, TILT_CUTOFF_HZ, fs=GRID_HZ, output="sos")
 _SOS_ZI = signal.sosfilt_zi(_SOS)
+_SOS_HP = signal.butter(2, STEP_BAND_HZ, "bandpass", fs=GRID_HZ, output="sos")
 
 
 @dataclass(frozen=True)
@@ -127,13 +133,13 @@ class Resampler:
 
 
 class LowPass:
-    """Causal 2nd-order Butterworth low-pass at ``TILT_CUTOFF_HZ`` on 3 channels, with state."""
+    """Causal 2nd-order Butterworth low-pass at ``TILT_CUTOFF_HZ`` on columns, with state."""
 
     def __init__(self) -> None:
         self._zi: FloatArray | None = None
 
     def push(self, x: FloatArray) -> FloatArray:
-        """Filter the next rows of ``x`` (shape (m, 3))."""
+        """Filter the next rows of ``x`` (shape (m, channels))."""
         if x.shape[0] == 0:
             return x.copy()
         if self._zi is None:  # start settled on the first value: no start-up transient
@@ -148,3 +154,25 @@ def zero_phase_lowpass(x: FloatArray) -> FloatArray:
         return x.copy()
     return np.asarray(signal.sosfiltfilt(_SOS, x, axis=0, padlen=min(x.shape[0] - 1, 50)),
                       dtype=np.float64)
+
+
+class ImpactMeter:
+    """Squared band-passed magnitude of the acceleration, g² (footfalls), with state.
+
+    Tilting leaves the magnitude at 1 g, so this responds to steps and not to the tilt.
+    """
+
+    def __init__(self) -> None:
+        self._zi = np.zeros((_SOS_HP.shape[0], 2))
+        self._started = False
+
+    def push(self, acc: FloatArray) -> FloatArray:
+        """Per-row squared band-passed magnitude of ``acc`` (shape (m, 3)), g²."""
+        mag = np.sqrt(np.einsum("ij,ij->i", acc, acc))
+        if mag.size == 0:
+            return mag
+        if not self._started:  # start settled on the first value (a step input gives nothing)
+            self._zi = signal.sosfilt_zi(_SOS_HP) * mag[0]
+            self._started = True
+        y, self._zi = signal.sosfilt(_SOS_HP, mag, zi=self._zi)
+        return np.asarray(y, dtype=np.float64) ** 2

@@ -20,10 +20,12 @@ from wearable.motion.profiles import MotionProfile
 
 #: Ticks per second: decisions are taken every 0.1 s.
 TICK_HZ = 10.0
-#: Tilt speed below which the segment counts as still, deg/s.
+#: Tilt speed below which the segment counts as still, deg/s (at most; see ``Segmenter.step``).
 STILL_DEG_S = 4.0
-#: Smoothed RMS of the acceleration above the tilt band that means footfalls (walking), g.
-WALK_G = 0.05
+#: ... and at least, deg/s.
+STILL_FLOOR_DEG_S = 1.0
+#: Smoothed RMS of the acceleration magnitude in the step band that means walking, g.
+WALK_G = 0.08
 #: Still time needed to learn a (new) rest direction, s.
 SETTLE_S = 0.8
 #: Time constant of the rest direction's slow tracking while still near rest (drift), s.
@@ -89,6 +91,7 @@ class Segmenter:
         self.phase = Phase.SETTLING
         self.typical_deg = profile.rom_range_deg[0]
         self.direction: list[float] | None = None  # learned way the reps move gravity
+        self.learned = False  # whether typical_deg and direction come from counted reps
         self.ref: list[float] | None = None
         self._prev_g: list[float] | None = None
         self._still_ticks = 0
@@ -96,7 +99,7 @@ class Segmenter:
         self._walk_alpha = 1.0 / (WALK_TAU_S * TICK_HZ)
         self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
         self._valley = 0.0
-        walk_g = WALK_G * (3.0 if profile.step_impacts else 1.0)
+        walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
         self._walk_ms = walk_g * walk_g
         self._reset_active()
 
@@ -107,6 +110,7 @@ class Segmenter:
         self._peak_g: list[float] = [0.0, 0.0, 1.0]
         self._disturbed = False
         self._topped = False
+        self._active_still = 0
 
     @property
     def enter_deg(self) -> float:
@@ -130,8 +134,11 @@ class Segmenter:
         self._prev_g = g
         self._walk += self._walk_alpha * (residual_ms - self._walk)
         walking = self._walk > self._walk_ms
-        still = speed < STILL_DEG_S and not walking
+        # Small-range exercises move slowly in degrees per second: stillness scales with them.
+        still_deg_s = min(STILL_DEG_S, max(STILL_FLOOR_DEG_S, 0.5 * self.typical_deg))
+        still = speed < still_deg_s and not walking
         self._still_ticks = self._still_ticks + 1 if still else 0
+        self._active_still = self._active_still + 1 if still else 0
 
         if self.phase is Phase.SETTLING:
             if self._still_ticks >= SETTLE_S * TICK_HZ:
@@ -180,7 +187,7 @@ class Segmenter:
             self.phase = Phase.REST
             self._valley = 0.0
             return TickEvent("abort", t)
-        if (not self._topped and still and self._still_ticks >= 2
+        if (not self._topped and still and self._active_still >= 2
                 and theta >= 0.6 * self._peak):
             self._topped = True
             return TickEvent("top", t - 0.1)
@@ -189,14 +196,16 @@ class Segmenter:
     def _is_posture_change(self, theta: float, g: list[float], still: bool) -> bool:
         if not still:
             return False
-        still_s = self._still_ticks / TICK_HZ
+        still_s = self._active_still / TICK_HZ
         if self._disturbed and still_s >= SETTLE_S:
             return True
         if still_s >= self.profile.max_still_away_s:
             return True
-        if still_s >= SHIFT_S and theta > 2.5 * self.typical_deg:
+        if still_s < SHIFT_S or not self.learned or theta < 0.5 * self.typical_deg:
+            return False
+        if theta > 2.5 * self.typical_deg:
             return True
-        if still_s >= SHIFT_S and self.direction is not None and self.ref is not None:
+        if self.direction is not None and self.ref is not None:
             r = self.ref
             dot = g[0] * r[0] + g[1] * r[1] + g[2] * r[2]
             d = [g[0] - dot * r[0], g[1] - dot * r[1], g[2] - dot * r[2]]
