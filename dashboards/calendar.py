@@ -51,6 +51,7 @@ STYLES: dict[str, tuple[str, str, str, str]] = {
     "partial": ("#9ccbe8", "#000000", "◐", "some sets done"),
     "missed": ("#ffffff", "#000000", "✕", "missed"),
     "rest": ("#eeeeee", "#555555", "", "rest day"),
+    "today": ("#ffffff", "#000000", "…", "today, not done yet"),
 }
 
 CELL = 34
@@ -79,7 +80,7 @@ def calendar_heatmap(days: Sequence[DayAdherence], *, title: str,
     weeks = (last - start).days // 7 + 1
     left, top = 56, 22
     width = left + 7 * (CELL + GAP)
-    height = top + weeks * (CELL + GAP) + 34
+    height = top + weeks * (CELL + GAP) + 66
     counts = {k: 0 for k in STYLES}
     prescribed = sum(d.prescribed for d in days)
     done = sum(min(d.done, d.prescribed) for d in days)
@@ -102,13 +103,15 @@ def calendar_heatmap(days: Sequence[DayAdherence], *, title: str,
             if day < first or day > last or (today is not None and day > today):
                 continue
             entry = by_day.get(day, DayAdherence(day, 0, 0))
-            fill, ink, glyph, _ = STYLES[entry.status]
+            status = "today" if day == today and entry.status == "missed" else entry.status
+            fill, ink, glyph, _ = STYLES[status]
             x = left + col * (CELL + GAP)
-            border = ' stroke="#000" stroke-width="1.5"' if entry.status == "missed" else \
-                ' stroke="#999" stroke-width="0.5"'
+            border = {"missed": ' stroke="#000" stroke-width="1.5"',
+                      "today": ' stroke="#000" stroke-width="1" stroke-dasharray="3 2"'}.get(
+                status, ' stroke="#999" stroke-width="0.5"')
             out.append(
-                f'<g class="day day-{entry.status}" data-date="{day.isoformat()}">'
-                f"<title>{esc(entry.sentence())}</title>"
+                f'<g class="day day-{status}" data-date="{day.isoformat()}">'
+                f"<title>{esc(entry.sentence())}{' so far' if status == 'today' else ''}</title>"
                 f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="3" '
                 f'fill="{fill}"{border}/>'
                 f'<text x="{x + 3}" y="{y + 11}" class="day-number" fill="{ink}">{day.day}</text>'
@@ -116,11 +119,14 @@ def calendar_heatmap(days: Sequence[DayAdherence], *, title: str,
                 f'class="glyph" fill="{ink}">{glyph}</text></g>')
     ly = top + weeks * (CELL + GAP) + 14
     out.append('<g class="legend">')
-    for k, (fill, ink, glyph, text) in enumerate(STYLES.values()):
-        x = 4 + k * (width - 8) / 4
-        out.append(f'<rect x="{x:.0f}" y="{ly - 10}" width="14" height="14" fill="{fill}" '
-                   f'stroke="#000" stroke-width="0.5"/><text x="{x + 7:.0f}" y="{ly + 1}" '
+    shown = [k for k in STYLES if k != "today" or (today is not None and first <= today <= last)]
+    for k, key in enumerate(shown):
+        fill, ink, glyph, text = STYLES[key]
+        x = 4 + (k % 2) * (width - 8) / 2
+        y = ly + (k // 2) * 18
+        out.append(f'<rect x="{x:.0f}" y="{y - 10}" width="14" height="14" fill="{fill}" '
+                   f'stroke="#000" stroke-width="0.5"/><text x="{x + 7:.0f}" y="{y + 1}" '
                    f'text-anchor="middle" class="glyph-small" fill="{ink}">{glyph}</text>'
-                   f'<text x="{x + 18:.0f}" y="{ly + 1}" class="legend-text">{esc(text)}</text>')
+                   f'<text x="{x + 20:.0f}" y="{y + 1}" class="legend-text">{esc(text)}</text>')
     out.append("</g></svg>")
     return as_markup(out)

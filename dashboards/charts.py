@@ -117,7 +117,8 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, y
             raise ValueError(
                 f"series {s.name!r} has {len(s.values)} values for {len(labels)} labels")
     legend_rows = math.ceil((len(series) + (target is not None)) / 3)
-    frame = Frame(width, height + 18 * legend_rows, bottom=40 + 18 * legend_rows)
+    right = 16 if target is None else 84  # room for the target's label beside the plot
+    frame = Frame(width, height + 18 * legend_rows, right=right, bottom=40 + 18 * legend_rows)
     low, high = _value_range(series, target, y_min, y_max)
     ticks = nice_ticks(low, high)
     ys = Scale(ticks[0], ticks[-1], frame.y0, frame.y1)
@@ -139,8 +140,8 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, y
         out.append(f'<line class="target" x1="{fmt(frame.x0)}" x2="{fmt(frame.x1)}" '
                    f'y1="{fmt(y)}" y2="{fmt(y)}" stroke="{TARGET_COLOUR}" stroke-width="1.5" '
                    f'stroke-dasharray="4 4"/>')
-        out.append(f'<text class="target-label" x="{fmt(frame.x1 - 2)}" y="{fmt(y - 4)}" '
-                   f'text-anchor="end">{esc(target_label)} {esc(label_number(target))}'
+        out.append(f'<text class="target-label" x="{fmt(frame.x1 + 4)}" y="{fmt(y + 4)}">'
+                   f'{esc(target_label)} {esc(label_number(target))}'
                    f'{esc(" " + unit if unit else "")}</text>')
         legend.append((TARGET_COLOUR, "", "4 4", f"{target_label} {label_number(target)}"))
     for k, s in enumerate(series):
@@ -204,7 +205,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
         return empty_chart(title)
     if len(values) != len(labels):
         raise ValueError(f"{len(values)} values for {len(labels)} labels")
-    frame = Frame(width, height)
+    frame = Frame(width, height, right=16 if target is None else 84)
     high = max([*vals, target or 0.0]) if y_max is None else y_max
     ticks = nice_ticks(0.0, high)
     ys = Scale(0.0, ticks[-1], frame.y0, frame.y1)
@@ -244,8 +245,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
         y = ys(target)
         out.append(f'<line class="target" x1="{fmt(frame.x0)}" x2="{fmt(frame.x1)}" '
                    f'y1="{fmt(y)}" y2="{fmt(y)}" stroke="{TARGET_COLOUR}" stroke-width="1.5" '
-                   f'stroke-dasharray="4 4"/><text class="target-label" x="{fmt(frame.x1 - 2)}" '
-                   f'y="{fmt(y - 4)}" text-anchor="end">{esc(target_label)} '
+                   f'stroke-dasharray="4 4"/><text class="target-label" x="{fmt(frame.x1 + 4)}" '
+                   f'y="{fmt(y + 4)}">{esc(target_label)} '
                    f'{esc(label_number(target))}</text>')
     out.append("</svg>")
     return as_markup(out)

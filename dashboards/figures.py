@@ -27,7 +27,7 @@ ALERT_LABELS: dict[str, str] = {
     "compensation_rising": "Compensation rising",
 }
 ALERT_GLYPHS: dict[str, str] = {
-    "red_flag": "⚠", "pain_rising": "↑", "no_session": "⏸", "compensation_rising": "↻",
+    "red_flag": "⚠", "pain_rising": "↑", "no_session": "○", "compensation_rising": "↻",
 }
 #: Short names of the red-flag questions, from the registry's ids.
 RED_FLAG_NAMES: dict[str, str] = {f: f.replace("_", " ").capitalize() for f in RED_FLAGS}

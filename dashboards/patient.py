@@ -51,7 +51,7 @@ def today() -> str:
         values = [getattr(by_week[d], "median_hold_s" if held else "reps_per_set")
                   if d in by_week else None for d in axis]
         picture = bar_chart(
-            [f"week of {d:%d %b}" if i == 0 else f"{d:%d %b}" for i, d in enumerate(axis)],
+            [f"{d:%d %b}" for d in axis],
             values, title=f"{name}: {'hold' if held else 'reps per set'} each week",
             y_label="seconds" if held else "reps", unit="s" if held else "reps",
             target=target_hold if held else target_reps, target_label="your goal",

@@ -204,3 +204,15 @@ def test_nice_ticks_cover_the_range_in_even_steps(low, span):
     steps = np.diff(ticks)
     assert np.allclose(steps, steps[0], rtol=1e-6)
     assert 2 <= len(ticks) <= 12
+
+
+def test_calendar_does_not_call_today_missed_before_it_is_over():
+    today = date(2026, 11, 4)
+    days = [DayAdherence(today - timedelta(1), 3, 0), DayAdherence(today, 3, 0)]
+    root = parse(calendar_heatmap(days, title="Adherence", today=today))
+    cells = {g.get("data-date"): g for g in root.iter("{http://www.w3.org/2000/svg}g")
+             if g.get("data-date")}
+    assert cells["2026-11-03"].get("class") == "day day-missed"
+    assert cells["2026-11-04"].get("class") == "day day-today"
+    assert cells["2026-11-04"].find("s:title", NS).text == "Wed 4 Nov: 0 of 3 sets done so far"
+    assert "today, not done yet" in "".join(root.itertext())

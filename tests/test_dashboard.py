@@ -75,12 +75,12 @@ def test_login_lands_on_the_patient_list_sorted_by_attention(client, auth, clini
     # Cara (red flag, pain rising) comes before Ben; Olga's patient Dan is not listed.
     assert body.index("Cara Flagged") < body.index("Ben Steady")
     assert "Dan Elsewhere" not in body
-    row = re.search(r'data-patient-id="%d".*?</tr>' % clinic["cara"], body, re.S).group(0)
+    row = re.search(rf'data-patient-id="{clinic["cara"]}".*?</tr>', body, re.S).group(0)
     assert "Red flag" in row and "Pain rising" in row
     # The 7-day window ends today, which has no session yet: 6 days of 3 prescribed sets done
     # out of 7 days. Cara held the full target: 18/21 = 86%. Ben held 60% of the 5 s bridge
     # target (< 80%), so only his clamshell counts: 6/21 = 29%.
-    ben_row = re.search(r'data-patient-id="%d".*?</tr>' % clinic["ben"], body, re.S).group(0)
+    ben_row = re.search(rf'data-patient-id="{clinic["ben"]}".*?</tr>', body, re.S).group(0)
     assert ">29%<" in ben_row
     assert ">86%<" in row
     assert 'role="img"' in ben_row  # the trend sparkline
