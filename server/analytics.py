@@ -38,7 +38,7 @@ MIN_REPS_FOR_COMPENSATION = 5
 ALERT_ORDER = ("red_flag", "pain_rising", "no_session", "compensation_rising")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SetRecord:
     """One stored set, reduced to what the analytics need (angles deg, times s)."""
 
@@ -141,9 +141,7 @@ def _days(start: date, end: date) -> list[date]:
 
 
 def _item(plan: Prescription | None, exercise: str) -> Item | None:
-    if plan is None:
-        return None
-    return next((it for it in plan.items if it.exercise == exercise), None)
+    return None if plan is None else plan.by_exercise.get(exercise)
 
 
 def set_done(record: SetRecord, item: Item | None) -> bool:
@@ -158,15 +156,25 @@ def set_done(record: SetRecord, item: Item | None) -> bool:
     return True
 
 
-def done_by_day(sets: Iterable[SetRecord],
-                versions: Sequence[Prescription]) -> dict[date, dict[str, int]]:
+DoneByDay = dict[date, dict[str, int]]
+
+
+def done_by_day(sets: Iterable[SetRecord], versions: Sequence[Prescription]) -> DoneByDay:
     """Done sets per day and exercise, capped at the sets the plan asks per day."""
-    out: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    out: DoneByDay = {}
+    plans: dict[date, dict[str, Item]] = {}
     for record in sets:
-        item = _item(in_effect(list(versions), record.day), record.exercise)
-        if item is not None and set_done(record, item) \
-                and out[record.day][record.exercise] < item.sets:
-            out[record.day][record.exercise] += 1
+        day = record.day
+        items = plans.get(day)
+        if items is None:
+            plan = in_effect(versions, day)
+            items = plans[day] = plan.by_exercise if plan else {}
+        item = items.get(record.exercise)
+        if item is not None and set_done(record, item):
+            per = out.setdefault(day, {})
+            count = per.get(record.exercise, 0)
+            if count < item.sets:
+                per[record.exercise] = count + 1
     return out
 
 
@@ -174,27 +182,37 @@ def adherence(sets: Iterable[SetRecord], versions: Sequence[Prescription],
               start: date, end: date) -> Adherence:
     """Adherence over ``start``..``end`` inclusive (see module rules)."""
     window = [r for r in sets if start <= r.day <= end]
-    done = done_by_day(window, versions)
-    segments: dict[int, list[date]] = defaultdict(list)
+    return adherence_from_done(done_by_day(window, versions), versions, start, end)
+
+
+def adherence_from_done(done: DoneByDay, versions: Sequence[Prescription], start: date,
+                        end: date) -> Adherence:
+    """:func:`adherence` from a :func:`done_by_day` map (computed once for many windows)."""
+    days_under: dict[int, int] = {}  # plan version -> days of the window it governs
     plans: dict[int, Prescription] = {}
+    got: dict[tuple[int, str], int] = {}  # (version, exercise) -> done sets
+    active = 0
     for day in _days(start, end):
-        plan = in_effect(list(versions), day)
-        if plan is not None:
-            segments[plan.version].append(day)
-            plans[plan.version] = plan
+        per = done.get(day)
+        if per and any(per.values()):
+            active += 1
+        plan = in_effect(versions, day)
+        if plan is None:
+            continue
+        days_under[plan.version] = days_under.get(plan.version, 0) + 1
+        plans[plan.version] = plan
+        for exercise, count in (per or {}).items():
+            key = (plan.version, exercise)
+            got[key] = got.get(key, 0) + count
     prescribed_sets = done_sets = prescribed_days = 0
-    for version, days in segments.items():
+    for version, n in days_under.items():
         plan = plans[version]
-        n = len(days)
         for item in plan.items:
-            item_days = round(item.days_per_week * n / 7)
-            asked = item.sets * item_days
-            got = sum(done.get(d, {}).get(item.exercise, 0) for d in days)
+            asked = item.sets * round(item.days_per_week * n / 7)
             prescribed_sets += asked
-            done_sets += min(asked, got)
+            done_sets += min(asked, got.get((version, item.exercise), 0))
         if plan.items:
             prescribed_days += round(max(it.days_per_week for it in plan.items) * n / 7)
-    active = sum(1 for d, per in done.items() if start <= d <= end and sum(per.values()) > 0)
     return Adherence(start, end, prescribed_sets, done_sets, prescribed_days, active)
 
 
@@ -208,7 +226,7 @@ def calendar(sets: Iterable[SetRecord], sessions: Iterable[SessionRecord],
         per_day[s.day] += 1
     out = []
     for day in _days(start, end):
-        plan = in_effect(list(versions), day)
+        plan = in_effect(versions, day)
         planned = sum(it.sets for it in plan.items) if plan else 0
         out.append(Day(day, planned, sum(done.get(day, {}).values()), per_day.get(day, 0)))
     return out
@@ -250,7 +268,7 @@ def progression(sets: Iterable[SetRecord],
     for (exercise, monday), rows in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         reps = sum(r.rep_count for r in rows)
         iso = monday.isocalendar()
-        item = _item(in_effect(list(versions), monday + timedelta(days=6)), exercise)
+        item = _item(in_effect(versions, monday + timedelta(days=6)), exercise)
         out.append(WeekProgress(
             exercise=exercise, week=f"{iso.year}-W{iso.week:02d}", week_start=monday,
             sets=len(rows), reps_per_set=reps / len(rows),

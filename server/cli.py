@@ -173,4 +173,46 @@ def revoke_device(device_id: int, db_path: Path | None) -> None:
     click.echo(f"device {device_id} of patient {patient_id} revoked")
 
 
+@admin.command("seed")
+@click.option("--patients", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Patients to add.")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3650),
+              help="Days of history per patient, ending today.")
+@click.option("--physios", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="Physiotherapists to add (patients are shared out among them).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the physiotherapists' password from standard input "
+                   "(default: generate one and print it).")
+@click.option("--seed", "random_seed", default=1, show_default=True, help="Random seed.")
+@db_option
+def seed(patients: int, days: int, physios: int, password_stdin: bool, random_seed: int,
+         db_path: Path | None) -> None:
+    """Fill the database with demo patients and their history (for demos and benchmarks)."""
+    import secrets
+    import time
+
+    from server.accounts import AccountError, hash_password
+    from server.seed import seed as run_seed
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin \
+        else secrets.token_urlsafe(12)
+    try:
+        hashed = hash_password(password)
+    except AccountError as exc:
+        raise BadInput(str(exc)) from None
+    db = _open(db_path)
+    started = time.monotonic()
+    summary = run_seed(db, patients=patients, days=days, physios=physios,
+                       password_hash=hashed, random_seed=random_seed)
+    db.execute("ANALYZE")
+    elapsed = time.monotonic() - started
+    first = next(db.query("SELECT min(id) AS id FROM physios WHERE email LIKE "
+                          "'physio%@clinic.example' AND id > (SELECT coalesce(max(id), 0) "
+                          "FROM physios) - ?", [physios]))["id"]
+    click.echo(f"seeded {summary.physios} physiotherapists, {summary.patients} patients, "
+               f"{summary.sessions} sessions, {summary.sets} sets in {elapsed:.1f} s")
+    click.echo(f"log in as physio{first}@clinic.example"
+               + ("" if password_stdin else f" with password {password}"))
+
+
 commands: list[click.Command] = [serve, admin]

@@ -152,6 +152,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX sessions_red_flags ON sessions(patient_id) WHERE red_flags != '[]'",
         "CREATE INDEX sessions_patient_started ON sessions(patient_id, started_at)",
     )),
+    Migration(5, "covering index for the patient list", (
+        # The list reads a month of sets for every patient of a physiotherapist; with every
+        # column it needs in the index, SQLite never touches the (wide) table rows.
+        "CREATE INDEX sets_patient_day_cover ON session_sets(patient_id, day, exercise, "
+        "skipped, rep_count, median_hold_s, median_stability_deg, rotating_reps)",
+    )),
 )
 
 

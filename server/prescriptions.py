@@ -8,8 +8,10 @@ with the companion (``GET /api/v1/prescription``, ``REHAB_HOME/plan.json``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import sqlite_utils
@@ -80,6 +82,11 @@ class Prescription:
     effective_from: date
     items: tuple[Item, ...]
 
+    @cached_property
+    def by_exercise(self) -> dict[str, Item]:
+        """Items keyed by exercise id."""
+        return {item.exercise: item for item in self.items}
+
     def to_json(self) -> dict[str, Any]:
         """The plan document (``version``, ``effective_from``, ``exercises``)."""
         return {"version": self.version, "effective_from": self.effective_from.isoformat(),
@@ -122,13 +129,12 @@ def history_many(db: sqlite_utils.Database,
     return out
 
 
-def in_effect(versions: list[Prescription], day: date) -> Prescription | None:
-    """The version that applies on ``day`` (latest effective_from <= day; ties: newest)."""
+def in_effect(versions: Sequence[Prescription], day: date) -> Prescription | None:
+    """The version that applies on ``day``: the newest one whose ``effective_from`` is on or
+    before it (each change applies from its date on, replacing all earlier versions)."""
     chosen = None
     for version in versions:
-        if version.effective_from <= day and (
-                chosen is None or (version.effective_from, version.version)
-                >= (chosen.effective_from, chosen.version)):
+        if version.effective_from <= day and (chosen is None or version.version > chosen.version):
             chosen = version
     return chosen
 

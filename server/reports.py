@@ -19,8 +19,8 @@ from server.audit import record
 from server.migrations import utcnow
 from server.prescriptions import Prescription, history, history_many, in_effect
 
-#: Days of rows the patient list needs: 28-day adherence plus the week before, for the trend.
-LIST_DAYS = 35
+#: Days of rows the patient list needs: 28-day adherence (which holds the trend's two weeks).
+LIST_DAYS = 28
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,26 @@ class PatientOverview:
 
 def _marks(ids: list[int]) -> str:
     return ",".join("?" * len(ids))
+
+
+def load_list_sets(db: sqlite_utils.Database, patient_ids: list[int], since: date,
+                   until: date) -> dict[int, list[an.SetRecord]]:
+    """Set records per patient with only what adherence and alerts need (served by the
+    covering index ``sets_patient_day_cover``)."""
+    out: dict[int, list[an.SetRecord]] = defaultdict(list)
+    if not patient_ids:
+        return out
+    cur = db.execute(
+        f"SELECT patient_id, day, exercise, skipped, rep_count, median_hold_s, "
+        f"median_stability_deg, rotating_reps FROM session_sets "
+        f"WHERE patient_id IN ({_marks(patient_ids)}) AND day BETWEEN ? AND ?",
+        [*patient_ids, since.isoformat(), until.isoformat()])
+    days: dict[str, date] = {}
+    record = an.SetRecord
+    for pid, day, ex, skipped, reps, hold, stab, rot in cur:
+        d = days.get(day) or days.setdefault(day, date.fromisoformat(day))
+        out[pid].append(record(d, ex, bool(skipped), reps, hold, None, stab, None, rot))
+    return out
 
 
 def load_sets(db: sqlite_utils.Database, patient_ids: list[int], since: date,
@@ -114,9 +134,9 @@ def last_sessions(db: sqlite_utils.Database, patient_ids: list[int]) -> dict[int
     return {pid: date.fromisoformat(day) for pid, day in cur}
 
 
-def _window(sets: list[an.SetRecord], versions: list[Prescription], end: date,
+def _window(done: an.DoneByDay, versions: list[Prescription], end: date,
             days: int) -> an.Adherence:
-    return an.adherence(sets, versions, end - timedelta(days=days - 1), end)
+    return an.adherence_from_done(done, versions, end - timedelta(days=days - 1), end)
 
 
 def patient_list(db: sqlite_utils.Database, physio_id: int, today: date | None = None,
@@ -127,7 +147,7 @@ def patient_list(db: sqlite_utils.Database, physio_id: int, today: date | None =
                                "AND archived_at IS NULL", [physio_id]))
     ids = [p[0] for p in patients]
     since = today - timedelta(days=LIST_DAYS - 1)
-    sets = load_sets(db, ids, since, today)
+    sets = load_list_sets(db, ids, since, today)
     sessions = load_sessions(db, ids, today - timedelta(days=13), today)
     last = last_sessions(db, ids)
     plans = history_many(db, ids)
@@ -138,13 +158,13 @@ def patient_list(db: sqlite_utils.Database, physio_id: int, today: date | None =
         first_plan = min((v.effective_from for v in versions), default=None)
         alerts = an.alerts(sessions.get(pid, []), mine, today, last.get(pid), first_plan,
                            no_session_days)
-        weekly = tuple(_window(mine, versions, today - timedelta(days=7 * k), 7).ratio
-                       for k in (3, 2, 1, 0))
+        done = an.done_by_day(mine, versions)
+        weeks = [_window(done, versions, today - timedelta(days=7 * k), 7) for k in (3, 2, 1, 0)]
         rows.append(PatientRow(
-            id=pid, name=name, adherence_7d=_window(mine, versions, today, 7),
-            adherence_28d=_window(mine, versions, today, 28),
-            previous_7d=_window(mine, versions, today - timedelta(days=7), 7),
-            weekly=weekly, last_session=last.get(pid), alerts=tuple(alerts)))
+            id=pid, name=name, adherence_7d=weeks[3],
+            adherence_28d=_window(done, versions, today, 28), previous_7d=weeks[2],
+            weekly=tuple(w.ratio for w in weeks), last_session=last.get(pid),
+            alerts=tuple(alerts)))
     rows.sort(key=lambda r: an.attention_key(r.alerts, r.adherence_7d.ratio, r.name))
     return rows
 
@@ -176,8 +196,8 @@ def patient_overview(db: sqlite_utils.Database, patient: dict[str, Any],
     return PatientOverview(
         patient=dict(patient), versions=tuple(versions),
         current_plan=in_effect(versions, today),
-        adherence_7d=_window(sets, versions, today, 7),
-        adherence_28d=_window(sets, versions, today, 28),
+        adherence_7d=_window(done, versions, today, 7),
+        adherence_28d=_window(done, versions, today, 28),
         calendar=tuple(an.calendar(sets, window, versions, since, today)),
         streak_current=current, streak_longest=longest,
         progression=tuple(an.progression(sets, versions)),
