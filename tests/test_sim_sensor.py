@@ -42,9 +42,11 @@ def recording(seconds: float = 3.0, rate_hz: float = 50.0, gyro: bool = True) ->
     return Recording(t, acc, rates if gyro else None)
 
 
-def run(test: Callable[[BleLink], Awaitable[None]], timeout: float = 30) -> None:
+def run(
+    test: Callable[[BleLink], Awaitable[None]], timeout: float = 30, speed: float = 20.0
+) -> None:
     async def main() -> None:
-        async with sim_link(speed=20.0) as link:
+        async with sim_link(speed=speed) as link:
             await asyncio.wait_for(test(link), timeout)
 
     asyncio.run(main())
@@ -219,7 +221,7 @@ def test_five_percent_loss_then_resend_from_n_recovers_every_packet() -> None:
 
 
 def test_disconnect_at_t_for_d_then_reconnect_and_resend_loses_nothing() -> None:
-    source = recording(4.0, 50.0)
+    source = recording(6.0, 50.0)
 
     async def test(link: BleLink) -> None:
         faults = Faults(disconnect_at_s=1.0, disconnect_for_s=1.5)
@@ -250,7 +252,7 @@ def test_disconnect_at_t_for_d_then_reconnect_and_resend_loses_nothing() -> None
         await client.disconnect()
         assert_equal_to_source(stream, source)
 
-    run(test)
+    run(test, speed=10.0)  # reconnecting takes well under the 3.5 s left afterwards
 
 
 def test_mtu_23_and_247_packet_sizes() -> None:
@@ -283,7 +285,7 @@ def test_mtu_23_and_247_packet_sizes() -> None:
 
 
 def test_reboot_restarts_sequence_and_clock() -> None:
-    source = recording(4.0, 50.0)
+    source = recording(6.0, 50.0)
 
     async def test(link: BleLink) -> None:
         faults = Faults(reboot_at_s=1.0, reboot_downtime_s=0.5)
@@ -301,9 +303,10 @@ def test_reboot_restarts_sequence_and_clock() -> None:
         assert (status.state, status.next_sequence, status.backlog_packets) == (
             rl.State.IDLE, 0, 0,
         )  # fmt: skip
-        assert (await stream.command(client, rl.Command.resend_from(3))).result == (
-            rl.ResultCode.NOT_IN_BUFFER
-        )
+        refused = await stream.command(client, rl.Command.resend_from(3))
+        # SPEC.md 7.2: NOT_IN_BUFFER carries (oldest held, count): nothing is held after a reboot.
+        assert refused.result == rl.ResultCode.NOT_IN_BUFFER
+        assert rl.ResendPlan.from_bytes(refused.payload) == rl.ResendPlan(0, 0)
         assert (await stream.command(client, rl.Command.start())).ok
         started_at = sensor.tau_now()
         await wait_finished(link)
@@ -314,6 +317,30 @@ def test_reboot_restarts_sequence_and_clock() -> None:
         # is stamped with the time since then, not with the time since the first boot.
         assert 0 <= again[0].timestamp_us * 1e-6 <= started_at - 1.5 + 0.02
         assert [p.sequence for p in again] == list(range(len(again)))
+
+    run(test, speed=10.0)
+
+
+def test_drifting_sensor_clock_stamps_its_own_time() -> None:
+    source = recording(10.0, 50.0)
+
+    async def test(link: BleLink) -> None:
+        sensor = await link.add_sensor(source, faults=Faults(drift_ppm=5000.0))
+        stream = RehabLinkStream()
+        client = await stream.connect(link, sensor.address)
+        await stream.command(client, rl.Command.start())
+        await wait_finished(link)
+        await client.disconnect()
+        acc, _gyro, times = stream.samples()
+        # A crystal 5000 ppm fast takes floor(9.98 s * 50 Hz * 1.005) + 1 = 502 samples during
+        # the 500-sample recording, stamped k / 50 Hz on its own clock; sample k shows the motion
+        # at world time k / (50 * 1.005) s.
+        k = np.arange(502)
+        assert len(times) == 502
+        np.testing.assert_allclose(times, k / 50.0, atol=1e-6)
+        world = k / (50.0 * 1.005)
+        expected_x = np.interp(world, source.t, source.acc[:, 0])
+        assert np.abs(acc[:, 0] - expected_x).max() <= ACC_TOL_8G
 
     run(test)
 

@@ -8,6 +8,7 @@ through :meth:`SensorPort.send` and never touch Bumble's event loop plumbing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from bumble import att, gatt
@@ -45,6 +46,9 @@ class SensorPort(Protocol):
     @property
     def att_mtu(self) -> int:
         """ATT MTU of the current connection (the sensor's maximum when not connected)."""
+
+    def after_sent(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once every notification queued so far has been sent."""
 
     def wake(self) -> None:
         """Tell the sensor something changed (streaming started, rate changed)."""
@@ -157,6 +161,9 @@ class Personality:
 
     def on_disconnection(self) -> None:
         """The link went down (fault, reboot or the central's choice)."""
+
+    def on_mtu_change(self) -> None:
+        """The central negotiated a new ATT MTU."""
 
     def on_finished(self) -> None:
         """The recording is over: flush what is pending."""

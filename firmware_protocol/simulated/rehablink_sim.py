@@ -25,8 +25,11 @@ from firmware_protocol.simulated.replay import Samples
 #: Packets the resend ring holds: 41 s at 200 Hz with one sample per packet (MTU 23).
 RING_CAPACITY_PACKETS = 8192
 
-#: Longest a sample waits in a partly filled packet, s (bounds the batching latency).
-DEFAULT_BATCH_WINDOW_S = 0.1
+#: Longest a sample waits in a partly filled packet, s (SPEC.md 4.2: 200 ms).
+DEFAULT_BATCH_WINDOW_S = rl.MAX_BATCH_LATENCY_S
+
+#: Status is notified at least this often while connected, s of sensor time (SPEC.md 6).
+STATUS_PERIOD_S = 10.0
 
 #: Bluetooth SIG company id reserved for tests; carries [protocol version, battery %].
 MANUFACTURER_ID = 0xFFFF
@@ -45,6 +48,11 @@ class ResendRing:
     def append(self, packet: rl.DataPacket) -> None:
         """Keep a packet (the oldest falls out when full)."""
         self._packets.append(packet)
+
+    @property
+    def oldest_sequence(self) -> int | None:
+        """Sequence of the oldest packet held, or None when empty."""
+        return self._packets[0].sequence if self._packets else None
 
     def clear(self) -> None:
         """Forget everything (a reboot)."""
@@ -67,7 +75,7 @@ class RehabLinkPersonality(Personality):
     model = "RehabLink reference sensor (simulated)"
 
     def __init__(
-        self, port: SensorPort, serial: str, batch_window_s: float = DEFAULT_BATCH_WINDOW_S
+        self, port: SensorPort, serial: str, batch_window_s: float | None = DEFAULT_BATCH_WINDOW_S
     ) -> None:
         super().__init__(port, serial)
         self.batch_window_s = batch_window_s
@@ -79,6 +87,7 @@ class RehabLinkPersonality(Personality):
         self.ring = ResendRing()
         self.next_sequence = 0
         self._packetizer: rl.Packetizer | None = None
+        self._last_status_tau = 0.0
         self.data: gatt.Characteristic[bytes] = gatt.Characteristic(
             UUID(rl.DATA_UUID),
             gatt.Characteristic.Properties.NOTIFY,
@@ -142,21 +151,32 @@ class RehabLinkPersonality(Personality):
 
     # -- streaming ------------------------------------------------------------------------------
 
-    def _start(self) -> None:
-        replay = self.port.replay
-        has_gyro = replay.has_gyro
-        max_samples = max(1, round(self.rate_hz * self.batch_window_s))
-        self._packetizer = rl.Packetizer(
+    def _new_packetizer(self) -> rl.Packetizer:
+        # Sized from the MTU of this connection and the batching bound (SPEC.md 4.1, 4.2).
+        return rl.Packetizer(
             mtu=self.port.att_mtu,
-            has_gyro=has_gyro,
+            has_gyro=self.port.replay.has_gyro,
             rate_hz=self.rate_hz,
             acc_range_g=self.acc_range_g,
             gyro_range_dps=self.gyro_range_dps,
-            max_samples=max_samples,
             first_sequence=self.next_sequence,
+            max_latency_s=self.batch_window_s,
         )
-        replay.start(self.port.tau_now(), self.port.boot_tau_s)
+
+    def _start(self) -> None:
+        self._packetizer = self._new_packetizer()
+        self.port.replay.start(self.port.tau_now(), self.port.boot_tau_s)
         self._set_state(rl.State.STREAMING)
+
+    def on_mtu_change(self) -> None:
+        """Recompute the packet capacity for the newly negotiated MTU (SPEC.md 4.1)."""
+        if self._packetizer is None:
+            return
+        fresh = self._new_packetizer()
+        if fresh.capacity != self._packetizer.capacity:
+            self._emit(self._packetizer.flush())
+            fresh.next_sequence = self.next_sequence
+            self._packetizer = fresh
 
     def _stop(self) -> None:
         self.on_finished()
@@ -171,6 +191,10 @@ class RehabLinkPersonality(Personality):
         for i in range(len(samples)):
             gyro = samples.gyro_dps[i] if samples.gyro_dps is not None else None
             self._emit(packetizer.push(int(timestamps_us[i]), samples.acc_g[i], gyro))
+        now = float(samples.tau_s[-1])
+        if now - self._last_status_tau >= STATUS_PERIOD_S:
+            self._last_status_tau = now
+            self.port.send(self.status, self.status_value(), data=False)
 
     def _emit(self, packets: list[rl.DataPacket]) -> None:
         for packet in packets:
@@ -198,11 +222,20 @@ class RehabLinkPersonality(Personality):
         self.port.send(self.control, bytes(response), data=False)
         if response.opcode == rl.Opcode.RESEND_FROM and response.ok:
             plan = rl.ResendPlan.from_bytes(response.payload)
-            packets = self.ring.since(plan.first_sequence) or []
-            for packet in packets[: plan.count]:
+            packets = (self.ring.since(plan.first_sequence) or [])[: plan.count]
+            if not packets:
+                return
+            resumed = self.state
+            self._set_state(rl.State.RESENDING)
+            for packet in packets:
                 self.port.send(
                     self.data, bytes(dataclasses.replace(packet, resent=True)), data=True
                 )
+            self.port.after_sent(lambda: self._resend_done(resumed))
+
+    def _resend_done(self, resumed: rl.State) -> None:
+        if self.state == rl.State.RESENDING:
+            self._set_state(resumed)
 
     def handle_command(self, raw: bytes) -> rl.Response:
         """Apply one Control command and return the response to notify."""
@@ -246,13 +279,19 @@ class RehabLinkPersonality(Personality):
             self.gyro_range_dps = rl.GYRO_RANGES_DPS[params[1]]
             self.port.wake()
             return answer()
-        # RESEND_FROM
+        # RESEND_FROM (SPEC.md 7.2). Also accepted in IDLE while the ring still holds packets,
+        # so a host can fetch the tail of a stream the sensor stopped (end of a recording).
+        if self.state == rl.State.RESENDING:
+            return answer(rl.ResultCode.BUSY)
         first = int.from_bytes(params, "little")
         if first == self.next_sequence:
             return answer(payload=bytes(rl.ResendPlan(first, 0)))
         held = self.ring.since(first)
         if held is None:
-            return answer(rl.ResultCode.NOT_IN_BUFFER)
+            oldest = self.ring.oldest_sequence
+            start = self.next_sequence if oldest is None else oldest
+            plan = rl.ResendPlan(start, min(len(self.ring), 0xFFFF))
+            return answer(rl.ResultCode.NOT_IN_BUFFER, bytes(plan))
         return answer(payload=bytes(rl.ResendPlan(first, min(len(held), 0xFFFF))))
 
 

@@ -45,6 +45,9 @@ from rehablink.recording import Recording
 
 logger = logging.getLogger(__name__)
 
+#: A queued notification (connection, characteristic, value) or an action to run in order.
+_Outgoing = tuple[Connection, gatt.Characteristic[Any], bytes] | Callable[[], None]
+
 #: Sensor families the simulator can play, by registry id.
 PERSONALITIES: dict[str, Callable[..., Personality]] = {
     "rehablink": RehabLinkPersonality,
@@ -81,8 +84,8 @@ class SimulatedSensor(SensorPort):
         World seconds per wall second (1 = real time; tests use 10..50).
     index : int
         Distinguishes several sensors on one link (address and serial number).
-    batch_window_s : float
-        Our profile: longest a sample waits for its packet to fill, s.
+    batch_window_s : float or None
+        Our profile: longest a sample waits for its packet to fill, s (None: until full).
     """
 
     def __init__(
@@ -94,7 +97,7 @@ class SimulatedSensor(SensorPort):
         faults: Faults | None = None,
         speed: float = 1.0,
         index: int = 1,
-        batch_window_s: float = DEFAULT_BATCH_WINDOW_S,
+        batch_window_s: float | None = DEFAULT_BATCH_WINDOW_S,
     ) -> None:
         if profile not in PERSONALITIES:
             supported = ", ".join(PERSONALITIES)
@@ -123,9 +126,7 @@ class SimulatedSensor(SensorPort):
         self._disconnect_done = self.faults.disconnect_at_s is None
         self._reboot_done = self.faults.reboot_at_s is None
         self._wake = asyncio.Event()
-        self._outbox: asyncio.Queue[tuple[Connection, gatt.Characteristic[Any], bytes]] = (
-            asyncio.Queue()
-        )
+        self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._controller: VirtualController | None = None
         self._device: Device | None = None
@@ -163,6 +164,9 @@ class SimulatedSensor(SensorPort):
                 return
             self.notifications_sent += 1
         self._outbox.put_nowait((connection, characteristic, value))
+
+    def after_sent(self, action: Callable[[], None]) -> None:
+        self._outbox.put_nowait(action)
 
     def wake(self) -> None:
         self._wake.set()
@@ -236,6 +240,7 @@ class SimulatedSensor(SensorPort):
     def _on_connection(self, connection: Connection) -> None:
         self.connection = connection
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
+        connection.on(connection.EVENT_CONNECTION_ATT_MTU_UPDATE, self.personality.on_mtu_change)
         self.personality.on_connection(connection)
 
     def _on_disconnection(self, _reason: int) -> None:
@@ -282,6 +287,15 @@ class SimulatedSensor(SensorPort):
             if self.connection is None:
                 self._spawn(self._advertise())
 
+    def _pending_fault_tau(self) -> float | None:
+        """World time of the next link loss or reboot still to come, if any."""
+        times = []
+        if not self._disconnect_done and self.faults.disconnect_at_s is not None:
+            times.append(self.faults.disconnect_at_s)
+        if not self._reboot_done and self.faults.reboot_at_s is not None:
+            times.append(self.faults.reboot_at_s)
+        return min(times) if times else None
+
     def _next_event_tau(self) -> float:
         candidates = [self.replay.duration_s]
         if (nxt := self.replay.next_sample_tau()) is not None:
@@ -304,6 +318,12 @@ class SimulatedSensor(SensorPort):
                     continue
                 self._wall0 = loop.time()
             tau = self.tau_now()
+            fault_tau = self._pending_fault_tau()
+            if self.replay.streaming and fault_tau is not None and fault_tau <= tau:
+                # Samples taken before the fault leave before it strikes.
+                before = self.replay.samples_until(fault_tau - 1e-9)
+                if len(before):
+                    self.personality.on_samples(before)
             self._apply_faults(tau)
             if self.replay.streaming:
                 samples = self.replay.samples_until(tau)
@@ -328,7 +348,11 @@ class SimulatedSensor(SensorPort):
     async def _send_loop(self) -> None:
         assert self._device is not None
         while True:
-            connection, characteristic, value = await self._outbox.get()
+            item = await self._outbox.get()
+            if callable(item):
+                item()
+                continue
+            connection, characteristic, value = item
             if connection is not self.connection:
                 continue  # the link it was meant for is gone
             try:

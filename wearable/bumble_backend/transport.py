@@ -88,8 +88,13 @@ class BleLink:
         profile: str = "rehablink",
         faults: Faults | None = None,
         speed: float | None = None,
+        batch_window_s: float | None = 0.2,
     ) -> SimulatedSensor:
-        """Put another simulated sensor on the air (``sim:`` links only)."""
+        """Put another simulated sensor on the air (``sim:`` links only).
+
+        ``batch_window_s`` (our profile) bounds how long a sample waits for its packet to fill
+        (SPEC.md 4.2: 0.2 s); None sends only full packets.
+        """
         from firmware_protocol.simulated.sensor import SimulatedSensor
 
         if self._radio is None:
@@ -101,6 +106,7 @@ class BleLink:
             faults=faults,
             speed=self._speed if speed is None else speed,
             index=len(self.sensors) + 1,
+            batch_window_s=batch_window_s,
         )
         await sensor.start()
         self.sensors.append(sensor)
