@@ -140,13 +140,15 @@ class Engine:
                 out.append(ev.StabilityWarning(t, deg))
 
     def _on_close(self, ex: Excursion, out: list[ev.Event]) -> None:
-        self.excursions.append(ex)
         timing = self._time(ex)
-        rom = timing.rom_deg if timing is not None else ex.peak_deg
+        if timing is None:  # too short to be a rep: a fidget or a step
+            return
+        self.excursions.append(ex)
+        rom = timing.rom_deg
         self._roms.append(rom)
         typical = typical_range(self._roms, self.profile.rom_range_deg[0])
         kind = classify(rom, typical)
-        if kind == "partial" or timing is None:
+        if kind == "partial":
             out.append(ev.PartialAttempt(ex.close_t, rom))
             return
         self.count += 1

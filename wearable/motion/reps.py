@@ -20,8 +20,12 @@ from wearable.motion.profiles import PARTIAL_SHARE, REDUCED_ROM_SHARE
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Share of a phase's peak tilt speed under which the segment is taken as stopped.
-SPEED_SHARE = 0.12
+#: Lower of the two speed levels (share of a phase's peak speed) used to time a stop.
+SPEED_SHARE = 0.2
+#: Minimum-jerk ratio: time from 20 % speed to the stop over time from 50 % to 20 %.
+MINJERK_K = 1.268
+#: Shorter movements are fidgets or steps, not reps, s.
+MIN_REP_S = 0.6
 #: Data kept around an excursion for its timing, s.
 MARGIN_S = 1.5
 
@@ -48,6 +52,37 @@ def _crossing(t: FloatArray, x: FloatArray, i: int, level: float) -> float:
         return float(t[i])
     frac = min(max((level - x0) / (x1 - x0), 0.0), 1.0)
     return float(t[i - 1] + frac * (t[i] - t[i - 1]))
+
+
+def _stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
+               forward: bool) -> float:
+    """When a movement stops (forward) or starts (backward), s.
+
+    ``speed`` is normalised to 1 at ``i_peak``. Human point-to-point movements follow the
+    minimum-jerk profile (Flash & Hogan 1985); on it the speed falls from 50 % to 20 % of its peak
+    in ``1 / MINJERK_K`` of the time it then takes to reach zero. Extrapolating from those two
+    well-measured crossings finds the stop without depending on the noisy tail of the speed.
+    """
+    step = 1 if forward else -1
+    idx = np.arange(i_peak, i_limit + step, step) if i_limit != i_peak else np.array([i_peak])
+    seg = speed[idx]
+    times = []
+    for level in (0.5, SPEED_SHARE):
+        below = np.flatnonzero(seg < level)
+        if below.size == 0:
+            return float(t[idx[-1]])
+        j = int(below[0])
+        if j == 0:
+            times.append(float(t[idx[0]]))
+            continue
+        x0, x1 = float(seg[j - 1]), float(seg[j])
+        frac = (x0 - level) / (x0 - x1) if x0 != x1 else 1.0
+        ta, tb = float(t[idx[j - 1]]), float(t[idx[j]])
+        times.append(ta + frac * (tb - ta))
+    t50, t20 = times
+    stop = t20 + MINJERK_K * (t20 - t50)
+    lim = float(t[idx[-1]])
+    return min(stop, lim) if forward else max(stop, lim)
 
 
 def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: FloatArray,
@@ -105,22 +140,18 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
 
     iu = lo_i + int(np.argmax(rate[lo_i:ip + 1]))
     idn = ip + int(np.argmin(rate[ip:hi_i + 1]))
-    thr_up = SPEED_SHARE * max(float(rate[iu]), 1e-6)
-    thr_dn = SPEED_SHARE * max(float(-rate[idn]), 1e-6)
-
-    below = np.flatnonzero(rate[iu:idn + 1] < thr_up)
-    i_top = iu + int(below[0]) if below.size else ip
-    top = _crossing(t, rate, i_top, thr_up) if below.size else float(t[ip])
-    above = np.flatnonzero(rate[i_top:idn + 1] > -thr_dn)
-    i_low = i_top + int(above[-1]) if above.size else i_top
-    lower_start = _crossing(t, -rate, i_low + 1, thr_dn) if above.size else top
+    v_up = max(float(rate[iu]), 1e-6)
+    v_dn = max(float(-rate[idn]), 1e-6)
+    top = _stop_time(t, rate / v_up, iu, idn, forward=True)
+    start = _stop_time(t, rate / v_up, iu, lo_i, forward=False)
+    lower_start = _stop_time(t, -rate / v_dn, idn, iu, forward=False)
+    end = _stop_time(t, -rate / v_dn, idn, hi_i, forward=True)
     lower_start = max(lower_start, top)
-
-    pre = np.flatnonzero(rate[lo_i:iu + 1] < thr_up)
-    start = _crossing(t, rate, lo_i + int(pre[-1]) + 1, thr_up) if pre.size else float(t[lo_i])
-    post = np.flatnonzero(rate[idn:hi_i + 1] > -thr_dn)
-    end = _crossing(t, -rate, idn + int(post[0]), thr_dn) if post.size else float(t[hi_i])
+    if lower_start - top < 0.0:
+        lower_start = top
     start, end = min(start, top), max(end, lower_start)
+    if end - start < MIN_REP_S:
+        return None
 
     i0 = int(np.searchsorted(t, start))
     i1 = max(int(np.searchsorted(t, end)), i0 + 1)

@@ -41,7 +41,9 @@ SHIFT_S = 1.5
 #: ... when the direction differs from the reps' by more than this, degrees.
 SHIFT_ANGLE_DEG = 50.0
 #: Smoothing of the footfall measure, s.
-WALK_TAU_S = 0.5
+WALK_TAU_S = 0.3
+#: The footfall measure must stay high this long to mean walking, s.
+WALK_SUSTAIN_S = 1.5
 
 
 class Phase(Enum):
@@ -99,6 +101,7 @@ class Segmenter:
         self._walk_alpha = 1.0 / (WALK_TAU_S * TICK_HZ)
         self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
         self._valley = 0.0
+        self._walk_ticks = 0
         walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
         self._walk_ms = walk_g * walk_g
         self._reset_active()
@@ -133,7 +136,9 @@ class Segmenter:
         speed = _angle(g, prev) * TICK_HZ
         self._prev_g = g
         self._walk += self._walk_alpha * (residual_ms - self._walk)
-        walking = self._walk > self._walk_ms
+        # Walking is sustained: a fast squat shakes the step band too, but only for a moment.
+        self._walk_ticks = self._walk_ticks + 1 if self._walk > self._walk_ms else 0
+        walking = self._walk_ticks >= WALK_SUSTAIN_S * TICK_HZ
         # Small-range exercises move slowly in degrees per second: stillness scales with them.
         still_deg_s = min(STILL_DEG_S, max(STILL_FLOOR_DEG_S, 0.5 * self.typical_deg))
         still = speed < still_deg_s and not walking
@@ -176,7 +181,8 @@ class Segmenter:
         if theta < EXIT_SHARE * self._peak:
             self.phase = Phase.REST
             self._valley = theta
-            if self._disturbed:
+            # Footfalls at the moment of return: the first steps of a walk, not a rep.
+            if self._disturbed or self._walk > self._walk_ms:
                 return TickEvent("abort", t)
             ex = Excursion(self._start_t, t, self._peak_t, self._peak,
                            (self.ref[0], self.ref[1], self.ref[2]),

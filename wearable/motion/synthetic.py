@@ -35,7 +35,8 @@ def rotation(axis: FloatArray, deg: FloatArray) -> FloatArray:
 
 
 def tilt_profile(reps: list[SyntheticRep], rate_hz: float, lead_s: float = 3.0,
-                 tail_s: float = 3.0) -> tuple[FloatArray, FloatArray, list[tuple[float, ...]]]:
+                 tail_s: float = 3.0,
+                 ) -> tuple[FloatArray, FloatArray, list[tuple[float, float, float, float]]]:
     """Tilt angle over time and the true (start, top, lower_start, end) of each rep."""
     parts = [np.zeros(round(lead_s * rate_hz))]
     truth = []
@@ -58,7 +59,7 @@ def tilt_profile(reps: list[SyntheticRep], rate_hz: float, lead_s: float = 3.0,
 
 def synthetic_set(reps: list[SyntheticRep], rate_hz: float = 100.0, seed: int = 0,
                   gyro: bool = True, acc_noise_g: float = 0.005, axis: int = 0,
-                  ) -> tuple[Recording, list[tuple[float, ...]]]:
+                  ) -> tuple[Recording, list[tuple[float, float, float, float]]]:
     """A recording of ``reps`` about body axis ``axis`` with a random mounting, and the truth."""
     rng = np.random.default_rng(seed)
     t, theta, truth = tilt_profile(reps, rate_hz)
