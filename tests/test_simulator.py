@@ -35,7 +35,7 @@ def test_ideal_accelerometer_reads_one_g_at_rest_for_any_mounting() -> None:
         mount = sen.draw_mount(placement, rng)
         body = Rotation.from_rotvec(np.tile(rng.normal(size=3), (t.size, 1)))
         pos = np.array([0.3, -1.0, 0.9]) + body.apply(mount.lever_m)
-        f, w = sen.ideal_imu(t, body, pos, mount)
+        f, w = sen.ideal_imu(t, body.as_matrix(), pos, mount)
         np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, atol=1e-9)
         np.testing.assert_allclose(w, 0.0, atol=1e-9)
 
@@ -45,7 +45,7 @@ def test_lever_arm_gives_centripetal_acceleration() -> None:
     t = np.arange(0.0, 2.0, 1 / 400)
     body = Rotation.from_rotvec(np.column_stack([0 * t, 0 * t, 2.0 * t]))
     mount = sen.Mount((0.2, 0.0, 0.0), Rotation.identity(), "test")
-    f, w = sen.ideal_imu(t, body, body.apply([0.2, 0.0, 0.0]), mount)
+    f, w = sen.ideal_imu(t, body.as_matrix(), body.apply([0.2, 0.0, 0.0]), mount)
     np.testing.assert_allclose(f[400], [-0.8 / sen.G0, 0.0, 1.0], atol=1e-5)
     np.testing.assert_allclose(w[400], [0.0, 0.0, np.degrees(2.0)], atol=1e-6)
 
@@ -57,7 +57,7 @@ def test_ideal_gyro_integrates_to_the_sensor_rotation() -> None:
     rv = (np.outer(min_jerk(t / 3.0), axis) + 0.2 * np.outer(np.sin(2 * t), rng.normal(size=3)))
     body = Rotation.from_rotvec(rv)
     mount = sen.draw_mount("pelvis", rng)
-    _, w = sen.ideal_imu(t, body, np.zeros((t.size, 3)), mount)
+    _, w = sen.ideal_imu(t, body.as_matrix(), np.zeros((t.size, 3)), mount)
     steps = Rotation.from_rotvec(np.radians(w[:-1]) / 800)
     integrated = Rotation.identity()
     for k in range(len(steps)):
@@ -166,7 +166,8 @@ def test_each_hazard_alone(hazard: str) -> None:
 def test_sample_rate_drift_and_jitter() -> None:
     for rate in (25.0, 104.0, 200.0):
         rec, _ = simulate(SetSpec("squat", n_reps=2, rate_hz=rate), 5)
-        assert rec.sample_rate_hz == pytest.approx(rate, rel=0.01)
+        # mean, not median: millisecond timestamps make 104 Hz steps of 9 and 10 ms
+        assert (len(rec) - 1) / rec.duration_s == pytest.approx(rate, rel=0.01)
         assert np.diff(rec.t).max() < 1.5 / rate  # no drops without the hazard
     rec, truth = simulate(SetSpec("squat", n_reps=2, rate_hz=100.0, hazards=("drift",)), 5)
     drift = truth.details["clock_drift_ppm"] * 1e-6

@@ -104,8 +104,10 @@ def walking(t: FloatArray, walks: list[Walk], heading0: float,
             rng: np.random.Generator) -> dict[str, FloatArray]:
     """Heading, horizontal path and the gait oscillations of the pelvis and thigh.
 
-    Steps at ``step_hz``: the pelvis bounces 1.5-2.5 cm per step, sways 1.5-3 cm, rolls 3-6 deg
-    and turns 3-7 deg per stride, pitches 1-3 deg per step; the thigh swings 15-25 deg.
+    Steps at ``step_hz``: the pelvis bounces 1.5-2.5 cm per step (with a 5-15 % second
+    harmonic: heel strikes), surges 5-12 % of the walking speed, sways 1.5-3 cm, rolls 3-6 deg and
+    turns 3-7 deg per stride, pitches 1-3 deg per step; the thigh swings 15-25 deg; the half turn
+    takes 1.5-2.5 s.
     """
     n = t.size
     dt = float(t[1] - t[0])
@@ -123,13 +125,15 @@ def walking(t: FloatArray, walks: list[Walk], heading0: float,
         turn = min_jerk((t - (mid - turn_s / 2)) / turn_s) * np.pi * rng.choice([-1.0, 1.0])
         heading = heading + turn
         slow = 1.0 - 0.5 * np.exp(-(((t - mid) / (turn_s / 2)) ** 2))
-        speed += w.speed_m_s * env * slow
         phase = 2 * np.pi * w.step_hz * tau + rng.uniform(0, 2 * np.pi)
+        surge = 1.0 + rng.uniform(0.05, 0.12) * np.sin(phase + rng.uniform(0, 1))
+        speed += w.speed_m_s * env * slow * surge
         a_roll, a_yaw, a_pitch = np.deg2rad(rng.uniform([3, 3, 1], [6, 7, 3]))
         out["pelvis"] += env[:, None] * np.column_stack(
             [a_roll * np.sin(phase / 2), a_pitch * np.sin(phase), a_yaw * np.cos(phase / 2)])
         out["hip"][:, 1] += env * np.deg2rad(rng.uniform(15, 25)) * np.sin(phase / 2)
-        bounce += env * rng.uniform(0.015, 0.025) * np.cos(phase)
+        harmonic = rng.uniform(0.05, 0.15) * np.cos(2 * phase + rng.uniform(0, 2 * np.pi))
+        bounce += env * rng.uniform(0.015, 0.025) * (np.cos(phase) + harmonic)
         sway_left += env * rng.uniform(0.015, 0.03) * np.sin(phase / 2)
     xy = np.cumsum(speed[:, None] * np.column_stack([np.cos(heading), np.sin(heading)]),
                    axis=0) * dt

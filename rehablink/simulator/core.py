@@ -33,8 +33,10 @@ POSTURES: dict[str, tuple[tuple[float, float, float], float]] = {
 }
 
 
-def _rv(x: np.ndarray) -> Rotation:
-    return Rotation.from_rotvec(x)
+def _m(rotvec: np.ndarray) -> np.ndarray:
+    """Rotation matrices of rotation vectors (rad); compositions are matrix products, which
+    numpy does ~20x faster than composing ``Rotation`` stacks."""
+    return np.asarray(Rotation.from_rotvec(rotvec).as_matrix())
 
 
 def simulate(spec: SetSpec, seed: int) -> tuple[Recording, Truth]:
@@ -74,10 +76,12 @@ def simulate(spec: SetSpec, seed: int) -> tuple[Recording, Truth]:
             theta_p = np.deg2rad(spec.rom_deg)
             theta_h = hip_amp * theta_p if model.hip_relative else theta_h
     bump_ratio = rng.uniform(*model.bump_ratio)
+    side_bump = np.deg2rad(rng.uniform(*model.side_bump_deg)) * axis((1.0, 0.0, 0.0))
     shift = np.array([rng.uniform(*r) for r in model.shift_m]) * np.array([1.0, side, 1.0])
     rest_rv, z_set = POSTURES[model.posture]
     rest = np.array(rest_rv) * (side if model.posture == "side_lying" else 1.0)
-    rest = (_rv(rest) * _rv(np.deg2rad(rng.normal(0, 2.0, 3)))).as_rotvec()  # mat, pillow
+    tilt = Rotation.from_rotvec(np.deg2rad(rng.normal(0, 2.0, 3)))  # mat, pillow, floor
+    rest = (Rotation.from_rotvec(rest) * tilt).as_rotvec()
     hip_rest = np.array([0.0, -np.deg2rad(model.hip_rest_deg), 0.0])
     plan = plan_set(spec, p_axis, float(np.rad2deg(theta_p)), EXERCISES[spec.exercise].holds,
                     rng)
@@ -91,19 +95,21 @@ def simulate(spec: SetSpec, seed: int) -> tuple[Recording, Truth]:
     t_set = t - tl.set_start
 
     # the exercise
-    th_p, th_h, comp, trans, tremor = (np.zeros(n), np.zeros(n), np.zeros((n, 3)),
-                                       np.zeros((n, 3)), np.zeros((n, 3)))
+    th_p, th_h, comp, trans, tremor, stepping = (np.zeros(n), np.zeros(n), np.zeros((n, 3)),
+                                                 np.zeros((n, 3)), np.zeros((n, 3)),
+                                                 np.zeros((n, 3)))
     for m in plan.moves:
         s, b = move_profile(t_set, m)
         th_p += m.scale * theta_p * (s + bump_ratio * b)
         th_h += m.scale * theta_h * (b if model.hip_bump else s)
         comp += (m.comp_rad * s)[:, None] * np.asarray(m.comp_dir)
+        stepping += (m.scale * b)[:, None] * side_bump
         trans += (m.scale * s)[:, None] * shift
         if m.kind == "rep" and m.hold_s > 0.5:
             tremor += act.hold_tremor(t_set, m.top, m.lower_start, rng)
             ramp = np.clip((t_set - m.top) / m.hold_s, 0.0, 1.0)
             tremor -= (rng.uniform(0.01, 0.04) * m.scale * theta_p * ramp * s)[:, None] * p_axis
-    r_ex = _rv(th_p[:, None] * p_axis) * _rv(comp)
+    r_ex = _m(th_p[:, None] * p_axis) @ _m(comp + stepping)
 
     # posture shift, breathing, sway, fidgets
     shift_rv, shift_pos = np.zeros((n, 3)), np.zeros((n, 3))
@@ -127,24 +133,24 @@ def simulate(spec: SetSpec, seed: int) -> tuple[Recording, Truth]:
         fid_rv, fid_pos = act.fidgets(t, windows, float(np.clip(0.5 * main_deg, 1.0, 3.0)), rng)
 
     walk = act.walking(t, tl.walks, rng.uniform(0, 2 * np.pi), rng)
-    heading = _rv(np.column_stack([np.zeros(n), np.zeros(n), walk["heading"]]))
+    heading = _m(np.column_stack([np.zeros(n), np.zeros(n), walk["heading"]]))
     post, hip_base, z = act.base_from_keys(t, tl.keys)
-    pelvis_clean = heading * post * _rv(shift_rv) * r_ex
-    pelvis = pelvis_clean * _rv(sway_rv + b_rv + fid_rv + tremor + walk["pelvis"])
-    hip_ex = _rv(th_h[:, None] * h_axis)
-    thigh_clean = pelvis_clean * hip_ex * _rv(hip_base)
-    thigh = pelvis * _rv(walk["hip"] + 0.5 * sway_rv[:, ::-1]) * hip_ex * _rv(hip_base)
+    pelvis_clean = heading @ post.as_matrix() @ _m(shift_rv) @ r_ex
+    pelvis = pelvis_clean @ _m(sway_rv + b_rv + fid_rv + tremor + walk["pelvis"])
+    hip_ex = _m(th_h[:, None] * h_axis) @ _m(hip_base)
+    thigh_clean = pelvis_clean @ hip_ex
+    thigh = pelvis @ _m(walk["hip"] + 0.5 * sway_rv[:, ::-1]) @ hip_ex
     centre = np.column_stack([walk["xy"], z + walk["bounce"] + b_z])
-    centre += heading.apply(trans + shift_pos) + sway_pos + fid_pos
+    centre += np.einsum("nij,nj->ni", heading, trans + shift_pos) + sway_pos + fid_pos
 
     mount = sen.draw_mount(spec.placement, rng)
     if spec.placement == "thigh":
         segment, segment_clean = thigh, thigh_clean
         hip_offset = np.array([0.0, 0.09 * side, -0.06])
-        pos = centre + pelvis.apply(hip_offset) + thigh.apply(np.asarray(mount.lever_m))
+        pos = centre + pelvis @ hip_offset + thigh @ np.asarray(mount.lever_m)
     else:
         segment, segment_clean = pelvis, pelvis_clean
-        pos = centre + pelvis.apply(np.asarray(mount.lever_m))
+        pos = centre + pelvis @ np.asarray(mount.lever_m)
     f_g, omega = sen.ideal_imu(t, segment, pos, mount)
     f_g, omega = sen.anti_alias(f_g, fs, rate), sen.anti_alias(omega, fs, rate)
     return _sample(spec, seed, rng, t, f_g, omega, tl, plan, segment_clean, r_ex, comp,
@@ -156,7 +162,7 @@ def simulate(spec: SetSpec, seed: int) -> tuple[Recording, Truth]:
 
 def _sample(spec: SetSpec, seed: int, rng: np.random.Generator, t: np.ndarray,
             f_g: np.ndarray, omega: np.ndarray, tl: Timeline, plan: SetPlan,
-            segment_clean: Rotation, r_ex: Rotation, comp: np.ndarray,
+            segment_clean: np.ndarray, r_ex: np.ndarray, comp: np.ndarray,
             details: dict[str, Any]) -> tuple[Recording, Truth]:
     hz = set(spec.hazards)
     rate = spec.effective_rate_hz
@@ -190,8 +196,8 @@ def _sample(spec: SetSpec, seed: int, rng: np.random.Generator, t: np.ndarray,
             keep &= ~((t_true >= a) & (t_true < b))
     rec = Recording(t=stamps[keep], acc=acc[keep], gyro=gyro[keep] if spec.gyro else None)
 
-    g_seg = segment_clean.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
-    ex_angle = np.linalg.norm(r_ex.as_rotvec(), axis=1)
+    g_seg = segment_clean[:, 2, :]  # the world's up in the segment frame: R^T z
+    ex_angle = np.arccos(np.clip((np.trace(r_ex, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0))
     comp_angle = np.linalg.norm(comp, axis=1)
     reps: list[dict[str, Any]] = []
     partials: list[dict[str, Any]] = []

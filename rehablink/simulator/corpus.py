@@ -73,6 +73,20 @@ def corpus_specs() -> list[tuple[str, SetSpec, int]]:
     return out
 
 
+def held_out_specs(n: int, start: int = BENCHMARK_SEED0,
+                   exercise: str | None = None) -> list[tuple[SetSpec, int]]:
+    """``n`` varied sets for benchmarks, (spec, seed) with seeds ``start, start + 1, ...``.
+
+    Each spec is :func:`~rehablink.simulator.spec.random_spec` of ``default_rng(seed)``: any
+    exercise (or the one given), placement, sensor and hazards. Keep ``start`` at or above
+    :data:`BENCHMARK_SEED0` so that no committed test recording is among them.
+    """
+    if start < BENCHMARK_SEED0:
+        raise ValueError(f"benchmark seeds start at {BENCHMARK_SEED0}, got {start}")
+    return [(random_spec(np.random.default_rng(s), exercise=exercise), s)
+            for s in range(start, start + n)]
+
+
 def write_set(folder: Path, stem: str, spec: SetSpec, seed: int) -> dict[str, object]:
     """Simulate one set, write ``stem.csv`` and ``stem.truth.json``; return its manifest row."""
     recording, truth = simulate(spec, seed)

@@ -48,6 +48,9 @@ class ExerciseModel:
         Extra forward lean of the pelvis during the lift and the lowering, ratio of the peak.
     thigh_main : bool
         With the thigh placement, ``SetSpec.rom_deg`` sets the hip rather than the pelvis.
+    side_bump_deg : tuple of float
+        Pelvic drop about the front-back axis during single-leg phases of the lift and the
+        lowering (stepping), deg.
     """
 
     posture: str
@@ -61,11 +64,12 @@ class ExerciseModel:
     hip_rest_deg: float = 0.0
     bump_ratio: Range = (0.0, 0.0)
     thigh_main: bool = False
+    side_bump_deg: Range = (0.0, 0.0)
 
 
 _Z0: Range = (0.0, 0.0)
 
-#: Kinematic models per exercise id (see /docs/simulator.md for the sources of the ranges).
+#: Kinematic models per exercise id (ranges: docs/simulator.md).
 MODELS: dict[str, ExerciseModel] = {
     "bridge": ExerciseModel("supine", (0.0, -1.0, 0.0), (15.0, 35.0),
                             ((0.0, 0.03), _Z0, (0.08, 0.20)), (0.0, 1.0, 0.0), (1.6, 2.2),
@@ -90,7 +94,7 @@ MODELS: dict[str, ExerciseModel] = {
     "step_up": ExerciseModel("standing", (0.0, 1.0, 0.0), (3.0, 10.0),
                              ((0.2, 0.35), _Z0, (0.15, 0.25)), (0.0, -1.0, 0.0), (40.0, 70.0),
                              hip_relative=False, hip_bump=True, bump_ratio=(0.5, 1.0),
-                             thigh_main=True),
+                             thigh_main=True, side_bump_deg=(2.0, 6.0)),
     "generic": ExerciseModel("any", (0.0, 1.0, 0.0), (10.0, 60.0)),
 }
 

@@ -62,22 +62,23 @@ def draw_mount(placement: str, rng: np.random.Generator) -> Mount:
     return Mount(tuple(float(v) for v in lever), rot, where)  # type: ignore[arg-type]
 
 
-def ideal_imu(t: FloatArray, segment: Rotation, sensor_pos_m: FloatArray,
+def ideal_imu(t: FloatArray, segment: FloatArray, sensor_pos_m: FloatArray,
               mount: Mount) -> tuple[FloatArray, FloatArray]:
     """Specific force (g) and angular rate (deg/s) in the sensor frame, on a uniform grid.
 
-    ``segment`` maps segment-frame vectors to the world (z up); ``sensor_pos_m`` is the sensor's
-    world position. The acceleration is differentiated from the position, so centripetal and
-    tangential terms of the lever arm come for free.
+    ``segment`` (n, 3, 3) are rotation matrices mapping segment-frame vectors to the world (z
+    up); ``sensor_pos_m`` is the sensor's world position. The acceleration is differentiated from
+    the position, so centripetal and tangential terms of the lever arm come for free.
     """
     dt = float(t[1] - t[0])
     vel = np.gradient(sensor_pos_m, dt, axis=0)
     acc = np.gradient(vel, dt, axis=0)
     acc[:, 2] += G0
-    sensor = segment * mount.rotation
-    f = sensor.apply(acc, inverse=True) / G0
+    sensor = segment @ mount.rotation.as_matrix()
+    f = np.einsum("nji,nj->ni", sensor, acc) / G0
     # body-frame angular velocity from neighbouring orientations (central difference)
-    rel = (sensor[:-2].inv() * sensor[2:]).as_rotvec() / (2 * dt)
+    step = np.transpose(sensor[:-2], (0, 2, 1)) @ sensor[2:]
+    rel = Rotation.from_matrix(step).as_rotvec() / (2 * dt)
     omega = np.vstack([rel[:1], rel, rel[-1:]])
     return f, np.rad2deg(omega)
 
@@ -98,7 +99,7 @@ class ImuErrors:
 
 def draw_errors(rate_hz: float, rng: np.random.Generator) -> ImuErrors:
     """Consumer MEMS errors: acc bias up to 40 mg, scale 1.5 %, cross-axis 0.5 %, noise density
-    100-400 ug/sqrt(Hz); gyro bias up to 2 deg/s, scale 1 %, 0.005-0.015 deg/s/sqrt(Hz)."""
+    100-600 ug/sqrt(Hz); gyro bias up to 2 deg/s, scale 1 %, 0.005-0.015 deg/s/sqrt(Hz)."""
     bw = rate_hz / 2
 
     def matrix(scale_sd: float, cross_sd: float) -> FloatArray:
@@ -109,7 +110,7 @@ def draw_errors(rate_hz: float, rng: np.random.Generator) -> ImuErrors:
     return ImuErrors(
         acc_bias_g=rng.uniform(-0.04, 0.04, 3),
         acc_matrix=matrix(0.015, 0.005),
-        acc_noise_g=float(rng.uniform(100e-6, 400e-6) * np.sqrt(bw)),
+        acc_noise_g=float(rng.uniform(100e-6, 600e-6) * np.sqrt(bw)),
         gyro_bias_dps=rng.uniform(-2.0, 2.0, 3),
         gyro_matrix=matrix(0.01, 0.005),
         gyro_noise_dps=float(rng.uniform(0.005, 0.015) * np.sqrt(bw)),
