@@ -190,12 +190,23 @@ def enroll(db: sqlite_utils.Database, code: str) -> tuple[str, Device, str]:
 
 
 def device_for_token(db: sqlite_utils.Database, token: str) -> Device | None:
-    """The device a bearer token belongs to, or None if unknown or revoked."""
-    rows = list(db.query(
-        "SELECT d.id, d.patient_id FROM devices d JOIN patients p ON p.id = d.patient_id "
+    """The device a bearer token belongs to, or None if unknown or revoked.
+
+    Notes ``last_seen_at`` at most once a minute (a write per request would serialise reads).
+    """
+    rows = db.execute(
+        "SELECT d.id, d.patient_id, d.last_seen_at FROM devices d "
+        "JOIN patients p ON p.id = d.patient_id "
         "WHERE d.token_hash = ? AND d.revoked_at IS NULL AND p.archived_at IS NULL",
-        [token_hash(token)]))
-    return Device(int(rows[0]["id"]), int(rows[0]["patient_id"])) if rows else None
+        [token_hash(token)]).fetchall()
+    if not rows:
+        return None
+    device_id, patient_id, last_seen = rows[0]
+    now = datetime.now(UTC)
+    if last_seen is None or datetime.fromisoformat(last_seen) < now - timedelta(minutes=1):
+        db.execute("UPDATE devices SET last_seen_at = ? WHERE id = ?",
+                   [now.isoformat(timespec="seconds"), device_id])
+    return Device(int(device_id), int(patient_id))
 
 
 def revoke_device(db: sqlite_utils.Database, device_id: int, actor: str) -> int:

@@ -19,13 +19,13 @@ BUSY_TIMEOUT_MS = 15_000
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open the database file with WAL, foreign keys and a busy timeout (no migration)."""
+    """Open the database file with foreign keys and a busy timeout (no migration; WAL mode
+    is a property of the file, set by :func:`open_database`)."""
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; fsync at checkpoints
-    db.enable_wal()
     return db
 
 
@@ -35,6 +35,7 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     # Health data: the file (and the -wal/-shm files SQLite derives from it) owner-only.
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     db = connect(path)
+    db.enable_wal()
     migrate(db)
     return db
 

@@ -28,10 +28,9 @@ class Stored:
     identical: bool
 
 
-def document_digest(raw: Any) -> str:
-    """SHA-256 of the canonical JSON of a document (to tell a re-upload from a different one)."""
-    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def document_digest(body: bytes) -> str:
+    """SHA-256 of an uploaded body (tells an identical re-upload from a different one)."""
+    return hashlib.sha256(body).hexdigest()
 
 
 def session_rows(doc: SessionDoc, patient_id: int, device_id: int | None,

@@ -16,7 +16,6 @@ from werkzeug.exceptions import HTTPException
 
 from server import accounts
 from server.db import get_db, write_transaction
-from server.migrations import utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -86,7 +85,6 @@ def device_required(view: F) -> F:
         if device is None:
             raise ApiError(401, "invalid_token",
                            "device token unknown or revoked; enroll again with a new code")
-        db.execute("UPDATE devices SET last_seen_at = ? WHERE id = ?", [utcnow(), device.id])
         g.device = device
         return view(*args, **kwargs)
     return cast(F, wrapped)
@@ -99,7 +97,7 @@ def json_body(max_bytes: int) -> Any:
     length = request.content_length
     if length is not None and length > max_bytes:
         raise ApiError(413, "too_large", f"documents are limited to {max_bytes} bytes")
-    raw = request.get_data(cache=False)
+    raw = request.get_data()  # kept: the upload's digest is taken over these bytes
     if len(raw) > max_bytes:
         raise ApiError(413, "too_large", f"documents are limited to {max_bytes} bytes")
     import json

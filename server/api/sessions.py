@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify
+from flask import Response, current_app, jsonify, request
 
 from server.api import ApiError, bp, current_device, device_required, json_body
 from server.db import get_db
@@ -21,7 +21,8 @@ def upload_session() -> tuple[Response, int]:
         raise ApiError(422, "invalid_document", str(exc)) from None
     device = current_device()
     try:
-        stored = store_session(get_db(), doc, device.patient_id, device.id, document_digest(raw))
+        stored = store_session(get_db(), doc, device.patient_id, device.id,
+                               document_digest(request.get_data()))
     except SessionConflict as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     body = {"id": stored.id, "created": stored.created, "identical": stored.identical,
