@@ -40,6 +40,8 @@ EXIT_SHARE = 0.3
 SHIFT_S = 1.5
 #: ... when the direction differs from the reps' by more than this, degrees.
 SHIFT_ANGLE_DEG = 50.0
+#: Ticks of stillness that make an orientation an anchor (a hold or a new rest posture).
+ANCHOR_TICKS = 5
 #: Smoothing of the footfall measure, s.
 WALK_TAU_S = 0.3
 #: The footfall measure must stay high this long to mean walking, s.
@@ -114,6 +116,12 @@ class Segmenter:
         self._disturbed = False
         self._topped = False
         self._active_still = 0
+        self._anchor: list[float] | None = None
+        self._away = False
+        self._away_start = self._away_dist = self._away_peak_t = 0.0
+        self._away_peak_g: list[float] = [0.0, 0.0, 1.0]
+        self._away_walk = False
+        self._returned = 0
 
     @property
     def enter_deg(self) -> float:
@@ -188,6 +196,9 @@ class Segmenter:
                            (self.ref[0], self.ref[1], self.ref[2]),
                            (self._peak_g[0], self._peak_g[1], self._peak_g[2]))
             return TickEvent("close", t, ex)
+        anchored = self._anchor_step(t, g, still, walking)
+        if anchored is not None:
+            return anchored
         if self._is_posture_change(theta, g, still):
             self.ref = list(g)
             self.phase = Phase.REST
@@ -198,6 +209,48 @@ class Segmenter:
             self._topped = True
             return TickEvent("top", t - 0.1)
         return None
+
+    def _anchor_step(self, t: float, g: list[float], still: bool,
+                     walking: bool) -> TickEvent | None:
+        """Recognise a new rest posture inside an excursion.
+
+        A still orientation inside an excursion (the "anchor") is either a hold at the top or a
+        new rest posture (after lying down, getting up or shifting). Leaving the anchor, coming
+        back to it and staying still there is what a rep from a rest posture does: the anchor
+        becomes the rest direction and that movement is closed as an excursion.
+        """
+        if not self._away:
+            if still and self._active_still >= ANCHOR_TICKS:
+                self._anchor = g
+            if self._anchor is None:
+                return None
+            d = _angle(g, self._anchor)
+            if d > self.enter_deg:
+                self._away, self._away_start, self._away_dist = True, t, d
+                self._away_peak_t, self._away_peak_g, self._away_walk = t, g, walking
+                self._returned = 0
+            return None
+        assert self._anchor is not None
+        d = _angle(g, self._anchor)
+        self._away_walk = self._away_walk or walking
+        if d > self._away_dist:
+            self._away_dist, self._away_peak_t, self._away_peak_g = d, t, g
+        back = d < max(EXIT_SHARE * self._away_dist, 0.5 * self.enter_deg)
+        self._returned = self._returned + 1 if back and still else 0
+        if back and not still and self._returned == 0 and d < 0.5 * self.enter_deg:
+            return None
+        if self._returned < ANCHOR_TICKS:
+            return None
+        anchor = self._anchor
+        self.ref = list(anchor)
+        self.phase = Phase.REST
+        self._valley = d
+        if self._away_walk:
+            return TickEvent("abort", t)
+        ex = Excursion(self._away_start, t, self._away_peak_t, self._away_dist,
+                       (anchor[0], anchor[1], anchor[2]),
+                       (self._away_peak_g[0], self._away_peak_g[1], self._away_peak_g[2]))
+        return TickEvent("close", t, ex)
 
     def _is_posture_change(self, theta: float, g: list[float], still: bool) -> bool:
         if not still:
