@@ -45,6 +45,17 @@ def _uid(*parts: object) -> str:
     return str(uuid.uuid5(_NAMESPACE, "/".join(str(p) for p in parts)))
 
 
+def _uids(count: int, *parts: object) -> list[str]:
+    """``count`` related ids from one UUID5: its last byte is replaced by 0, 1, 2...
+
+    One hash per set instead of one per Observation (exports of a year have thousands); the
+    version and variant bits are untouched, so each is still a valid UUID5-shaped id.
+    """
+    h = uuid.uuid5(_NAMESPACE, "/".join(str(p) for p in parts)).hex
+    stem = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:30]}"
+    return [f"{stem}{k:02x}" for k in range(count)]
+
+
 def _instant(text: str | None) -> str | None:
     """An ISO 8601 date-time with a time zone (naive values are taken as UTC), or None."""
     if not text:
@@ -93,14 +104,15 @@ def set_observations(session: Mapping[str, Any], set_doc: Mapping[str, Any],
     exercise = EXERCISES.get(exercise_id)
     name = exercise.name if exercise else exercise_id
     key = (session["id"], set_doc.get("index", 0))
+    panel_id, duration_id, reps_id, hold_id = _uids(4, *key)
     members: list[dict[str, Any]] = []
     members.append(_observation(
-        _uid(*key, "duration"), patient_ref, DURATION_CODE, f"{name}: exercise duration", when,
+        duration_id, patient_ref, DURATION_CODE, f"{name}: exercise duration", when,
         valueQuantity=_seconds(float(result.get("duration_s", 0.0)))))
     reps = [r for r in result.get("reps", ()) if isinstance(r, Mapping)]
     count = int(result.get("rep_count", len(reps)))
     reps_obs = _observation(
-        _uid(*key, "reps"), patient_ref, REPS_CODE, f"{name}: repetitions", when,
+        reps_id, patient_ref, REPS_CODE, f"{name}: repetitions", when,
         valueQuantity={"value": count, "unit": "repetitions", "system": UCUM,
                        "code": "{repetitions}"})
     if set_doc.get("target_reps"):
@@ -113,7 +125,7 @@ def set_observations(session: Mapping[str, Any], set_doc: Mapping[str, Any],
     hold_target = set_doc.get("hold_target_s")
     if holds and (hold_target or any(h > 0 for h in holds)):
         hold_obs = _observation(
-            _uid(*key, "hold"), patient_ref, HOLD_CODE, f"{name}: median hold time", when,
+            hold_id, patient_ref, HOLD_CODE, f"{name}: median hold time", when,
             valueQuantity=_seconds(statistics.median(holds)),
             component=[{"code": {"coding": [REP_HOLD_CODE], "text": f"rep {i} hold time"},
                         "valueQuantity": _seconds(h)} for i, h in enumerate(holds, start=1)])
@@ -122,7 +134,7 @@ def set_observations(session: Mapping[str, Any], set_doc: Mapping[str, Any],
                                            "text": "prescribed hold"}]
         members.append(hold_obs)
     panel = _observation(
-        _uid(*key, "activity"), patient_ref, ACTIVITY_CODE, f"Exercise set: {name}", when,
+        panel_id, patient_ref, ACTIVITY_CODE, f"Exercise set: {name}", when,
         valueCodeableConcept={"coding": [{"system": EXERCISE_SYSTEM, "code": exercise_id,
                                           "display": name}], "text": name},
         hasMember=[{"reference": f"urn:uuid:{m['id']}"} for m in members])

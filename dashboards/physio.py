@@ -198,5 +198,5 @@ def export_fhir(patient_id: int) -> Response:
     patient = physio_patient(patient_id, "export_fhir")
     bundle = patient_bundle(patient_id, patient["name"],
                             queries.session_documents(get_db(), patient_id))
-    return _download(json.dumps(bundle, indent=1), "application/fhir+json",
+    return _download(json.dumps(bundle, separators=(",", ":")), "application/fhir+json",
                      f"rehablink-patient-{patient_id}-fhir.json")

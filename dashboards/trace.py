@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 from markupsafe import Markup
+from scipy.signal import butter, sosfiltfilt
 
 from dashboards.charts import empty_chart
 from dashboards.svg import (
@@ -54,8 +55,6 @@ def tilt_deg(recording: Recording) -> FloatArray:
         Angle between each (low-passed) acceleration vector and the mean vector of the first
         :data:`REST_WINDOW_S` seconds, degrees, in [0, 180].
     """
-    from scipy.signal import butter, sosfiltfilt
-
     acc = np.asarray(recording.acc, dtype=np.float64)
     n = len(recording)
     if n == 0:

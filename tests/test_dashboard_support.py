@@ -6,6 +6,7 @@ the server's own validation and ingest code, and raw samples whose tilt matches 
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from dataclasses import dataclass
@@ -103,7 +104,8 @@ def store(db: Any, doc: dict[str, Any], patient_id: int) -> None:
     from server.ingest import document_digest, store_session
     from server.validate import session_document
 
-    store_session(db, session_document(doc), patient_id, None, document_digest(doc))
+    body = json.dumps(doc).encode()
+    store_session(db, session_document(doc), patient_id, None, document_digest(body))
 
 
 def store_samples(db: Any, session_id: str, set_index: int, rec: Recording) -> None:
