@@ -1,8 +1,9 @@
 """Adherence calendar: prescribed against done, one cell per day (a pure SVG function).
 
 Weeks are rows (Monday first), weekdays are columns. Each cell shows the day of the month and a
-glyph that says the result without colour: ✓ all prescribed sets done, ◐ some, ✕ none, and no
-glyph on a rest day. The fill (Okabe–Ito blue shades) repeats the glyph for a quick glance.
+glyph that says the result without colour: ✓ all prescribed sets done, ◐ some, ✕ none (on a
+day of the plan; with fewer than 7 days a week some of these are the patient's free days), and
+no glyph where nothing was prescribed. The fill (Okabe–Ito blue shades) repeats the glyph.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class DayAdherence:
 
     @property
     def status(self) -> str:
-        """``"rest"``, ``"missed"``, ``"partial"`` or ``"done"`` (sets on a rest day: done)."""
+        """``"rest"`` (nothing prescribed), ``"missed"``, ``"partial"`` or ``"done"``."""
         if self.prescribed <= 0:
             return "done" if self.done > 0 else "rest"
         if self.done <= 0:
@@ -41,7 +42,7 @@ class DayAdherence:
         when = f"{WEEKDAYS[self.day.weekday()]} {self.day.day} {self.day:%b}"
         if self.prescribed <= 0:
             extra = f", {self.done} extra sets done" if self.done else ""
-            return f"{when}: rest day{extra}"
+            return f"{when}: nothing prescribed{extra}"
         return f"{when}: {self.done} of {self.prescribed} sets done"
 
 
@@ -49,8 +50,8 @@ class DayAdherence:
 STYLES: dict[str, tuple[str, str, str, str]] = {
     "done": (OKABE_ITO["blue"], "#ffffff", "✓", "all sets done"),
     "partial": ("#9ccbe8", "#000000", "◐", "some sets done"),
-    "missed": ("#ffffff", "#000000", "✕", "missed"),
-    "rest": ("#eeeeee", "#555555", "", "rest day"),
+    "missed": ("#ffffff", "#000000", "✕", "none done"),
+    "rest": ("#eeeeee", "#555555", "", "nothing prescribed"),
     "today": ("#ffffff", "#000000", "…", "today, not done yet"),
 }
 
@@ -60,7 +61,7 @@ GAP = 4
 
 def calendar_heatmap(days: Sequence[DayAdherence], *, title: str,
                      today: date | None = None) -> Markup:
-    """Draw the calendar of ``days`` (any order; missing dates are drawn as rest days).
+    """Draw the calendar of ``days`` (any order; missing dates: nothing prescribed).
 
     Parameters
     ----------
@@ -87,8 +88,9 @@ def calendar_heatmap(days: Sequence[DayAdherence], *, title: str,
     for d in days:
         counts[d.status] += 1
     desc = (f"{len(days)} days from {first:%d %b %Y} to {last:%d %b %Y}: "
-            f"{counts['done']} complete, {counts['partial']} partial, {counts['missed']} missed, "
-            f"{counts['rest']} rest days; {done} of {prescribed} prescribed sets done.")
+            f"{counts['done']} complete, {counts['partial']} partial, "
+            f"{counts['missed']} with none done, {counts['rest']} with nothing prescribed; "
+            f"{done} of {prescribed} prescribed sets done.")
     out = open_svg(width, height, title, desc, "chart-calendar")
     for col, name in enumerate(WEEKDAYS):
         x = left + col * (CELL + GAP) + CELL / 2

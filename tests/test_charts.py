@@ -136,7 +136,7 @@ def test_calendar_marks_each_day_with_a_glyph_and_sentence():
     glyph = {d: "".join(g.find("s:text[@class='glyph']", NS).itertext()) for d, g in cells.items()}
     assert glyph == {"2026-11-02": "✓", "2026-11-03": "◐", "2026-11-04": "✕", "2026-11-05": ""}
     assert cells["2026-11-03"].find("s:title", NS).text == "Tue 3 Nov: 1 of 3 sets done"
-    assert cells["2026-11-05"].find("s:title", NS).text == "Thu 5 Nov: rest day"
+    assert cells["2026-11-05"].find("s:title", NS).text == "Thu 5 Nov: nothing prescribed"
     desc = root.find("s:desc", NS).text
     assert "7 of 12 prescribed sets done" in desc
     assert colours(svg) <= ALLOWED
