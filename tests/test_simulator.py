@@ -66,6 +66,17 @@ def test_ideal_gyro_integrates_to_the_sensor_rotation() -> None:
     assert (integrated.inv() * expected).magnitude() < np.radians(0.1)
 
 
+def test_clip_wobble_follows_base_excitation_transmissibility() -> None:
+    """|T| = sqrt(1 + (2 z r)^2) / sqrt((1 - r^2)^2 + (2 z r)^2): 1 well below resonance,
+    sqrt(1 + 4 z^2) / (2 z) = 5.10 at resonance for z = 0.1."""
+    fs = 800.0
+    t = np.arange(0.0, 8.0, 1 / fs)
+    for f_hz, expected in ((0.5, 1.0), (10.0, np.sqrt(1 + 0.04) / 0.2)):
+        a = np.sin(2 * np.pi * f_hz * t)[:, None] * np.ones(3)
+        out = sen.clip_wobble(a, fs, 10.0, 0.1)
+        assert np.abs(out[t > 6.0]).max() == pytest.approx(expected, rel=0.02)
+
+
 def test_quantise_rounds_to_int16_steps_and_clips() -> None:
     x = np.array([0.00013, 1.99999, 2.5, -3.0])
     q = sen.quantise(x, 2.0, 16)

@@ -105,9 +105,9 @@ def walking(t: FloatArray, walks: list[Walk], heading0: float,
     """Heading, horizontal path and the gait oscillations of the pelvis and thigh.
 
     Steps at ``step_hz``: the pelvis bounces 1.5-2.5 cm per step (with a 5-15 % second
-    harmonic: heel strikes), surges 5-12 % of the walking speed, sways 1.5-3 cm, rolls 3-6 deg and
-    turns 3-7 deg per stride, pitches 1-3 deg per step; the thigh swings 15-25 deg; the half turn
-    takes 1.5-2.5 s.
+    harmonic and a heel-strike jolt, :func:`heel_strikes`), surges 5-12 % of the walking speed,
+    sways 1.5-3 cm, rolls 3-6 deg and turns 3-7 deg per stride, pitches 1-3 deg per step; the
+    thigh swings 15-25 deg; the half turn takes 1.5-2.5 s.
     """
     n = t.size
     dt = float(t[1] - t[0])
@@ -125,7 +125,8 @@ def walking(t: FloatArray, walks: list[Walk], heading0: float,
         turn = min_jerk((t - (mid - turn_s / 2)) / turn_s) * np.pi * rng.choice([-1.0, 1.0])
         heading = heading + turn
         slow = 1.0 - 0.5 * np.exp(-(((t - mid) / (turn_s / 2)) ** 2))
-        phase = 2 * np.pi * w.step_hz * tau + rng.uniform(0, 2 * np.pi)
+        phase0 = rng.uniform(0, 2 * np.pi)
+        phase = 2 * np.pi * w.step_hz * tau + phase0
         surge = 1.0 + rng.uniform(0.05, 0.12) * np.sin(phase + rng.uniform(0, 1))
         speed += w.speed_m_s * env * slow * surge
         a_roll, a_yaw, a_pitch = np.deg2rad(rng.uniform([3, 3, 1], [6, 7, 3]))
@@ -134,12 +135,26 @@ def walking(t: FloatArray, walks: list[Walk], heading0: float,
         out["hip"][:, 1] += env * np.deg2rad(rng.uniform(15, 25)) * np.sin(phase / 2)
         harmonic = rng.uniform(0.05, 0.15) * np.cos(2 * phase + rng.uniform(0, 2 * np.pi))
         bounce += env * rng.uniform(0.015, 0.025) * (np.cos(phase) + harmonic)
+        bounce += env * heel_strikes(t, w, phase0, rng)
         sway_left += env * rng.uniform(0.015, 0.03) * np.sin(phase / 2)
     xy = np.cumsum(speed[:, None] * np.column_stack([np.cos(heading), np.sin(heading)]),
                    axis=0) * dt
     xy[:, 0] -= sway_left * np.sin(heading)
     xy[:, 1] += sway_left * np.cos(heading)
     return {"heading": heading, "xy": xy, "bounce": bounce, **out}
+
+
+def heel_strikes(t: FloatArray, w: Walk, phase0: float, rng: np.random.Generator) -> FloatArray:
+    """Vertical displacement (m) whose second derivative is a 0.1-0.3 g jolt of 12-25 ms at each
+    heel strike (the lowest point of the step): a Gaussian dip of ``a sigma^2``."""
+    out = np.zeros(t.size)
+    sigma = rng.uniform(0.012, 0.025)
+    first = (np.pi - phase0) % (2 * np.pi) / (2 * np.pi * w.step_hz)
+    for k, at in enumerate(np.arange(w.t0 + first, w.t1, 1.0 / w.step_hz)):
+        near = np.abs(t - at) < 5 * sigma
+        jolt = rng.uniform(0.1, 0.3) * 9.80665 * (1.0 if k % 2 else rng.uniform(0.7, 1.0))
+        out[near] -= jolt * sigma**2 * np.exp(-0.5 * ((t[near] - at) / sigma) ** 2)
+    return out
 
 
 def breathing(t: FloatArray, fs: float, rng: np.random.Generator,

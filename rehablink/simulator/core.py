@@ -151,13 +151,16 @@ def simulate(spec: SetSpec, seed: int) -> tuple[Recording, Truth]:
     else:
         segment, segment_clean = pelvis, pelvis_clean
         pos = centre + pelvis @ np.asarray(mount.lever_m)
-    f_g, omega = sen.ideal_imu(t, segment, pos, mount)
+    wobble = ((rng.uniform(6.0, 15.0), rng.uniform(0.1, 0.3)) if "loose_mount" in hz
+              else (rng.uniform(20.0, 30.0), rng.uniform(0.4, 0.6)))
+    f_g, omega = sen.ideal_imu(t, segment, pos, mount, wobble)
     f_g, omega = sen.anti_alias(f_g, fs, rate), sen.anti_alias(omega, fs, rate)
     return _sample(spec, seed, rng, t, f_g, omega, tl, plan, segment_clean, r_ex, comp,
                    {"mount": mount.where, "lever_m": [round(v, 3) for v in mount.lever_m],
                     "mount_quat_xyzw": [round(float(q), 4) for q in mount.rotation.as_quat()],
                     "side": "left" if side > 0 else "right", "posture": model.posture,
-                    "main_amplitude_deg": round(float(main_deg), 2)})
+                    "main_amplitude_deg": round(float(main_deg), 2),
+                    "mount_resonance_hz": round(wobble[0], 1)})
 
 
 def _sample(spec: SetSpec, seed: int, rng: np.random.Generator, t: np.ndarray,

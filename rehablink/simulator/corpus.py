@@ -28,7 +28,7 @@ BENCHMARK_SEED0 = 1_000_000
 #: Hazard groups of the corpus: name -> hazards.
 GROUPS: dict[str, tuple[str, ...]] = {
     "clean": (),
-    "sensor": ("jitter", "drops", "disconnect", "drift"),
+    "sensor": ("jitter", "drops", "disconnect", "drift", "loose_mount"),
     "home": ("walking_around", "lying_down_getting_up", "breathing", "sway", "fidgets",
              "posture_shift"),
     "person": ("fatigue", "no_pause", "slow_reps", "partials", "reduced_rom", "compensation"),

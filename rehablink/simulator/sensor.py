@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import butter, sosfilt
+from scipy.signal import bilinear, butter, lfilter, sosfilt
 from scipy.spatial.transform import Rotation
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,17 +62,29 @@ def draw_mount(placement: str, rng: np.random.Generator) -> Mount:
     return Mount(tuple(float(v) for v in lever), rot, where)  # type: ignore[arg-type]
 
 
-def ideal_imu(t: FloatArray, segment: FloatArray, sensor_pos_m: FloatArray,
-              mount: Mount) -> tuple[FloatArray, FloatArray]:
+def clip_wobble(acc: FloatArray, fs: float, resonance_hz: float, damping: float) -> FloatArray:
+    """Acceleration of a sensor held by a springy clip or strap on a body point accelerating by
+    ``acc`` (m/s^2, rows in time): base-excitation transmissibility
+    ``(2 z w s + w^2) / (s^2 + 2 z w s + w^2)``, discretised with the bilinear transform."""
+    w = 2 * np.pi * resonance_hz
+    b, a = bilinear([2 * damping * w, w**2], [1.0, 2 * damping * w, w**2], fs=fs)
+    return np.asarray(lfilter(b, a, acc - acc[:1], axis=0) + acc[:1])
+
+
+def ideal_imu(t: FloatArray, segment: FloatArray, sensor_pos_m: FloatArray, mount: Mount,
+              wobble: tuple[float, float] | None = None) -> tuple[FloatArray, FloatArray]:
     """Specific force (g) and angular rate (deg/s) in the sensor frame, on a uniform grid.
 
     ``segment`` (n, 3, 3) are rotation matrices mapping segment-frame vectors to the world (z
     up); ``sensor_pos_m`` is the sensor's world position. The acceleration is differentiated from
-    the position, so centripetal and tangential terms of the lever arm come for free.
+    the position, so centripetal and tangential terms of the lever arm come for free. ``wobble``
+    (resonance Hz, damping ratio) adds the clip's own bouncing (:func:`clip_wobble`).
     """
     dt = float(t[1] - t[0])
     vel = np.gradient(sensor_pos_m, dt, axis=0)
     acc = np.gradient(vel, dt, axis=0)
+    if wobble is not None:
+        acc = clip_wobble(acc, 1.0 / dt, *wobble)
     acc[:, 2] += G0
     sensor = segment @ mount.rotation.as_matrix()
     f = np.einsum("nji,nj->ni", sensor, acc) / G0

@@ -22,6 +22,7 @@ HAZARDS: dict[str, str] = {
     "drift": "the sensor clock runs 0.3-2 % fast or slow against its nominal rate",
     "low_rate": "the sensor samples at 25 or 26 Hz",
     "acc_only": "an accelerometer-only sensor (no gyro columns)",
+    "loose_mount": "the clip bounces on a loose belt or clothing (6-15 Hz, damping 0.1-0.3)",
     "walking_around": "standing and walking (steps at 1.6-2.0 Hz, with a turn) before and after",
     "lying_down_getting_up": "getting into the set's posture before it and out of it after",
     "breathing": "0.2-0.3 Hz pelvic rotation of 0.1-0.35 deg and a few mm of motion",
