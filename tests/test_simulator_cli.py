@@ -31,7 +31,8 @@ def test_simulate_writes_a_loadable_csv_and_its_truth(tmp_path: Path) -> None:
     header, data = _load_csv(out)
     assert header == ["t", "ax", "ay", "az", "gx", "gy", "gz"]
     assert np.all(np.diff(data[:, 0]) > 0)
-    assert np.median(np.diff(data[:, 0])) == pytest.approx(1 / 52, rel=0.01)
+    rate = (len(data) - 1) / (data[-1, 0] - data[0, 0])  # drops lower it by at most 5 %
+    assert 0.94 * 52 <= rate <= 1.01 * 52
     truth = Truth.read(tmp_path / "bridge.truth.json")
     assert truth.rep_count == 3 and truth.hazards == ("breathing", "drops")
     assert truth.spec["hold_s"] == 3.0 and truth.seed == 4
@@ -102,7 +103,7 @@ def test_bundled_recordings_are_installed_with_their_truth(name: str) -> None:
     path = bundled(name)
     header, data = _load_csv(path)
     assert header == ["t", "ax", "ay", "az", "gx", "gy", "gz"]
-    assert 1 / np.median(np.diff(data[:, 0])) == pytest.approx(50.0, rel=0.01)
+    assert (len(data) - 1) / (data[-1, 0] - data[0, 0]) == pytest.approx(50.0, rel=0.01)
     truth = Truth.read(bundled_truth(name))
     assert truth.exercise == name and 8 <= truth.rep_count <= 10
     holds = [r["hold_s"] for r in truth.reps]
