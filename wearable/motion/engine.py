@@ -61,6 +61,7 @@ class Engine:
         self._t = _Grow(1)
         self._acc = _Grow(3)
         self._gyro = _Grow(3)
+        self._g = _Grow(3)
         self._tail_g = np.zeros((0, 3))
         self._tail_r = np.zeros(0)
         self._tail_t = np.zeros(0)
@@ -85,6 +86,7 @@ class Engine:
         r2 = self._impacts.push(chunk.acc)
         self._t.extend(chunk.t[:, None])
         self._acc.extend(chunk.acc)
+        self._g.extend(g)
         if chunk.gyro is not None:
             self._gyro.extend(chunk.gyro)
         gg = np.vstack((self._tail_g, g))
@@ -148,6 +150,8 @@ class Engine:
         self._roms.append(rom)
         typical = typical_range(self._roms, self.profile.rom_range_deg[0])
         kind = classify(rom, typical)
+        if kind == "outlier":
+            return
         if kind == "partial":
             out.append(ev.PartialAttempt(ex.close_t, rom))
             return
@@ -172,7 +176,7 @@ class Engine:
         i1 = int(np.searchsorted(t, ex.close_t + MARGIN_S, side="right"))
         gyro = self._gyro.view[i0:i1] if self._gyro.size else None
         return refine(t[i0:i1], self._acc.view[i0:i1], gyro, np.asarray(ex.ref),
-                      np.asarray(ex.peak_g), ex.start_t, ex.close_t)
+                      np.asarray(ex.peak_g), ex.start_t, ex.close_t, self._g.view[i0:i1])
 
     def _rep(self, timing: RepTiming, kind: str) -> Rep:
         stab = stability_deg(timing, self.profile)
@@ -196,6 +200,8 @@ class Engine:
         partials = 0
         for tm in kept:
             kind = classify(tm.rom_deg, typical)
+            if kind == "outlier":
+                continue
             if kind == "partial":
                 partials += 1
             else:

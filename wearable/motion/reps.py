@@ -24,6 +24,8 @@ FloatArray = npt.NDArray[np.float64]
 SPEED_SHARE = 0.2
 #: Minimum-jerk ratio: time from 20 % speed to the stop over time from 50 % to 20 %.
 MINJERK_K = 1.268
+#: Movements beyond this multiple of the typical range are posture changes, not reps.
+OUTLIER_SHARE = 2.2
 #: Shorter movements are fidgets or steps, not reps, s.
 MIN_REP_S = 0.6
 #: Data kept around an excursion for its timing, s.
@@ -103,13 +105,17 @@ def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: Floa
 
 
 def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatArray,
-           peak_g: FloatArray, start_t: float, close_t: float) -> RepTiming | None:
+           peak_g: FloatArray, start_t: float, close_t: float,
+           fused: FloatArray | None = None) -> RepTiming | None:
     """Time one excursion from the grid samples around it.
 
     Parameters
     ----------
     t, acc, gyro : ndarray
         Grid samples covering ``[start_t - MARGIN_S, close_t + MARGIN_S]`` (s, g, deg/s).
+    fused : ndarray, shape (m, 3), optional
+        Gravity directions fused with the gyro (immune to linear acceleration); with a gyro,
+        the angles come from these and the timing from the gyro's rate.
     ref, peak_g : ndarray, shape (3,)
         Rest and peak gravity directions (unit).
     start_t, close_t : float
@@ -125,7 +131,8 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
     direction = tangent_direction(peak_g, ref)
     if direction is None:
         return None
-    g = unit_rows(zero_phase_lowpass(acc))
+    use_fused = gyro is not None and fused is not None and fused.shape == acc.shape
+    g = fused if use_fused and fused is not None else unit_rows(zero_phase_lowpass(acc))
     along, across = plane_angles(g, ref, direction)
     rate = tilt_rate(g, along, ref, direction, gyro)
     i_open = int(np.searchsorted(t, start_t))
@@ -181,7 +188,10 @@ def typical_range(roms: list[float], prior_deg: float | None = None) -> float:
 
 
 def classify(rom_deg: float, typical_deg: float) -> str:
-    """``"partial"``, ``"reduced"`` or ``"full"`` for a rep of this range in this set."""
+    """``"partial"``, ``"reduced"``, ``"full"`` or ``"outlier"`` (far beyond the set's range:
+    a posture change, not a rep) for a movement of this range in this set."""
+    if rom_deg > OUTLIER_SHARE * typical_deg:
+        return "outlier"
     if rom_deg < PARTIAL_SHARE * typical_deg:
         return "partial"
     if rom_deg < REDUCED_ROM_SHARE * typical_deg:

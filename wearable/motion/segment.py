@@ -104,8 +104,7 @@ class Segmenter:
         self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
         self._valley = 0.0
         self._walk_ticks = 0
-        walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
-        self._walk_ms = walk_g * walk_g
+        self._walk_ms = WALK_G * WALK_G
         self._reset_active()
 
     def _reset_active(self) -> None:
