@@ -58,11 +58,12 @@ def when(stamp: str | None) -> str:
 
 def register(app: Flask) -> None:
     """Add the dashboards' blueprints and make them the start pages after login."""
-    from dashboards import figures, patient, physio
+    from dashboards import figures, patient, people, physio
 
     app.register_blueprint(bp)
     app.register_blueprint(physio.bp)
     app.register_blueprint(patient.bp)
+    app.register_blueprint(people.bp)
     app.config.setdefault("HOME_ENDPOINT", "physio.patient_list")
     app.config.setdefault("PATIENT_HOME_ENDPOINT", "me.today")
     for name, fn in (("percent", percent), ("num", num), ("day_ago", day_ago), ("when", when)):

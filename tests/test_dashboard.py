@@ -324,3 +324,45 @@ def test_patient_sees_only_their_own_pages(client, db, auth, clinic):
                  f"/clinic/patients/{clinic['ben']}/export.csv"):
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_add_patient_shows_a_working_enrollment_code_once(client, auth, clinic, db):
+    auth.login()
+    page = client.get("/clinic/patients/new")
+    assert page.status_code == 200
+    new = "/clinic/patients/new"
+    empty = client.post(new, data={"csrf_token": csrf(client, new), "name": "  "})
+    assert empty.status_code == 400 and "This field is required" in empty.get_data(as_text=True)
+    assert client.post("/clinic/patients/new", data={"name": "No Token"}).status_code == 400
+    added = client.post("/clinic/patients/new", data={
+        "csrf_token": csrf(client, "/clinic/patients/new"), "name": "Gil New"})
+    assert added.status_code == 200
+    assert added.headers["Cache-Control"] == "no-store"
+    code = re.search(r'id="enrollment-code">([^<]+)<', added.get_data(as_text=True)).group(1)
+    # The code enrolls a companion for the new patient, under this physio.
+    token = auth.enroll(code)
+    assert token
+    row = next(db.query("SELECT physio_id FROM patients WHERE name = 'Gil New'"))
+    assert row["physio_id"] == clinic["ana"]
+    assert "Gil New" in client.get("/clinic/").get_data(as_text=True)
+    # A second enrollment code and a one-time patient link, from the patient's page.
+    pid = next(db.query("SELECT id FROM patients WHERE name = 'Gil New'"))["id"]
+    path = f"/clinic/patients/{pid}"
+    again = client.post(f"{path}/enrollment-code", data={"csrf_token": csrf(client, path)})
+    assert again.status_code == 200 and 'id="enrollment-code"' in again.get_data(as_text=True)
+    link_page = client.post(f"{path}/patient-link", data={"csrf_token": csrf(client, path)})
+    link = re.search(r'id="patient-link" href="http://localhost(/patient/login/[^"]+)"',
+                     link_page.get_data(as_text=True)).group(1)
+    auth.logout()
+    assert client.post(link, data={"csrf_token": csrf(client, link)}).status_code == 302
+    assert "Hello Gil" in client.get("/me/").get_data(as_text=True)
+
+
+def test_codes_and_links_only_for_own_patients(client, auth, clinic):
+    auth.login("olga@clinic.example")
+    token = csrf(client, f"/clinic/patients/{clinic['dan']}")
+    for action in ("enrollment-code", "patient-link"):
+        response = client.post(f"/clinic/patients/{clinic['ben']}/{action}",
+                               data={"csrf_token": token})
+        assert response.status_code == 404
+        assert client.post(f"/clinic/patients/{clinic['dan']}/{action}").status_code == 400
