@@ -99,7 +99,7 @@ def test_untimed_timeline_measures_a_three_second_disconnect() -> None:
     t = np.array(times)
     gaps, lost = find_gaps(t, 50.0)
     assert len(gaps) == 1
-    assert gaps[0].start == pytest.approx(499 / 50, abs=0.05)
+    assert gaps[0].start == pytest.approx(499 / 50, abs=0.2)  # opens up to confirm_s late
     assert gaps[0].duration_s == pytest.approx(3.0, abs=0.06)
     assert tl.samples_lost == pytest.approx(150, abs=3) and lost == pytest.approx(150, abs=3)
 

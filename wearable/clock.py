@@ -45,6 +45,10 @@ class ClockFit:
         """Host time, s, of an unwrapped sensor time, s."""
         return sensor_s + self.offset_s + self.skew * (sensor_s - self.ref_s)
 
+    def to_sensor(self, host_s: float) -> float:
+        """Inverse of :meth:`to_host`."""
+        return (host_s - self.offset_s + self.skew * self.ref_s) / (1.0 + self.skew)
+
 
 class ClockAligner:
     """Unwrap a wrapping sensor clock and map it onto the host's monotonic clock.
@@ -116,8 +120,7 @@ class ClockAligner:
         start = self._last_unwrapped
         if host_s is not None and self._blocks:
             # Where the old mapping puts this arrival (its latency is within the new fit).
-            start = max(start, host_s - self.fit.offset_s
-                        - self.fit.skew * (self._last_unwrapped - self.fit.ref_s))
+            start = max(start, self.fit.to_sensor(host_s))
         self._epoch_shift = start - raw_s
         self._blocks.clear()
         self._block_index = None

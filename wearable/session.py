@@ -55,6 +55,8 @@ class Cue:
 
     kind: CueKind
     text: str
+    set_index: int | None = None  # the set it is about
+    reps: int | None = None  # reps of that set when the cue fired
 
 
 @dataclass
@@ -134,7 +136,8 @@ class GuidedSession:
         ex = get_exercise(spec.exercise)
         target = f", {spec.target_reps} reps" if spec.target_reps else ""
         return Cue(CueKind.SET_START,
-                   f"{ex.name}: set {spec.set_number} of {spec.of_sets}{target}. {ex.cue}")
+                   f"{ex.name}: set {spec.set_number} of {spec.of_sets}{target}. {ex.cue}",
+                   spec.index, 0)
 
     # -- inputs -----------------------------------------------------------------------------
     def on_event(self, event: Event, now: float) -> list[Cue]:
@@ -149,18 +152,19 @@ class GuidedSession:
             p.hold_started, p.hold_reached = event.t, False
         elif isinstance(event, HoldTargetReached):
             p.hold_reached = True
-            return [Cue(CueKind.HOLD_REACHED, "Hold reached - now lower slowly")]
+            return [Cue(CueKind.HOLD_REACHED, "Hold reached - now lower slowly", p.spec.index,
+                        p.reps)]
         elif isinstance(event, StabilityWarning):
             p.warnings += 1
             self._warning_until = now + WARNING_SHOW_S
-            return [Cue(CueKind.STABILITY, "Keep your pelvis still")]
+            return [Cue(CueKind.STABILITY, "Keep your pelvis still", p.spec.index, p.reps)]
         elif isinstance(event, RepCompleted):
             p.reps = event.count
             p.last_hold_s = max(event.rep.hold_s, 0.0)
             p.hold_started = None
             if p.spec.target_reps is not None and p.reps >= p.spec.target_reps:
                 return self._end_set(now, skipped=False)
-            return [Cue(CueKind.REP, f"{p.reps}")]
+            return [Cue(CueKind.REP, f"{p.reps}", p.spec.index, p.reps)]
         return []
 
     def on_samples(self, t_last: float) -> None:
@@ -216,9 +220,10 @@ class GuidedSession:
         p.hold_started = None
         last = self.index >= len(self.sets) - 1
         if skipped:
-            cues = [Cue(CueKind.SET_DONE, "Set skipped")]
+            cues = [Cue(CueKind.SET_DONE, "Set skipped", p.spec.index, p.reps)]
         else:
-            cues = [Cue(CueKind.SET_DONE, f"Set done: {p.reps} reps. Well done!")]
+            cues = [Cue(CueKind.SET_DONE, f"Set done: {p.reps} reps. Well done!", p.spec.index,
+                        p.reps)]
         if last:
             self.phase = Phase.QUESTIONS
             cues.append(Cue(CueKind.SESSION_DONE, "That was the last set."))

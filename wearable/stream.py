@@ -118,6 +118,7 @@ class SensorLink:
         self._epoch_restart = False
         self._latest_raw: float | None = None
         self._timed: bool | None = None  # whether the sensor stamps its samples
+        self._consuming = False
         self._token = 10
 
     # -- state ------------------------------------------------------------------------------
@@ -147,19 +148,21 @@ class SensorLink:
         StreamError
             When the first connection fails after ``connect_attempts`` attempts.
         """
+        self._consuming = True
         consumer = asyncio.create_task(self._consume(stop))
         try:
-            await self._connection_loop(stop)
+            await self._connection_loop(stop, consumer)
         finally:
-            consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await consumer
+            # Ask the consumer to finish rather than cancel it: a cancel that lands while
+            # wait_for() completes is lost on Python 3.11.
+            self._consuming = False
+            await consumer
             self._drain()
             for batch in self.ledger.flush():
                 self._emit(batch, time.monotonic())
             self._set_state(LinkState.STOPPED)
 
-    async def _connection_loop(self, stop: asyncio.Event) -> None:
+    async def _connection_loop(self, stop: asyncio.Event, consumer: asyncio.Task[None]) -> None:
         device = self.sensor.device
         first = True
         while not stop.is_set():
@@ -195,9 +198,12 @@ class SensorLink:
                 self._set_state(LinkState.STREAMING)
                 stopping = asyncio.create_task(stop.wait())
                 lost = asyncio.create_task(disconnected.wait())
-                await asyncio.wait({stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({stopping, lost, consumer},
+                                   return_when=asyncio.FIRST_COMPLETED)
                 stopping.cancel()
                 lost.cancel()
+                if consumer.done():  # the consumer failed: stop and report it
+                    stop.set()
             except (BleakError, TimeoutError, EOFError) as exc:
                 if first:
                     raise StreamError(f"{self.sensor.name}: setting up the stream failed: "
@@ -284,7 +290,7 @@ class SensorLink:
     # -- the consumer ---------------------------------------------------------------------
     async def _consume(self, stop: asyncio.Event) -> None:
         resend_task: asyncio.Task[None] | None = None
-        while True:
+        while self._consuming:
             try:
                 arrival, channel, data = await asyncio.wait_for(self._queue.get(), 0.1)
             except TimeoutError:
@@ -299,6 +305,9 @@ class SensorLink:
                 resend_task = asyncio.create_task(self._request_resend(request))
             if self.on_tick:
                 self.on_tick()
+        if resend_task is not None:
+            with contextlib.suppress(BleakError, TimeoutError, EOFError):
+                await resend_task
 
     def _drain(self) -> None:
         while not self._queue.empty():

@@ -35,35 +35,51 @@ class UntimedTimeline:
     >>> tl = UntimedTimeline(50.0)
     >>> tl.place(5, host_s=10.0).round(2).tolist()
     [0.0, 0.02, 0.04, 0.06, 0.08]
-    >>> tl.place(5, host_s=11.1).round(2).tolist()  # 50 samples (1 s) lost before these
-    [1.1, 1.12, 1.14, 1.16, 1.18]
-    >>> tl.samples_lost
-    50
+    >>> tl.place(5, host_s=11.1).round(2).tolist()  # late: a loss, or a busy computer?
+    [0.1, 0.12, 0.14, 0.16, 0.18]
+    >>> tl.place(5, host_s=11.3).round(2).tolist()  # still late: samples were lost
+    [1.3, 1.32, 1.34, 1.36, 1.38]
+    >>> tl.samples_lost  # 50 lost, and the 5 late ones counted in the gap they preceded
+    55
     """
 
-    def __init__(self, rate_hz: float, lag_threshold_s: float = 0.25) -> None:
+    def __init__(self, rate_hz: float, lag_threshold_s: float = 0.25,
+                 confirm_s: float = 0.15) -> None:
         if rate_hz <= 0:
             raise ValueError(f"rate_hz must be positive, got {rate_hz}")
         self.rate_hz = rate_hz
         self.lag_threshold_s = lag_threshold_s
+        self.confirm_s = confirm_s
         self.aligner = ClockAligner(wrap_s=None, max_jump_back_s=None)
         self._count = 0  # samples placed or skipped so far (virtual clock = count / rate)
+        self._late_since: float | None = None
         self.samples_lost = 0
 
     def place(self, n: int, host_s: float) -> FloatArray:
-        """Sensor-clock times, s, of a batch of ``n`` samples that arrived at ``host_s``."""
+        """Sensor-clock times, s, of a batch of ``n`` samples that arrived at ``host_s``.
+
+        A late batch is not taken as a loss at once: a busy computer delivers notifications
+        late and then in a burst that catches up. Only when batches keep arriving late for
+        ``confirm_s`` (host s) is the lag a loss; the gap then opens before the current batch.
+        """
         if n <= 0:
             return np.zeros(0)
         last_virtual = (self._count + n - 1) / self.rate_hz
         if self._count:
             lag = host_s - self.aligner.to_host(last_virtual)
-            if lag > self.lag_threshold_s:
+            if lag <= self.lag_threshold_s:
+                self._late_since = None
+            elif self._late_since is None:
+                self._late_since = host_s
+            elif host_s - self._late_since >= self.confirm_s:
                 # host seconds → sensor seconds (the sensor's clock may run fast or slow)
                 skipped = round(lag / (1.0 + self.aligner.fit.skew) * self.rate_hz)
                 self.samples_lost += skipped
                 self._count += skipped
                 last_virtual = (self._count + n - 1) / self.rate_hz
-        self.aligner.observe_unwrapped(last_virtual, host_s)
+                self._late_since = None
+        if self._late_since is None:  # late arrivals would only blur the clock fit
+            self.aligner.observe_unwrapped(last_virtual, host_s)
         first = self._count
         self._count += n
         return (first + np.arange(n)) / self.rate_hz

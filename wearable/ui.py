@@ -48,9 +48,10 @@ class HeadlessUI:
                         "battery_pct": link.battery_pct})
 
     def cue(self, cue: Cue, view: SessionView) -> None:
-        self._emit({"event": str(cue.kind), "text": cue.text, "set": view.set_index,
-                    "exercise_name": view.exercise_name, "reps": view.reps,
-                    "target_reps": view.target_reps})
+        obj: dict[str, Any] = {"event": str(cue.kind), "text": cue.text}
+        if cue.set_index is not None:
+            obj.update({"set": cue.set_index, "reps": cue.reps})
+        self._emit(obj)
 
 
 class LiveUI:
