@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from rehablink.exercises import EXERCISES
@@ -172,6 +174,19 @@ def test_each_hazard_alone(hazard: str) -> None:
     rec, truth = simulate(spec, 11)
     _check_truth(rec, truth, spec)
     assert truth.hazards == (hazard,)
+
+
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(exercise=st.sampled_from(list(EXERCISES)), placement=st.sampled_from(["pelvis", "thigh"]),
+       hazards=st.sets(st.sampled_from(list(HAZARDS))), n_reps=st.integers(1, 6),
+       seed=st.integers(0, 999))
+def test_any_hazard_combination_gives_consistent_truth(exercise: str, placement: str,
+                                                       hazards: set[str], n_reps: int,
+                                                       seed: int) -> None:
+    spec = SetSpec(exercise, placement, n_reps=n_reps, rate_hz=26.0,
+                   hazards=tuple(sorted(hazards)))
+    rec, truth = simulate(spec, seed)
+    _check_truth(rec, truth, spec)
 
 
 def test_sample_rate_drift_and_jitter() -> None:

@@ -160,7 +160,7 @@ def simulate(spec: SetSpec, seed: int) -> tuple[Recording, Truth]:
                     "mount_quat_xyzw": [round(float(q), 4) for q in mount.rotation.as_quat()],
                     "side": "left" if side > 0 else "right", "posture": model.posture,
                     "main_amplitude_deg": round(float(main_deg), 2),
-                    "mount_resonance_hz": round(wobble[0], 1)})
+                    "mount_resonance_hz": round(float(wobble[0]), 1)})
 
 
 def _sample(spec: SetSpec, seed: int, rng: np.random.Generator, t: np.ndarray,
