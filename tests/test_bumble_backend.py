@@ -260,3 +260,17 @@ def test_open_link_os_gives_the_platform_backend_and_bad_transports_fail_cleanly
                 pass
 
     asyncio.run(main())
+
+
+def test_leaving_the_link_leaves_no_task_behind() -> None:
+    async def main() -> None:
+        async with sim_link(short_recording(), speed=20.0) as link:
+            await link.add_sensor(short_recording(), profile="microbit")
+            async with BleakClient(link.sensor_address, backend=link.client_backend) as client:
+                await client.start_notify(rl.DATA_UUID, lambda _c, _d: None)
+                await client.write_gatt_char(rl.CONTROL_UUID, bytes(rl.Command.start()), True)
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)
+        assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+    asyncio.run(main())
