@@ -262,6 +262,34 @@ def test_open_link_os_gives_the_platform_backend_and_bad_transports_fail_cleanly
     asyncio.run(main())
 
 
+def test_bleak_retry_connector_connects_through_the_backend() -> None:
+    from bleak_retry_connector import establish_connection
+
+    async def test(link: BleLink) -> None:
+        device = await BleakScanner.find_device_by_address(
+            link.sensor_address, timeout=1.0, backend=link.scanner_backend
+        )
+        assert device is not None
+        client = await establish_connection(
+            BleakClient,
+            device,
+            "simulated sensor",
+            backend=link.client_backend,
+            services=[rl.SERVICE_UUID, rl.BATTERY_SERVICE_UUID],
+        )
+        try:
+            assert client.is_connected
+            # Only the services asked for are listed (Bleak's ``services=`` filter).
+            assert {s.uuid for s in client.services} == {
+                rl.SERVICE_UUID,
+                rl.BATTERY_SERVICE_UUID,
+            }
+        finally:
+            await client.disconnect()
+
+    run(test)
+
+
 def test_leaving_the_link_leaves_no_task_behind() -> None:
     async def main() -> None:
         async with sim_link(short_recording(), speed=20.0) as link:

@@ -67,6 +67,8 @@ class BumbleBleakClient(BaseBleakClient):
         Called (no arguments) whenever the link goes down, solicited or not, as BlueZ does.
     timeout : float
         Connection timeout, s.
+    services : set of str, optional
+        Only these services (Bleak's normalised UUIDs) appear in ``client.services``.
     bumble_central : BumbleCentral, optional
         Defaults to the class's bound :attr:`central` or the device's scanner central.
     """
@@ -80,6 +82,7 @@ class BumbleBleakClient(BaseBleakClient):
         *,
         disconnected_callback: Callable[[], None] | None = None,
         timeout: float = 10.0,
+        services: set[str] | None = None,
         bumble_central: BumbleCentral | None = None,
         **kwargs: Any,
     ) -> None:
@@ -100,6 +103,7 @@ class BumbleBleakClient(BaseBleakClient):
         self._device_name = (
             address_or_ble_device.name if isinstance(address_or_ble_device, BLEDevice) else None
         )
+        self._wanted_services = services
         self._connection: Connection | None = None
         self._peer: Peer | None = None
         self._characteristics: dict[int, CharacteristicProxy[bytes]] = {}
@@ -148,9 +152,10 @@ class BumbleBleakClient(BaseBleakClient):
         assert self._peer is not None
         collection = BleakGATTServiceCollection()
         for service_proxy in await self._peer.discover_services():
-            service = BleakGATTService(
-                service_proxy, service_proxy.handle, bleak_uuid(service_proxy.uuid)
-            )
+            uuid = bleak_uuid(service_proxy.uuid)
+            if self._wanted_services is not None and uuid not in self._wanted_services:
+                continue
+            service = BleakGATTService(service_proxy, service_proxy.handle, uuid)
             collection.add_service(service)
             for char_proxy in await service_proxy.discover_characteristics():
                 characteristic = BleakGATTCharacteristic(
