@@ -19,7 +19,7 @@ from wearable.motion.orientation import GravityTracker, tangent_direction
 from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
 from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
-from wearable.motion.segment import TICK_HZ, Excursion, Phase, Segmenter
+from wearable.motion.segment import TICK_HZ, WALK_SUSTAIN_S, Excursion, Phase, Segmenter
 from wearable.motion.stability import is_rotating, stability_deg
 
 FloatArray = npt.NDArray[np.float64]
@@ -192,7 +192,10 @@ class Engine:
     # -- the set ---------------------------------------------------------------------------
     def result(self, duration_s: float, sample_rate_hz: float) -> SetResult:
         """The set so far, with every excursion timed on all the data there is."""
-        timings = [self._time(ex) for ex in self.excursions]
+        walks = self.segmenter.walk_started
+        timings = [self._time(ex) for ex in self.excursions
+                   if not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
+                              for w in walks)]
         kept = [tm for tm in timings if tm is not None]
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)

@@ -104,6 +104,7 @@ class Segmenter:
         self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
         self._valley = 0.0
         self._walk_ticks = 0
+        self.walk_started: list[float] = []  # times at which walking began, s
         self._walk_ms = WALK_G * WALK_G
         self._reset_active()
 
@@ -152,6 +153,9 @@ class Segmenter:
         self._still_ticks = self._still_ticks + 1 if still else 0
         self._active_still = self._active_still + 1 if still else 0
 
+        if self._walk_ticks == round(WALK_SUSTAIN_S * TICK_HZ):
+            # Walking just became certain: what closed in the last seconds was its first steps.
+            self.walk_started.append(t - WALK_SUSTAIN_S)
         if self.phase is Phase.SETTLING:
             if self._still_ticks >= SETTLE_S * TICK_HZ:
                 self.ref = list(g)
@@ -188,8 +192,8 @@ class Segmenter:
         if theta < EXIT_SHARE * self._peak:
             self.phase = Phase.REST
             self._valley = theta
-            # Footfalls at the moment of return: the first steps of a walk, not a rep.
-            if self._disturbed or self._walk > self._walk_ms:
+            # Footfalls around the return: the first steps of a walk, not a rep.
+            if self._disturbed or self._walk_ticks >= 0.5 * TICK_HZ:
                 return TickEvent("abort", t)
             ex = Excursion(self._start_t, t, self._peak_t, self._peak,
                            (self.ref[0], self.ref[1], self.ref[2]),
