@@ -345,6 +345,32 @@ def test_drifting_sensor_clock_stamps_its_own_time() -> None:
     run(test)
 
 
+def test_companion_host_restart_frees_the_sensor() -> None:
+    """A companion that crashes and starts again resets its controller (HCI Reset): the sensor
+    must see the link drop and advertise again, as with a real controller."""
+
+    async def test(link: BleLink) -> None:
+        sensor = await link.add_sensor(recording(2.0))
+        stale = BleakClient(sensor.address, backend=link.client_backend)
+        await stale.connect()
+        assert sensor.connection is not None
+        assert link.central is not None
+        await link.central.device.power_on()  # the restarted host resets the controller
+        for _ in range(100):
+            if sensor.connection is None:
+                break
+            await asyncio.sleep(0.01)
+        assert sensor.connection is None
+        device = await BleakScanner.find_device_by_address(
+            sensor.address, timeout=2.0, backend=link.scanner_backend
+        )
+        assert device is not None
+        async with BleakClient(device, backend=link.client_backend) as client:
+            assert client.is_connected
+
+    run(test)
+
+
 def test_control_errors_are_answered_not_raised() -> None:
     async def test(link: BleLink) -> None:
         sensor = await link.add_sensor(recording(2.0))
