@@ -175,15 +175,19 @@ def _sample(spec: SetSpec, seed: int, rng: np.random.Generator, t: np.ndarray,
     k = np.arange(int((t[-1] - 0.05 - t0) * rate * (1 + drift)))
     t_true = t0 + k / (rate * (1 + drift))
     offset = 0.0 if rng.random() < 0.5 else float(np.round(rng.uniform(0.0, 4000.0), 3))
+    # Sensor clock: stamps count samples at the nominal rate, so the file's time runs fast or
+    # slow with the crystal. Host clock: stamps are real time, so the rate is off instead.
+    host_clock = bool(rng.random() < 0.5)
+    time_scale = 1.0 if host_clock else 1.0 + drift
 
     def clock(x: float) -> float:
-        return float(offset + (x - t0) * (1 + drift))
+        return float(offset + (x - t0) * time_scale)
 
     f_s = np.column_stack([np.interp(t_true, t, f_g[:, i]) for i in range(3)])
     w_s = np.column_stack([np.interp(t_true, t, omega[:, i]) for i in range(3)])
     errors = sen.draw_errors(rate, rng)
     acc, gyro = sen.measure(f_s, w_s, errors, spec.acc_range_g, rng)
-    stamps = offset + k / rate
+    stamps = offset + k / rate if not host_clock else offset + (t_true - t0)
     if "jitter" in hz:
         sd = rng.uniform(0.1, 0.25) / rate
         stamps = stamps + np.clip(rng.normal(0.0, sd, k.size), -0.4 / rate, 0.4 / rate)
@@ -230,6 +234,7 @@ def _sample(spec: SetSpec, seed: int, rng: np.random.Generator, t: np.ndarray,
     details.update({
         "typical_rom_deg": round(typical, 3), "rate_hz": rate,
         "clock_drift_ppm": round(float(drift) * 1e6, 1), "time_offset_s": offset,
+        "clock": "host" if host_clock else "sensor",
         "gaps": [[round(clock(a), 4), round(clock(b), 4)] for a, b in gaps],
         "set_window": [round(clock(tl.set_start), 4),
                        round(clock(tl.set_start + plan.duration_s), 4)],
