@@ -514,8 +514,28 @@ def test_sim_sensor_command_rejects_bad_input_with_one_line(tmp_path: Path) -> N
     assert (result.exit_code, result.output) == (2, "error: drop rate must be in [0, 1), got 1.5\n")
 
 
+#: A companion process that connects to the sensor, says so, and hangs until killed.
+CRASHING_COMPANION = """
+import asyncio, sys
+from bleak import BleakClient, BleakScanner
+from wearable.bumble_backend.transport import open_link
+
+async def main():
+    async with open_link(sys.argv[1]) as link:
+        found = await BleakScanner.discover(0.5, backend=link.scanner_backend)
+        client = BleakClient(found[0], backend=link.client_backend)
+        await client.connect()
+        print("connected", flush=True)
+        await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
 @pytest.mark.slow
 def test_sim_sensor_in_another_process_over_a_bumble_transport(tmp_path: Path) -> None:
+    """``rehab sim-sensor`` serves a companion in another process, also after a companion that
+    was connected to it was killed."""
     path = tmp_path / "set.csv"
     recording(3.0, 50.0).write_csv(path)
     source = load_recording(path)  # what the other process replays (CSV keeps 5 decimals)
@@ -532,8 +552,22 @@ def test_sim_sensor_in_another_process_over_a_bumble_transport(tmp_path: Path) -
         assert "is advertising; connect with --transport tcp-client:127.0.0.1:" in banner
         transport = banner.rsplit(" ", 1)[1].strip()
 
+        # A first companion connects and dies without a word (kill -9) mid-connection.
+        crashed = subprocess.Popen(
+            [sys.executable, "-c", CRASHING_COMPANION, transport],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert crashed.stdout is not None
+            assert crashed.stdout.readline().strip() == "connected"
+        finally:
+            crashed.kill()
+            crashed.wait(10)
+            if crashed.stdout is not None:
+                crashed.stdout.close()
+
         async def main() -> None:
-            async with open_link(transport) as link:
+            async with open_link(transport) as link:  # its host resets the shared controller
                 stream = RehabLinkStream()
                 found = await BleakScanner.discover(
                     0.5, backend=link.scanner_backend, return_adv=True
