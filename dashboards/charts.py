@@ -117,7 +117,7 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, y
             raise ValueError(
                 f"series {s.name!r} has {len(s.values)} values for {len(labels)} labels")
     legend_rows = math.ceil((len(series) + (target is not None)) / 3)
-    right = 16 if target is None else 84  # room for the target's label beside the plot
+    right = 16 if target is None else 112  # room for the target's label beside the plot
     frame = Frame(width, height + 18 * legend_rows, right=right, bottom=40 + 18 * legend_rows)
     low, high = _value_range(series, target, y_min, y_max)
     ticks = nice_ticks(low, high)

@@ -121,6 +121,16 @@ def test_physio_walkthrough_and_patient_page(live_server, browser_page, tmp_path
     rows = page.locator("table.patients tbody tr")
     assert rows.first.locator("th").inner_text() == "Cara Flagged"
     shot(page, "02-patient-list")
+
+    # Add a patient: the enrollment code is shown once.
+    page.get_by_role("link", name="Add a patient").click()
+    page.get_by_label("Patient's name").fill("Gil New")
+    shot(page, "02a-add-patient")
+    page.get_by_role("button", name="Add patient").click()
+    assert len(page.locator("#enrollment-code").inner_text().strip()) >= 12
+    shot(page, "02b-enrollment-code")
+    page.get_by_role("link", name="Patients").click()
+    assert rows.count() == 4
     page.get_by_label("Alert").select_option("red_flag")
     page.get_by_role("button", name="Show").click()
     assert rows.count() == 1
