@@ -40,6 +40,8 @@ EXIT_SHARE = 0.3
 SHIFT_S = 1.5
 #: ... when the direction differs from the reps' by more than this, degrees.
 SHIFT_ANGLE_DEG = 50.0
+#: Ticks over which the tilt speed is measured.
+SPEED_TICKS = 3
 #: Ticks of stillness that make an orientation an anchor (a hold or a new rest posture).
 ANCHOR_TICKS = 5
 #: Smoothing of the footfall measure, s.
@@ -97,7 +99,7 @@ class Segmenter:
         self.direction: list[float] | None = None  # learned way the reps move gravity
         self.learned = False  # whether typical_deg and direction come from counted reps
         self.ref: list[float] | None = None
-        self._prev_g: list[float] | None = None
+        self._recent: list[list[float]] = []
         self._still_ticks = 0
         self._walk = 0.0
         self._walk_alpha = 1.0 / (WALK_TAU_S * TICK_HZ)
@@ -140,9 +142,11 @@ class Segmenter:
         residual_ms : float
             Mean square acceleration above the tilt band over the tick, g².
         """
-        prev = self._prev_g if self._prev_g is not None else g
-        speed = _angle(g, prev) * TICK_HZ
-        self._prev_g = g
+        # Speed over SPEED_TICKS ticks: sensor noise averages out, slow drifts stay slow.
+        self._recent.append(g)
+        if len(self._recent) > SPEED_TICKS + 1:
+            del self._recent[0]
+        speed = _angle(g, self._recent[0]) * TICK_HZ / max(len(self._recent) - 1, 1)
         self._walk += self._walk_alpha * (residual_ms - self._walk)
         # Walking is sustained: a fast squat shakes the step band too, but only for a moment.
         self._walk_ticks = self._walk_ticks + 1 if self._walk > self._walk_ms else 0
