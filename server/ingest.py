@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlite_utils
 
 from server.audit import record
 from server.db import write_transaction
+from server.done_flags import flag
 from server.migrations import utcnow
+from server.prescriptions import Prescription, history
 from server.validate import SessionDoc
 
 
@@ -33,9 +36,10 @@ def document_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def session_rows(doc: SessionDoc, patient_id: int, device_id: int | None,
-                 digest: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def session_rows(doc: SessionDoc, patient_id: int, device_id: int | None, digest: str,
+                 versions: list[Prescription]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The ``sessions`` row and ``session_sets`` rows of a validated document."""
+    day = date.fromisoformat(doc.day)
     session = {
         "id": doc.id, "patient_id": patient_id, "device_id": device_id, "day": doc.day,
         "started_at": doc.started_at, "ended_at": doc.ended_at, "status": doc.status,
@@ -56,6 +60,7 @@ def session_rows(doc: SessionDoc, patient_id: int, device_id: int | None,
         "rotating_reps": s.rotating_reps, "samples_received": s.samples_received,
         "samples_lost": s.samples_lost,
         "result": json.dumps(s.result.to_json() if s.result else None),
+        "done": int(flag(versions, day, s.exercise, s.skipped, s.rep_count, s.median("hold_s"))),
     } for s in doc.sets]
     return session, sets
 
@@ -69,8 +74,9 @@ def store_session(db: sqlite_utils.Database, doc: SessionDoc, patient_id: int,
     SessionConflict
         If the id belongs to another patient's session.
     """
-    session, sets = session_rows(doc, patient_id, device_id, digest)
     with write_transaction(db):
+        session, sets = session_rows(doc, patient_id, device_id, digest,
+                                     history(db, patient_id))
         rows = list(db.query("SELECT patient_id, document_sha256 FROM sessions WHERE id = ?",
                              [doc.id]))
         if rows:

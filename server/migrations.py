@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,11 +12,19 @@ import sqlite_utils
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema step: ``number`` (1, 2, ...), a short ``name`` and its SQL statements."""
+    """One schema step: ``number`` (1, 2, ...), a short ``name``, its SQL statements and,
+    optionally, a function run after them in the same transaction (data backfills)."""
 
     number: int
     name: str
     statements: tuple[str, ...]
+    then: Callable[[sqlite_utils.Database], None] | None = None
+
+
+def _backfill_done(db: sqlite_utils.Database) -> None:
+    from server.done_flags import backfill  # the analytics import the database layer
+
+    backfill(db)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -158,6 +166,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX sets_patient_day_cover ON session_sets(patient_id, day, exercise, "
         "skipped, rep_count, median_hold_s, median_stability_deg, rotating_reps)",
     )),
+    Migration(6, "stored done flag per set, counted by the patient list", (
+        "ALTER TABLE session_sets ADD COLUMN done INTEGER NOT NULL DEFAULT 0",
+        "DROP INDEX sets_patient_day_cover",
+        "CREATE INDEX sets_patient_day_cover ON session_sets(patient_id, day, exercise, done, "
+        "skipped, rep_count, median_stability_deg, rotating_reps)",
+    ), then=_backfill_done),
 )
 
 
@@ -191,6 +205,8 @@ def migrate(db: sqlite_utils.Database,
                 continue
             for statement in migration.statements:
                 db.execute(statement)
+            if migration.then is not None:
+                migration.then(db)
             db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
                        [migration.number, migration.name, utcnow()])
             db.execute("COMMIT")

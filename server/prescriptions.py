@@ -177,4 +177,7 @@ def prescribe(db: sqlite_utils.Database, patient_id: int, items: list[Item],
             [(pid, pos, it.exercise, it.sets, it.reps, it.hold_s, it.days_per_week, it.note)
              for pos, it in enumerate(items)])
         record(db, actor, "prescribe", patient_id, f"version={version}")
+        from server.done_flags import refresh  # (imports this module)
+
+        refresh(db, patient_id, effective_from)
     return Prescription(version, effective_from, tuple(items))

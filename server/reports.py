@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import sqlite_utils
 
+from rehablink.exercises import EXERCISES
 from server import analytics as an
 from server.audit import record
 from server.migrations import utcnow
@@ -62,27 +64,56 @@ class PatientOverview:
     sessions: tuple[dict[str, Any], ...]  # newest first: id, day, status, pain, sets, reps
 
 
-def _marks(ids: list[int]) -> str:
+def _marks(ids: Sequence[object]) -> str:
     return ",".join("?" * len(ids))
 
 
-def load_list_sets(db: sqlite_utils.Database, patient_ids: list[int], since: date,
-                   until: date) -> dict[int, list[an.SetRecord]]:
-    """Set records per patient with only what adherence and alerts need (served by the
-    covering index ``sets_patient_day_cover``)."""
-    out: dict[int, list[an.SetRecord]] = defaultdict(list)
+def load_done_counts(db: sqlite_utils.Database, patient_ids: list[int], since: date,
+                     until: date) -> dict[int, dict[date, dict[str, int]]]:
+    """Done sets per patient, day and exercise (stored flags summed in SQL, not yet capped
+    at the sets the plan asks per day; served by the covering index)."""
+    out: dict[int, dict[date, dict[str, int]]] = defaultdict(dict)
     if not patient_ids:
         return out
     cur = db.execute(
-        f"SELECT patient_id, day, exercise, skipped, rep_count, median_hold_s, "
-        f"median_stability_deg, rotating_reps FROM session_sets "
-        f"WHERE patient_id IN ({_marks(patient_ids)}) AND day BETWEEN ? AND ?",
+        f"SELECT patient_id, day, exercise, sum(done) FROM session_sets "
+        f"WHERE patient_id IN ({_marks(patient_ids)}) AND day BETWEEN ? AND ? AND done = 1 "
+        f"GROUP BY patient_id, day, exercise",
         [*patient_ids, since.isoformat(), until.isoformat()])
     days: dict[str, date] = {}
-    record = an.SetRecord
-    for pid, day, ex, skipped, reps, hold, stab, rot in cur:
+    for pid, day, exercise, count in cur:
         d = days.get(day) or days.setdefault(day, date.fromisoformat(day))
-        out[pid].append(record(d, ex, bool(skipped), reps, hold, None, stab, None, rot))
+        out[pid].setdefault(d, {})[exercise] = count
+    return out
+
+
+def load_stability_sets(db: sqlite_utils.Database, patient_ids: list[int], since: date,
+                        until: date) -> dict[int, list[an.SetRecord]]:
+    """Sets of exercises that need a still pelvis, with what the compensation alert reads."""
+    out: dict[int, list[an.SetRecord]] = defaultdict(list)
+    still = [e.id for e in EXERCISES.values() if e.stability_matters]
+    if not patient_ids:
+        return out
+    cur = db.execute(
+        f"SELECT patient_id, day, exercise, skipped, rep_count, median_stability_deg, "
+        f"rotating_reps FROM session_sets WHERE patient_id IN ({_marks(patient_ids)}) "
+        f"AND day BETWEEN ? AND ? AND exercise IN ({_marks(still)})",
+        [*patient_ids, since.isoformat(), until.isoformat(), *still])
+    for pid, day, ex, skipped, reps, stab, rot in cur:
+        out[pid].append(an.SetRecord(date.fromisoformat(day), ex, bool(skipped), reps,
+                                     median_stability_deg=stab, rotating_reps=rot))
+    return out
+
+
+def _capped(counts: dict[date, dict[str, int]],
+            versions: list[Prescription]) -> an.DoneByDay:
+    out: an.DoneByDay = {}
+    for day, per in counts.items():
+        plan = in_effect(versions, day)
+        if plan is None:
+            continue
+        items = plan.by_exercise
+        out[day] = {ex: min(n, items[ex].sets) for ex, n in per.items() if ex in items}
     return out
 
 
@@ -111,17 +142,24 @@ def load_sessions(db: sqlite_utils.Database, patient_ids: list[int], since: date
     out: dict[int, list[an.SessionRecord]] = defaultdict(list)
     if not patient_ids:
         return out
-    cur = db.execute(
-        f"SELECT s.patient_id, s.id, s.day, s.pain, s.red_flags, "
-        f"(p.red_flags_reviewed_at IS NOT NULL AND s.received_at <= p.red_flags_reviewed_at) "
-        f"FROM sessions s JOIN patients p ON p.id = s.patient_id "
-        f"WHERE s.patient_id IN ({_marks(patient_ids)}) AND (s.day BETWEEN ? AND ? OR "
-        f"(s.red_flags != '[]' AND (p.red_flags_reviewed_at IS NULL "
-        f"OR s.received_at > p.red_flags_reviewed_at)))",
-        [*patient_ids, since.isoformat(), until.isoformat()])
-    for pid, sid, day, pain, flags, reviewed in cur:
-        out[pid].append(an.SessionRecord(sid, date.fromisoformat(day), pain,
-                                         tuple(json.loads(flags)), bool(reviewed)))
+    columns = ("s.patient_id, s.id, s.day, s.pain, s.red_flags, "
+               "(p.red_flags_reviewed_at IS NOT NULL AND s.received_at <= "
+               "p.red_flags_reviewed_at) FROM sessions s JOIN patients p ON p.id = s.patient_id")
+    marks = _marks(patient_ids)
+    # Two index searches (a day range; the partial index of red-flag sessions) beat one OR.
+    in_window = db.execute(
+        f"SELECT {columns} WHERE s.patient_id IN ({marks}) AND s.day BETWEEN ? AND ?",
+        [*patient_ids, since.isoformat(), until.isoformat()]).fetchall()
+    flagged = db.execute(
+        f"SELECT {columns} WHERE s.patient_id IN ({marks}) AND s.red_flags != '[]' "
+        f"AND (p.red_flags_reviewed_at IS NULL OR s.received_at > p.red_flags_reviewed_at) "
+        f"AND s.day NOT BETWEEN ? AND ?",
+        [*patient_ids, since.isoformat(), until.isoformat()]).fetchall()
+    days: dict[str, date] = {}
+    for pid, sid, day, pain, flags, reviewed in in_window + flagged:
+        d = days.get(day) or days.setdefault(day, date.fromisoformat(day))
+        out[pid].append(an.SessionRecord(sid, d, pain, tuple(json.loads(flags)) if flags != "[]"
+                                         else (), bool(reviewed)))
     return out
 
 
@@ -129,9 +167,10 @@ def last_sessions(db: sqlite_utils.Database, patient_ids: list[int]) -> dict[int
     """Day of each patient's latest session."""
     if not patient_ids:
         return {}
-    cur = db.execute(f"SELECT patient_id, max(day) FROM sessions WHERE patient_id IN "
-                     f"({_marks(patient_ids)}) GROUP BY patient_id", patient_ids)
-    return {pid: date.fromisoformat(day) for pid, day in cur}
+    # One index seek per patient (max() over the (patient_id, day) index).
+    cur = db.execute(f"SELECT p.id, (SELECT max(day) FROM sessions WHERE patient_id = p.id) "
+                     f"FROM patients p WHERE p.id IN ({_marks(patient_ids)})", patient_ids)
+    return {pid: date.fromisoformat(day) for pid, day in cur if day is not None}
 
 
 def _window(done: an.DoneByDay, versions: list[Prescription], end: date,
@@ -147,7 +186,8 @@ def patient_list(db: sqlite_utils.Database, physio_id: int, today: date | None =
                                "AND archived_at IS NULL", [physio_id]))
     ids = [p[0] for p in patients]
     since = today - timedelta(days=LIST_DAYS - 1)
-    sets = load_list_sets(db, ids, since, today)
+    counts = load_done_counts(db, ids, since, today)
+    sets = load_stability_sets(db, ids, today - timedelta(days=13), today)
     sessions = load_sessions(db, ids, today - timedelta(days=13), today)
     last = last_sessions(db, ids)
     plans = history_many(db, ids)
@@ -158,7 +198,7 @@ def patient_list(db: sqlite_utils.Database, physio_id: int, today: date | None =
         first_plan = min((v.effective_from for v in versions), default=None)
         alerts = an.alerts(sessions.get(pid, []), mine, today, last.get(pid), first_plan,
                            no_session_days)
-        done = an.done_by_day(mine, versions)
+        done = _capped(counts.get(pid, {}), versions)
         weeks = [_window(done, versions, today - timedelta(days=7 * k), 7) for k in (3, 2, 1, 0)]
         rows.append(PatientRow(
             id=pid, name=name, adherence_7d=weeks[3],

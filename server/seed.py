@@ -19,7 +19,9 @@ import sqlite_utils
 
 from rehablink.exercises import EXERCISES
 from server.db import write_transaction
+from server.done_flags import flag
 from server.migrations import utcnow
+from server.prescriptions import Item, Prescription
 
 FULL_RESULT_DAYS = 28
 ARCHETYPES = (("steady", 0.70), ("lapsed", 0.12), ("pain_rising", 0.08),
@@ -107,6 +109,8 @@ def _patient_history(db: sqlite_utils.Database, rng: random.Random, pid: int, ph
     v2 = [{**it, "reps": it["reps"] + 2,
            "hold_s": None if it["hold_s"] is None else it["hold_s"] + 1.0} for it in v1]
     switch = start + (today - start) // 2
+    versions = [Prescription(n, eff, tuple(Item(**it) for it in items))
+                for n, (eff, items) in enumerate(((start, v1), (switch, v2)), 1)]
     for version, (effective, items) in enumerate(((start, v1), (switch, v2)), 1):
         cur = db.execute("INSERT INTO prescriptions (patient_id, version, effective_from, "
                          "created_at, created_by) VALUES (?,?,?,?,?)",
@@ -163,9 +167,11 @@ def _patient_history(db: sqlite_utils.Database, rng: random.Random, pid: int, ph
                                  round(rom, 2) if reps else None,
                                  None if stab is None or not reps else round(stab, 2),
                                  round(rng.uniform(4.0, 7.0), 2) if reps else None, rotating,
-                                 int(result["duration_s"] * 50), 0, json.dumps(result)))
+                                 int(result["duration_s"] * 50), 0, json.dumps(result),
+                                 int(flag(versions, day, ex.id, False, reps,
+                                          round(hold, 2) if reps else None))))
                 index += 1
     db.conn.executemany("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", session_rows)
     db.conn.executemany(
-        "INSERT INTO session_sets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", set_rows)
+        "INSERT INTO session_sets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", set_rows)
     return len(session_rows), len(set_rows)

@@ -84,6 +84,25 @@ def test_prescription_versions(client: FlaskClient, auth: AuthActions) -> None:
     assert client.post(path, json=unknown, headers=_csrf(auth)).status_code == 422
 
 
+def test_a_plan_starting_today_recounts_todays_sets(client: FlaskClient, auth: AuthActions,
+                                                    db: Any) -> None:
+    physio = auth.create_physio()
+    patient, headers = auth.device(physio)
+    auth.login()
+    path = f"/api/v1/clinic/patients/{patient}/prescriptions"
+    client.post(path, json=PLAN, headers=_csrf(auth))
+    client.post("/api/v1/sessions", json=session_document(date.today().isoformat()),
+                headers=headers)
+    listed = client.get("/api/v1/clinic/patients").get_json()["patients"][0]
+    assert listed["adherence_7d"] > 0  # 2 done sets of 10 reps
+    harder = {"exercises": [{**PLAN["exercises"][0], "reps": 20}]}
+    client.post(path, json=harder, headers=_csrf(auth))
+    listed = client.get("/api/v1/clinic/patients").get_json()["patients"][0]
+    assert listed["adherence_7d"] == 0  # today's 10-rep sets fall short of 80 % of 20
+    page = client.get(f"/api/v1/clinic/patients/{patient}").get_json()
+    assert page["adherence_7d"] == 0
+
+
 def test_patient_summary_and_red_flag_review(client: FlaskClient, auth: AuthActions,
                                              db: Any) -> None:
     physio = auth.create_physio()

@@ -63,6 +63,12 @@ def test_seed_builds_a_usable_history(tmp_path: Path) -> None:
     # Sets stored by the seed obey the same schema as uploaded ones.
     sample = next(db.query("SELECT * FROM session_sets ORDER BY day DESC LIMIT 1"))
     assert sample["day"] <= date.today().isoformat() and sample["rep_count"] >= 0
+    # The list counts stored done flags in SQL; the page recomputes them from the sets: the
+    # two paths of the same rule agree for every patient.
+    for row in rows:
+        record = next(db.query("SELECT * FROM patients WHERE id = ?", [row.id]))
+        page = reports.patient_overview(db, record, weeks=5)
+        assert (row.adherence_7d, row.adherence_28d) == (page.adherence_7d, page.adherence_28d)
     patient = next(db.query("SELECT * FROM patients WHERE id = ?", [rows[0].id]))
     overview = reports.patient_overview(db, patient, weeks=8)
     assert overview.current_plan is not None and overview.current_plan.version == 2
