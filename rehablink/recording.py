@@ -182,7 +182,7 @@ def _split_header(header: str) -> tuple[str, bool, list[str]]:
 def _read_header(header: str, name: str) -> _Layout:
     delim, maybe_comma, cells = _split_header(header)
     lower = [c.lower() for c in cells]
-    if lower and lower[0] == "t":
+    if "t" in lower:
         known = set(ACC_COLUMNS + GYRO_COLUMNS)
         extra = [c for c in cells if c.lower() not in known]
         if extra:
@@ -200,7 +200,8 @@ def _read_header(header: str, name: str) -> _Layout:
                 f"{name}: line 1: missing column {absent!r} (gyro needs all three)"
             )
         if len(set(lower)) != len(lower):
-            raise RecordingError(f"{name}: line 1: a column name appears twice")
+            twice = next(c for c in lower if lower.count(c) > 1)
+            raise RecordingError(f"{name}: line 1: column {twice!r} appears twice")
         idx = {c: i for i, c in enumerate(lower)}
         return _Layout(
             delimiter=delim, decimal_comma=False, columns=tuple(cells), t_col=idx["t"],
