@@ -100,15 +100,15 @@ def simulate(spec: SetSpec, seed: int) -> tuple[Recording, Truth]:
                                                  np.zeros((n, 3)))
     for m in plan.moves:
         s, b = move_profile(t_set, m)
-        th_p += m.scale * theta_p * (s + bump_ratio * b)
-        th_h += m.scale * theta_h * (b if model.hip_bump else s)
+        sag = np.ones(n)
+        if m.kind == "rep" and m.hold_s > 0.5:  # tremor, and sagging by 1-4 % while holding
+            tremor += act.hold_tremor(t_set, m.top, m.lower_start, rng)
+            sag -= rng.uniform(0.01, 0.04) * np.clip((t_set - m.top) / m.hold_s, 0.0, 1.0)
+        th_p += m.scale * theta_p * (s * sag + bump_ratio * b)
+        th_h += m.scale * theta_h * (b if model.hip_bump else s * sag)
         comp += (m.comp_rad * s)[:, None] * np.asarray(m.comp_dir)
         stepping += (m.scale * b)[:, None] * side_bump
         trans += (m.scale * s)[:, None] * shift
-        if m.kind == "rep" and m.hold_s > 0.5:
-            tremor += act.hold_tremor(t_set, m.top, m.lower_start, rng)
-            ramp = np.clip((t_set - m.top) / m.hold_s, 0.0, 1.0)
-            tremor -= (rng.uniform(0.01, 0.04) * m.scale * theta_p * ramp * s)[:, None] * p_axis
     r_ex = _m(th_p[:, None] * p_axis) @ _m(comp + stepping)
 
     # posture shift, breathing, sway, fidgets
