@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, current_app, render_template
 
-from dashboards import figures, words
+from dashboards import errors, figures, words
 from dashboards.charts import bar_chart
 from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE, URGENT_ADVICE
 from server import analytics, reports
@@ -19,6 +19,7 @@ from server.auth import current_patient, patient_login_required
 from server.db import get_db
 
 bp = Blueprint("me", __name__, url_prefix="/me")
+errors.attach(bp)
 
 #: Weeks the patient's progress looks back on ("this month").
 PROGRESS_WEEKS = 5
