@@ -255,6 +255,32 @@ def test_disconnect_at_t_for_d_then_reconnect_and_resend_loses_nothing() -> None
     run(test, speed=10.0)  # reconnecting takes well under the 3.5 s left afterwards
 
 
+def test_sensor_left_without_host_for_60_s_stops_but_keeps_its_ring() -> None:
+    source = recording(70.0, 25.0)
+
+    async def test(link: BleLink) -> None:
+        faults = Faults(disconnect_at_s=1.0, disconnect_for_s=65.0)
+        sensor = await link.add_sensor(source, faults=faults)
+        stream = RehabLinkStream()
+        client = await stream.connect(link, sensor.address)
+        await stream.command(client, rl.Command.start())
+        await asyncio.wait_for(stream.lost.wait(), 5)
+        client = await stream.connect(link, sensor.address)  # back on air at 66 s
+        status = rl.Status.from_bytes(await client.read_gatt_char(rl.STATUS_UUID))
+        # SPEC.md 7.1: IDLE after 60 s alone; not a reboot, so the sequence carried on.
+        assert status.state == rl.State.IDLE and status.next_sequence > 250
+        await stream.recover(client, status.next_sequence)
+        await client.disconnect()
+        acc, _gyro, times = stream.samples()
+        # It stopped about 60 s after the link dropped at 1 s (the loss reaches the sensor's
+        # host a little later in world time at this speed), with nothing missing before.
+        assert 61.0 <= times[-1] < 64.0
+        np.testing.assert_allclose(times, np.arange(len(times)) / 25.0, atol=1e-6)
+        assert np.abs(acc - source.acc[: len(times)]).max() <= ACC_TOL_8G
+
+    run(test, speed=50.0)
+
+
 def test_mtu_23_and_247_packet_sizes() -> None:
     source = recording(1.0, 200.0)
 

@@ -5,8 +5,8 @@ batch samples into Data packets sized from the negotiated MTU (:class:`Packetize
 packet also goes into a ring buffer, so that after a lost notification or a dropped link the
 companion can ask ``RESEND_FROM(N)`` and get every packet from sequence ``N`` again (flagged
 "resent"). Streaming survives a dropped link: the sensor keeps sampling into the ring and resumes
-notifying when the central subscribes again. A reboot empties the ring and restarts sequence
-numbers and the sensor clock at 0.
+notifying when the central subscribes again; after 60 s without a host it stops (IDLE, ring
+kept). A reboot empties the ring and restarts sequence numbers and the sensor clock at 0.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ DEFAULT_BATCH_WINDOW_S = rl.MAX_BATCH_LATENCY_S
 
 #: Status is notified at least this often while connected, s of sensor time (SPEC.md 6).
 STATUS_PERIOD_S = 10.0
+
+#: A streaming sensor left without a host this long stops (SPEC.md 7.1), s.
+NO_HOST_TIMEOUT_S = 60.0
 
 #: Bluetooth SIG company id reserved for tests; carries [protocol version, battery %].
 MANUFACTURER_ID = 0xFFFF
@@ -88,6 +91,7 @@ class RehabLinkPersonality(Personality):
         self.next_sequence = 0
         self._packetizer: rl.Packetizer | None = None
         self._last_status_tau = 0.0
+        self._host_lost_tau: float | None = None
         self.data: gatt.Characteristic[bytes] = gatt.Characteristic(
             UUID(rl.DATA_UUID),
             gatt.Characteristic.Properties.NOTIFY,
@@ -192,6 +196,9 @@ class RehabLinkPersonality(Personality):
             gyro = samples.gyro_dps[i] if samples.gyro_dps is not None else None
             self._emit(packetizer.push(int(timestamps_us[i]), samples.acc_g[i], gyro))
         now = float(samples.tau_s[-1])
+        if self._host_lost_tau is not None and now - self._host_lost_tau >= NO_HOST_TIMEOUT_S:
+            self._stop()  # the ring is kept until the next START
+            return
         if now - self._last_status_tau >= STATUS_PERIOD_S:
             self._last_status_tau = now
             self.port.send(self.status, self.status_value(), data=False)
@@ -207,6 +214,12 @@ class RehabLinkPersonality(Personality):
             self._emit(self._packetizer.flush())
         if self.state != rl.State.IDLE and self.port.replay.finished:
             self._set_state(rl.State.IDLE)
+
+    def on_connection(self, connection: Any) -> None:
+        self._host_lost_tau = None
+
+    def on_disconnection(self) -> None:
+        self._host_lost_tau = self.port.tau_now()
 
     def on_reboot(self) -> None:
         self.ring.clear()
