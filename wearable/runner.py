@@ -24,7 +24,7 @@ from wearable.session import Cue, GuidedSession, Phase, SessionView
 from wearable.store import CompanionStore, SensorInfo
 from wearable.stream import LinkState, SampleBlock, SensorLink, StreamError
 
-#: After a simulated recording ends, how long to wait for resends to arrive, s (wall).
+#: After a simulated recording ends, the longest wait for resends, s (wall, without data).
 END_DRAIN_S = 3.0
 
 
@@ -198,7 +198,6 @@ async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
         run.play(run.machine.start())
         streaming = asyncio.create_task(link.run(stop))
         sim_finished = ble.sensors[0].finished if ble.sensors else None
-        ended_at: float | None = None
         try:
             await _wait_first_connection(streaming, link)
         except StreamError:
@@ -212,10 +211,10 @@ async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
                     run.key(keys.get_nowait())
                 run.periodic()
                 if sim_finished is not None and sim_finished.is_set():
-                    ended_at = ended_at or time.monotonic()
-                    drained = link.ledger.missing == 0 and link.state == LinkState.STREAMING
-                    if (drained and time.monotonic() - ended_at > 0.5) or \
-                            time.monotonic() - ended_at > END_DRAIN_S:
+                    # The recording is over once the sensor has gone quiet (its queue may
+                    # still be draining) and no resend is awaited.
+                    quiet = time.monotonic() - (link.last_data_s or 0.0)
+                    if (quiet > 0.5 and link.ledger.missing == 0) or quiet > END_DRAIN_S:
                         run.stream_ended()
         finally:
             stop.set()

@@ -16,6 +16,9 @@ from bleak.backends.scanner import AdvertisementData
 from firmware_protocol.registry import PROFILES, SensorProfile, match_advertisement
 
 BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
+#: Test company id under which the simulated RehabLink sensor advertises
+#: [protocol version, battery %] (firmware_protocol/simulated/rehablink_sim.py).
+TEST_COMPANY_ID = 0xFFFF
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,11 @@ def recognise(device: BLEDevice, adv: AdvertisementData) -> FoundSensor | None:
         return None
     battery = None
     data = adv.service_data.get(BATTERY_SERVICE)
+    maker = adv.manufacturer_data.get(TEST_COMPANY_ID)
     if data and 0 <= data[0] <= 100:
         battery = int(data[0])
+    elif profile.id == "rehablink" and maker and len(maker) >= 2 and maker[1] <= 100:
+        battery = int(maker[1])
     return FoundSensor(profile, adv.local_name or device.name or "", device.address,
                        int(adv.rssi), battery, device)
 

@@ -114,11 +114,14 @@ class SensorLink:
         self.untimed = UntimedTimeline(self.rate_hz)
         self._decoder = self.profile.new_decoder()
         self._queue: asyncio.Queue[tuple[float, str, bytes]] = asyncio.Queue()
+        self._data_ready = asyncio.Event()
         self._client: BleakClient | None = None
         self._epoch_restart = False
         self._latest_raw: float | None = None
         self._timed: bool | None = None  # whether the sensor stamps its samples
         self._consuming = False
+        #: Host time of the last data notification, s (None before the first).
+        self.last_data_s: float | None = None
         self._token = 10
 
     # -- state ------------------------------------------------------------------------------
@@ -273,8 +276,11 @@ class SensorLink:
     def _callback(self, channel: str) -> Callable[[Any, bytearray], None]:
         queue = self._queue
 
+        ready = self._data_ready
+
         def enqueue(_sender: Any, data: bytearray) -> None:
             queue.put_nowait((time.monotonic(), channel, bytes(data)))
+            ready.set()
 
         return enqueue
 
@@ -290,13 +296,15 @@ class SensorLink:
     # -- the consumer ---------------------------------------------------------------------
     async def _consume(self, stop: asyncio.Event) -> None:
         resend_task: asyncio.Task[None] | None = None
+        queue = self._queue
         while self._consuming:
-            try:
-                arrival, channel, data = await asyncio.wait_for(self._queue.get(), 0.1)
-            except TimeoutError:
-                pass
-            else:
-                self._handle(arrival, channel, data)
+            if queue.empty():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._data_ready.wait(), 0.1)
+            self._data_ready.clear()
+            # Everything queued is handled in one go (no await per notification).
+            while not queue.empty():
+                self._handle(*queue.get_nowait())
             now = time.monotonic()
             for batch in self.ledger.poll(now):
                 self._emit(batch, now)
@@ -305,6 +313,7 @@ class SensorLink:
                 resend_task = asyncio.create_task(self._request_resend(request))
             if self.on_tick:
                 self.on_tick()
+            await asyncio.sleep(0)  # let the stack deliver more before the next round
         if resend_task is not None:
             with contextlib.suppress(BleakError, TimeoutError, EOFError):
                 await resend_task
@@ -315,6 +324,7 @@ class SensorLink:
 
     def _handle(self, arrival: float, channel: str, data: bytes) -> None:
         if channel == "data":
+            self.last_data_s = arrival
             dropped = self._decoder.dropped
             for batch in self._decoder.feed(data):
                 self._accept(batch, arrival)
