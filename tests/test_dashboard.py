@@ -261,7 +261,7 @@ def test_physio_never_sees_another_physios_patient(client, auth, clinic):
     assert client.get(f"/clinic/patients/{clinic['dan']}/sessions/{sid}").status_code == 404
     assert "Ben Steady" not in client.get("/clinic/").get_data(as_text=True)
     page = client.get(f"/clinic/patients/{clinic['ben']}")
-    assert "someone else's record" in page.get_data(as_text=True)  # the friendly 404 page
+    assert "someone else&#39;s record" in page.get_data(as_text=True)  # the friendly 404 page
 
 
 def test_pages_need_a_login(client, clinic):
