@@ -93,6 +93,8 @@ def stop_server(server: Server) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
+    if server.process.stderr:
+        server.process.stderr.close()
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +218,7 @@ def test_offline_sync_keeps_everything_and_backs_off(home: Path) -> None:
 
     device.save(device.DeviceConfig(f"http://127.0.0.1:{free_port()}", "t" * 43), home)
     sid = record_session(home, sets=1)
-    result = CliRunner().invoke(cli, ["sync"])
+    result = CliRunner().invoke(cli, ["sync", "--retries", "0"])
     assert result.exit_code == 1
     assert "offline: cannot reach" in result.output
     assert "1 session wait in the outbox" in result.output
@@ -284,3 +286,89 @@ def test_killed_mid_upload_then_resumed(server: Server, home: Path) -> None:
     assert next(db.query("SELECT count(*) AS n FROM sessions WHERE patient_id = ?",
                          [patient_id]))["n"] == 1
     db.close()
+
+
+def test_background_sync_after_a_session(server: Server, home: Path) -> None:
+    from wearable.sync.background import sync_in_background
+
+    patient_id = enroll(server, home)
+    sid = record_session(home, sets=1)
+    process = sync_in_background(home)
+    assert process is not None
+    assert process.wait(60) == 0
+    assert "sync: uploaded 1 session" in (home / "sync.log").read_text()
+    db = server.db()
+    assert [r["id"] for r in db.query("SELECT id FROM sessions WHERE patient_id = ?",
+                                      [patient_id])] == [sid]
+    db.close()
+
+
+def test_background_sync_waits_for_its_backoff(home: Path) -> None:
+    from wearable.sync import device
+    from wearable.sync.runner import sync
+
+    device.save(device.DeviceConfig(f"http://127.0.0.1:{free_port()}", "t" * 43), home)
+    record_session(home, sets=1)
+    report = sync(home, retries=0)
+    assert report is not None and not report.ok
+    assert sync(home, background=True, retries=0) is None  # not due yet: nothing tried
+
+
+@pytest.mark.slow
+def test_fifty_companions_upload_at_once(tmp_path: Path) -> None:
+    """50 concurrent companions, each with its own token, upload 4 sessions and the raw
+    samples of one set each: every session arrives once, no request fails."""
+    import threading
+
+    from wearable.sync.api_client import ApiClient
+    from wearable.sync.outbox import upload_samples
+
+    server = start_server(tmp_path, threads=8)
+    try:
+        codes = [server.add_patient(f"Patient {i}")[1] for i in range(50)]
+        tokens = [ApiClient(server.url).request("POST", "/api/v1/enroll",
+                                                json_body={"code": c}).body["token"]
+                  for c in codes]
+        rng = np.random.default_rng(3)
+        from rehablink.recording import Recording
+
+        blob = encode(Recording(np.arange(3000) / 50.0, rng.normal(0, 1, (3000, 3)),
+                                rng.normal(0, 9, (3000, 3))))
+        errors: list[BaseException] = []
+        sent: list[str] = []
+        lock = threading.Lock()
+
+        def companion(k: int, token: str) -> None:
+            from tests.conftest import session_document
+
+            client = ApiClient(server.url, token)
+            for s in range(4):
+                doc = session_document(f"2026-10-{1 + s:02d}", sets=1)
+                try:
+                    client.request("POST", "/api/v1/sessions", json_body=doc)
+                    upload_samples(client, doc["id"], 0, blob)
+                    client.request("POST", "/api/v1/sessions", json_body=doc)  # a retry
+                except BaseException as exc:  # collected and asserted below
+                    with lock:
+                        errors.append(exc)
+                    return
+                with lock:
+                    sent.append(doc["id"])
+
+        threads = [threading.Thread(target=companion, args=(k, t)) for k, t in enumerate(tokens)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert errors == []
+        db = server.db()
+        stored = [r["id"] for r in db.query("SELECT id FROM sessions")]
+        assert sorted(stored) == sorted(sent) and len(stored) == 200
+        complete = list(db.query("SELECT data FROM sample_uploads WHERE completed_at IS NOT NULL"))
+        assert len(complete) == 200 and all(bytes(r["data"]) == blob for r in complete)
+        per_patient = {r["n"] for r in db.query(
+            "SELECT count(*) AS n FROM sessions GROUP BY patient_id")}
+        assert per_patient == {4}
+        db.close()
+    finally:
+        stop_server(server)

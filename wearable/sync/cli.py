@@ -32,7 +32,9 @@ def enroll(code: str, server: str) -> None:
 
 @click.command()
 @click.option("--no-samples", is_flag=True, help="Upload session summaries only (no raw data).")
-def sync(no_samples: bool) -> None:
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10),
+              help="Retries of a failed request (waiting 1, 2, 4 ... s) before giving up.")
+def sync(no_samples: bool, retries: int) -> None:
     """Upload pending sessions and raw samples to the clinic, then download your plan."""
     from wearable.sync.api_client import SyncError
     from wearable.sync.device import NotEnrolled
@@ -40,7 +42,7 @@ def sync(no_samples: bool) -> None:
     from wearable.sync.runner import sync as run
 
     try:
-        report = run(samples=not no_samples)
+        report = run(samples=not no_samples, retries=retries)
     except NotEnrolled as exc:
         raise BadInput(str(exc)) from None
     except (SyncBusy, SyncError) as exc:
