@@ -176,7 +176,7 @@ def patient_bundle(patient_id: int | str, patient_name: str,
         Bundle timestamp (default: the current time, UTC).
     """
     pid = _uid("patient", patient_id)
-    patient_ref = {"reference": f"urn:uuid:{pid}", "display": patient_name}
+    patient_ref = {"reference": f"urn:uuid:{pid}"}  # the name is on the Patient only
     patient = {
         "resourceType": "Patient",
         "id": pid,
