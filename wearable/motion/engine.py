@@ -150,7 +150,8 @@ class Engine:
         self._roms.append(rom)
         typical = typical_range(self._roms, self.profile.rom_range_deg[0])
         kind = classify(rom, typical)
-        if kind == "outlier":
+        if kind == "outlier" or rom > self.profile.max_rom_deg:
+            self._roms.pop()
             return
         if kind == "partial":
             out.append(ev.PartialAttempt(ex.close_t, rom))
@@ -196,14 +197,15 @@ class Engine:
         timings = [self._time(ex) for ex in self.excursions
                    if not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
                               for w in walks)]
-        kept = [tm for tm in timings if tm is not None]
+        kept = [tm for tm in timings
+                if tm is not None and tm.rom_deg <= self.profile.max_rom_deg]
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         reps: list[Rep] = []
         partials = 0
         for tm in kept:
             kind = classify(tm.rom_deg, typical)
-            if kind == "outlier":
+            if kind == "outlier" or tm.rom_deg > self.profile.max_rom_deg:
                 continue
             if kind == "partial":
                 partials += 1

@@ -128,7 +128,8 @@ class Segmenter:
     @property
     def enter_deg(self) -> float:
         """Current tilt that opens an excursion, degrees."""
-        return max(ENTER_FLOOR_DEG, ENTER_SHARE * self.typical_deg)
+        typical = min(self.typical_deg, self.profile.rom_range_deg[1])
+        return max(ENTER_FLOOR_DEG, ENTER_SHARE * typical)
 
     def step(self, t: float, g: list[float], residual_ms: float) -> TickEvent | None:
         """Advance one tick.

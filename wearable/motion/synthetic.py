@@ -1,7 +1,8 @@
 """Simple synthetic sets with exact timing, for unit tests and examples (not a body model).
 
-A segment rotates about one horizontal axis through raised-cosine lifts and lowerings; the sensor
-is mounted in an arbitrary orientation. Angles in degrees, times in seconds.
+A segment rotates about one horizontal axis through minimum-jerk lifts and lowerings (the usual
+model of human point-to-point movement); the sensor is mounted in an arbitrary orientation.
+Angles in degrees, times in seconds.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def rotation(axis: FloatArray, deg: FloatArray) -> FloatArray:
     return np.eye(3)[None] + np.sin(a) * k[None] + (1 - np.cos(a)) * (k @ k)[None]
 
 
+def _min_jerk(s: FloatArray) -> FloatArray:
+    """Minimum-jerk position from 0 to 1 over normalised time ``s`` in [0, 1]."""
+    return np.asarray(10 * s**3 - 15 * s**4 + 6 * s**5, dtype=np.float64)
+
+
 def tilt_profile(reps: list[SyntheticRep], rate_hz: float, lead_s: float = 3.0,
                  tail_s: float = 3.0,
                  ) -> tuple[FloatArray, FloatArray, list[tuple[float, float, float, float]]]:
@@ -44,8 +50,8 @@ def tilt_profile(reps: list[SyntheticRep], rate_hz: float, lead_s: float = 3.0,
     for r in reps:
         n_l, n_h = round(r.lift_s * rate_hz), round(r.hold_s * rate_hz)
         n_d, n_p = round(r.lower_s * rate_hz), round(r.rest_s * rate_hz)
-        lift = r.rom_deg * 0.5 * (1 - np.cos(np.pi * np.arange(n_l) / n_l))
-        lower = r.rom_deg * 0.5 * (1 + np.cos(np.pi * np.arange(n_d) / n_d))
+        lift = r.rom_deg * _min_jerk(np.arange(n_l) / n_l)
+        lower = r.rom_deg * (1.0 - _min_jerk(np.arange(n_d) / n_d))
         parts += [lift, np.full(n_h, r.rom_deg), lower, np.zeros(n_p)]
         top = t_now + n_l / rate_hz
         low = top + n_h / rate_hz

@@ -1,0 +1,160 @@
+"""Pure pieces of the motion engine against empty, constant, too-short and exact synthetic input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rehablink.recording import Recording
+from wearable.motion.analyze import analyze
+from wearable.motion.orientation import GravityTracker, angle_deg, plane_angles, unit_rows
+from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
+from wearable.motion.profiles import get_profile
+from wearable.motion.reps import classify, refine, typical_range
+from wearable.motion.synthetic import SyntheticRep, synthetic_set
+
+
+def _empty() -> Recording:
+    return Recording(t=np.zeros(0), acc=np.zeros((0, 3)))
+
+
+def _constant(seconds: float = 20.0, rate: float = 50.0) -> Recording:
+    t = np.arange(int(seconds * rate)) / rate
+    return Recording(t=t, acc=np.tile([0.3, -0.2, 0.93], (t.size, 1)))
+
+
+@pytest.mark.parametrize("rec", [_empty(), _constant(0.02), _constant(0.5), _constant()],
+                         ids=["empty", "one sample", "half a second", "constant"])
+@pytest.mark.parametrize("exercise", ["bridge", "clamshell", "generic"])
+def test_no_movement_gives_no_reps(rec: Recording, exercise: str) -> None:
+    result = analyze(rec, exercise)
+    assert result.rep_count == 0
+    assert result.partial_count == 0
+    assert result.duration_s == pytest.approx(rec.duration_s)
+
+
+def test_unknown_exercise_and_placement() -> None:
+    with pytest.raises(KeyError, match="known: bridge"):
+        analyze(_constant(), "plank")
+    with pytest.raises(ValueError, match="known: pelvis, thigh"):
+        analyze(_constant(), "bridge", placement="ankle")
+
+
+def test_resampler_is_chunk_invariant() -> None:
+    rng = np.random.default_rng(1)
+    t = np.cumsum(rng.uniform(0.005, 0.015, 2000))
+    acc = rng.normal(size=(2000, 3))
+    whole = Resampler().push(t, acc)
+    r = Resampler()
+    parts = []
+    i = 0
+    while i < t.size:
+        k = int(rng.integers(1, 21))
+        parts.append(r.push(t[i:i + k], acc[i:i + k]))
+        i += k
+    np.testing.assert_array_equal(np.concatenate([p.index for p in parts]), whole.index)
+    np.testing.assert_allclose(np.vstack([p.acc for p in parts]), whole.acc, atol=1e-12)
+
+
+def test_resampler_grid_and_gap() -> None:
+    t = np.concatenate([np.arange(0, 2, 0.01), 3.0 + np.arange(0, 1, 0.01)])  # 1 s hole
+    acc = np.tile([0.0, 0.0, 1.0], (t.size, 1))
+    chunk = Resampler().push(t, acc)
+    assert np.allclose(np.diff(chunk.t), 1 / GRID_HZ)
+    assert chunk.gap[(chunk.t > 2.05) & (chunk.t < 2.95)].all()
+    assert not chunk.gap[chunk.t < 1.9].any()
+
+
+def test_resampler_drops_out_of_order_and_empty_batches() -> None:
+    r = Resampler()
+    assert len(r.push(np.zeros(0), np.zeros((0, 3)))) == 0
+    r.push(np.array([0.0, 0.1]), np.zeros((2, 3)))
+    out = r.push(np.array([0.05, 0.2]), np.ones((2, 3)))  # 0.05 arrives late: dropped
+    assert out.t.size and np.all(out.t > 0.1 - 1e-9)
+
+
+def test_lowpass_and_gravity_on_constant_input_are_exact() -> None:
+    x = np.tile([0.0, 0.6, 0.8], (100, 1))
+    np.testing.assert_allclose(LowPass().push(x), x, atol=1e-12)
+    g = GravityTracker().push(x, np.zeros((100, 3)))
+    np.testing.assert_allclose(g, x, atol=1e-9)
+    assert np.allclose(ImpactMeter().push(x), 0.0)
+    assert LowPass().push(np.zeros((0, 3))).shape == (0, 3)
+
+
+def test_gravity_tracker_follows_a_rotation_with_the_gyro() -> None:
+    """Rotating about x at 30 deg/s moves gravity, seen from the sensor, by 30 deg per second
+    the other way (dg/dt = -omega x g)."""
+    n = int(2 * GRID_HZ)
+    ang = np.radians(30.0 * np.arange(n) / GRID_HZ)
+    acc = np.stack([np.zeros(n), np.sin(ang), np.cos(ang)], axis=1)
+    gyro = np.tile([30.0, 0.0, 0.0], (n, 1))
+    g = GravityTracker().push(LowPass().push(acc), gyro)
+    assert angle_deg(g[-1:], acc[-1])[0] < 3.0
+
+
+def test_plane_angles_split_along_and_across() -> None:
+    ref = np.array([0.0, 0.0, 1.0])
+    direction = np.array([1.0, 0.0, 0.0])
+    g = unit_rows(np.array([[np.sin(np.radians(20)), 0.0, np.cos(np.radians(20))],
+                            [0.0, np.sin(np.radians(5)), np.cos(np.radians(5))]]))
+    along, across = plane_angles(g, ref, direction)
+    np.testing.assert_allclose(along, [20.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(np.abs(across), [0.0, 5.0], atol=1e-9)
+
+
+def test_typical_range_and_classify() -> None:
+    assert typical_range([]) == 0.0
+    assert typical_range([], prior_deg=15.0) == 15.0
+    roms = [20.0, 21.0, 19.0, 20.5, 5.0, 13.0]
+    typical = typical_range(roms)
+    assert 19.0 <= typical <= 21.0  # the partial (5) and the weak rep (13) do not pull it down
+    assert classify(5.0, typical) == "partial"
+    assert classify(13.0, typical) == "reduced"
+    assert classify(20.0, typical) == "full"
+    assert classify(60.0, typical) == "outlier"
+
+
+def test_refine_rejects_too_short_windows() -> None:
+    t = np.arange(5) / GRID_HZ
+    acc = np.tile([0.0, 0.0, 1.0], (5, 1))
+    ref = np.array([0.0, 0.0, 1.0])
+    assert refine(t, acc, None, ref, ref, 0.0, 0.1) is None
+
+
+@pytest.mark.parametrize("gyro", [True, False], ids=["gyro", "acc_only"])
+@pytest.mark.parametrize("rate", [25.0, 100.0, 200.0])
+def test_synthetic_bridge_timing(gyro: bool, rate: float) -> None:
+    """Minimum-jerk reps have exact top and lower_start: the hold is right within 0.25 s."""
+    reps = [SyntheticRep(20.0, hold_s=3.0)] * 5 + [SyntheticRep(18.0, hold_s=1.0)] * 2
+    rec, truth = synthetic_set(reps, rate_hz=rate, seed=int(rate), gyro=gyro)
+    result = analyze(rec, "bridge")
+    assert result.rep_count == len(truth)
+    for rep, (start, top, lower_start, end) in zip(result.reps, truth, strict=True):
+        assert abs(rep.hold_s - (lower_start - top)) < 0.25
+        assert abs(rep.top - top) < 0.3
+        assert start - 0.4 < rep.start < top and lower_start < rep.end < end + 0.4
+        assert rep.rom_deg == pytest.approx(20.0 if rep.hold_s > 2 else 18.0, abs=1.5)
+        assert rep.lift_s > 0 and rep.lower_s > 0
+
+
+def test_partial_and_reduced_reps_are_told_apart() -> None:
+    reps = [SyntheticRep(20.0)] * 5 + [SyntheticRep(4.5), SyntheticRep(12.0), SyntheticRep(20.0)]
+    rec, _ = synthetic_set(reps, seed=3)
+    result = analyze(rec, "bridge")
+    assert result.rep_count == 7
+    assert result.partial_count == 1
+    assert [r.flags for r in result.reps].count(("reduced_rom",)) == 1
+
+
+def test_small_range_side_lying_reps_are_counted() -> None:
+    reps = [SyntheticRep(3.0, lift_s=1.2, hold_s=2.0, lower_s=1.2)] * 8
+    rec, truth = synthetic_set(reps, seed=5, gyro=False, acc_noise_g=0.003)
+    assert analyze(rec, "side_leg_raise").rep_count == len(truth)
+
+
+def test_thigh_placement_profile() -> None:
+    profile = get_profile("clamshell", "thigh")
+    assert profile.rom_range_deg[0] > get_profile("clamshell").rom_range_deg[0]
+    assert not profile.stability_checked and not profile.roll_is_compensation
+    assert get_profile("clamshell").roll_is_compensation
