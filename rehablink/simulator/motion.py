@@ -134,7 +134,8 @@ class Move:
 
     ``scale`` multiplies the set's peak amplitudes; ``comp_rad`` is the peak compensation
     rotation (rad) about ``comp_dir`` (a unit vector perpendicular to the main axis);
-    ``skew`` (-0.4..0.4, lift and lowering) moves the peak speed earlier (> 0) or later (< 0).
+    ``skew`` (-0.4..0.4, lift and lowering) moves the peak speed earlier (> 0) or later (< 0);
+    ``overshoot`` (fraction of the range) is lost again in the first ``settle_s`` of the hold.
     """
 
     kind: str
@@ -146,6 +147,8 @@ class Move:
     comp_rad: float
     comp_dir: tuple[float, float, float]
     skew: tuple[float, float] = (0.0, 0.0)
+    overshoot: float = 0.0
+    settle_s: float = 0.0
 
     @property
     def top(self) -> float:
@@ -186,7 +189,8 @@ def plan_set(spec: SetSpec, axis: FloatArray, amplitude_deg: float, holds: bool,
     3-10 deg but at most 0.8 x the main amplitude when drawn (a small movement does not hide a
     larger one).
 
-    The per-rep amplitude varies by about 5 %; ``fatigue`` shrinks the last rep to 60-70 % of the
+    The per-rep amplitude varies by about 5 %; three in ten reps held over 1 s overshoot the top
+    by 2-6 % and settle back in 0.3-0.6 s; ``fatigue`` shrinks the last rep to 60-70 % of the
     first and slows it; ``reduced_rom`` makes 1-2 reps 42-58 % of the others' median;
     ``partials`` inserts 1-3 attempts at 8-22 % of the median range.
     """
@@ -262,9 +266,12 @@ def plan_set(spec: SetSpec, axis: FloatArray, amplitude_deg: float, holds: bool,
         natural = np.deg2rad(rng.uniform(0.2, 1.2))
         ang = comp_angle + rng.normal(0.0, 0.3)
         cdir = np.cos(ang) * comp_u + np.sin(ang) * comp_v
+        over, settle = 0.0, 0.0
+        if r_hold > 1.0 and rng.random() < 0.3:  # overshoot the top and settle back
+            over, settle = float(rng.uniform(0.02, 0.06)), float(rng.uniform(0.3, 0.6))
         m = Move("rep", t, float(r_lift), float(r_hold), float(r_lower), float(scale[i]),
                  float(comp_big * rng.uniform(0.8, 1.1) if comp_reps[i] else natural),
-                 (float(cdir[0]), float(cdir[1]), float(cdir[2])), skew())
+                 (float(cdir[0]), float(cdir[1]), float(cdir[2])), skew(), over, settle)
         moves.append(m)
         t = m.end
     if n in partial_before:  # an attempt after the last rep
@@ -290,6 +297,10 @@ def move_profile(t: FloatArray, m: Move) -> tuple[FloatArray, FloatArray]:
     up = min_jerk((t - m.start) / max(m.lift_s, 1e-9), m.skew[0])
     down = min_jerk((t - m.lower_start) / max(m.lower_s, 1e-9), m.skew[1])
     s = np.where(t < m.lower_start, up, 1.0 - down)
+    if m.overshoot:
+        settle = 1.0 - min_jerk((t - m.top) / max(m.settle_s, 1e-9))
+        s = np.where(t < m.top, s * (1 + m.overshoot), np.where(
+            t < m.lower_start, 1.0 + m.overshoot * settle, s))
     s[(t < m.start) | (t > m.end)] = 0.0
     bump = np.where(t < m.lower_start, 4 * up * (1 - up), 4 * down * (1 - down))
     bump[(t < m.start) | (t > m.end)] = 0.0
