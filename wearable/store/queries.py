@@ -105,7 +105,7 @@ class StoreQueries:
             return None
         if len(recording) < 2:
             return None
-        from wearable.motion import analyze  # the engine; imported only when needed
+        from wearable.motion.analyze import analyze  # the engine, only when needed
 
         result = analyze(recording, row["exercise"], row["placement"])
         return result.to_json()
