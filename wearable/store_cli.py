@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from rehablink.cli import BadInput
+from rehablink.recording import Recording
 
 
 def split_set(ref: str) -> tuple[str, int | None]:
@@ -34,6 +35,29 @@ def _resolve(store: Any, ref: str) -> tuple[str, int | None]:
         return store.resolve_session(sid), idx
     except StoreError as exc:
         raise BadInput(str(exc)) from None
+
+
+def stored_recording(ref: str) -> Recording:
+    """The recording of a stored set, ``SESSION`` or ``SESSION:N`` (for ``rehab analyze``).
+
+    Raises
+    ------
+    BadInput
+        When ``ref`` is neither a file nor a stored session (one line saying so).
+    """
+    from rehablink.paths import rehab_home
+    from wearable.store import DB_NAME, CompanionStore, StoreError
+
+    sid, idx = split_set(ref)
+    db = rehab_home() / DB_NAME
+    if len(sid) < 4 or not db.exists():
+        raise BadInput(f"no such file or stored session: {ref}")
+    with CompanionStore.open(db) as store:
+        try:
+            full = store.resolve_session(sid)
+            return store.set_recording(full, 0 if idx is None else idx)
+        except StoreError:
+            raise BadInput(f"no such file or stored session: {ref}") from None
 
 
 @click.command("sessions")

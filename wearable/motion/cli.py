@@ -23,7 +23,9 @@ def resolve_recording(path_or_id: str) -> Recording:
     """
     path = Path(path_or_id)
     if not path.exists():
-        raise BadInput(f"no such file: {path_or_id}")
+        from wearable.store_cli import stored_recording  # SESSION[:SET] of the local store
+
+        return stored_recording(path_or_id)
     try:
         return load_recording(path)
     except RecordingError as exc:
