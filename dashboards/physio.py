@@ -28,6 +28,7 @@ from dashboards.csv_export import patient_csv
 from dashboards.fhir import patient_bundle
 from dashboards.forms import PrescriptionForm, prefilled
 from dashboards.trace import tilt_deg, trace_chart
+from rehablink.recording import RecordingError
 from server import prescriptions, reports
 from server.auth import ConfirmForm, login_required, physio_patient
 from server.db import get_db
@@ -165,15 +166,20 @@ def session_page(patient_id: int, session_id: str) -> str:
 
     with_samples = queries.sets_with_samples(db, session.id)
     traces = {}
+    unreadable = set()
     for s in session.sets:
         if s.index in with_samples and s.result is not None:
-            recording = load_recording(db, session.id, s.index)
+            try:
+                recording = load_recording(db, session.id, s.index)
+            except RecordingError:  # stored bytes that no longer decode: say so, no trace
+                unreadable.add(s.index)
+                recording = None
             if recording is not None and len(recording) >= 2:
                 traces[s.index] = trace_chart(
                     recording.t, tilt_deg(recording), s.result.reps,
                     title=f"Set {s.index + 1}: {figures.exercise_name(s.exercise)}, tilt trace")
     return render_template("dashboards/session_page.html", patient=patient, session=session,
-                           traces=traces)
+                           traces=traces, unreadable=unreadable)
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:

@@ -368,3 +368,27 @@ def test_codes_and_links_only_for_own_patients(client, auth, clinic):
                                data={"csrf_token": token})
         assert response.status_code == 404
         assert client.post(f"/clinic/patients/{clinic['dan']}/{action}").status_code == 400
+
+
+def test_long_lists_are_paged(client, auth, db):
+    physio = auth.create_physio()
+    for k in range(53):
+        auth.add_patient(physio, f"Patient {k:02d}")
+    auth.login()
+    first = client.get("/clinic/").get_data(as_text=True)
+    assert first.count("data-patient-id=") == 50 and "Page 1 of 2" in first
+    second = client.get("/clinic/?page=2").get_data(as_text=True)
+    assert second.count("data-patient-id=") == 3 and "Page 2 of 2" in second
+    assert client.get("/clinic/?page=999").status_code == 200  # clamped to the last page
+
+
+def test_a_trace_that_cannot_be_read_is_left_out(client, auth, clinic, db):
+    doc = clinic["docs"][clinic["ben"]][-1]
+    db.execute("INSERT INTO sample_uploads VALUES (?, 0, 8, 8, ?, '2026-01-01T00:00:00+00:00')",
+               [doc["id"], b"RLS1junk"])
+    auth.login()
+    page = client.get(f"/clinic/patients/{clinic['ben']}/sessions/{doc['id']}")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert body.count("could not be read") == 1
+    assert body.count("No raw samples were uploaded for this set") == 2
