@@ -39,7 +39,7 @@ class Item:
     note: str = ""
 
     def __post_init__(self) -> None:
-        if self.exercise not in EXERCISES:
+        if not isinstance(self.exercise, str) or self.exercise not in EXERCISES:
             raise PrescriptionError(
                 f"unknown exercise {self.exercise!r}; known: {', '.join(EXERCISES)}")
         _int_in("sets", self.sets, 1, 20)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,6 +85,11 @@ class SessionDoc:
     red_flags: tuple[str, ...]
     prescription_version: int | None
     sets: tuple[SetRow, ...]
+
+
+def _is_str_in(value: Any, options: Collection[str]) -> bool:
+    """Membership test that is safe for any JSON value (lists and dicts are unhashable)."""
+    return isinstance(value, str) and value in options
 
 
 def _fail(where: str, what: str) -> DocumentError:
@@ -168,7 +174,7 @@ def _result(data: Any, where: str, exercise: str) -> SetResult:
         _num(rep.get("rom_deg"), f"{at}.rom_deg", -360, 360)
         _num(rep.get("stability_deg"), f"{at}.stability_deg", 0, 360, nullable=True)
         flags = rep.get("flags", [])
-        if not isinstance(flags, list) or not set(flags) <= set(REP_FLAGS):
+        if not isinstance(flags, list) or not all(_is_str_in(f, REP_FLAGS) for f in flags):
             raise _fail(f"{at}.flags", f"must be a list of {', '.join(REP_FLAGS)}")
     try:
         return SetResult.from_json(data)
@@ -179,11 +185,11 @@ def _result(data: Any, where: str, exercise: str) -> SetResult:
 def _set(data: Any, where: str, now: datetime) -> SetRow:
     data = _object(data, where, SET_FIELDS)
     exercise = data.get("exercise")
-    if exercise not in EXERCISES:
+    if not _is_str_in(exercise, EXERCISES):
         raise _fail(f"{where}.exercise", f"unknown exercise {exercise!r}; known: "
                     + ", ".join(EXERCISES))
     placement = data.get("placement")
-    if placement not in {p.value for p in Placement}:
+    if not _is_str_in(placement, {p.value for p in Placement}):
         raise _fail(f"{where}.placement", "must be one of " + ", ".join(p.value for p in Placement))
     skipped = data.get("skipped")
     if not isinstance(skipped, bool):
@@ -237,7 +243,7 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
     if ended < started:
         raise _fail("ended_at", "is before started_at")
     status = doc.get("status")
-    if status not in STATUSES:
+    if not _is_str_in(status, STATUSES):
         raise _fail("status", f"must be one of {', '.join(STATUSES)}")
     # null: the session ended before a sensor was connected.
     sensor = {} if doc.get("sensor") is None else _object(
@@ -251,7 +257,7 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
             if key in sensor and sensor[key] is not None:
                 _text(sensor[key], f"sensor.{key}", 128)
     flags = doc.get("red_flags", [])
-    if not isinstance(flags, list) or not all(f in RED_FLAGS for f in flags):
+    if not isinstance(flags, list) or not all(_is_str_in(f, RED_FLAGS) for f in flags):
         raise _fail("red_flags", "must be a list of ids from: " + ", ".join(RED_FLAGS))
     if len(set(flags)) != len(flags):
         raise _fail("red_flags", "lists an id twice")

@@ -3,6 +3,7 @@ versioned and CSRF-protected; the audit log records who viewed or changed whom."
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -80,8 +81,16 @@ def test_prescription_versions(client: FlaskClient, auth: AuthActions) -> None:
     past = {"effective_from": "2020-01-01", "exercises": PLAN["exercises"]}
     refused = client.post(path, json=past, headers=_csrf(auth))
     assert refused.status_code == 422 and "past" in refused.get_json()["error"]["message"]
-    unknown = {"exercises": [{**PLAN["exercises"][0], "exercise": "push_up"}]}
-    assert client.post(path, json=unknown, headers=_csrf(auth)).status_code == 422
+    for bad in ({"exercise": "push_up"}, {"exercise": ["bridge"]}, {"sets": "3"},
+                {"hold_s": float("inf")}, {"days_per_week": 8}, {"colour": "red"}):
+        body = json.dumps({"exercises": [{**PLAN["exercises"][0], **bad}]})
+        response = client.post(path, data=body, headers=_csrf(auth),
+                               content_type="application/json")
+        assert response.status_code in {400, 422}, bad
+    for bad_body in ([], {"exercises": "bridge"}, {"exercises": [], "effective_from": "x"}):
+        response = client.post(path, json=bad_body, headers=_csrf(auth))
+        assert response.status_code == 422, bad_body
+    assert len(client.get(path).get_json()["versions"]) == 2
 
 
 def test_a_plan_starting_today_recounts_todays_sets(client: FlaskClient, auth: AuthActions,
