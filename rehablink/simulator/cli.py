@@ -8,9 +8,12 @@ import click
 
 from rehablink.cli import BadInput
 from rehablink.exercises import EXERCISES, Placement
+from rehablink.simulator.spec import HAZARDS
 
 
-@click.command("simulate")
+@click.command("simulate", help=(
+    "Write a simulated recording of EXERCISE with its ground truth (see docs/simulator.md).\n\n"
+    f"EXERCISE is one of: {', '.join(EXERCISES)}."))
 @click.argument("exercise")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV to write; the truth goes next to it as NAME.truth.json.")
@@ -22,14 +25,14 @@ from rehablink.exercises import EXERCISES, Placement
 @click.option("--placement", type=click.Choice([p.value for p in Placement]), default="pelvis",
               show_default=True, help="Where the sensor is worn.")
 @click.option("--hazard", "hazards", multiple=True, metavar="NAME",
-              help="Add a hazard (repeatable); see docs/simulator.md.")
+              help=f"Add a hazard (repeatable): {', '.join(HAZARDS)}.")
 @click.option("--hold", "hold_s", type=float, default=None,
               help="Typical hold at the top, s (default: drawn for the exercise).")
 def simulate_command(exercise: str, out: Path, seed: int, reps: int, rate_hz: float,
                      no_gyro: bool, placement: str, hazards: tuple[str, ...],
                      hold_s: float | None) -> None:
-    """Write a simulated recording of EXERCISE with its ground truth."""
-    from rehablink.simulator import HAZARDS, SetSpec, simulate, truth_path
+    """Write a simulated recording of EXERCISE and its truth file (help text: above)."""
+    from rehablink.simulator import SetSpec, simulate, truth_path
 
     if exercise not in EXERCISES:
         raise BadInput(f"unknown exercise {exercise!r}; known: {', '.join(EXERCISES)}")
