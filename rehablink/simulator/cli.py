@@ -31,7 +31,7 @@ from rehablink.simulator.spec import HAZARDS
 def simulate_command(exercise: str, out: Path, seed: int, reps: int, rate_hz: float,
                      no_gyro: bool, placement: str, hazards: tuple[str, ...],
                      hold_s: float | None) -> None:
-    """Write a simulated recording of EXERCISE and its truth file (help text: above)."""
+    """Simulate one set; write its CSV and its truth file."""
     from rehablink.simulator import SetSpec, simulate, truth_path
 
     if exercise not in EXERCISES:
