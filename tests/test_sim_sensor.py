@@ -24,9 +24,9 @@ from click.testing import CliRunner
 from firmware_protocol import rehablink_profile as rl
 from firmware_protocol import witmotion
 from firmware_protocol.registry import PROFILES, match_advertisement
-from firmware_protocol.simulated.faults import Faults
-from firmware_protocol.simulated.rehablink_sim import ResendRing
+from firmware_protocol.simulated.faults import FaultEvent, Faults, FaultSchedule
 from firmware_protocol.simulated.replay import Replay
+from firmware_protocol.simulated.ring import ResendRing
 from rehablink.recording import Recording, load_recording
 from wearable.bumble_backend.transport import BleLink, open_link, sim_link
 
@@ -166,6 +166,19 @@ def test_resend_ring_finds_sequences_across_the_wrap() -> None:
     assert held is not None and [p.sequence for p in held] == [65535, 0, 1]
     assert ring.since(65533) is None  # fell out of the ring
     assert ring.since(2) is None  # not sent yet
+
+
+def test_fault_schedule_orders_loss_reboot_and_return() -> None:
+    schedule = FaultSchedule(
+        Faults(disconnect_at_s=2.0, disconnect_for_s=3.0, reboot_at_s=4.0, reboot_downtime_s=2.0)
+    )
+    assert schedule.due(1.9) == [] and schedule.next_fault_tau() == 2.0
+    assert schedule.due(2.0) == [FaultEvent.LINK_LOSS] and schedule.offline
+    assert schedule.due(4.5) == [FaultEvent.REBOOT] and schedule.boot_tau_s == 6.0
+    assert schedule.due(5.5) == []  # the link-loss window ended but the firmware is booting
+    assert schedule.next_event_tau() == 6.0
+    assert schedule.due(6.0) == [FaultEvent.BACK_ON_AIR] and not schedule.offline
+    assert schedule.due(100.0) == [] and schedule.next_event_tau() is None
 
 
 def test_faults_reject_impossible_values() -> None:

@@ -7,6 +7,7 @@ times faster than the wall clock in tests).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 #: ATT MTU values the simulated sensor can be limited to (bytes).
 SUPPORTED_MTUS = (23, 247)
@@ -67,3 +68,69 @@ class Faults:
             raise ValueError("reboot time must be >= 0 s")
         if self.reboot_downtime_s < 0:
             raise ValueError("reboot downtime must be >= 0 s")
+
+
+class FaultEvent(Enum):
+    """What the fault schedule asks the sensor to do."""
+
+    LINK_LOSS = "link loss"  # drop the link and stop advertising
+    REBOOT = "reboot"  # forget RAM, restart the clock and sequence, drop the link
+    BACK_ON_AIR = "back on air"  # advertise again
+
+
+class FaultSchedule:
+    """When the scheduled faults strike, in world time (pure: no event loop).
+
+    Examples
+    --------
+    >>> s = FaultSchedule(Faults(disconnect_at_s=2.0, disconnect_for_s=3.0))
+    >>> [e.name for e in s.due(1.0)], [e.name for e in s.due(2.5)], s.offline
+    ([], ['LINK_LOSS'], True)
+    >>> [e.name for e in s.due(5.0)], s.offline
+    (['BACK_ON_AIR'], False)
+    """
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.boot_tau_s = 0.0
+        self._loss_pending = faults.disconnect_at_s is not None
+        self._reboot_pending = faults.reboot_at_s is not None
+        self._offline_until: float | None = None
+
+    @property
+    def offline(self) -> bool:
+        """True while the sensor must stay silent (link lost or rebooting)."""
+        return self._offline_until is not None
+
+    def next_fault_tau(self) -> float | None:
+        """World time of the next link loss or reboot still to come."""
+        times = []
+        if self._loss_pending and self.faults.disconnect_at_s is not None:
+            times.append(self.faults.disconnect_at_s)
+        if self._reboot_pending and self.faults.reboot_at_s is not None:
+            times.append(self.faults.reboot_at_s)
+        return min(times) if times else None
+
+    def next_event_tau(self) -> float | None:
+        """World time of the next event of any kind."""
+        times = [t for t in (self.next_fault_tau(), self._offline_until) if t is not None]
+        return min(times) if times else None
+
+    def due(self, tau: float) -> list[FaultEvent]:
+        """Events that happen by world time ``tau`` (each at most once), in order."""
+        events: list[FaultEvent] = []
+        loss_at, reboot_at = self.faults.disconnect_at_s, self.faults.reboot_at_s
+        if self._loss_pending and loss_at is not None and tau >= loss_at:
+            self._loss_pending = False
+            self._offline_until = loss_at + self.faults.disconnect_for_s
+            events.append(FaultEvent.LINK_LOSS)
+        if self._reboot_pending and reboot_at is not None and tau >= reboot_at:
+            self._reboot_pending = False
+            back = reboot_at + self.faults.reboot_downtime_s
+            self.boot_tau_s = back  # the clock starts when the firmware is up again
+            self._offline_until = max(self._offline_until or 0.0, back)
+            events.append(FaultEvent.REBOOT)
+        if self._offline_until is not None and tau >= self._offline_until:
+            self._offline_until = None
+            events.append(FaultEvent.BACK_ON_AIR)
+        return events

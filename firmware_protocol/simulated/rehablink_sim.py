@@ -12,7 +12,6 @@ kept). A reboot empties the ring and restarts sequence numbers and the sensor cl
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from typing import Any
 
 from bumble import gatt
@@ -21,9 +20,7 @@ from bumble.core import UUID, AdvertisingData
 from firmware_protocol import rehablink_profile as rl
 from firmware_protocol.simulated.personality import FIRMWARE, AdStructures, Personality, SensorPort
 from firmware_protocol.simulated.replay import Samples
-
-#: Packets the resend ring holds: 41 s at 200 Hz with one sample per packet (MTU 23).
-RING_CAPACITY_PACKETS = 8192
+from firmware_protocol.simulated.ring import ResendRing
 
 #: Longest a sample waits in a partly filled packet, s (SPEC.md 4.2: 200 ms).
 DEFAULT_BATCH_WINDOW_S = rl.MAX_BATCH_LATENCY_S
@@ -36,39 +33,6 @@ NO_HOST_TIMEOUT_S = 60.0
 
 #: Bluetooth SIG company id reserved for tests; carries [protocol version, battery %].
 MANUFACTURER_ID = 0xFFFF
-
-
-class ResendRing:
-    """The last ``capacity`` Data packets, found by their wrapping 16-bit sequence number."""
-
-    def __init__(self, capacity: int = RING_CAPACITY_PACKETS) -> None:
-        self.capacity = capacity
-        self._packets: deque[rl.DataPacket] = deque(maxlen=capacity)
-
-    def __len__(self) -> int:
-        return len(self._packets)
-
-    def append(self, packet: rl.DataPacket) -> None:
-        """Keep a packet (the oldest falls out when full)."""
-        self._packets.append(packet)
-
-    @property
-    def oldest_sequence(self) -> int | None:
-        """Sequence of the oldest packet held, or None when empty."""
-        return self._packets[0].sequence if self._packets else None
-
-    def clear(self) -> None:
-        """Forget everything (a reboot)."""
-        self._packets.clear()
-
-    def since(self, sequence: int) -> list[rl.DataPacket] | None:
-        """Packets from ``sequence`` on, or None when it is no longer (or not yet) held."""
-        if not self._packets:
-            return None
-        offset = (sequence - self._packets[0].sequence) & 0xFFFF
-        if offset >= len(self._packets):
-            return None
-        return list(self._packets)[offset:]
 
 
 class RehabLinkPersonality(Personality):

@@ -36,7 +36,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from firmware_protocol.simulated.commodity_sim import MicrobitPersonality, WitMotionPersonality
-from firmware_protocol.simulated.faults import Faults
+from firmware_protocol.simulated.faults import FaultEvent, Faults, FaultSchedule
 from firmware_protocol.simulated.personality import Personality, SensorPort
 from firmware_protocol.simulated.rehablink_sim import DEFAULT_BATCH_WINDOW_S, RehabLinkPersonality
 from firmware_protocol.simulated.replay import Replay
@@ -120,11 +120,8 @@ class SimulatedSensor(SensorPort):
         self.notifications_sent = 0
         self.notifications_dropped = 0
         self._rng = random.Random(self.faults.seed)
-        self._boot_tau = 0.0
         self._wall0: float | None = None
-        self._offline_until: float | None = None
-        self._disconnect_done = self.faults.disconnect_at_s is None
-        self._reboot_done = self.faults.reboot_at_s is None
+        self._schedule = FaultSchedule(self.faults)
         self._wake = asyncio.Event()
         self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -142,7 +139,7 @@ class SimulatedSensor(SensorPort):
 
     @property
     def boot_tau_s(self) -> float:
-        return self._boot_tau
+        return self._schedule.boot_tau_s
 
     @property
     def att_mtu(self) -> int:
@@ -246,7 +243,7 @@ class SimulatedSensor(SensorPort):
     def _on_disconnection(self, _reason: int) -> None:
         self.connection = None
         self.personality.on_disconnection()
-        if not self._closed and self._offline_until is None:
+        if not self._closed and not self._schedule.offline:
             self._spawn(self._advertise())
         self.wake()
 
@@ -267,45 +264,21 @@ class SimulatedSensor(SensorPort):
     # -- the world ------------------------------------------------------------------------------
 
     def _apply_faults(self, tau: float) -> None:
-        faults = self.faults
-        drop_at, reboot_at = faults.disconnect_at_s, faults.reboot_at_s
-        if not self._disconnect_done and drop_at is not None and tau >= drop_at:
-            self._disconnect_done = True
-            self._offline_until = drop_at + faults.disconnect_for_s
-            logger.info("simulated link loss at %.2f s for %.2f s", tau, faults.disconnect_for_s)
-            self._spawn(self._drop_link())
-        if not self._reboot_done and reboot_at is not None and tau >= reboot_at:
-            self._reboot_done = True
-            back = reboot_at + faults.reboot_downtime_s
-            self._boot_tau = back
-            self._offline_until = max(self._offline_until or 0.0, back)
-            logger.info("simulated reboot at %.2f s", tau)
-            self.personality.on_reboot()
-            self._spawn(self._drop_link())
-        if self._offline_until is not None and tau >= self._offline_until:
-            self._offline_until = None
-            if self.connection is None:
+        for event in self._schedule.due(tau):
+            logger.info("simulated %s at %.2f s", event.value, tau)
+            if event is FaultEvent.REBOOT:
+                self.personality.on_reboot()
+            if event in (FaultEvent.LINK_LOSS, FaultEvent.REBOOT):
+                self._spawn(self._drop_link())
+            elif self.connection is None:  # BACK_ON_AIR
                 self._spawn(self._advertise())
-
-    def _pending_fault_tau(self) -> float | None:
-        """World time of the next link loss or reboot still to come, if any."""
-        times = []
-        if not self._disconnect_done and self.faults.disconnect_at_s is not None:
-            times.append(self.faults.disconnect_at_s)
-        if not self._reboot_done and self.faults.reboot_at_s is not None:
-            times.append(self.faults.reboot_at_s)
-        return min(times) if times else None
 
     def _next_event_tau(self) -> float:
         candidates = [self.replay.duration_s]
         if (nxt := self.replay.next_sample_tau()) is not None:
             candidates.append(nxt)
-        if not self._disconnect_done and self.faults.disconnect_at_s is not None:
-            candidates.append(self.faults.disconnect_at_s)
-        if not self._reboot_done and self.faults.reboot_at_s is not None:
-            candidates.append(self.faults.reboot_at_s)
-        if self._offline_until is not None:
-            candidates.append(self._offline_until)
+        if (event := self._schedule.next_event_tau()) is not None:
+            candidates.append(event)
         return min(candidates)
 
     async def _run(self) -> None:
@@ -318,7 +291,7 @@ class SimulatedSensor(SensorPort):
                     continue
                 self._wall0 = loop.time()
             tau = self.tau_now()
-            fault_tau = self._pending_fault_tau()
+            fault_tau = self._schedule.next_fault_tau()
             if self.replay.streaming and fault_tau is not None and fault_tau <= tau:
                 # Samples taken before the fault leave before it strikes.
                 before = self.replay.samples_until(fault_tau - 1e-9)
@@ -341,8 +314,8 @@ class SimulatedSensor(SensorPort):
 
     async def _finish_offline_window(self) -> None:
         """After the recording ends, still come back on air when a fault window closes."""
-        while self._offline_until is not None:
-            await asyncio.sleep(max(self._offline_until - self.tau_now(), 0.0) / self.speed)
+        while (back := self._schedule.next_event_tau()) is not None:
+            await asyncio.sleep(max(back - self.tau_now(), 0.0) / self.speed)
             self._apply_faults(self.tau_now())
 
     async def _send_loop(self) -> None:
