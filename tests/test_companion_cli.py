@@ -1,0 +1,146 @@
+"""The companion's commands: record, session, scan, sessions, show, export, analyze SESSION.
+
+Streaming commands run against the simulated sensor over Bumble's virtual link through Bleak
+(``--transport sim:RECORDING``), sped up; the store is a real SQLite file in ``REHAB_HOME``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rehablink.cli import cli
+from rehablink.clinical import SEEK_CARE_ADVICE
+from rehablink.recording import load_recording
+from rehablink.simulator.core import simulate
+from rehablink.simulator.spec import SetSpec
+from wearable.store import CompanionStore
+
+FAST = ["--sim-speed", "10", "--scan-timeout", "0.5"]
+
+
+@pytest.fixture(scope="module")
+def set_csv(tmp_path_factory: pytest.TempPathFactory) -> str:
+    recording, truth = simulate(SetSpec("bridge", n_reps=3, rate_hz=50.0), seed=4)
+    assert truth.rep_count == 3
+    path = tmp_path_factory.mktemp("rec") / "bridge.csv"
+    recording.write_csv(path)
+    return str(path)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("REHAB_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_companion_record_json_then_sessions_show_export_analyze(
+        set_csv: str, home: Path, tmp_path: Path) -> None:
+    code, out, err = invoke("record", "-e", "bridge", "--transport", f"sim:{set_csv}", *FAST,
+                            "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    for key in ("session_id", "exercise", "rep_count", "reps", "samples_received",
+                "samples_lost", "gaps", "reconnects", "latency_ms"):
+        assert key in doc
+    assert doc["exercise"] == "bridge" and doc["rep_count"] == 3 and len(doc["reps"]) == 3
+    assert doc["samples_lost"] == 0 and doc["gaps"] == [] and doc["reconnects"] == 0
+    assert set(doc["latency_ms"]) == {"p50", "p95"} and doc["latency_ms"]["p95"] < 500
+    sid = doc["session_id"]
+
+    code, out, _ = invoke("sessions", "--json")
+    assert code == 0
+    (row,) = json.loads(out)
+    assert row["id"] == sid and row["status"] == "completed" and row["reps"] == 3
+
+    code, out, _ = invoke("show", sid[:8], "--json")
+    with CompanionStore.open(home / "companion.db") as store:
+        assert json.loads(out) == store.session_document(sid)
+        stored = store.set_recording(sid, 0)
+    assert len(stored) == doc["samples_received"]
+    code, out, _ = invoke("show", sid[:8])
+    assert code == 0 and "Glute bridge" in out and "Pain: -; red flags: none" in out
+
+    code, out, _ = invoke("export", sid[:8], "--csv")
+    assert code == 0 and out.startswith("t,ax,ay,az,gx,gy,gz\n")
+    target = tmp_path / "export.csv"
+    assert invoke("export", f"{sid}:0", "--csv", "-o", str(target))[0] == 0
+    exported = load_recording(target)
+    assert len(exported) == len(stored)
+    assert np.abs(exported.acc - stored.acc).max() < 1e-4
+
+    code, out, err = invoke("analyze", sid[:8], "-e", "bridge", "--json")
+    assert code == 0, err
+    assert json.loads(out)["rep_count"] == 3
+
+
+def test_companion_session_headless_with_answers_stores_pain_and_flags(
+        set_csv: str, home: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 4, "exercises": [
+        {"exercise": "bridge", "sets": 2, "reps": 1, "hold_s": 2.0}]}))
+    code, out, err = invoke("session", "--plan", str(plan), "--transport", f"sim:{set_csv}",
+                            *FAST, "--headless", "--no-wait",
+                            "--answers", "pain=4,flags=leg_symptoms")
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds.count("set_start") == 2 and kinds.count("set_done") == 2
+    assert kinds.index("set_done") < len(kinds) - kinds[::-1].index("set_start") - 1
+    assert {"event": "advice", "text": SEEK_CARE_ADVICE} in events
+    document = events[-1]["document"]
+    assert document["pain"] == 4 and document["red_flags"] == ["leg_symptoms"]
+    assert document["prescription_version"] == 4 and document["status"] == "completed"
+    assert [s["result"]["rep_count"] for s in document["sets"]] == [1, 1]
+    assert all(s["target_reps"] == 1 and s["hold_target_s"] == 2.0 for s in document["sets"])
+
+
+def test_companion_scan_lists_the_simulated_sensor(set_csv: str) -> None:
+    code, out, _ = invoke("scan", "--transport", f"sim:{set_csv}", "--timeout", "0.5",
+                          "--json")
+    assert code == 0
+    (found,) = json.loads(out)
+    assert found["profile"] == "rehablink" and found["name"].startswith("RehabLink")
+    assert found["battery_pct"] == 87 and isinstance(found["rssi"], int)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["record", "-e", "deadlift", "--transport", "sim:x.csv"], "unknown exercise 'deadlift'"),
+    (["record", "-e", "bridge", "--transport", "sim:/nonexistent.csv"],
+     "no such recording for the simulated sensor"),
+    (["record", "-e", "bridge", "--transport", "sim:{csv}", "--sim-profile", "polar_pmd"],
+     "the simulated sensor cannot play 'polar_pmd'"),
+    (["session", "--plan", "/nonexistent/plan.json"], "no plan at /nonexistent/plan.json"),
+    (["session", "--plan", "{csv}", "--answers", "pain=3"], "is not valid JSON"),
+    (["show", "abcdef12"], "no session 'abcdef12'"),
+    (["show", "ab"], "too short"),
+    (["export", "abcdef12:x", "--csv"], "set number must be a whole number"),
+    (["analyze", "zzzz-none", "-e", "bridge"], "no such file or stored session: zzzz-none"),
+    (["record", "-e", "bridge", "--transport", "tcp-client:127.0.0.1:1", "--scan-timeout",
+      "0.5"], "cannot open Bumble transport"),
+])
+def test_companion_bad_input_is_one_line_and_exit_2(
+        args: list[str], message: str, set_csv: str, home: Path) -> None:
+    code, out, err = invoke(*[a.replace("{csv}", set_csv) for a in args])
+    assert code == 2, (out, err)
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_companion_bad_answers_are_refused_before_streaming(home: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"exercises": [{"exercise": "bridge"}]}))
+    code, _, err = invoke("session", "--plan", str(plan), "--answers", "pain=12")
+    assert code == 2 and "pain must be a whole number from 0 to 10" in err
+    if (home / "companion.db").exists():
+        with CompanionStore.open(home / "companion.db") as store:
+            assert store.sessions() == []
