@@ -13,6 +13,7 @@ reported and the count is still right.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def bridge() -> tuple[Recording, float]:
                                 seed=11)
     assert truth.rep_count == REPS
     spans = sorted((r["start"] - recording.t[0], r["end"] - recording.t[0]) for r in truth.reps)
-    rests = [(b[0] - a[1], (a[1] + b[0]) / 2) for a, b in zip(spans, spans[1:], strict=False)]
+    rests = [(b[0] - a[1], (a[1] + b[0]) / 2) for a, b in itertools.pairwise(spans)]
     longest, middle = max(rests)
     assert longest > 4.0
     return recording, middle

@@ -114,7 +114,7 @@ def test_store_set_recording_returns_every_sample(tmp_path: Path) -> None:
     with CompanionStore.open(tmp_path / "c.db") as store:
         sid = _full_session(store)
         rec = store.set_recording(sid, 0)
-        t, acc, gyro = _samples(300)
+        t, acc, _ = _samples(300)
         assert len(rec) == 300 and rec.gyro is not None
         assert np.abs(rec.t - t).max() < 1e-6 and np.abs(rec.acc - acc).max() < 1e-3
         assert len(store.set_recording(sid, 1)) == 0

@@ -70,6 +70,7 @@ class LiveUI:
 
     def __exit__(self, *exc: object) -> None:
         self.live.__exit__(None, None, None)
+        self.console.line()
         self.player.close()
 
     def update(self, view: SessionView, link: SensorLink) -> None:
