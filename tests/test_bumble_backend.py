@@ -223,6 +223,21 @@ def test_disconnected_callback_on_link_loss() -> None:
     run(test, faults=Faults(disconnect_at_s=0.5, disconnect_for_s=0.5))
 
 
+def test_link_loss_during_a_request_is_a_bleak_error_not_a_cancellation() -> None:
+    async def test(link: BleLink) -> None:
+        client = BleakClient(link.sensor_address, backend=link.client_backend)
+        await client.connect()
+        await client.write_gatt_char(rl.CONTROL_UUID, bytes(rl.Command.start()), True)
+        reads = 0
+        with pytest.raises(BleakError):  # the sensor drops the link at 0.5 s mid-read
+            while True:
+                await client.read_gatt_char(rl.STATUS_UUID)
+                reads += 1
+        assert reads > 0 and not client.is_connected
+
+    run(test, faults=Faults(disconnect_at_s=0.5, disconnect_for_s=0.5))
+
+
 def test_connect_times_out_when_no_device_answers() -> None:
     async def test(link: BleLink) -> None:
         client = BleakClient("F0:00:00:00:00:99", backend=link.client_backend, timeout=0.3)

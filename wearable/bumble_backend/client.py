@@ -28,7 +28,7 @@ from bleak.backends.descriptor import BleakGATTDescriptor
 from bleak.backends.device import BLEDevice
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError, BleakGATTProtocolError
-from bumble import att
+from bumble import att, core
 from bumble.device import Connection, Peer
 from bumble.gatt import Characteristic
 from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
@@ -136,14 +136,17 @@ class BumbleBleakClient(BaseBleakClient):
         if self._connection is not None:
             return
         timeout = float(kwargs.get("timeout", self._timeout))
-        connection = await self._central.connect(self.address, timeout)
+        try:
+            connection = await self._central.connect(self.address, timeout)
+        except core.BaseBumbleError as error:
+            raise BleakError(f"connecting to {self.address} failed: {error}") from error
         self._connection = connection
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
         try:
             async with asyncio.timeout(timeout):
                 self._peer = Peer(connection)
-                await self._peer.request_mtu(CENTRAL_PREFERRED_MTU)
-                self.services = await self._discover()
+                await self._att(self._peer.request_mtu(CENTRAL_PREFERRED_MTU), "MTU exchange")
+                self.services = await self._att(self._discover(), "service discovery")
         except BaseException:
             await self.disconnect()
             raise
@@ -215,11 +218,21 @@ class BumbleBleakClient(BaseBleakClient):
             raise BleakError("Not connected")
         return self._peer
 
-    async def _att(self, operation: Awaitable[_T]) -> _T:
+    async def _att(self, operation: Awaitable[_T], what: str) -> _T:
+        """Await a GATT operation; ATT errors, link loss and Bumble errors become Bleak's."""
         try:
             return await operation
         except att.ATT_Error as error:
             raise BleakGATTProtocolError(error.error_code) from error
+        except asyncio.CancelledError:
+            # Bumble cancels requests in flight when the link drops; that is not a cancellation
+            # of the caller's task, so it must not look like one.
+            task = asyncio.current_task()
+            if self._connection is None and (task is None or task.cancelling() == 0):
+                raise BleakError(f"{what} failed: the device disconnected") from None
+            raise
+        except core.BaseBumbleError as error:
+            raise BleakError(f"{what} failed: {error}") from error
 
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
@@ -230,7 +243,7 @@ class BumbleBleakClient(BaseBleakClient):
             cached = peer.gatt_client.cached_values.get(characteristic.handle)
             if cached is not None:
                 return bytearray(cached[1])
-        value = await self._att(peer.gatt_client.read_value(characteristic.handle))
+        value = await self._att(peer.gatt_client.read_value(characteristic.handle), "read")
         return bytearray(value)
 
     async def read_gatt_descriptor(
@@ -238,7 +251,7 @@ class BumbleBleakClient(BaseBleakClient):
     ) -> bytearray:
         """Read a descriptor value."""
         peer = self._require_peer()
-        value = await self._att(peer.gatt_client.read_value(descriptor.handle))
+        value = await self._att(peer.gatt_client.read_value(descriptor.handle), "read")
         return bytearray(value)
 
     async def write_gatt_char(
@@ -247,7 +260,10 @@ class BumbleBleakClient(BaseBleakClient):
         """Write a characteristic value, with or without response."""
         peer = self._require_peer()
         await self._att(
-            peer.gatt_client.write_value(characteristic.handle, bytes(data), with_response=response)
+            peer.gatt_client.write_value(
+                characteristic.handle, bytes(data), with_response=response
+            ),
+            "write",
         )
 
     async def write_gatt_descriptor(
@@ -256,7 +272,8 @@ class BumbleBleakClient(BaseBleakClient):
         """Write a descriptor value (with response)."""
         peer = self._require_peer()
         await self._att(
-            peer.gatt_client.write_value(descriptor.handle, bytes(data), with_response=True)
+            peer.gatt_client.write_value(descriptor.handle, bytes(data), with_response=True),
+            "write",
         )
 
     async def start_notify(
@@ -275,14 +292,16 @@ class BumbleBleakClient(BaseBleakClient):
             peer.gatt_client.indication_subscribers.get(proxy.handle, set()).discard(old)
         subscriber = functools.partial(_deliver, callback)
         self._subscribers[characteristic.handle] = subscriber
-        await self._att(peer.gatt_client.subscribe(proxy, subscriber, prefer_notify=True))
+        await self._att(
+            peer.gatt_client.subscribe(proxy, subscriber, prefer_notify=True), "start_notify"
+        )
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         """Disable notifications on a characteristic."""
         peer = self._require_peer()
         proxy = self._characteristics[characteristic.handle]
         self._subscribers.pop(characteristic.handle, None)
-        await self._att(peer.gatt_client.unsubscribe(proxy))
+        await self._att(peer.gatt_client.unsubscribe(proxy), "stop_notify")
 
 
 def _deliver(callback: NotifyCallback, value: bytes) -> None:
