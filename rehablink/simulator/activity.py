@@ -199,7 +199,8 @@ def fidgets(t: FloatArray, windows: list[tuple[float, float]], max_deg: float,
 
 def hold_tremor(t: FloatArray, top: float, lower_start: float,
                 rng: np.random.Generator) -> FloatArray:
-    """Physiological tremor (8-12 Hz, 0.03-0.15 deg) while holding; rotvec, rad."""
+    """Muscle tremor while holding (8-12 Hz, 0.003-0.02 deg: up to about 0.02 g at a 0.15 m lever
+    arm); rotvec, rad."""
     rot = np.zeros((t.size, 3))
     hold = lower_start - top
     if hold <= 0.2:
@@ -209,6 +210,6 @@ def hold_tremor(t: FloatArray, top: float, lower_start: float,
     axis = rng.normal(size=3)
     axis /= np.linalg.norm(axis)
     f = rng.uniform(8.0, 12.0)
-    amp = np.deg2rad(rng.uniform(0.03, 0.15))
+    amp = np.deg2rad(rng.uniform(0.003, 0.02))
     rot[sel] = (amp * env * np.sin(2 * np.pi * f * t[sel] + rng.uniform(0, 6.3)))[:, None] * axis
     return rot
