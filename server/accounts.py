@@ -98,6 +98,20 @@ def create_physio(db: sqlite_utils.Database, email: str, name: str, password: st
     return physio_id
 
 
+def set_password(db: sqlite_utils.Database, email: str, password: str) -> int:
+    """Replace a physiotherapist's password and end all their login sessions; returns the id."""
+    hashed = hash_password(password)
+    with write_transaction(db):
+        physio = find_physio(db, email)
+        if physio is None:
+            raise AccountError(f"no physiotherapist with e-mail {email}")
+        db.execute("UPDATE physios SET password_hash = ? WHERE id = ?", [hashed, physio["id"]])
+        db.execute("UPDATE web_logins SET revoked_at = ? WHERE physio_id = ? "
+                   "AND revoked_at IS NULL", [utcnow(), physio["id"]])
+        record(db, "admin", "set_password", None, f"physio={physio['id']}")
+    return int(physio["id"])
+
+
 def find_physio(db: sqlite_utils.Database, email: str) -> dict[str, Any] | None:
     """The physiotherapist with this e-mail (case-insensitive), or None."""
     rows = list(db.query("SELECT * FROM physios WHERE email = ? AND disabled_at IS NULL",

@@ -160,8 +160,12 @@ def login() -> Any:
             return render_template("auth/login.html", form=form), 429
         physio = accounts.check_password(db, email, form.password.data)
         if physio is None:
-            db.execute("INSERT INTO login_failures (account, address, at) VALUES (?, ?, ?)",
-                       [email, address, utcnow()])
+            with write_transaction(db):
+                window = current_app.config["LOGIN_WINDOW_S"]
+                old = (datetime.now(UTC) - timedelta(seconds=window)).isoformat()
+                db.execute("DELETE FROM login_failures WHERE at < ?", [old])  # keep it small
+                db.execute("INSERT INTO login_failures (account, address, at) VALUES (?, ?, ?)",
+                           [email, address, utcnow()])
             flash("E-mail or password is not right.", "error")
             status = 401
         else:

@@ -111,6 +111,60 @@ def _physio_id(db: Any, email: str) -> int:
     return int(physio["id"])
 
 
+@admin.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the new password from standard input (first line).")
+@db_option
+@_account_errors
+def set_password(email: str, password_stdin: bool, db_path: Path | None) -> None:
+    """Replace a physiotherapist's password (their open logins end)."""
+    from server.accounts import set_password as change
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    physio_id = change(_open(db_path), email, password)
+    click.echo(f"password of physiotherapist {physio_id} changed; their logins were ended")
+
+
+@admin.command("patient-link")
+@click.argument("patient_id", type=int)
+@click.option("--url", "base_url", required=True, metavar="URL",
+              help="The server's address as patients reach it, e.g. https://rehab.clinic.example")
+@db_option
+def patient_link(patient_id: int, base_url: str, db_path: Path | None) -> None:
+    """Print a one-time login link to a patient's own pages (valid 15 minutes)."""
+    from server.accounts import patient_link as issue
+    from server.config import DEFAULTS
+
+    db = _open(db_path)
+    if not list(db.query("SELECT 1 FROM patients WHERE id = ? AND archived_at IS NULL",
+                         [patient_id])):
+        raise BadInput(f"no patient {patient_id}")
+    token = issue(db, patient_id, "admin", int(DEFAULTS["PATIENT_LINK_TTL_S"]))
+    click.echo(f"{base_url.rstrip('/')}/patient/login/{token}")
+
+
+@admin.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+def backup(target: Path, db_path: Path | None) -> None:
+    """Copy the database to TARGET safely while the server runs (SQLite online backup)."""
+    import os
+    import sqlite3
+
+    if target.exists():
+        raise BadInput(f"{target} exists; choose a new file name")
+    source = _open(db_path)
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    dest = sqlite3.connect(target)
+    try:
+        source.conn.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+    click.echo(f"backup written to {target} ({target.stat().st_size / 1e6:.1f} MB)")
+
+
 @admin.command("add-patient")
 @click.option("--physio", "physio_email", required=True, help="E-mail of their physiotherapist.")
 @click.option("--name", required=True, help="Patient's name.")

@@ -74,3 +74,40 @@ def test_seed_builds_a_usable_history(tmp_path: Path) -> None:
     assert overview.current_plan is not None and overview.current_plan.version == 2
     assert len(overview.calendar) == 56 and overview.progression
     db.close()
+
+
+def test_password_reset_backup_and_desk_link(tmp_path: Path) -> None:
+    from server.accounts import (
+        add_patient,
+        check_password,
+        create_physio,
+        start_web_login,
+        web_login,
+    )
+
+    db_path = tmp_path / "clinic.db"
+    db = open_database(db_path)
+    physio = create_physio(db, "ana@clinic.example", "Ana", "old password 123")
+    login = start_web_login(db, physio_id=physio)
+    patient, _ = add_patient(db, physio, "Pat")
+    runner = CliRunner()
+    reset = runner.invoke(cli, ["admin", "set-password", "ana@clinic.example",
+                                "--password-stdin", "--db", str(db_path)],
+                          input="new password 456\n")
+    assert reset.exit_code == 0, reset.output
+    assert check_password(db, "ana@clinic.example", "old password 123") is None
+    assert check_password(db, "ana@clinic.example", "new password 456") is not None
+    assert web_login(db, login) is None  # the open login ended
+    link = runner.invoke(cli, ["admin", "patient-link", str(patient), "--url",
+                               "https://rehab.clinic.example/", "--db", str(db_path)])
+    assert link.output.startswith("https://rehab.clinic.example/patient/login/")
+    copy = tmp_path / "backup.db"
+    done = runner.invoke(cli, ["admin", "backup", str(copy), "--db", str(db_path)])
+    assert done.exit_code == 0 and done.output.startswith(f"backup written to {copy}")
+    assert stat.S_IMODE(os.stat(copy).st_mode) == 0o600
+    restored = open_database(copy)
+    assert next(restored.query("SELECT name FROM patients"))["name"] == "Pat"
+    again = runner.invoke(cli, ["admin", "backup", str(copy), "--db", str(db_path)])
+    assert again.exit_code == 2 and "exists" in again.output
+    restored.close()
+    db.close()
