@@ -83,6 +83,8 @@ def test_login_lands_on_the_patient_list_sorted_by_attention(client, auth, clini
     ben_row = re.search(rf'data-patient-id="{clinic["ben"]}".*?</tr>', body, re.S).group(0)
     assert ">29%<" in ben_row
     assert ">86%<" in row
+    # Trend in words too: against the 7 days before (all 21 sets done), 86% - 100% = -14 points.
+    assert "↓ -14 pts" in row
     assert 'role="img"' in ben_row  # the trend sparkline
 
 
