@@ -24,7 +24,8 @@ def sync_in_background(home: Path | None = None) -> subprocess.Popen[bytes] | No
     if not device_path(home).exists():
         return None
     env = {**os.environ, "REHAB_HOME": str(home)}
-    log = open(home / "sync.log", "ab")  # noqa: SIM115  (handed to the child process)
+    log = os.fdopen(os.open(home / "sync.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                    "ab")
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "wearable.sync.background"], env=env,
