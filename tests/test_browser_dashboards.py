@@ -108,6 +108,8 @@ def shot(page: Any, name: str) -> None:
 def test_physio_walkthrough_and_patient_page(live_server, browser_page, tmp_path):
     page, base = browser_page, live_server["url"]
     cara = live_server["patients"]["Cara Flagged"]
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
 
     # Log in through the form.
     page.goto(f"{base}/login")
@@ -219,3 +221,7 @@ def test_physio_walkthrough_and_patient_page(live_server, browser_page, tmp_path
     # The patient cannot open the clinic's pages.
     page.goto(f"{base}/clinic/patients/{cara}")
     assert page.url.startswith(f"{base}/login")
+    # Everything came from the clinic server: no CDN, no font or script from elsewhere.
+    assert requested and all(url.startswith(f"{base}/") for url in requested), {
+        url for url in requested if not url.startswith(f"{base}/")}
+    assert any("/assets/dashboards/dashboards.css" in url for url in requested)
