@@ -77,12 +77,12 @@ def store_session(db: sqlite_utils.Database, doc: SessionDoc, patient_id: int,
     with write_transaction(db):
         session, sets = session_rows(doc, patient_id, device_id, digest,
                                      history(db, patient_id))
-        rows = list(db.query("SELECT patient_id, document_sha256 FROM sessions WHERE id = ?",
-                             [doc.id]))
-        if rows:
-            if rows[0]["patient_id"] != patient_id:
+        existing = db.execute("SELECT patient_id, document_sha256 FROM sessions WHERE id = ?",
+                              [doc.id]).fetchone()
+        if existing:
+            if existing[0] != patient_id:
                 raise SessionConflict(f"session id {doc.id} is already in use")
-            return Stored(doc.id, False, rows[0]["document_sha256"] == digest)
+            return Stored(doc.id, False, existing[1] == digest)
         columns = ", ".join(session)
         db.execute(f"INSERT INTO sessions ({columns}) VALUES "
                    f"({', '.join('?' * len(session))})", list(session.values()))

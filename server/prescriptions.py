@@ -109,19 +109,17 @@ def history_many(db: sqlite_utils.Database,
     if not patient_ids:
         return {}
     marks = ",".join("?" * len(patient_ids))
-    rows = db.query(
+    rows = db.execute(
         f"SELECT p.patient_id, p.version, p.effective_from, i.exercise, i.sets, i.reps, "
         f"i.hold_s, i.days_per_week, i.note FROM prescriptions p "
         f"LEFT JOIN prescription_items i ON i.prescription_id = p.id "
         f"WHERE p.patient_id IN ({marks}) ORDER BY p.patient_id, p.version, i.position",
         patient_ids)
     grouped: dict[tuple[int, int], tuple[str, list[Item]]] = {}
-    for row in rows:
-        key = (row["patient_id"], row["version"])
-        entry = grouped.setdefault(key, (row["effective_from"], []))
-        if row["exercise"] is not None:
-            entry[1].append(Item(row["exercise"], row["sets"], row["reps"], row["hold_s"],
-                                 row["days_per_week"], row["note"]))
+    for patient_id, version, effective, exercise, sets, reps, hold, days, note in rows:
+        entry = grouped.setdefault((patient_id, version), (effective, []))
+        if exercise is not None:
+            entry[1].append(Item(exercise, sets, reps, hold, days, note))
     out: dict[int, list[Prescription]] = {}
     for (patient_id, version), (effective, items) in grouped.items():
         out.setdefault(patient_id, []).append(
