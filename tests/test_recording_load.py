@@ -75,7 +75,7 @@ def test_phyphox_linear_acceleration_is_rejected(tmp_path: Path) -> None:
     header = '"Time (s)","Linear Acceleration x (m/s^2)","Linear Acceleration y (m/s^2)",' \
              '"Linear Acceleration z (m/s^2)"'
     p = _write(tmp_path, header + "\n0,0.1,0,0\n0.01,0,0.1,0\n")
-    with pytest.raises(RecordingError, match="Linear Acceleration.*cannot give tilt"):
+    with pytest.raises(RecordingError, match=r"Linear Acceleration.*cannot give tilt"):
         load_recording(p)
 
 

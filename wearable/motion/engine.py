@@ -197,8 +197,15 @@ class Engine:
         timings = [self._time(ex) for ex in self.excursions
                    if not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
                               for w in walks)]
-        kept = [tm for tm in timings
-                if tm is not None and tm.rom_deg <= self.profile.max_rom_deg]
+        kept: list[RepTiming] = []
+        for tm in timings:
+            if tm is None or tm.rom_deg > self.profile.max_rom_deg:
+                continue
+            if kept and tm.top <= kept[-1].lower_start:  # the same movement found twice
+                if tm.rom_deg > kept[-1].rom_deg:
+                    kept[-1] = tm
+                continue
+            kept.append(tm)
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         reps: list[Rep] = []

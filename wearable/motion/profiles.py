@@ -42,7 +42,8 @@ class MotionProfile:
     roll_is_compensation : bool
         Clamshell at the pelvis: the counted motion itself is the pelvic roll.
     step_impacts : bool
-        Whether footfalls are part of the exercise (step-ups), so impacts do not mean walking.
+        Whether the exercise itself shakes the step band (squats, step-ups: the body rises and
+        falls), so walking needs a stronger footfall signal.
     """
 
     exercise: str
@@ -95,7 +96,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         max_still_away_s=30.0 if ex.holds else 8.0,
         stability_checked=ex.stability_matters and place is Placement.PELVIS,
         roll_is_compensation=ex.id == "clamshell" and place is Placement.PELVIS,
-        step_impacts=ex.id == "step_up",
+        step_impacts=ex.id in ("step_up", "squat"),
     )
 
 

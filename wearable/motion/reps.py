@@ -159,6 +159,8 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
     start, end = min(start, top), max(end, lower_start)
     if end - start < MIN_REP_S:
         return None
+    if end - start < 0.4 * (close_t - start_t):  # a flicker inside a long posture change
+        return None
 
     i0 = int(np.searchsorted(t, start))
     i1 = max(int(np.searchsorted(t, end)), i0 + 1)

@@ -25,7 +25,7 @@ STILL_DEG_S = 4.0
 #: ... and at least, deg/s.
 STILL_FLOOR_DEG_S = 1.0
 #: Smoothed RMS of the acceleration magnitude in the step band that means walking, g.
-WALK_G = 0.08
+WALK_G = 0.05
 #: Still time needed to learn a (new) rest direction, s.
 SETTLE_S = 0.8
 #: Time constant of the rest direction's slow tracking while still near rest (drift), s.
@@ -107,7 +107,8 @@ class Segmenter:
         self._valley = 0.0
         self._walk_ticks = 0
         self.walk_started: list[float] = []  # times at which walking began, s
-        self._walk_ms = WALK_G * WALK_G
+        walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
+        self._walk_ms = walk_g * walk_g
         self._reset_active()
 
     def _reset_active(self) -> None:
@@ -270,7 +271,7 @@ class Segmenter:
             return True
         if still_s < SHIFT_S or not self.learned or theta < 0.5 * self.typical_deg:
             return False
-        if theta > 2.5 * self.typical_deg:
+        if theta > 3.0 * self.typical_deg:
             return True
         if self.direction is not None and self.ref is not None:
             r = self.ref

@@ -1,0 +1,111 @@
+"""The engine on the committed simulated corpus and on fresh simulated sets, by exercise and hazard.
+
+The corpus (tests/corpus, seeds 1000-1039) and the fresh sets here (seeds 2000-2999) never overlap
+the benchmark's held-out seeds (>= 1,000,000): benchmarks/accuracy.py measures the targets; these
+tests guard the behaviour on sets the engine handles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rehablink.exercises import EXERCISES
+from rehablink.recording import load_recording
+from rehablink.simulator import HAZARDS, SetSpec, Truth, simulate
+from wearable.motion.analyze import analyze
+
+CORPUS = Path(__file__).parent / "corpus"
+FILES = sorted(p.name for p in CORPUS.glob("*.csv"))
+
+
+def _hold_errors(result_reps: list, truth_reps: list[dict]) -> list[float]:  # type: ignore[type-arg]
+    """Hold error of each found rep whose top lies inside a true rep."""
+    errors = []
+    for rep in result_reps:
+        for tr in truth_reps:
+            if tr["start"] - 0.5 <= rep.top <= tr["end"] + 0.5 and not tr.get("in_gap"):
+                errors.append(abs(rep.hold_s - tr["hold_s"]))
+                break
+    return errors
+
+
+def test_corpus_is_there() -> None:
+    assert len(FILES) >= 40
+    exercises = {Truth.read(CORPUS / n.replace(".csv", ".truth.json")).exercise for n in FILES}
+    assert exercises == set(EXERCISES)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_corpus_set(name: str) -> None:
+    truth = Truth.read(CORPUS / name.replace(".csv", ".truth.json"))
+    result = analyze(load_recording(CORPUS / name), truth.exercise, truth.placement)
+    error = result.rep_count - truth.rep_count
+    if "-clean-" in name:
+        assert error == 0, f"{name}: {result.rep_count} reps, truth {truth.rep_count}"
+        holds = _hold_errors(list(result.reps), list(truth.reps))
+        assert len(holds) == truth.rep_count
+        if EXERCISES[truth.exercise].holds:  # squats and step-ups: see docs/motion.md
+            assert float(np.median(holds)) <= 0.25
+    else:  # hazards: within two reps here; the exact share is measured by the benchmark
+        assert abs(error) <= 2, f"{name}: {result.rep_count} reps, truth {truth.rep_count}"
+    for rep in result.reps:
+        assert rep.start <= rep.top <= rep.lower_start <= rep.end
+        assert rep.rom_deg > 0
+
+
+def test_corpus_exact_share() -> None:
+    """A floor that locks in the present level (not the 97 % target, see docs/motion.md)."""
+    exact = 0
+    for name in FILES:
+        truth = Truth.read(CORPUS / name.replace(".csv", ".truth.json"))
+        result = analyze(load_recording(CORPUS / name), truth.exercise, truth.placement)
+        exact += result.rep_count == truth.rep_count
+    assert exact / len(FILES) >= 0.7
+
+
+SINGLE_HAZARDS = [h for h in HAZARDS if h != "fidgets"]
+
+
+@pytest.mark.parametrize("hazard", SINGLE_HAZARDS)
+def test_fresh_set_with_one_hazard(hazard: str) -> None:
+    exercises = list(EXERCISES)
+    i = list(HAZARDS).index(hazard)
+    for j in range(2):
+        exercise = exercises[(i + j) % len(exercises)]
+        spec = SetSpec(exercise, n_reps=6, hazards=(hazard,), rate_hz=50.0)
+        recording, truth = simulate(spec, 2000 + 10 * i + j)
+        result = analyze(recording, exercise)
+        assert result.rep_count == truth.rep_count, (hazard, exercise)
+
+
+def test_fresh_sets_with_fidgets() -> None:
+    """Fidgets between reps may cost or add a rep, never more."""
+    for j, exercise in enumerate(("bridge", "clamshell", "hip_hitch")):
+        recording, truth = simulate(SetSpec(exercise, n_reps=6, hazards=("fidgets",)), 2500 + j)
+        assert abs(analyze(recording, exercise).rep_count - truth.rep_count) <= 1
+
+
+@pytest.mark.parametrize("exercise", ["clamshell", "side_leg_raise", "bridge"])
+def test_fresh_thigh_sets(exercise: str) -> None:
+    spec = SetSpec(exercise, placement="thigh", n_reps=7, rate_hz=100.0)
+    recording, truth = simulate(spec, 2600 + list(EXERCISES).index(exercise))
+    result = analyze(recording, exercise, "thigh")
+    assert result.rep_count == truth.rep_count
+    assert all(rep.stability_deg is None for rep in result.reps)
+
+
+def test_compensation_is_flagged() -> None:
+    """Reps whose pelvis moves about the other axes by well over the threshold are flagged."""
+    spec = SetSpec("single_leg_bridge", n_reps=8, hazards=("compensation",),
+                   compensation_deg=12.0, rate_hz=100.0)
+    recording, truth = simulate(spec, 2700)
+    result = analyze(recording, "single_leg_bridge")
+    assert result.rep_count == truth.rep_count
+    flagged_truth = [r["stability_deg"] > 8.0 for r in truth.reps]
+    flagged = ["pelvis_rotating" in r.flags for r in result.reps]
+    assert any(flagged_truth)
+    assert sum(a and b for a, b in zip(flagged, flagged_truth, strict=True)) >= \
+        sum(flagged_truth) - 1
