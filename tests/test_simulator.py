@@ -254,6 +254,29 @@ def test_walking_has_steps_at_about_two_hertz() -> None:
     assert np.ptp(norm) > 0.3  # heel strikes, not a still person
 
 
+def test_lying_down_turns_gravity_by_about_ninety_degrees() -> None:
+    """Standing before a bridge set and lying on the back during it: the belt sensor's gravity
+    direction turns by roughly a right angle (pelvis upright -> pelvis facing the ceiling)."""
+    rec, truth = simulate(SetSpec("bridge", n_reps=2, hazards=("lying_down_getting_up",)), 5)
+    standing = _mean(rec, rec.t[0], rec.t[0] + 0.8, rec.acc)
+    start = truth.details["set_window"][0]
+    lying = _mean(rec, start - 1.0, start - 0.1, rec.acc)
+    assert 75.0 <= _angle_deg(standing, lying) <= 105.0
+
+
+def test_belt_mount_lies_flat_on_the_belt() -> None:
+    rng = np.random.default_rng(3)
+    flat = 0
+    for _ in range(40):
+        mount = sen.draw_mount("pelvis", rng)
+        x, y, z = mount.lever_m
+        assert 0.12 <= np.hypot(x, y) <= 0.18 and -0.04 <= z <= 0.06
+        outward = np.array([x / 0.13**2, y / 0.17**2, 0.0])  # normal of the belt's ellipse
+        sensor_z = mount.rotation.apply([0.0, 0.0, 1.0])
+        flat += abs(_angle_deg(sensor_z, outward) - 90.0) > 89.0  # z along +/- the normal
+    assert 20 <= flat <= 38  # about three in four are flat, the rest any rotation
+
+
 def test_fatigue_shrinks_the_last_rep() -> None:
     _, truth = simulate(SetSpec("bridge", n_reps=8, rom_deg=25.0, hazards=("fatigue",)), 6)
     first, last = truth.reps[0]["rom_deg"], truth.reps[-1]["rom_deg"]
