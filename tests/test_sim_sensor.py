@@ -571,6 +571,25 @@ asyncio.run(main())
 """
 
 
+def test_sim_sensor_command_reports_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    from rehablink.cli import cli
+
+    good = tmp_path / "set.csv"
+    recording(1.0).write_csv(good)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            cli, ["sim-sensor", str(good), "--transport", f"tcp-server:127.0.0.1:{port}"]
+        )
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: cannot open transport 'tcp-server:127.0.0.1:{port}'")
+    assert result.output.count("\n") == 1
+
+
 @pytest.mark.slow
 def test_sim_sensor_in_another_process_over_a_bumble_transport(tmp_path: Path) -> None:
     """``rehab sim-sensor`` serves a companion in another process, also after a companion that

@@ -124,7 +124,7 @@ def sim_sensor(
         asyncio.run(_serve(rec, profile, faults, speed, transport))
     except KeyboardInterrupt:
         click.echo("sim-sensor stopped", err=True)
-    except ConnectionError as error:
+    except (ConnectionError, ValueError) as error:  # port in use; a recording it cannot play
         raise BadInput(str(error)) from None
 
 
