@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, current_app, render_template
 
-from dashboards import errors, figures, words
+from dashboards import errors, figures, headers, words
 from dashboards.charts import bar_chart
 from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE, URGENT_ADVICE
 from server import analytics, reports
@@ -20,6 +20,7 @@ from server.db import get_db
 
 bp = Blueprint("me", __name__, url_prefix="/me")
 errors.attach(bp)
+headers.private(bp)
 
 #: Weeks the patient's progress looks back on ("this month").
 PROGRESS_WEEKS = 5

@@ -19,13 +19,14 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboards import errors
+from dashboards import errors, headers
 from server import accounts
 from server.auth import ConfirmForm, login_required, physio_patient
 from server.db import get_db
 
 bp = Blueprint("people", __name__, url_prefix="/clinic")
 errors.attach(bp)
+headers.private(bp)
 
 
 class AddPatientForm(FlaskForm):

@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from dashboards import errors, figures, queries
+from dashboards import errors, figures, headers, queries
 from dashboards.charts import sparkline
 from dashboards.csv_export import patient_csv
 from dashboards.fhir import patient_bundle
@@ -35,6 +35,7 @@ from server.db import get_db
 
 bp = Blueprint("physio", __name__, url_prefix="/clinic")
 errors.attach(bp)
+headers.private(bp)
 
 PAGE_SIZE = 50
 SESSIONS_PER_PAGE = 20

@@ -275,6 +275,15 @@ def test_pages_need_a_login(client, clinic):
     assert client.get("/").headers["Location"].endswith("/login")
 
 
+def test_pages_with_health_data_are_not_cached(client, auth, clinic, db):
+    auth.login()
+    for path in ("/clinic/", f"/clinic/patients/{clinic['ben']}",
+                 f"/clinic/patients/{clinic['ben']}/export.csv"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    patient_login(client, db, clinic["ben"])
+    assert client.get("/me/").headers["Cache-Control"] == "no-store"
+
+
 def test_viewing_a_patient_is_audited(client, auth, clinic, db):
     auth.login()
     client.get(f"/clinic/patients/{clinic['ben']}/export.fhir.json")
