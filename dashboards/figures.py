@@ -101,9 +101,16 @@ def exercise_charts(progression: Sequence[WeekProgress], plan: Prescription | No
         holds = values("median_hold_s")
         ex = EXERCISES.get(ex_id)
         if shows_hold(ex_id, holds, target_hold):
+            targets = values("hold_target_s")
+            if len({t for t in targets if t is not None}) > 1:
+                # The target changed with a plan version: draw it week by week.
+                series = [Series("Median hold", holds), Series("Target of that week", targets)]
+                line_target = None
+            else:
+                series, line_target = [Series("Median hold", holds)], target_hold
             charts.append((f"{name}: hold against target", line_chart(
-                labels, [Series("Median hold", holds)], title=f"{name}: median hold by week",
-                y_label="hold (s)", unit="s", target=target_hold, target_label="target")))
+                labels, series, title=f"{name}: median hold by week", y_label="hold (s)",
+                unit="s", target=line_target, target_label="target")))
         charts.append((f"{name}: range of motion", line_chart(
             labels, [Series("Median range", values("median_rom_deg"))],
             title=f"{name}: range of motion by week", y_label="range (deg)", unit="deg")))

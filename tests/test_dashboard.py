@@ -403,3 +403,19 @@ def test_a_trace_that_cannot_be_read_is_left_out(client, auth, clinic, db):
     body = page.get_data(as_text=True)
     assert body.count("could not be read") == 1
     assert body.count("No raw samples were uploaded for this set") == 2
+
+
+def test_hold_target_drawn_week_by_week_when_the_plan_changed(client, auth, db):
+    physio = auth.create_physio()
+    pid, _ = auth.add_patient(physio, "Hal Versions")
+    prescribe(db, pid, BRIDGE_PLAN, TODAY - timedelta(days=30))
+    longer = [{**BRIDGE_PLAN[0], "hold_s": 8.0}, BRIDGE_PLAN[1]]
+    prescribe(db, pid, longer, TODAY - timedelta(days=10))
+    for k in range(30, 0, -1):
+        store(db, session_doc(TODAY - timedelta(days=k), BRIDGE_PLAN), pid)
+    auth.login()
+    body = client.get(f"/clinic/patients/{pid}").get_data(as_text=True)
+    chart = body[body.index("Glute bridge: median hold by week"):]
+    chart = chart[:chart.index("</svg>")]
+    assert 'data-series="Target of that week"' in chart
+    assert "Target of that week: from 5 to 8 s" in chart
