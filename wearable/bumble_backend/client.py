@@ -9,7 +9,10 @@ Use the class bound to a link::
 ``connect`` opens the LE link, asks for an ATT MTU of 247 (the peer may grant less) and
 discovers every service, characteristic and descriptor into a
 :class:`bleak.backends.service.BleakGATTServiceCollection`, as the operating-system backends do.
-ATT error responses become :class:`bleak.exc.BleakGATTProtocolError`. Pairing is not supported.
+ATT error responses become :class:`bleak.exc.BleakGATTProtocolError`; a link lost during an
+operation, or any other Bumble error, becomes :class:`bleak.exc.BleakError` (never a bare
+``CancelledError``); a connection that nobody answers raises ``TimeoutError``. Starting
+notifications again on a characteristic replaces its callback. Pairing is not supported.
 """
 
 from __future__ import annotations
@@ -198,7 +201,7 @@ class BumbleBleakClient(BaseBleakClient):
         if connection is None:
             return
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(connection.disconnect(), self._timeout)
+            await asyncio.wait_for(connection.disconnect(), min(self._timeout, 5.0))
         if self._connection is connection:  # no disconnection event came back
             connection.remove_listener(connection.EVENT_DISCONNECTION, self._on_disconnection)
             self._reset()
