@@ -142,10 +142,12 @@ class Engine:
                 out.append(ev.StabilityWarning(t, deg))
 
     def _on_close(self, ex: Excursion, out: list[ev.Event]) -> None:
-        timing = self._time(ex)
+        # Decide on the data up to now only, so that offline analysis (which has the whole
+        # recording in the buffers already) takes exactly the live decisions.
+        self.excursions.append(ex)
+        timing = self._time(ex, until=ex.close_t)
         if timing is None:  # too short to be a rep: a fidget or a step
             return
-        self.excursions.append(ex)
         rom = timing.rom_deg
         self._roms.append(rom)
         typical = typical_range(self._roms, self.profile.rom_range_deg[0])
@@ -171,10 +173,11 @@ class Engine:
         if n > 1e-9:
             self.segmenter.direction = (self._dir_sum / n).tolist()
 
-    def _time(self, ex: Excursion) -> RepTiming | None:
+    def _time(self, ex: Excursion, until: float | None = None) -> RepTiming | None:
         t = self._t.view[:, 0]
         i0 = int(np.searchsorted(t, ex.start_t - MARGIN_S))
-        i1 = int(np.searchsorted(t, ex.close_t + MARGIN_S, side="right"))
+        last = ex.close_t + MARGIN_S if until is None else until
+        i1 = int(np.searchsorted(t, last, side="right"))
         gyro = self._gyro.view[i0:i1] if self._gyro.size else None
         return refine(t[i0:i1], self._acc.view[i0:i1], gyro, np.asarray(ex.ref),
                       np.asarray(ex.peak_g), ex.start_t, ex.close_t, self._g.view[i0:i1])
