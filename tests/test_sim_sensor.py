@@ -323,6 +323,32 @@ def test_mtu_23_and_247_packet_sizes() -> None:
     run(test)
 
 
+def test_connection_events_pace_notifications() -> None:
+    source = recording(1.0, 200.0)
+
+    async def test(link: BleLink) -> None:
+        # 200 Hz at MTU 23 needs 200 notifications/s; 2 per 50 ms event carry only 40/s.
+        faults = Faults(mtu=23, connection_interval_ms=50.0, notifications_per_event=2)
+        sensor = await link.add_sensor(source, faults=faults)
+        stream = RehabLinkStream()
+        arrivals: list[float] = []
+        client = await stream.connect(link, sensor.address)
+        await client.start_notify(
+            rl.DATA_UUID, lambda c, d: (arrivals.append(sensor.tau_now()), stream.on_data(c, d))
+        )
+        await stream.command(client, rl.Command.start())
+        for _ in range(400):
+            if len(stream.packets) == 200:
+                break
+            await asyncio.sleep(0.01)
+        await client.disconnect()
+        assert_equal_to_source(stream, source)  # late, but all there and in order
+        # 200 notifications at 2 per 50 ms event take 99 events: 4.9 s of world time at least.
+        assert arrivals[-1] - arrivals[0] >= 4.9 - 0.05
+
+    run(test)
+
+
 def test_reboot_restarts_sequence_and_clock() -> None:
     source = recording(6.0, 50.0)
 

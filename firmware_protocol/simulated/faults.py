@@ -37,6 +37,10 @@ class Faults:
         ``reboot_downtime_s``.
     reboot_downtime_s : float
         How long a reboot takes, s.
+    connection_interval_ms, notifications_per_event : float, int
+        Pace notifications like a real link: they leave only at connection events every
+        ``connection_interval_ms`` (world time), at most ``notifications_per_event`` per event
+        (many stacks manage 4..6). 0 ms: as fast as the virtual link carries them.
     seed : int
         Seed of the loss draws, so a run is reproducible.
     """
@@ -49,6 +53,8 @@ class Faults:
     battery_pct: int = 87
     reboot_at_s: float | None = None
     reboot_downtime_s: float = 1.0
+    connection_interval_ms: float = 0.0
+    notifications_per_event: int = 6
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -68,6 +74,10 @@ class Faults:
             raise ValueError("reboot time must be >= 0 s")
         if self.reboot_downtime_s < 0:
             raise ValueError("reboot downtime must be >= 0 s")
+        if self.connection_interval_ms and not 7.5 <= self.connection_interval_ms <= 4000:
+            raise ValueError("a connection interval is 7.5..4000 ms (or 0 for none)")
+        if self.notifications_per_event < 1:
+            raise ValueError("at least one notification per connection event")
 
 
 class FaultEvent(Enum):

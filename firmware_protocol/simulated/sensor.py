@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import random
 from collections.abc import Callable
 from typing import Any
@@ -319,7 +320,11 @@ class SimulatedSensor(SensorPort):
             self._apply_faults(self.tau_now())
 
     async def _send_loop(self) -> None:
+        """Send queued notifications in order, paced by connection events when asked to."""
         assert self._device is not None
+        loop = asyncio.get_running_loop()
+        interval = self.faults.connection_interval_ms / 1000.0 / self.speed  # wall s
+        budget = 0
         while True:
             item = await self._outbox.get()
             if callable(item):
@@ -328,6 +333,14 @@ class SimulatedSensor(SensorPort):
             connection, characteristic, value = item
             if connection is not self.connection:
                 continue  # the link it was meant for is gone
+            if interval > 0:
+                if budget == 0:  # wait for the next connection event
+                    now = loop.time()
+                    await asyncio.sleep(math.ceil(now / interval) * interval - now)
+                    budget = self.faults.notifications_per_event
+                budget -= 1
+                if self._outbox.empty():
+                    budget = 0  # nothing else is ready: this event ends
             try:
                 await self._device.notify_subscriber(connection, characteristic, value)
             except Exception as error:  # a link dropping mid-send must not stop the sensor
