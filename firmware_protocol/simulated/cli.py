@@ -70,6 +70,15 @@ def client_transport_for(server_name: str, port: int | None = None) -> str:
 @click.option("--drift-ppm", default=0.0, show_default=True, help="Sensor clock drift, ppm.")
 @click.option("--battery", default=87, show_default=True, help="Battery level reported, %.")
 @click.option("--reboot-at", type=float, help="Reboot the sensor at this recording time, s.")
+@click.option(
+    "--interval-ms",
+    default=0.0,
+    show_default=True,
+    help="Pace notifications by connection events this far apart, ms (0: no pacing).",
+)
+@click.option(
+    "--per-event", default=6, show_default=True, help="Notifications per connection event."
+)
 @click.option("--speed", default=1.0, show_default=True, help="Replay speed (1 = real time).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the loss draws.")
 @click.option(
@@ -88,6 +97,8 @@ def sim_sensor(
     drift_ppm: float,
     battery: int,
     reboot_at: float | None,
+    interval_ms: float,
+    per_event: int,
     speed: float,
     seed: int,
     transport: str,
@@ -114,6 +125,8 @@ def sim_sensor(
             drift_ppm=drift_ppm,
             battery_pct=battery,
             reboot_at_s=reboot_at,
+            connection_interval_ms=interval_ms,
+            notifications_per_event=per_event,
             seed=seed,
         )
     except (RecordingError, ValueError) as error:
