@@ -29,11 +29,11 @@ def test_json_output_on_a_corpus_set() -> None:
                           "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert KEYS <= set(data)
+    assert set(data) >= KEYS
     assert data["exercise"] == "bridge" and data["placement"] == "pelvis"
     assert data["rep_count"] == truth.rep_count == len(data["reps"])
     for rep in data["reps"]:
-        assert REP_KEYS <= set(rep)
+        assert set(rep) >= REP_KEYS
         assert rep["start"] <= rep["top"] <= rep["lower_start"] <= rep["end"]
         assert rep["hold_s"] == pytest.approx(rep["lower_start"] - rep["top"], abs=2e-3)
 

@@ -107,7 +107,7 @@ def test_partial_attempt_event() -> None:
 
 
 def test_single_samples_empty_batches_and_no_data() -> None:
-    rec, truth = synthetic_set([SyntheticRep(15.0)] * 3, seed=13, gyro=False)
+    rec, _ = synthetic_set([SyntheticRep(15.0)] * 3, seed=13, gyro=False)
     det = LiveDetector("generic")
     assert det.feed(np.zeros(0), np.zeros((0, 3))) == []
     _feed(det, rec, seed=3, max_batch=1)
