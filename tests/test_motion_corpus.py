@@ -8,12 +8,14 @@ tests guard the behaviour on sets the engine handles.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from rehablink.exercises import EXERCISES
 from rehablink.recording import load_recording
+from rehablink.results import Rep
 from rehablink.simulator import HAZARDS, SetSpec, Truth, simulate
 from wearable.motion.analyze import analyze
 
@@ -21,7 +23,7 @@ CORPUS = Path(__file__).parent / "corpus"
 FILES = sorted(p.name for p in CORPUS.glob("*.csv"))
 
 
-def _hold_errors(result_reps: list, truth_reps: list[dict]) -> list[float]:  # type: ignore[type-arg]
+def _hold_errors(result_reps: list[Rep], truth_reps: list[dict[str, Any]]) -> list[float]:
     """Hold error of each found rep whose top lies inside a true rep."""
     errors = []
     for rep in result_reps:
