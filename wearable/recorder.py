@@ -70,7 +70,7 @@ class SetRecorder:
         self.received = 0
         self.gaps: list[Gap] = []
         self.lost = 0
-        self._shown: list[tuple[int, float]] = []  # (rep count, host time it was shown)
+        self.latencies_s: list[float] = []
         self.reconnects_at_start = reconnects_at_start
         self.started_host = clock()
 
@@ -99,7 +99,8 @@ class SetRecorder:
         now = self.clock()
         for event in events:
             if isinstance(event, RepCompleted):
-                self._shown.append((event.count, now))
+                # From the rep's last sample, as the live detector times it, to the count.
+                self.latencies_s.append(now - self.host_time(self.origin + event.rep.end))
         return events
 
     def tick(self) -> None:
@@ -111,15 +112,8 @@ class SetRecorder:
         self.writer.flush()
         result = self.detector.finish() if self.received >= 2 else None
         reconnects = reconnects_now - self.reconnects_at_start
-        latencies = []
-        if result is not None and self.origin is not None:
-            # From each rep's last sample (its final end time) to its count on screen.
-            for count, shown in self._shown:
-                if 1 <= count <= len(result.reps):
-                    end = self.host_time(self.origin + result.reps[count - 1].end)
-                    latencies.append(shown - end)
         self.store.finish_set(self.session_id, self.spec.index, result,
                               samples_received=self.received, samples_lost=self.lost,
                               gaps=self.gaps, reconnects=reconnects, skipped=skipped)
         return SetOutcome(self.spec, result, skipped, self.received, self.lost, self.gaps,
-                          reconnects, latencies)
+                          reconnects, self.latencies_s)

@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from firmware_protocol.registry import PROFILES
 from firmware_protocol.simulated.faults import Faults
@@ -23,6 +23,9 @@ from wearable.scan import FoundSensor, scan
 from wearable.session import Cue, GuidedSession, Phase, SessionView
 from wearable.store import CompanionStore, SensorInfo
 from wearable.stream import LinkState, SampleBlock, SensorLink, StreamError
+
+if TYPE_CHECKING:
+    from wearable.bumble_backend.transport import BleLink
 
 #: After a simulated recording ends, the longest wait for resends, s (wall, without data).
 END_DRAIN_S = 3.0
@@ -161,11 +164,13 @@ async def _wait_first_connection(streaming: asyncio.Task[None], link: SensorLink
 async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
                    options: RunOptions, *, kind: str = "session",
                    prescription_version: int | None = None,
-                   keys: asyncio.Queue[str] | None = None) -> RunResult:
+                   keys: asyncio.Queue[str] | None = None,
+                   ble: BleLink | None = None) -> RunResult:
     """Find the sensor, stream it and run ``sets`` to the end (or until stopped).
 
     The session is created in ``store`` as ``recording``; the caller finishes it (pain and red
-    flags are asked after the sets).
+    flags are asked after the sets). ``ble`` is an already open link (otherwise the one
+    ``options.transport`` names is opened and closed here).
 
     Raises
     ------
@@ -174,54 +179,62 @@ async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
     """
     from wearable.bumble_backend.transport import open_link
 
+    if ble is not None:
+        return await _run_on(ble, sets, store, ui, options, kind, prescription_version, keys)
     async with open_link(options.transport, profile=options.sim_profile, faults=options.faults,
-                         speed=options.speed) as ble:
-        found = await scan(options.scan_timeout_s, ble.scanner_backend)
-        if options.address:
-            found = [f for f in found if f.address.lower() == options.address.lower()]
-        if not found:
-            supported = "; ".join(p.name for p in PROFILES.values())
-            raise StreamError(
-                "no supported motion sensor found nearby"
-                + (f" with address {options.address}" if options.address else "")
-                + ". Switch the sensor on, keep it close, and check it is one of: " + supported)
-        sensor = found[0]
-        session_id = store.create_session(
-            kind, SensorInfo(sensor.profile.id, sensor.name, sensor.address,
-                             sensor.profile.has_gyro), prescription_version)
-        run = _Run(sets, store, session_id, ui, options, time.monotonic)
-        stop = asyncio.Event()
-        link = SensorLink(sensor, run.on_samples, client_backend=ble.client_backend,
-                          scanner_backend=ble.scanner_backend, rate_hz=options.rate_hz,
-                          on_state=lambda _s: ui.update(run.view(), link), on_tick=run.tick)
-        run.link = link
-        run.play(run.machine.start())
-        streaming = asyncio.create_task(link.run(stop))
-        sim_finished = ble.sensors[0].finished if ble.sensors else None
-        try:
-            await _wait_first_connection(streaming, link)
-        except StreamError:
-            store.discard_session(session_id)
-            raise
-        try:
-            while not run.done.is_set() and not streaming.done():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(run.done.wait(), 0.1)
-                while keys is not None and not keys.empty():
-                    run.key(keys.get_nowait())
-                run.periodic()
-                if sim_finished is not None and sim_finished.is_set():
-                    # The recording is over once the sensor has gone quiet (its queue may
-                    # still be draining) and no resend is awaited.
-                    quiet = time.monotonic() - (link.last_data_s or 0.0)
-                    if (quiet > 0.5 and link.ledger.missing == 0) or quiet > END_DRAIN_S:
-                        run.stream_ended()
-        finally:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await streaming
-            if run.recorder is not None:  # stopped by an exception mid-set
-                run.machine.stop(time.monotonic())
-                run.after_transition()
-        return RunResult(session_id, sensor, run.outcomes, link.counters.reconnects,
-                         run.machine.stopped)
+                         speed=options.speed) as opened:
+        return await _run_on(opened, sets, store, ui, options, kind, prescription_version, keys)
+
+
+async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
+                  options: RunOptions, kind: str, prescription_version: int | None,
+                  keys: asyncio.Queue[str] | None) -> RunResult:
+    found = await scan(options.scan_timeout_s, ble.scanner_backend)
+    if options.address:
+        found = [f for f in found if f.address.lower() == options.address.lower()]
+    if not found:
+        supported = "; ".join(p.name for p in PROFILES.values())
+        raise StreamError(
+            "no supported motion sensor found nearby"
+            + (f" with address {options.address}" if options.address else "")
+            + ". Switch the sensor on, keep it close, and check it is one of: " + supported)
+    sensor = found[0]
+    session_id = store.create_session(
+        kind, SensorInfo(sensor.profile.id, sensor.name, sensor.address,
+                         sensor.profile.has_gyro), prescription_version)
+    run = _Run(sets, store, session_id, ui, options, time.monotonic)
+    stop = asyncio.Event()
+    link = SensorLink(sensor, run.on_samples, client_backend=ble.client_backend,
+                      scanner_backend=ble.scanner_backend, rate_hz=options.rate_hz,
+                      on_state=lambda _s: ui.update(run.view(), link), on_tick=run.tick)
+    run.link = link
+    run.play(run.machine.start())
+    streaming = asyncio.create_task(link.run(stop))
+    sim_finished = ble.sensors[0].finished if ble.sensors else None
+    try:
+        await _wait_first_connection(streaming, link)
+    except StreamError:
+        store.discard_session(session_id)
+        raise
+    try:
+        while not run.done.is_set() and not streaming.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(run.done.wait(), 0.1)
+            while keys is not None and not keys.empty():
+                run.key(keys.get_nowait())
+            run.periodic()
+            if sim_finished is not None and sim_finished.is_set():
+                # The recording is over once the sensor has gone quiet (its queue may
+                # still be draining) and no resend is awaited.
+                quiet = time.monotonic() - (link.last_data_s or 0.0)
+                if (quiet > 0.5 and link.ledger.missing == 0) or quiet > END_DRAIN_S:
+                    run.stream_ended()
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await streaming
+        if run.recorder is not None:  # stopped by an exception mid-set
+            run.machine.stop(time.monotonic())
+            run.after_transition()
+    return RunResult(session_id, sensor, run.outcomes, link.counters.reconnects,
+                     run.machine.stopped)
