@@ -96,6 +96,7 @@ def _run(coro_factory: Callable[[Any], Any], end_key: str) -> Any:
     import signal
 
     from wearable.keys import keyboard
+    from wearable.scan import ScanError
     from wearable.stream import StreamError
 
     async def main() -> Any:
@@ -108,7 +109,7 @@ def _run(coro_factory: Callable[[Any], Any], end_key: str) -> Any:
 
     try:
         return asyncio.run(main())
-    except StreamError as exc:
+    except (StreamError, ScanError) as exc:
         raise BadInput(str(exc)) from None
     except ConnectionError as exc:  # a Bumble transport that cannot be opened
         raise BadInput(str(exc)) from None
@@ -127,7 +128,7 @@ def scan_command(timeout: float, transport: str, sim_profile: str, as_json: bool
     import asyncio
 
     from wearable.bumble_backend.transport import open_link
-    from wearable.scan import scan
+    from wearable.scan import ScanError, scan
 
     if transport.startswith("sim:") and not Path(transport[4:]).is_file():
         raise BadInput(f"no such recording for the simulated sensor: {transport[4:]!r}")
@@ -138,7 +139,7 @@ def scan_command(timeout: float, transport: str, sim_profile: str, as_json: bool
 
     try:
         found = asyncio.run(main())
-    except ConnectionError as exc:
+    except (ConnectionError, ScanError) as exc:
         raise BadInput(str(exc)) from None
     if as_json:
         click.echo(json.dumps([f.to_json() for f in found]))

@@ -12,6 +12,7 @@ from typing import Any
 from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError
 
 from firmware_protocol.registry import PROFILES, SensorProfile, match_advertisement
 
@@ -19,6 +20,14 @@ BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
 #: Test company id under which the simulated RehabLink sensor advertises
 #: [protocol version, battery %] (firmware_protocol/simulated/rehablink_sim.py).
 TEST_COMPANY_ID = 0xFFFF
+
+
+class ScanError(RuntimeError):
+    """Scanning is impossible (no Bluetooth adapter, Bluetooth off, no permission)."""
+
+
+NO_BLUETOOTH_ADVICE = ("switch Bluetooth on (and check this program may use it), or try the "
+                       "simulated sensor with --transport sim:RECORDING")
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,11 @@ async def scan(timeout_s: float = 5.0, backend: type[Any] | None = None,
     if profile_id is not None and profile_id not in PROFILES:
         raise ValueError(f"unknown sensor profile {profile_id!r}; known: {', '.join(PROFILES)}")
     kwargs: dict[str, Any] = {} if backend is None else {"backend": backend}
-    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **kwargs)
+    try:
+        found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **kwargs)
+    except (BleakError, OSError) as exc:
+        raise ScanError(f"Bluetooth is not available ({exc or type(exc).__name__}): "
+                        f"{NO_BLUETOOTH_ADVICE}") from None
     sensors = [s for d, adv in found.values() if (s := recognise(d, adv)) is not None]
     if profile_id is not None:
         sensors = [s for s in sensors if s.profile.id == profile_id]
@@ -91,4 +104,8 @@ async def scan(timeout_s: float = 5.0, backend: type[Any] | None = None,
 async def find_again(address: str, timeout_s: float, backend: type[Any] | None) -> BLEDevice | None:
     """Scan for a known sensor before reconnecting (BlueZ forgets devices after a while)."""
     kwargs: dict[str, Any] = {} if backend is None else {"backend": backend}
-    return await BleakScanner.find_device_by_address(address, timeout=timeout_s, **kwargs)
+    try:
+        return await BleakScanner.find_device_by_address(address, timeout=timeout_s, **kwargs)
+    except (BleakError, OSError) as exc:
+        raise ScanError(f"Bluetooth is not available ({exc or type(exc).__name__}): "
+                        f"{NO_BLUETOOTH_ADVICE}") from None

@@ -32,7 +32,7 @@ from firmware_protocol import rehablink_profile as rl
 from firmware_protocol.samples import SampleBatch
 from wearable.clock import ClockAligner
 from wearable.ledger import PacketLedger
-from wearable.scan import FoundSensor, find_again
+from wearable.scan import FoundSensor, ScanError, find_again
 from wearable.timeline import UntimedTimeline
 
 log = logging.getLogger(__name__)
@@ -170,8 +170,12 @@ class SensorLink:
         first = True
         while not stop.is_set():
             if device is None:
-                device = await find_again(self.sensor.address, self.rescan_timeout_s,
-                                          self.scanner_backend)
+                try:
+                    device = await find_again(self.sensor.address, self.rescan_timeout_s,
+                                              self.scanner_backend)
+                except ScanError as exc:  # the adapter went away: keep trying, slowly
+                    log.info("rescan failed: %s", exc)
+                    await asyncio.sleep(1.0)
                 if device is None:
                     continue
             disconnected = asyncio.Event()
