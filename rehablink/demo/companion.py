@@ -1,0 +1,132 @@
+"""The demo's companion side: the guided session over simulated sensors (one virtual BLE
+link per set) through the real Bleak client, and the sync."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rehablink.demo.clinic import DemoError
+
+#: The automatic end-of-session answers (a real patient answers them).
+DEMO_PAIN = 2
+#: Margin for one headless set beyond its recording's replay time, s (wall).
+SET_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class SetRun:
+    """One set as the companion counted it, against the recording's truth."""
+
+    exercise: str
+    set_number: int
+    reps_counted: int | None
+    truth_reps: int
+    session_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"exercise": self.exercise, "set": self.set_number,
+                "reps_counted": self.reps_counted, "truth_reps": self.truth_reps,
+                "match": self.reps_counted == self.truth_reps, "session_id": self.session_id}
+
+
+def _duration_s(exercise: str) -> float:
+    """Length of the bundled recording of ``exercise``, s."""
+    from rehablink.recording import load_recording
+    from rehablink.recordings import bundled
+
+    t = load_recording(bundled(exercise)).t
+    return float(t[-1] - t[0])
+
+
+def truth_reps(exercise: str) -> int:
+    """Reps in the bundled recording of ``exercise``, from its truth file."""
+    from rehablink.recordings import bundled_truth
+
+    return int(json.loads(bundled_truth(exercise).read_text())["rep_count"])
+
+
+def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
+    """Today's plan (downloaded by the sync) set by set through the real Bleak client.
+
+    Each set has its own virtual BLE link with a simulated sensor replaying the bundled
+    recording of its exercise, so each set is stored as a session of its own; the answers to
+    the end questions (pain, red flags) are automatic and go with the last one.
+    """
+    import asyncio
+
+    from rehablink.recordings import bundled
+    from wearable.cli import _run
+    from wearable.plan import SetSpec, load_plan, session_sets
+    from wearable.runner import RunOptions, run_sets
+    from wearable.store import CompanionStore
+    from wearable.ui import LiveUI, QuietUI
+
+    plan = load_plan(home / "plan.json")
+    sets = session_sets(plan)
+    runs: list[SetRun] = []
+    with CompanionStore.open(home / "companion.db") as store:
+        async def go(keys: asyncio.Queue[str]) -> None:
+            ui_context = LiveUI(speak=False) if live else contextlib.nullcontext(QuietUI())
+            with ui_context as ui:
+                for spec in sets:
+                    if live and spec.index:
+                        await _rest(ui, spec)
+                    one = SetSpec(0, spec.exercise, spec.set_number, spec.of_sets,
+                                  spec.target_reps, spec.hold_s, spec.note)
+                    options = RunOptions(transport=f"sim:{bundled(spec.exercise)}",
+                                         speed=speed, rest_s=0.0, scan_timeout_s=1.0,
+                                         rate_hz=50.0)
+                    running = run_sets([one], store, ui, options, keys=keys,
+                                       prescription_version=plan.version)
+                    # Headless runs must end: a set gets its recording's duration plus a margin.
+                    limit = None if live else SET_TIMEOUT_S + _duration_s(spec.exercise) / speed
+                    try:
+                        result = await asyncio.wait_for(running, limit)
+                    except TimeoutError:
+                        raise DemoError(f"{spec.exercise} set {spec.set_number} did not end "
+                                        f"within {limit:.0f} s") from None
+                    last = spec.index == len(sets) - 1 or result.stopped_early
+                    store.finish_session(result.session_id, "completed",
+                                         pain=DEMO_PAIN if last else None)
+                    outcome = result.outcomes[0] if result.outcomes else None
+                    counted = outcome.result.rep_count \
+                        if outcome is not None and outcome.result is not None else None
+                    runs.append(SetRun(spec.exercise, spec.set_number, counted,
+                                       truth_reps(spec.exercise), result.session_id))
+                    if result.stopped_early:
+                        break
+
+        _run(go, end_key="q")
+    return runs
+
+
+async def _rest(ui: Any, spec: Any) -> None:
+    """A short rest between sets on the live display (the sensor is reconnected after it)."""
+    import asyncio
+
+    from rich.text import Text
+
+    from rehablink.exercises import get_exercise
+
+    name = get_exercise(spec.exercise).name
+    for left in range(3, 0, -1):
+        ui.live.update(Text(f"\nRest: {left} s - next: {name}, set {spec.set_number} of "
+                            f"{spec.of_sets}\n", style="bold cyan"), refresh=True)
+        await asyncio.sleep(1.0)
+
+
+def sync_now(home: Path) -> dict[str, Any]:
+    """``rehab sync`` for the demo companion; returns what it did."""
+    from wearable.sync.runner import sync
+
+    report = sync(home)
+    if report is None:
+        raise DemoError("the sync did not run")
+    return {"ok": report.ok, "uploaded_sessions": len(report.new_sessions)
+            + len(report.known_sessions), "sample_sets": report.sample_sets,
+            "rejected": len(report.rejected), "plan_version": report.plan_version,
+            "lines": report.lines()}

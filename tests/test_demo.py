@@ -1,0 +1,79 @@
+"""``rehab demo --headless``: the whole product end to end in a subprocess (server, seeded
+clinic, enrollment, guided session over simulated sensors on virtual BLE links, sync, a
+logged-in dashboard request), checked from its JSON summary and from the files it leaves."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rehablink.recordings import bundled_truth
+
+#: Today's programme as the demo prescribes it: exercise -> number of sets.
+SETS = {"bridge": 3, "clamshell": 2, "side_leg_raise": 2}
+
+
+def _run(home: Path, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
+    env = {"REHAB_HOME": str(home / "data"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-c", "from rehablink.cli import main; main()", "demo", *args],
+        capture_output=True, text=True, timeout=timeout, env=env, check=False)
+
+
+@pytest.mark.slow
+def test_demo_headless_end_to_end(tmp_path: Path) -> None:
+    """Every set is counted as its recording's truth says, every session reaches the server,
+    and the physiotherapist's patient list shows the demo patient."""
+    done = _run(tmp_path, "--headless")
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, "headless prints exactly one JSON document"
+    summary = json.loads(lines[0])
+    assert summary["ok"] is True and summary["failed"] == []
+
+    sets = summary["sets"]
+    assert [s["exercise"] for s in sets] == [ex for ex, n in SETS.items() for _ in range(n)]
+    for s in sets:
+        truth = json.loads(bundled_truth(s["exercise"]).read_text())["rep_count"]
+        assert s["truth_reps"] == truth
+        assert s["reps_counted"] == truth and s["match"] is True
+
+    assert summary["sync"]["ok"] is True
+    assert summary["sync"]["uploaded_sessions"] == len(sets)
+    assert summary["sync"]["sample_sets"] == len(sets)
+    dashboard = summary["dashboard"]
+    assert dashboard["status"] == 200 and dashboard["shows_patient"] is True
+    assert dashboard["url"].startswith("http://127.0.0.1:")
+
+    # What the demo left behind: the default demo directory under REHAB_HOME, a private device
+    # token, and on the server every uploaded session under the demo patient.
+    home = tmp_path / "data" / "demo"
+    assert Path(summary["home"]) == home
+    assert (home / "device.json").stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(home / "server" / "rehablink.db") as db:
+        ids = [s["session_id"] for s in sets]
+        rows = db.execute(
+            f"SELECT patient_id, count(*) FROM sessions WHERE id IN ({','.join('?' * len(ids))})"
+            " GROUP BY patient_id", ids).fetchall()
+        history = db.execute("SELECT count(*) FROM sessions WHERE patient_id = ? AND id NOT IN "
+                             f"({','.join('?' * len(ids))})",
+                             [summary["patient_id"], *ids]).fetchone()[0]
+    assert rows == [(summary["patient_id"], len(sets))]
+    assert history == summary["history_sessions"] > 10, "weeks of seeded history"
+
+
+def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    """The demo empties its directory on each run, so it must never empty someone's data."""
+    home = tmp_path / "mine"
+    home.mkdir()
+    (home / "notes.txt").write_text("keep me")
+    done = _run(tmp_path, "--headless", "--home", str(home), timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "not made by `rehab demo`" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (home / "notes.txt").read_text() == "keep me"
