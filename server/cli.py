@@ -47,8 +47,11 @@ def _open(db_path: Path | None) -> Any:
               help="Worker threads.")
 @click.option("--insecure-cookies", is_flag=True,
               help="Send login cookies over plain HTTP (loopback demos only; use HTTPS otherwise).")
+@click.option("--trusted-proxy", metavar="ADDR", default=None,
+              help="Address of the HTTPS reverse proxy in front (its X-Forwarded-For and "
+                   "X-Forwarded-Proto headers are then believed).")
 def serve(host: str, port: int, db_path: Path | None, threads: int,
-          insecure_cookies: bool) -> None:
+          insecure_cookies: bool, trusted_proxy: str | None) -> None:
     """Run the clinic server under waitress (a production WSGI server)."""
     import waitress
 
@@ -62,9 +65,16 @@ def serve(host: str, port: int, db_path: Path | None, threads: int,
     except ValueError as exc:  # a bad setting in the environment or the instance file
         raise BadInput(str(exc)) from None
     click.echo(f"RehabLink server on http://{host}:{port}/ (database {settings['DATABASE']})")
+    if insecure_cookies:
+        click.echo("login cookies go over plain HTTP (--insecure-cookies): for a demo on this "
+                   "machine only")
     sys.stdout.flush()
+    proxy: dict[str, Any] = {}
+    if trusted_proxy:
+        proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
+                 "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
     waitress.serve(app, host=host, port=port, threads=threads, ident="rehablink",
-                   clear_untrusted_proxy_headers=True, _quiet=False)
+                   clear_untrusted_proxy_headers=True, **proxy)
 
 
 @click.group()

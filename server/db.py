@@ -31,9 +31,10 @@ def connect(path: str | Path) -> sqlite_utils.Database:
 
 def open_database(path: str | Path) -> sqlite_utils.Database:
     """Open the database file, creating its directory and applying pending migrations."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # Health data: the file (and the -wal/-shm files SQLite derives from it) owner-only.
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Health data: the file (and the -wal/-shm files SQLite derives from it) owner-only.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     db = connect(path)
     db.enable_wal()
     migrate(db)
