@@ -66,24 +66,19 @@ class LiveDetector:
         gyro : ndarray, shape (n, 3), optional
             Angular rate, deg/s.
         """
+        # Per-call work stays minimal: batches are only collected here and processed together.
         t = np.asarray(t, dtype=np.float64).reshape(-1)
         if t.size == 0:
             return []
-        acc = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
         if self._gyro is None:
             self._gyro = gyro is not None
         if self._gyro:
-            g = (np.zeros((t.size, 3)) if gyro is None
-                 else np.asarray(gyro, dtype=np.float64).reshape(-1, 3))
-            self._bg.append(g)
-        if self._first_t is None:
-            self._first_t = float(t[0])
+            self._bg.append(np.zeros((t.size, 3)) if gyro is None else gyro)
+        first = float(t[0])
         if self._buffer_from is None:
-            self._buffer_from = float(t[0])
-        if len(self._dts) < 2000 and self._last_t is not None:
-            self._dts.append(float(t[0]) - self._last_t)
-        if len(self._dts) < 2000 and t.size > 1:
-            self._dts.extend(np.diff(t).tolist())
+            self._buffer_from = first
+            if self._first_t is None:
+                self._first_t = first
         self._last_t = float(t[-1])
         self._bt.append(t)
         self._ba.append(acc)
@@ -95,8 +90,11 @@ class LiveDetector:
         if not self._bt:
             return []
         t = np.concatenate(self._bt)
-        acc = np.concatenate(self._ba)
-        gyro = np.concatenate(self._bg) if self._gyro else None
+        acc = np.asarray(np.concatenate(self._ba), dtype=np.float64).reshape(-1, 3)
+        gyro = (np.asarray(np.concatenate(self._bg), dtype=np.float64).reshape(-1, 3)
+                if self._gyro else None)
+        if len(self._dts) < 2000:
+            self._dts.extend(np.diff(t).tolist())
         self._bt, self._ba, self._bg = [], [], []
         self._buffer_from = None
         return self._engine.push(t, acc, gyro)

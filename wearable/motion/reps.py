@@ -90,18 +90,17 @@ def _stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
 def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: FloatArray,
               gyro: FloatArray | None) -> FloatArray:
     """Tilt speed along the rep's direction, deg/s (from the gyro where present)."""
-    deriv = zero_phase_lowpass(np.gradient(along)[:, None] * GRID_HZ)[:, 0]
+    deriv = np.gradient(along) * GRID_HZ
     if gyro is None or gyro.shape[0] != g.shape[0] or g.shape[0] < 4:
-        return deriv
+        return zero_phase_lowpass(deriv[:, None])[:, 0]
     th = np.radians(along)[:, None]
     e_theta = np.cos(th) * direction[None, :] - np.sin(th) * ref[None, :]
     dg = -np.cross(np.radians(gyro), g)
     rate = np.degrees(np.einsum("ij,ij->i", dg, e_theta))
-    rate = zero_phase_lowpass(rate[:, None])[:, 0]
     # A sensor whose axes form a left-handed frame would flip the sign: trust the data.
     if float(np.dot(rate, deriv)) < 0.0:
-        return deriv
-    return rate
+        return zero_phase_lowpass(deriv[:, None])[:, 0]
+    return zero_phase_lowpass(rate[:, None])[:, 0]
 
 
 def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatArray,
