@@ -372,3 +372,25 @@ def test_fifty_companions_upload_at_once(tmp_path: Path) -> None:
         db.close()
     finally:
         stop_server(server)
+
+
+def test_weeks_offline_then_catching_up(server: Server, home: Path) -> None:
+    """Sessions pile up while the server is unreachable; one sync later they are all there."""
+    from wearable.sync import device
+
+    patient_id = enroll(server, home)
+    config = device.load(home)
+    device.save(device.DeviceConfig(f"http://127.0.0.1:{free_port()}", config.token,
+                                    config.patient_name, config.device_id), home)
+    recorded = [record_session(home, n_samples=60, sets=1) for _ in range(21)]
+    offline = CliRunner().invoke(cli, ["sync", "--retries", "0"])
+    assert offline.exit_code == 1 and "21 sessions wait in the outbox" in offline.output
+    device.save(config, home)  # the clinic is reachable again
+    result = rehab("sync")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "uploaded 21 sessions"
+    db = server.db()
+    stored = {r["id"] for r in db.query("SELECT id FROM sessions WHERE patient_id = ?",
+                                        [patient_id])}
+    assert stored == set(recorded)
+    db.close()
