@@ -71,6 +71,7 @@ class SetRecorder:
         self.gaps: list[Gap] = []
         self.lost = 0
         self.latencies_s: list[float] = []
+        self._paused = False
         self.reconnects_at_start = reconnects_at_start
         self.started_host = clock()
 
@@ -88,7 +89,9 @@ class SetRecorder:
             acc, gyro = block.acc, block.gyro
         if len(t) == 0:
             return []
-        joined = t if self.last_t is None else np.concatenate(([self.last_t], t))
+        joined = t if self.last_t is None or self._paused else \
+            np.concatenate(([self.last_t], t))
+        self._paused = False
         gaps, lost = find_gaps(joined, self.rate_hz)
         self.gaps += gaps
         self.lost += lost
@@ -102,6 +105,11 @@ class SetRecorder:
                 # From the rep's last sample, as the live detector times it, to the count.
                 self.latencies_s.append(now - self.host_time(self.origin + event.rep.end))
         return events
+
+    def pause(self) -> None:
+        """The patient paused: the time until the next sample is not a link gap."""
+        self._paused = True
+        self.writer.flush()
 
     def tick(self) -> None:
         """Commit buffered samples when due (called a few times a second)."""

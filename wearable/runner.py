@@ -89,6 +89,8 @@ class _Run:
 
     def on_samples(self, block: SampleBlock) -> None:
         m = self.machine
+        if m.paused and self.recorder is not None:
+            self.recorder.pause()
         if m.phase != Phase.EXERCISE or m.paused or self.link is None:
             return
         if self.recorder is None:
