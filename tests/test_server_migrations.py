@@ -1,0 +1,60 @@
+"""Numbered migrations: applied once each, in their own transaction, and the data backfill of
+the stored done flags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server.db import connect, open_database
+from server.migrations import MIGRATIONS, Migration, applied, migrate
+
+
+def test_fresh_database_gets_every_migration_once(tmp_path: Path) -> None:
+    db = connect(tmp_path / "a.db")
+    assert migrate(db) == [m.number for m in MIGRATIONS]
+    assert migrate(db) == []
+    assert applied(db) == {m.number for m in MIGRATIONS}
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    db.close()
+    assert open_database(tmp_path / "a.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None:
+    db = connect(tmp_path / "b.db")
+    broken = (*MIGRATIONS, Migration(99, "broken", (
+        "CREATE TABLE half (x INTEGER)", "INSERT INTO no_such_table VALUES (1)")))
+    with pytest.raises(Exception, match="no_such_table"):
+        migrate(db, broken)
+    assert 99 not in applied(db)
+    assert "half" not in db.table_names()
+    db.close()
+
+
+def test_done_flags_are_backfilled(tmp_path: Path) -> None:
+    """A database from before migration 6 gets the flags the analytics rule gives."""
+    db = connect(tmp_path / "c.db")
+    migrate(db, MIGRATIONS[:5])
+    db.execute("INSERT INTO physios VALUES (1, 'a@b.example', 'A', 'x', '2026-01-01', NULL)")
+    db.execute("INSERT INTO patients VALUES (1, 1, 'P', '2026-01-01', NULL, NULL)")
+    db.execute("INSERT INTO prescriptions VALUES (1, 1, 1, '2026-01-01', '2026-01-01', 1)")
+    db.execute("INSERT INTO prescription_items VALUES (1, 0, 'bridge', 2, 10, 5.0, 7, '')")
+    db.execute("INSERT INTO sessions (id, patient_id, day, started_at, ended_at, status, "
+               "sensor, received_at, document_sha256) VALUES ('s', 1, '2026-02-01', "
+               "'2026-02-01T09:00:00+00:00', '2026-02-01T09:10:00+00:00', 'completed', '{}', "
+               "'2026-02-01T10:00:00+00:00', 'x')")
+    # reps/hold of each set, and whether the rule (>= 8 reps, median hold >= 4 s) is met
+    cases = [(10, 5.0, 1), (8, 4.0, 1), (7, 5.0, 0), (10, 3.9, 0), (10, None, 0)]
+    for index, (reps, hold, _) in enumerate(cases):
+        db.execute("INSERT INTO session_sets (session_id, set_index, patient_id, day, exercise, "
+                   "placement, started_at, skipped, rep_count, partial_count, duration_s, "
+                   "median_hold_s, rotating_reps, samples_received, samples_lost, result) "
+                   "VALUES ('s', ?, 1, '2026-02-01', 'bridge', 'pelvis', "
+                   "'2026-02-01T09:00:00+00:00', 0, ?, 0, 60, ?, 0, 0, 0, ?)",
+                   [index, reps, hold, json.dumps(None)])
+    assert migrate(db) == [6]
+    flags = [r[0] for r in db.execute("SELECT done FROM session_sets ORDER BY set_index")]
+    assert flags == [c[2] for c in cases]
+    db.close()
