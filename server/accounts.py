@@ -235,6 +235,21 @@ def revoke_device(db: sqlite_utils.Database, device_id: int, actor: str) -> int:
     return int(rows[0]["patient_id"])
 
 
+def archive_patient(db: sqlite_utils.Database, patient_id: int, actor: str) -> None:
+    """Close a patient's record: gone from lists, devices and links stop working; the data
+    stays (clinical records are kept, not deleted)."""
+    with write_transaction(db):
+        if not list(db.query("SELECT 1 FROM patients WHERE id = ?", [patient_id])):
+            raise AccountError(f"no patient {patient_id}")
+        db.execute("UPDATE patients SET archived_at = coalesce(archived_at, ?) WHERE id = ?",
+                   [utcnow(), patient_id])
+        db.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, ?) WHERE patient_id = ?",
+                   [utcnow(), patient_id])
+        db.execute("UPDATE web_logins SET revoked_at = coalesce(revoked_at, ?) "
+                   "WHERE patient_id = ?", [utcnow(), patient_id])
+        record(db, actor, "archive_patient", patient_id)
+
+
 def patient_link(db: sqlite_utils.Database, patient_id: int, actor: str,
                  ttl_s: int = 15 * 60) -> str:
     """Issue a one-time login token for a patient's own pages (used at ``/patient/login/<t>``)."""

@@ -154,6 +154,33 @@ def patient_link(patient_id: int, base_url: str, db_path: Path | None) -> None:
     click.echo(f"{base_url.rstrip('/')}/patient/login/{token}")
 
 
+@admin.command("archive-patient")
+@click.argument("patient_id", type=int)
+@db_option
+@_account_errors
+def archive_patient(patient_id: int, db_path: Path | None) -> None:
+    """Close a patient's record (kept, but hidden; their devices stop syncing)."""
+    from server.accounts import archive_patient as archive
+
+    archive(_open(db_path), patient_id, "admin")
+    click.echo(f"patient {patient_id} archived; their devices were revoked")
+
+
+@admin.command("audit")
+@click.option("--patient", "patient_id", type=int, default=None, help="Only this patient.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000),
+              help="Newest entries to show.")
+@db_option
+def audit_log(patient_id: int | None, limit: int, db_path: Path | None) -> None:
+    """Show who viewed or changed which patient, newest first."""
+    from server.audit import entries
+
+    for e in entries(_open(db_path), patient_id, limit):
+        who = f" patient {e['patient_id']}" if e["patient_id"] is not None else ""
+        detail = f" ({e['detail']})" if e["detail"] else ""
+        click.echo(f"{e['at']} {e['actor']} {e['action']}{who}{detail}")
+
+
 @admin.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 @db_option

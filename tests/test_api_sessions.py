@@ -303,3 +303,17 @@ def test_openapi_lists_every_route(app: Any, client: FlaskClient) -> None:
               for r in app.url_map.iter_rules() if r.rule.startswith("/api/")
               for m in r.methods - {"HEAD", "OPTIONS"}}
     assert documented == served
+
+
+def test_archived_patient_devices_stop_syncing(client: FlaskClient, auth: AuthActions,
+                                               db: Any) -> None:
+    from server.accounts import archive_patient
+
+    physio = auth.create_physio()
+    patient, headers = auth.device(physio)
+    assert client.post("/api/v1/sessions", json=session_document(), headers=headers) \
+        .status_code == 201
+    archive_patient(db, patient, f"physio:{physio}")
+    response = client.post("/api/v1/sessions", json=session_document(), headers=headers)
+    assert response.status_code == 401 and _error(response) == "invalid_token"
+    assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 1  # record kept

@@ -107,6 +107,14 @@ def test_password_reset_backup_and_desk_link(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(copy).st_mode) == 0o600
     restored = open_database(copy)
     assert next(restored.query("SELECT name FROM patients"))["name"] == "Pat"
+    archived = runner.invoke(cli, ["admin", "archive-patient", str(patient), "--db",
+                                   str(db_path)])
+    assert archived.output == f"patient {patient} archived; their devices were revoked\n"
+    log = runner.invoke(cli, ["admin", "audit", "--patient", str(patient), "--db",
+                              str(db_path)]).output.splitlines()
+    assert [line.split()[1:3] for line in log] == [["admin", "archive_patient"],
+                                                  ["admin", "patient_link"],
+                                                  [f"physio:{physio}", "add_patient"]]
     again = runner.invoke(cli, ["admin", "backup", str(copy), "--db", str(db_path)])
     assert again.exit_code == 2 and "exists" in again.output
     restored.close()
