@@ -317,3 +317,45 @@ def test_leaving_the_link_leaves_no_task_behind() -> None:
         assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
 
     asyncio.run(main())
+
+
+def test_reconnect_reuses_the_gatt_cache_while_the_database_hash_holds() -> None:
+    from firmware_protocol.simulated.sensor import SimulatedSensor
+
+    async def connect(link: BleLink) -> tuple[BleakClient, bool]:
+        client = BleakClient(link.sensor_address, backend=link.client_backend)
+        await client.connect(dangerous_use_bleak_cache=True)
+        return client, client._backend.services_from_cache  # type: ignore[attr-defined]
+
+    async def test(link: BleLink) -> None:
+        client, cached = await connect(link)
+        layout = {c.handle: c.uuid for c in client.services.characteristics.values()}
+        await client.disconnect()
+        assert not cached  # first time: discovered
+        client, cached = await connect(link)
+        assert cached
+        assert {c.handle: c.uuid for c in client.services.characteristics.values()} == layout
+        # Proxies rebuilt from the cache work: subscribe, write, notify, read.
+        got: list[bytes] = []
+        await client.start_notify(rl.CONTROL_UUID, lambda _c, d: got.append(bytes(d)))
+        await client.write_gatt_char(rl.CONTROL_UUID, bytes(rl.Command.get_info(9)), True)
+        await asyncio.sleep(0.05)
+        assert got and rl.Response.from_bytes(got[0]).token == 9
+        assert await client.read_gatt_char(BATTERY_LEVEL) == bytearray([87])
+        await client.disconnect()
+        # Another device now answers at that address: its Database Hash differs, so the stale
+        # layout is not trusted and the client discovers again.
+        await link.sensors[0].close()
+        assert link.radio is not None
+        other = SimulatedSensor(short_recording(), link=link.radio, profile="witmotion", index=1)
+        await other.start()
+        try:
+            client, cached = await connect(link)
+            uuids = {s.uuid for s in client.services}
+            await client.disconnect()
+        finally:
+            await other.close()
+        assert not cached
+        assert "0000ffe5-0000-1000-8000-00805f9a34fb" in uuids and rl.SERVICE_UUID not in uuids
+
+    run(test)

@@ -23,6 +23,7 @@ from bumble.device import Advertisement, Connection, Device
 
 if TYPE_CHECKING:
     from wearable.bumble_backend.client import BumbleBleakClient
+    from wearable.bumble_backend.gatt_cache import GattSnapshot
     from wearable.bumble_backend.scanner import BumbleBleakScanner
 
 AdvertisementListener = Callable[[Advertisement], None]
@@ -53,6 +54,8 @@ class BumbleCentral:
         self._connect_lock = asyncio.Lock()
         self._listeners: list[AdvertisementListener] = []
         self._addresses: dict[str, hci.Address] = {}
+        #: GATT layouts of devices seen on this central, by address (see gatt_cache).
+        self.gatt_cache: dict[str, GattSnapshot] = {}
         self._scanner_backend: type[BumbleBleakScanner] | None = None
         self._client_backend: type[BumbleBleakClient] | None = None
         self.closed = False

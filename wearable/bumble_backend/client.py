@@ -34,9 +34,10 @@ from bleak.exc import BleakError, BleakGATTProtocolError
 from bumble import att, core
 from bumble.device import Connection, Peer
 from bumble.gatt import Characteristic
-from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
+from bumble.gatt_client import CharacteristicProxy, ServiceProxy
 
 from wearable.bumble_backend.central import CENTRAL_PREFERRED_MTU, BumbleCentral
+from wearable.bumble_backend.gatt_cache import discover_all, read_database_hash, restore, snapshot
 from wearable.bumble_backend.scanner import BumbleDeviceDetails, bleak_uuid
 
 _T = TypeVar("_T")
@@ -107,10 +108,11 @@ class BumbleBleakClient(BaseBleakClient):
             address_or_ble_device.name if isinstance(address_or_ble_device, BLEDevice) else None
         )
         self._wanted_services = services
+        #: Whether the last connection reused the GATT cache instead of discovering.
+        self.services_from_cache = False
         self._connection: Connection | None = None
         self._peer: Peer | None = None
         self._characteristics: dict[int, CharacteristicProxy[bytes]] = {}
-        self._descriptors: dict[int, DescriptorProxy] = {}
         self._subscribers: dict[int, Callable[[bytes], None]] = {}
 
     # -- properties -----------------------------------------------------------------------------
@@ -149,21 +151,37 @@ class BumbleBleakClient(BaseBleakClient):
             async with asyncio.timeout(timeout):
                 self._peer = Peer(connection)
                 await self._att(self._peer.request_mtu(CENTRAL_PREFERRED_MTU), "MTU exchange")
-                self.services = await self._att(self._discover(), "service discovery")
+                use_cache = bool(kwargs.get("dangerous_use_bleak_cache", False))
+                proxies = await self._att(self._services(use_cache), "service discovery")
+                self.services = self._collect(proxies)
         except BaseException:
             await self.disconnect()
             raise
 
-    async def _discover(self) -> BleakGATTServiceCollection:
+    async def _services(self, use_cache: bool) -> list[ServiceProxy]:
+        """Service proxies from the cache when allowed and still valid, else by discovery."""
         assert self._peer is not None
+        client = self._peer.gatt_client
+        cached = self._central.gatt_cache.get(self.address) if use_cache else None
+        if cached is not None and await read_database_hash(client) == cached.database_hash:
+            self.services_from_cache = True
+            return restore(client, cached)
+        self.services_from_cache = False
+        proxies = await discover_all(client)
+        if (database_hash := await read_database_hash(client)) is not None:
+            self._central.gatt_cache[self.address] = snapshot(proxies, database_hash)
+        return proxies
+
+    def _collect(self, proxies: list[ServiceProxy]) -> BleakGATTServiceCollection:
+        """Bleak's service collection from discovered (or restored) Bumble proxies."""
         collection = BleakGATTServiceCollection()
-        for service_proxy in await self._peer.discover_services():
+        for service_proxy in proxies:
             uuid = bleak_uuid(service_proxy.uuid)
             if self._wanted_services is not None and uuid not in self._wanted_services:
                 continue
             service = BleakGATTService(service_proxy, service_proxy.handle, uuid)
             collection.add_service(service)
-            for char_proxy in await service_proxy.discover_characteristics():
+            for char_proxy in service_proxy.characteristics:
                 characteristic = BleakGATTCharacteristic(
                     char_proxy,
                     char_proxy.handle,
@@ -174,12 +192,11 @@ class BumbleBleakClient(BaseBleakClient):
                 )
                 collection.add_characteristic(characteristic)
                 self._characteristics[char_proxy.handle] = char_proxy
-                for desc_proxy in await char_proxy.discover_descriptors():
+                for desc_proxy in char_proxy.descriptors:
                     descriptor = BleakGATTDescriptor(
                         desc_proxy, desc_proxy.handle, bleak_uuid(desc_proxy.type), characteristic
                     )
                     collection.add_descriptor(descriptor)
-                    self._descriptors[desc_proxy.handle] = desc_proxy
         return collection
 
     def _on_disconnection(self, reason: int) -> None:
@@ -192,7 +209,6 @@ class BumbleBleakClient(BaseBleakClient):
         self._peer = None
         self.services = None
         self._characteristics.clear()
-        self._descriptors.clear()
         self._subscribers.clear()
 
     async def disconnect(self) -> None:

@@ -75,6 +75,11 @@ class BleLink:
     _speed: float = 1.0
 
     @property
+    def radio(self) -> LocalLink | None:
+        """The virtual radio of a ``sim:`` link (None on other transports)."""
+        return self._radio
+
+    @property
     def sensor_address(self) -> str:
         """Address of the first simulated sensor."""
         if not self.sensors:
