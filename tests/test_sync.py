@@ -394,3 +394,26 @@ def test_weeks_offline_then_catching_up(server: Server, home: Path) -> None:
                                         [patient_id])}
     assert stored == set(recorded)
     db.close()
+
+
+def test_a_refused_session_does_not_block_the_others(server: Server, home: Path) -> None:
+    """A pending session the server refuses stays in the outbox; the rest go through."""
+    patient_id = enroll(server, home)
+    good = record_session(home, sets=1)
+    bad = record_session(home, sets=1)
+    with CompanionStore.open(home / "companion.db") as store:
+        # A red-flag id the server does not know (a newer companion, say).
+        store.db.execute("INSERT INTO red_flags VALUES (?, 'unknown_flag')", [bad])
+    result = CliRunner().invoke(cli, ["sync"])
+    assert result.exit_code == 1, result.output  # something is left to do
+    lines = result.output.splitlines()
+    assert lines[0] == "uploaded 1 session"
+    assert any(line.startswith(f"session {bad[:8]} not uploaded, kept for later: red_flags")
+               for line in lines)
+    assert "1 session wait in the outbox" in result.output
+    with CompanionStore.open(home / "companion.db") as store:
+        assert store.pending_uploads() == [bad]
+    db = server.db()
+    assert [r["id"] for r in db.query("SELECT id FROM sessions WHERE patient_id = ?",
+                                      [patient_id])] == [good]
+    db.close()

@@ -26,6 +26,10 @@ CHUNK_BYTES = 256 * 1024
 PLAN_FILE = "plan.json"
 
 
+class LocalError(RuntimeError):
+    """A pending session that cannot be read from the local store."""
+
+
 class Store(Protocol):
     """What the sync needs from the companion store (wearable.store.CompanionStore)."""
 
@@ -54,7 +58,7 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         """True when the server was reached and nothing is left pending for a retry."""
-        return not self.offline
+        return not self.offline and not self.rejected
 
     def lines(self) -> list[str]:
         """Plain-language summary, one fact per line."""
@@ -72,7 +76,7 @@ class SyncReport:
             out.append(f"raw samples of set {index} of session {sid[:8]} refused "
                        f"(kept on this computer): {why}")
         for sid, why in self.rejected:
-            out.append(f"session {sid[:8]} refused by the server, kept for later: {why}")
+            out.append(f"session {sid[:8]} not uploaded, kept for later: {why}")
         if not done and not self.rejected and not self.offline:
             out.append("nothing to upload")
         if self.offline:
@@ -129,12 +133,20 @@ def upload_samples(client: ApiClient, session_id: str, set_index: int, data: byt
 
 def _upload_session(client: ApiClient, store: Store, session_id: str, report: SyncReport,
                     retries: int, sleep: Callable[[float], None], samples: bool) -> None:
-    doc = store.session_document(session_id)
+    try:
+        doc = store.session_document(session_id)
+    except Exception as exc:  # a damaged local session must not block the others
+        raise LocalError(f"cannot read it from this computer's store: {exc}") from exc
     response = _with_retries(lambda: client.request("POST", "/api/v1/sessions", json_body=doc),
                              retries, sleep)
     if samples:
         for entry in doc.get("sets", []):
-            recording = store.set_recording(session_id, entry["index"])
+            try:
+                recording = store.set_recording(session_id, entry["index"])
+            except Exception as exc:  # unreadable samples: the summary is still uploaded
+                report.samples_refused.append((session_id, entry["index"],
+                                               f"unreadable on this computer: {exc}"))
+                continue
             if len(recording) == 0:
                 continue
             try:
@@ -197,7 +209,7 @@ def run_sync(client: ApiClient, store: Store, home: Path, *, samples: bool = Tru
     for position, session_id in enumerate(pending):
         try:
             _upload_session(client, store, session_id, report, retries, sleep, samples)
-        except Rejected as exc:
+        except (Rejected, LocalError) as exc:
             store.record_upload_error(session_id, str(exc))
             report.rejected.append((session_id, str(exc)))
         except Unreachable as exc:
