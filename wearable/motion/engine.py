@@ -174,9 +174,16 @@ class Engine:
             self.segmenter.direction = (self._dir_sum / n).tolist()
 
     def _time(self, ex: Excursion, until: float | None = None) -> RepTiming | None:
-        t = self._t.view[:, 0]
-        i0 = int(np.searchsorted(t, ex.start_t - MARGIN_S))
+        """Time an excursion on the data around it, never reaching into its neighbours."""
+        k = self.excursions.index(ex)
+        first = ex.start_t - MARGIN_S
+        if k > 0:
+            first = max(first, self.excursions[k - 1].close_t)
         last = ex.close_t + MARGIN_S if until is None else until
+        if k + 1 < len(self.excursions):
+            last = min(last, self.excursions[k + 1].start_t)
+        t = self._t.view[:, 0]
+        i0 = int(np.searchsorted(t, first))
         i1 = int(np.searchsorted(t, last, side="right"))
         gyro = self._gyro.view[i0:i1] if self._gyro.size else None
         return refine(t[i0:i1], self._acc.view[i0:i1], gyro, np.asarray(ex.ref),
