@@ -32,6 +32,16 @@ def database_path(db_path: Path | None) -> Path:
     return instance / "rehablink.db"
 
 
+def _setting(key: str) -> Any:
+    """A setting as the server would see it: defaults < instance file < environment."""
+    from server import config
+
+    instance = Path(os.environ.get("REHAB_SERVER_INSTANCE") or config.default_instance_path())
+    merged = {**config.DEFAULTS, **config.from_instance_file(instance),
+              **config.from_environment()}
+    return merged[key]
+
+
 def _open(db_path: Path | None) -> Any:
     from server.db import open_database
 
@@ -144,13 +154,12 @@ def set_password(email: str, password_stdin: bool, db_path: Path | None) -> None
 def patient_link(patient_id: int, base_url: str, db_path: Path | None) -> None:
     """Print a one-time login link to a patient's own pages (valid 15 minutes)."""
     from server.accounts import patient_link as issue
-    from server.config import DEFAULTS
 
     db = _open(db_path)
     if not list(db.query("SELECT 1 FROM patients WHERE id = ? AND archived_at IS NULL",
                          [patient_id])):
         raise BadInput(f"no patient {patient_id}")
-    token = issue(db, patient_id, "admin", int(DEFAULTS["PATIENT_LINK_TTL_S"]))
+    token = issue(db, patient_id, "admin", int(_setting("PATIENT_LINK_TTL_S")))
     click.echo(f"{base_url.rstrip('/')}/patient/login/{token}")
 
 
@@ -210,10 +219,9 @@ def backup(target: Path, db_path: Path | None) -> None:
 def add_patient(physio_email: str, name: str, db_path: Path | None) -> None:
     """Add a patient and print their one-time enrollment code."""
     from server.accounts import add_patient as add
-    from server.config import DEFAULTS
 
     db = _open(db_path)
-    ttl = int(DEFAULTS["ENROLL_CODE_TTL_S"])
+    ttl = int(_setting("ENROLL_CODE_TTL_S"))
     patient_id, code = add(db, _physio_id(db, physio_email), name, ttl)
     click.echo(f"patient {patient_id} added")
     click.echo(f"enrollment code: {code} (valid {ttl // 3600} h, once)")
@@ -227,12 +235,11 @@ def add_patient(physio_email: str, name: str, db_path: Path | None) -> None:
 def new_code(patient_id: int, db_path: Path | None) -> None:
     """Print a new one-time enrollment code for an existing patient."""
     from server.accounts import new_enrollment_code
-    from server.config import DEFAULTS
 
     db = _open(db_path)
     if not list(db.query("SELECT 1 FROM patients WHERE id = ?", [patient_id])):
         raise BadInput(f"no patient {patient_id}")
-    code = new_enrollment_code(db, patient_id, "admin", int(DEFAULTS["ENROLL_CODE_TTL_S"]))
+    code = new_enrollment_code(db, patient_id, "admin", int(_setting("ENROLL_CODE_TTL_S")))
     click.echo(f"enrollment code: {code}")
 
 
