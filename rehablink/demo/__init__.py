@@ -40,7 +40,7 @@ from rehablink.demo.companion import DEMO_PAIN, run_session, sync_now
 from rehablink.paths import rehab_home
 
 #: Replay speed of the simulated sensor: watchable, and fast for --headless.
-LIVE_SPEED, HEADLESS_SPEED = 5.0, 40.0
+LIVE_SPEED, HEADLESS_SPEED = 6.0, 40.0
 
 
 @dataclass
