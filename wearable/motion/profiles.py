@@ -37,6 +37,8 @@ class MotionProfile:
         Excursions beyond this are posture changes (lying down, getting up), never reps.
     max_still_away_s : float
         Longest time the segment may stay still away from rest and still be holding a rep.
+    max_excursion_s : float
+        Longest time away from rest that can still be one rep (slow lift, hold, slow lowering).
     stability_checked : bool
         Whether motion about the other axes is reported and flagged.
     roll_is_compensation : bool
@@ -51,6 +53,7 @@ class MotionProfile:
     rom_range_deg: tuple[float, float]
     max_rom_deg: float
     max_still_away_s: float
+    max_excursion_s: float
     stability_checked: bool
     roll_is_compensation: bool
     step_impacts: bool
@@ -94,6 +97,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         rom_range_deg=(lo, hi),
         max_rom_deg=max_rom,
         max_still_away_s=30.0 if ex.holds else 8.0,
+        max_excursion_s=45.0 if ex.holds else 15.0,
         stability_checked=ex.stability_matters and place is Placement.PELVIS,
         roll_is_compensation=ex.id == "clamshell" and place is Placement.PELVIS,
         step_impacts=ex.id in ("step_up", "squat"),

@@ -208,6 +208,10 @@ class Segmenter:
         anchored = self._anchor_step(t, g, still, walking)
         if anchored is not None:
             return anchored
+        if t - self._start_t > self.profile.max_excursion_s:
+            # Far too long for a rep: a new posture the detector has not recognised.
+            self.phase = Phase.SETTLING
+            return TickEvent("abort", t)
         if self._is_posture_change(theta, g, still):
             self.ref = list(g)
             self.phase = Phase.REST
