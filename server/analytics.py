@@ -185,23 +185,47 @@ def adherence(sets: Iterable[SetRecord], versions: Sequence[Prescription],
     return adherence_from_done(done_by_day(window, versions), versions, start, end)
 
 
+#: One day of a window: the plan in effect and the done sets per exercise, capped per day.
+PlanDay = tuple[date, Prescription | None, dict[str, int]]
+
+
+def plan_days(done: DoneByDay, versions: Sequence[Prescription], start: date,
+              end: date) -> list[PlanDay]:
+    """The days ``start``..``end`` with their plan and done sets (counts above what the plan
+    asks per day, or of exercises not in it, are dropped). Slices of the result give the
+    adherence of sub-windows with :func:`adherence_of_days`."""
+    out: list[PlanDay] = []
+    for day in _days(start, end):
+        plan = in_effect(versions, day)
+        per = done.get(day)
+        capped: dict[str, int] = {}
+        if plan is not None and per:
+            items = plan.by_exercise
+            capped = {ex: min(n, items[ex].sets) for ex, n in per.items() if ex in items}
+        out.append((day, plan, capped))
+    return out
+
+
 def adherence_from_done(done: DoneByDay, versions: Sequence[Prescription], start: date,
                         end: date) -> Adherence:
     """:func:`adherence` from a :func:`done_by_day` map (computed once for many windows)."""
+    return adherence_of_days(start, end, plan_days(done, versions, start, end))
+
+
+def adherence_of_days(start: date, end: date, days: Sequence[PlanDay]) -> Adherence:
+    """Adherence over the given days (a window ``start``..``end`` of :func:`plan_days`)."""
     days_under: dict[int, int] = {}  # plan version -> days of the window it governs
     plans: dict[int, Prescription] = {}
     got: dict[tuple[int, str], int] = {}  # (version, exercise) -> done sets
     active = 0
-    for day in _days(start, end):
-        per = done.get(day)
-        if per and any(per.values()):
+    for _day, plan, per in days:
+        if any(per.values()):
             active += 1
-        plan = in_effect(versions, day)
         if plan is None:
             continue
         days_under[plan.version] = days_under.get(plan.version, 0) + 1
         plans[plan.version] = plan
-        for exercise, count in (per or {}).items():
+        for exercise, count in per.items():
             key = (plan.version, exercise)
             got[key] = got.get(key, 0) + count
     prescribed_sets = done_sets = prescribed_days = 0
@@ -292,23 +316,54 @@ def _mean_pain(sessions: Sequence[SessionRecord], start: date, end: date) -> flo
     return statistics.fmean(values) if values else None
 
 
-def _compensation(sets: Sequence[SetRecord], start: date,
-                  end: date) -> tuple[int, float | None, float | None]:
+@dataclass(frozen=True)
+class CompensationWeek:
+    """A week of the sets that need a still pelvis: reps, reps flagged ``pelvis_rotating``
+    and each set's median stability (deg)."""
+
+    reps: int = 0
+    rotating: int = 0
+    stabilities: tuple[float, ...] = ()
+
+    @property
+    def rate(self) -> float | None:
+        """Share of reps with compensation."""
+        return self.rotating / self.reps if self.reps else None
+
+
+def compensation_week(sets: Iterable[SetRecord], start: date, end: date) -> CompensationWeek:
+    """Sum up the sets of ``start``..``end`` for the compensation alert."""
     rows = [r for r in sets if start <= r.day <= end and not r.skipped
             and EXERCISES[r.exercise].stability_matters]
-    reps = sum(r.rep_count for r in rows)
-    rate = sum(r.rotating_reps for r in rows) / reps if reps else None
-    return reps, rate, _median(r.median_stability_deg for r in rows)
+    return CompensationWeek(sum(r.rep_count for r in rows), sum(r.rotating_reps for r in rows),
+                            tuple(r.median_stability_deg for r in rows
+                                  if r.median_stability_deg is not None))
+
+
+def compensation_rising(now: CompensationWeek, before: CompensationWeek) -> bool:
+    """The alert rule: enough reps both weeks, and more rotating reps or a less stable pelvis."""
+    if min(now.reps, before.reps) < MIN_REPS_FOR_COMPENSATION:
+        return False
+    rate_now, rate_then = now.rate, before.rate
+    stab_now, stab_then = _median(now.stabilities), _median(before.stabilities)
+    rate_up = rate_now is not None and rate_then is not None and \
+        rate_now - rate_then >= COMPENSATION_RATE_RISE
+    stab_up = stab_now is not None and stab_then is not None and \
+        stab_now - stab_then >= COMPENSATION_STABILITY_RISE_DEG
+    return rate_up or stab_up
 
 
 def alerts(sessions: Sequence[SessionRecord], sets: Sequence[SetRecord], today: date,
            last_session: date | None, has_plan_since: date | None,
-           no_session_days: int = 3) -> list[Alert]:
+           no_session_days: int = 3,
+           compensation: tuple[CompensationWeek, CompensationWeek] | None = None
+           ) -> list[Alert]:
     """Alerts for one patient, most important first.
 
     ``sessions`` and ``sets`` need to cover the last 14 days (older red flags may be added);
     ``last_session`` is the day of the patient's latest session ever; ``has_plan_since`` the
-    start of their first plan (None: no plan, no inactivity alert).
+    start of their first plan (None: no plan, no inactivity alert). ``compensation`` (this
+    week, the week before) may be given already summed up instead of ``sets``.
     """
     out: list[Alert] = []
     for s in sorted(sessions, key=lambda s: s.day, reverse=True):
@@ -329,16 +384,12 @@ def alerts(sessions: Sequence[SessionRecord], sets: Sequence[SetRecord], today: 
             what = f"No session for {idle} days" if last_session else \
                 f"No session yet, {idle} days after the plan started"
             out.append(Alert("no_session", what, today))
-    reps_now, rate_now, stab_now = _compensation(sets, week_ago, today)
-    reps_then, rate_then, stab_then = _compensation(sets, fortnight, week_ago - timedelta(days=1))
-    if min(reps_now, reps_then) >= MIN_REPS_FOR_COMPENSATION:
-        rate_up = rate_now is not None and rate_then is not None and \
-            rate_now - rate_then >= COMPENSATION_RATE_RISE
-        stab_up = stab_now is not None and stab_then is not None and \
-            stab_now - stab_then >= COMPENSATION_STABILITY_RISE_DEG
-        if rate_up or stab_up:
-            out.append(Alert("compensation_rising",
-                             "Pelvis compensation increasing over the last week", today))
+    if compensation is None:
+        compensation = (compensation_week(sets, week_ago, today),
+                        compensation_week(sets, fortnight, week_ago - timedelta(days=1)))
+    if compensation_rising(*compensation):
+        out.append(Alert("compensation_rising",
+                         "Pelvis compensation increasing over the last week", today))
     return sorted(out, key=lambda a: a.rank)
 
 

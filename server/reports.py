@@ -87,33 +87,28 @@ def load_done_counts(db: sqlite_utils.Database, patient_ids: list[int], since: d
     return out
 
 
-def load_stability_sets(db: sqlite_utils.Database, patient_ids: list[int], since: date,
-                        until: date) -> dict[int, list[an.SetRecord]]:
-    """Sets of exercises that need a still pelvis, with what the compensation alert reads."""
-    out: dict[int, list[an.SetRecord]] = defaultdict(list)
+def load_compensation(db: sqlite_utils.Database, patient_ids: list[int], today: date
+                      ) -> dict[int, tuple[an.CompensationWeek, an.CompensationWeek]]:
+    """This week and the week before of the sets that need a still pelvis, summed in SQL
+    (what :func:`server.analytics.compensation_week` computes from the sets)."""
+    out: dict[int, tuple[an.CompensationWeek, an.CompensationWeek]] = {}
     still = [e.id for e in EXERCISES.values() if e.stability_matters]
     if not patient_ids:
         return out
+    week_ago = today - timedelta(days=6)
     cur = db.execute(
-        f"SELECT patient_id, day, exercise, skipped, rep_count, median_stability_deg, "
-        f"rotating_reps FROM session_sets WHERE patient_id IN ({_marks(patient_ids)}) "
-        f"AND day BETWEEN ? AND ? AND exercise IN ({_marks(still)})",
-        [*patient_ids, since.isoformat(), until.isoformat(), *still])
-    for pid, day, ex, skipped, reps, stab, rot in cur:
-        out[pid].append(an.SetRecord(date.fromisoformat(day), ex, bool(skipped), reps,
-                                     median_stability_deg=stab, rotating_reps=rot))
-    return out
-
-
-def _capped(counts: dict[date, dict[str, int]],
-            versions: list[Prescription]) -> an.DoneByDay:
-    out: an.DoneByDay = {}
-    for day, per in counts.items():
-        plan = in_effect(versions, day)
-        if plan is None:
-            continue
-        items = plan.by_exercise
-        out[day] = {ex: min(n, items[ex].sets) for ex, n in per.items() if ex in items}
+        f"SELECT patient_id, day >= ? AS recent, sum(rep_count), sum(rotating_reps), "
+        f"json_group_array(median_stability_deg) FROM session_sets "
+        f"WHERE patient_id IN ({_marks(patient_ids)}) AND day BETWEEN ? AND ? AND skipped = 0 "
+        f"AND exercise IN ({_marks(still)}) GROUP BY patient_id, recent",
+        [week_ago.isoformat(), *patient_ids, (today - timedelta(days=13)).isoformat(),
+         today.isoformat(), *still])
+    empty = an.CompensationWeek()
+    for pid, recent, reps, rotating, stabilities in cur:
+        week = an.CompensationWeek(reps, rotating, tuple(
+            s for s in json.loads(stabilities) if s is not None))
+        now, before = out.get(pid, (empty, empty))
+        out[pid] = (week, before) if recent else (now, week)
     return out
 
 
@@ -187,22 +182,22 @@ def patient_list(db: sqlite_utils.Database, physio_id: int, today: date | None =
     ids = [p[0] for p in patients]
     since = today - timedelta(days=LIST_DAYS - 1)
     counts = load_done_counts(db, ids, since, today)
-    sets = load_stability_sets(db, ids, today - timedelta(days=13), today)
+    compensation = load_compensation(db, ids, today)
     sessions = load_sessions(db, ids, today - timedelta(days=13), today)
     last = last_sessions(db, ids)
     plans = history_many(db, ids)
     rows = []
     for pid, name in patients:
         versions = plans.get(pid, [])
-        mine = sets.get(pid, [])
         first_plan = min((v.effective_from for v in versions), default=None)
-        alerts = an.alerts(sessions.get(pid, []), mine, today, last.get(pid), first_plan,
-                           no_session_days)
-        done = _capped(counts.get(pid, {}), versions)
-        weeks = [_window(done, versions, today - timedelta(days=7 * k), 7) for k in (3, 2, 1, 0)]
+        alerts = an.alerts(sessions.get(pid, []), [], today, last.get(pid), first_plan,
+                           no_session_days, compensation.get(pid))
+        days = an.plan_days(counts.get(pid, {}), versions, since, today)
+        weeks = [an.adherence_of_days(days[k][0], days[k + 6][0], days[k:k + 7])
+                 for k in (0, 7, 14, 21)]
         rows.append(PatientRow(
             id=pid, name=name, adherence_7d=weeks[3],
-            adherence_28d=_window(done, versions, today, 28), previous_7d=weeks[2],
+            adherence_28d=an.adherence_of_days(since, today, days), previous_7d=weeks[2],
             weekly=tuple(w.ratio for w in weeks), last_session=last.get(pid),
             alerts=tuple(alerts)))
     rows.sort(key=lambda r: an.attention_key(r.alerts, r.adherence_7d.ratio, r.name))

@@ -123,6 +123,7 @@ def _patient_history(db: sqlite_utils.Database, rng: random.Random, pid: int, ph
     base_pain = rng.randint(2, 6)
     total = (today - start).days + 1
     session_rows, set_rows = [], []
+    flagged = False
     for d in range(total):
         day = start + timedelta(days=d)
         age = (today - day).days
@@ -133,7 +134,9 @@ def _patient_history(db: sqlite_utils.Database, rng: random.Random, pid: int, ph
         pain = max(0, min(10, round(base_pain * (1 - 0.5 * progress) + rng.gauss(0, 0.7))))
         if archetype == "pain_rising" and age < 7:
             pain = min(10, pain + 3)
-        flags = ["leg_symptoms"] if archetype == "red_flag" and age == 3 else []
+        # The red-flag archetype reports one in its first session of the last week.
+        flags = ["leg_symptoms"] if archetype == "red_flag" and age <= 6 and not flagged else []
+        flagged = flagged or bool(flags)
         hour = rng.randint(7, 20)
         started = datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), tzinfo=UTC)
         sid = f"{pid:08x}-{d:04x}-4000-8000-{rng.getrandbits(48):012x}"

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from rehablink.cli import cli
 from server import reports
+from server.analytics import ALERT_ORDER
 from server.db import open_database
 
 
@@ -48,16 +49,18 @@ def test_admin_commands_end_to_end(tmp_path: Path) -> None:
 
 def test_seed_builds_a_usable_history(tmp_path: Path) -> None:
     db_path = tmp_path / "seed.db"
-    result = CliRunner().invoke(cli, ["admin", "seed", "--patients", "12", "--days", "60",
-                                      "--physios", "2", "--db", str(db_path)])
+    result = CliRunner().invoke(cli, ["admin", "seed", "--patients", "40", "--days", "60",
+                                      "--physios", "2", "--seed", "3", "--db", str(db_path)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("seeded 2 physiotherapists, 12 patients, ")
+    assert result.output.startswith("seeded 2 physiotherapists, 40 patients, ")
     assert "log in as physio1@clinic.example with password " in result.output
     db = open_database(db_path)
     rows = reports.patient_list(db, 1)
-    assert len(rows) == 6
+    assert len(rows) == 20
     assert all(r.adherence_28d.ratio is not None for r in rows)
-    # Most serious alert first down the list.
+    # Every kind of alert shows up in the seeded lists (the archetypes), most serious first.
+    everyone = rows + reports.patient_list(db, 2)
+    assert {a.kind for r in everyone for a in r.alerts} == set(ALERT_ORDER)
     tops = [min((a.rank for a in r.alerts), default=9) for r in rows]
     assert tops == sorted(tops)
     # Sets stored by the seed obey the same schema as uploaded ones.
@@ -69,6 +72,7 @@ def test_seed_builds_a_usable_history(tmp_path: Path) -> None:
         record = next(db.query("SELECT * FROM patients WHERE id = ?", [row.id]))
         page = reports.patient_overview(db, record, weeks=5)
         assert (row.adherence_7d, row.adherence_28d) == (page.adherence_7d, page.adherence_28d)
+        assert row.alerts == page.alerts
     patient = next(db.query("SELECT * FROM patients WHERE id = ?", [rows[0].id]))
     overview = reports.patient_overview(db, patient, weeks=8)
     assert overview.current_plan is not None and overview.current_plan.version == 2
