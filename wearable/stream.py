@@ -188,7 +188,8 @@ class SensorLink:
                     BleakClient, device, self.sensor.name or self.sensor.address,
                     disconnected_callback=on_disconnect,
                     max_attempts=self.connect_attempts, backend=self.client_backend)
-            except (BleakNotFoundError, BleakConnectionError, BleakError, TimeoutError) as exc:
+            except (BleakNotFoundError, BleakConnectionError, BleakError, TimeoutError,
+                    OSError) as exc:
                 if first:
                     raise StreamError(
                         f"could not connect to {self.sensor.name} ({self.sensor.address}) after "
@@ -211,7 +212,7 @@ class SensorLink:
                 lost.cancel()
                 if consumer.done():  # the consumer failed: stop and report it
                     stop.set()
-            except (BleakError, TimeoutError, EOFError) as exc:
+            except (BleakError, TimeoutError, EOFError, OSError) as exc:
                 if first:
                     raise StreamError(f"{self.sensor.name}: setting up the stream failed: "
                                       f"{exc}") from None
