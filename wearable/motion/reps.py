@@ -100,6 +100,9 @@ def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: Floa
     # A sensor whose axes form a left-handed frame would flip the sign: trust the data.
     if float(np.dot(rate, deriv)) < 0.0:
         return zero_phase_lowpass(deriv[:, None])[:, 0]
+    # Gyro bias (commonly 0.5-2 deg/s) is as large as the slow tilt speeds near a stop; the
+    # accelerometer's angle has no bias, so the median difference over the window removes it.
+    rate = rate - float(np.median(rate - deriv))
     return zero_phase_lowpass(rate[:, None])[:, 0]
 
 
