@@ -120,6 +120,7 @@ class Segmenter:
         self._topped = False
         self._active_still = 0
         self._anchor: list[float] | None = None
+        self._anchor_t = 0.0
         self._away = False
         self._away_start = self._away_dist = self._away_peak_t = 0.0
         self._away_peak_g: list[float] = [0.0, 0.0, 1.0]
@@ -208,7 +209,7 @@ class Segmenter:
         anchored = self._anchor_step(t, g, still, walking)
         if anchored is not None:
             return anchored
-        if t - self._start_t > self.profile.max_excursion_s:
+        if t - max(self._start_t, self._anchor_t) > self.profile.max_excursion_s:
             # Far too long for a rep: a new posture the detector has not recognised.
             self.phase = Phase.SETTLING
             return TickEvent("abort", t)
@@ -234,7 +235,7 @@ class Segmenter:
         """
         if not self._away:
             if still and self._active_still >= ANCHOR_TICKS:
-                self._anchor = g
+                self._anchor, self._anchor_t = g, t
             if self._anchor is None:
                 return None
             d = _angle(g, self._anchor)
