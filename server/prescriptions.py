@@ -11,7 +11,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 from typing import Any
 
 import sqlite_utils
@@ -82,10 +81,15 @@ class Prescription:
     effective_from: date
     items: tuple[Item, ...]
 
-    @cached_property
+    def __post_init__(self) -> None:
+        # A lookup table built once (functools.cached_property takes a lock on every access).
+        object.__setattr__(self, "_by_exercise", {item.exercise: item for item in self.items})
+
+    @property
     def by_exercise(self) -> dict[str, Item]:
         """Items keyed by exercise id."""
-        return {item.exercise: item for item in self.items}
+        table: dict[str, Item] = self.__dict__["_by_exercise"]
+        return table
 
     def to_json(self) -> dict[str, Any]:
         """The plan document (``version``, ``effective_from``, ``exercises``)."""
