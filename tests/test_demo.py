@@ -77,3 +77,19 @@ def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
     assert done.stderr.startswith("error: ") and "not made by `rehab demo`" in done.stderr
     assert "Traceback" not in done.stderr
     assert (home / "notes.txt").read_text() == "keep me"
+
+
+def test_demo_headless_reports_the_step_that_failed(tmp_path: Path) -> None:
+    """A port already taken: the server cannot start, the summary names that step, exit 1."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _run(tmp_path, "--headless", "--port", str(port), timeout=90)
+    assert done.returncode == 1, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["ok"] is False
+    assert [f["step"] for f in summary["failed"]] == ["server"]
+    assert "Traceback" not in done.stderr

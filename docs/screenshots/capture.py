@@ -10,6 +10,7 @@ trace. Needs tmux and /usr/bin/chromium (``make browser``)::
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -29,7 +30,9 @@ def tmux(*args: str) -> str:
 
 
 def pane(colours: bool = False) -> str:
-    return tmux("capture-pane", "-t", TMUX, "-p", *(["-e"] if colours else []))
+    # Plain text joins the lines the terminal wrapped (-J), so long lines (the login) read
+    # whole; the coloured capture keeps the screen's layout for the picture.
+    return tmux("capture-pane", "-t", TMUX, "-p", *(["-e"] if colours else ["-J"]))
 
 
 def wait_for(pattern: str, timeout_s: float, colours: bool = False) -> str:
@@ -49,12 +52,16 @@ def terminal_png(ansi: str, path: Path, browser: object) -> None:
 
     lines = ansi.rstrip("\n").splitlines()
     start = next((i for i, line in enumerate(lines) if "╭" in line), 0)
-    console = Console(record=True, width=COLUMNS, force_terminal=True, file=open("/dev/null", "w"))
+    console = Console(record=True, width=COLUMNS, force_terminal=True, file=io.StringIO())
     console.print(Text.from_ansi("\n".join(lines[start:])))
     svg = path.with_suffix(".svg")
     console.save_svg(str(svg), title="rehab demo")
-    page = browser.new_page(viewport={"width": 1000, "height": 400})  # type: ignore[attr-defined]
-    page.goto(svg.as_uri())
+    page = browser.new_page(viewport={"width": 900, "height": 400})  # type: ignore[attr-defined]
+    page.set_content("<body style='margin:0'>" + svg.read_text() + "</body>")
+    page.locator("svg").evaluate("e => { const b = e.getBBox(); "
+                                 "e.setAttribute('viewBox', `0 0 ${b.width} ${b.height}`); "
+                                 "e.setAttribute('width', 900); "
+                                 "e.setAttribute('height', 900 * b.height / b.width); }")
     page.locator("svg").screenshot(path=str(path))
     page.close()
     svg.unlink()

@@ -152,6 +152,18 @@ def run_demo(report: Report, home: Path, port: int, speed: float, headless: bool
             say("Server stopped.")
 
 
+def _exit_cleanly_on_signals() -> None:
+    """SIGTERM and SIGHUP (a closed terminal) unwind like Ctrl-C, so the server is stopped."""
+    import signal
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), leave)
+
+
 @click.command("demo")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Demo data directory, emptied and rebuilt on each run "
@@ -171,6 +183,7 @@ def demo_command(home: Path | None, port: int, speed: float | None, headless: bo
     os.environ["REHAB_HOME"] = str(home)  # the companion's data lives in the demo directory
     speed = speed or (HEADLESS_SPEED if headless else LIVE_SPEED)
     started = time.monotonic()
+    _exit_cleanly_on_signals()
 
     def say(text: str) -> None:
         if not headless:
