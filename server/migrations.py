@@ -172,6 +172,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX sets_patient_day_cover ON session_sets(patient_id, day, exercise, done, "
         "skipped, rep_count, median_stability_deg, rotating_reps)",
     ), then=_backfill_done),
+    Migration(7, "raw-sample chunks kept apart until an upload completes", (
+        """CREATE TABLE sample_chunks (
+            session_id TEXT NOT NULL,
+            set_index INTEGER NOT NULL,
+            offset INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (session_id, set_index, offset),
+            FOREIGN KEY (session_id, set_index)
+                REFERENCES sample_uploads(session_id, set_index))""",
+        # Uploads in progress under the old scheme keep their bytes as the first chunk.
+        "INSERT INTO sample_chunks SELECT session_id, set_index, 0, data FROM sample_uploads "
+        "WHERE completed_at IS NULL AND received_bytes > 0",
+    )),
 )
 
 

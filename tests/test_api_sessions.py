@@ -317,3 +317,17 @@ def test_archived_patient_devices_stop_syncing(client: FlaskClient, auth: AuthAc
     response = client.post("/api/v1/sessions", json=session_document(), headers=headers)
     assert response.status_code == 401 and _error(response) == "invalid_token"
     assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 1  # record kept
+
+
+def test_samples_in_many_chunks_leave_no_chunks_behind(client: FlaskClient, device: Any,
+                                                        db: Any) -> None:
+    _, headers = device
+    doc = session_document()
+    client.post("/api/v1/sessions", json=doc, headers=headers)
+    data = encode(_recording(2000))
+    for start in range(0, len(data), 1000):
+        chunk = data[start:start + 1000]
+        assert _put(client, headers, doc["id"], chunk, start, len(data)).status_code == 200
+    stored = next(db.query("SELECT data, completed_at FROM sample_uploads"))
+    assert bytes(stored["data"]) == data and stored["completed_at"] is not None
+    assert next(db.query("SELECT count(*) AS n FROM sample_chunks"))["n"] == 0

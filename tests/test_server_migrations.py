@@ -54,7 +54,7 @@ def test_done_flags_are_backfilled(tmp_path: Path) -> None:
                    "VALUES ('s', ?, 1, '2026-02-01', 'bridge', 'pelvis', "
                    "'2026-02-01T09:00:00+00:00', 0, ?, 0, 60, ?, 0, 0, 0, ?)",
                    [index, reps, hold, json.dumps(None)])
-    assert migrate(db) == [6]
+    assert migrate(db)[0] == 6
     flags = [r[0] for r in db.execute("SELECT done FROM session_sets ORDER BY set_index")]
     assert flags == [c[2] for c in cases]
     db.close()

@@ -9,6 +9,7 @@ last one is decoded and checked before the upload is marked complete.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Response, current_app, jsonify, request
 
@@ -84,8 +85,7 @@ def upload_samples(session_id: str, index: int) -> Response:
             if start != 0:
                 raise ApiError(409, "total_changed", "TOTAL differs from the upload in progress; "
                                "restart from 0", received_bytes=row["received_bytes"])
-            db.execute("DELETE FROM sample_uploads WHERE session_id = ? AND set_index = ?",
-                       [sid, index])
+            _discard(db, sid, index)
             row = None
         received = row["received_bytes"] if row else 0
         if start != received:
@@ -98,32 +98,36 @@ def upload_samples(session_id: str, index: int) -> Response:
                 raise ApiError(422, "invalid_samples", str(exc)) from None
             if size != total:
                 raise ApiError(422, "invalid_samples", f"header says {size} bytes, TOTAL {total}")
-            db.execute("INSERT INTO sample_uploads VALUES (?, ?, ?, ?, ?, NULL)",
-                       [sid, index, total, len(chunk), chunk])
-        else:
-            # || yields TEXT; the CAST keeps the bytes as a BLOB, unchanged.
-            db.execute("UPDATE sample_uploads SET data = CAST(data || ? AS BLOB), "
-                       "received_bytes = ? WHERE session_id = ? AND set_index = ?",
-                       [chunk, end + 1, sid, index])
+            db.execute("INSERT INTO sample_uploads VALUES (?, ?, ?, 0, x'', NULL)",
+                       [sid, index, total])
+        # Chunks are kept apart until the last one (appending to one BLOB would rewrite it
+        # all for every chunk).
+        db.execute("INSERT INTO sample_chunks VALUES (?, ?, ?, ?)", [sid, index, start, chunk])
+        db.execute("UPDATE sample_uploads SET received_bytes = ? WHERE session_id = ? "
+                   "AND set_index = ?", [end + 1, sid, index])
         if end + 1 == total:
-            data = next(db.query("SELECT data FROM sample_uploads WHERE session_id = ? "
-                                 "AND set_index = ?", [sid, index]))["data"]
+            data = b"".join(r[0] for r in db.execute(
+                "SELECT data FROM sample_chunks WHERE session_id = ? AND set_index = ? "
+                "ORDER BY offset", [sid, index]))
             try:
-                decode(bytes(data))
+                decode(data)
             except RecordingError as exc:
-                # Start over: the stored bytes can never become valid.
-                invalid = str(exc)
-                db.execute("DELETE FROM sample_uploads WHERE session_id = ? AND set_index = ?",
-                           [sid, index])
-                row = None
+                invalid = str(exc)  # start over: these bytes can never become valid
+                _discard(db, sid, index)
             else:
-                invalid = ""
-        if end + 1 == total and not invalid:
-            db.execute("UPDATE sample_uploads SET completed_at = ? WHERE session_id = ? "
-                       "AND set_index = ?", [utcnow(), sid, index])
-            record(db, f"device:{device.id}", "upload_samples", device.patient_id,
-                   f"session={sid} set={index}")
+                db.execute("UPDATE sample_uploads SET data = ?, completed_at = ? "
+                           "WHERE session_id = ? AND set_index = ?",
+                           [data, utcnow(), sid, index])
+                db.execute("DELETE FROM sample_chunks WHERE session_id = ? AND set_index = ?",
+                           [sid, index])
+                record(db, f"device:{device.id}", "upload_samples", device.patient_id,
+                       f"session={sid} set={index}")
         rows = list(db.query(_SELECT, [sid, index]))
     if invalid:
         raise ApiError(422, "invalid_samples", invalid + "; upload the set again from byte 0")
     return jsonify(_status(rows[0]))
+
+
+def _discard(db: Any, sid: str, index: int) -> None:
+    for table in ("sample_chunks", "sample_uploads"):
+        db.execute(f"DELETE FROM {table} WHERE session_id = ? AND set_index = ?", [sid, index])
