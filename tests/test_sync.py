@@ -57,7 +57,7 @@ class Server:
             db.close()
 
 
-def start_server(tmp: Path, threads: int = 8) -> Server:
+def start_server(tmp: Path, threads: int = 8, **settings: str) -> Server:
     """``rehab serve`` on a free port with a fresh database and one physiotherapist."""
     from server.accounts import create_physio
     from server.db import open_database
@@ -67,7 +67,8 @@ def start_server(tmp: Path, threads: int = 8) -> Server:
     create_physio(db, "ana@clinic.example", "Ana Physio", "correct horse battery")
     db.close()
     port = free_port()
-    env = {**os.environ, "REHAB_SERVER_INSTANCE": str(tmp / "instance")}
+    env = {**os.environ, "REHAB_SERVER_INSTANCE": str(tmp / "instance"),
+           **{f"REHAB_SERVER_{key}": value for key, value in settings.items()}}
     process = subprocess.Popen(
         [REHAB, "serve", "--port", str(port), "--db", str(db_path), "--threads", str(threads)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -417,3 +418,23 @@ def test_a_refused_session_does_not_block_the_others(server: Server, home: Path)
     assert [r["id"] for r in db.query("SELECT id FROM sessions WHERE patient_id = ?",
                                       [patient_id])] == [good]
     db.close()
+
+
+def test_samples_over_the_server_limit_stay_local(tmp_path: Path, home: Path) -> None:
+    """The server refuses raw samples above its size limit (set here through the environment):
+    the session summary is uploaded all the same and the samples stay on this computer."""
+    small = start_server(tmp_path, threads=2, MAX_SAMPLES_BYTES="10000")
+    try:
+        enroll(small, home)
+        sid = record_session(home, n_samples=500, sets=1)  # 14,020 bytes of samples
+        result = rehab("sync")
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert lines[0] == "uploaded 1 session"
+        assert lines[1].startswith(f"raw samples of set 0 of session {sid[:8]} refused (kept "
+                                   "on this computer): raw samples are limited to 10000 bytes")
+        with CompanionStore.open(home / "companion.db") as store:
+            assert store.pending_uploads() == []
+            assert len(store.set_recording(sid, 0)) == 500
+    finally:
+        stop_server(small)
