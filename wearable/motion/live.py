@@ -14,7 +14,7 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Samples are processed once this much time has been buffered, s: numpy's per-call cost is
 #: shared by several samples while the added delay stays small.
-PROCESS_EVERY_S = 0.1
+PROCESS_EVERY_S = 0.2
 
 
 class LiveDetector:
