@@ -74,7 +74,7 @@ def _programme_text() -> str:
 
 
 def run_demo(report: Report, home: Path, port: int, speed: float, headless: bool,
-             say: Callable[[str], None]) -> None:
+             say: Callable[..., None]) -> None:
     """Every step of the demo; the interactive run then waits for Ctrl-C with the server up.
 
     Raises
@@ -90,7 +90,7 @@ def run_demo(report: Report, home: Path, port: int, speed: float, headless: bool
         data.update(physio_email=clinic.physio_email, patient=clinic.patient_name,
                     patient_id=clinic.patient_id, history_sessions=clinic.history_sessions,
                     prescription_version=clinic.plan_version)
-        say(f"Physiotherapist: {clinic.physio_email}  password: {clinic.password}")
+        say(f"Physiotherapist: {clinic.physio_email}  password: {clinic.password}", bold=True)
         say(f"Patient: {clinic.patient_name}, {clinic.history_sessions} sessions of history "
             f"over the last {HISTORY_DAYS} days; today's plan (version {clinic.plan_version}): "
             f"{_programme_text()}")
@@ -118,15 +118,19 @@ def run_demo(report: Report, home: Path, port: int, speed: float, headless: bool
             runs = run_session(home, speed, live=not headless)
         data["sets"] = [r.to_json() for r in runs]
         for r in runs:
-            mark = "ok" if r.reps_counted == r.truth_reps else "MISMATCH"
+            mark = "ok" if r.match else "MISMATCH" if r.completed else "not finished"
             say(f"  {r.exercise} set {r.set_number}: {r.reps_counted} reps counted, "
                 f"{r.truth_reps} in the recording - {mark}")
         with report.step("rep counts"):
+            # Sets the viewer skipped or stopped are not held against the motion engine.
             wrong = [f"{r.exercise} set {r.set_number}" for r in runs
-                     if r.reps_counted != r.truth_reps]
-            if wrong or not runs:
-                raise DemoError("counts differ from the recordings' truth: "
-                                + (", ".join(wrong) or "no set ran"))
+                     if r.completed and not r.match]
+            problem = "counts differ from the recordings' truth: " + (", ".join(wrong)
+                                                                     or "no set ran")
+            if (wrong or not runs) and headless:
+                raise DemoError(problem)
+            if wrong or not runs:  # the viewer still gets the dashboard, with a warning
+                say(f"warning: {problem}", fg="yellow", bold=True)
         with report.step("sync"):
             data["sync"] = sync_now(home)
             if not data["sync"]["ok"] or data["sync"]["uploaded_sessions"] != len(runs):
@@ -143,7 +147,7 @@ def run_demo(report: Report, home: Path, port: int, speed: float, headless: bool
         if not headless:
             say("")
             say(f"Dashboard: {url}/  - log in as {clinic.physio_email} with password "
-                f"{clinic.password}")
+                f"{clinic.password}", fg="green", bold=True)
             say(f"{clinic.patient_name} is in the list with today's session. "
                 "Press Ctrl-C to stop the server.")
             with contextlib.suppress(KeyboardInterrupt):
@@ -185,11 +189,11 @@ def demo_command(home: Path | None, port: int, speed: float | None, headless: bo
     started = time.monotonic()
     _exit_cleanly_on_signals()
 
-    def say(text: str) -> None:
+    def say(text: str, **style: Any) -> None:
         if not headless:
-            click.echo(text)
+            click.secho(text, **style)
 
-    say(f"RehabLink demo in {home} (emptied and rebuilt on each run)")
+    say(f"RehabLink demo in {home} (emptied and rebuilt on each run)", bold=True)
     report = Report()
     try:
         run_demo(report, home, port, speed, headless, say)

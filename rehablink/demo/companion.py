@@ -26,11 +26,17 @@ class SetRun:
     reps_counted: int | None
     truth_reps: int
     session_id: str
+    completed: bool = True  # False when the set was skipped or the session stopped during it
+
+    @property
+    def match(self) -> bool:
+        return self.reps_counted == self.truth_reps
 
     def to_json(self) -> dict[str, Any]:
         return {"exercise": self.exercise, "set": self.set_number,
                 "reps_counted": self.reps_counted, "truth_reps": self.truth_reps,
-                "match": self.reps_counted == self.truth_reps, "session_id": self.session_id}
+                "match": self.match, "completed": self.completed,
+                "session_id": self.session_id}
 
 
 def _duration_s(exercise: str) -> float:
@@ -95,8 +101,11 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
                     outcome = result.outcomes[0] if result.outcomes else None
                     counted = outcome.result.rep_count \
                         if outcome is not None and outcome.result is not None else None
+                    completed = outcome is not None and not outcome.skipped \
+                        and not result.stopped_early
                     runs.append(SetRun(spec.exercise, spec.set_number, counted,
-                                       truth_reps(spec.exercise), result.session_id))
+                                       truth_reps(spec.exercise), result.session_id,
+                                       completed))
                     if result.stopped_early:
                         break
 
