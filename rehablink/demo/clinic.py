@@ -4,6 +4,7 @@ prescription, ``rehab serve`` in a subprocess, and a logged-in look at the dashb
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import re
 import secrets
@@ -44,7 +45,7 @@ class DemoError(RuntimeError):
     """A step of the demo failed; the message says which and why."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Clinic:
     """What the demo created on the server side."""
 
@@ -88,14 +89,22 @@ def _story_seed() -> int:
     for candidate in range(1, 400):
         db = open_database(":memory:")
         seed(db, patients=1, days=1, physios=1, password_hash="x", random_seed=candidate)
-        if _plan_exercises(db, 1) == wanted:
+        follows = _plan_exercises(db, 1) == wanted
+        db.close()
+        if follows:
             return candidate
     return 1
 
 
 def build_clinic(db_path: Path) -> Clinic:
     """Seed the physiotherapist's caseload, prescribe today's programme to the demo patient
-    and issue the companion's enrollment code."""
+    and issue the companion's enrollment code.
+
+    The caseload (:data:`CASELOAD` patients, :data:`HISTORY_DAYS` days of history ending
+    yesterday) comes from ``server.seed``; its physiotherapist gets a generated password. The
+    demo patient is the seeded patient whose plan is closest to :data:`PROGRAMME`, which
+    becomes their prescription from today (a new version: the history keeps its own).
+    """
     from server.accounts import hash_password, new_enrollment_code
     from server.db import open_database
     from server.prescriptions import Item, prescribe
@@ -104,7 +113,7 @@ def build_clinic(db_path: Path) -> Clinic:
     password = secrets.token_urlsafe(12)
     db = open_database(db_path)
     yesterday = date.today() - timedelta(days=1)
-    summary = seed(db, patients=CASELOAD, days=HISTORY_DAYS, physios=1,
+    seed(db, patients=CASELOAD, days=HISTORY_DAYS, physios=1,
                    password_hash=hash_password(password), today=yesterday,
                    random_seed=_story_seed())
     physio = next(db.query("SELECT id, email FROM physios ORDER BY id LIMIT 1"))
@@ -119,7 +128,6 @@ def build_clinic(db_path: Path) -> Clinic:
     sessions = next(db.query("SELECT count(*) AS n FROM sessions WHERE patient_id = ?",
                              [patient["id"]]))["n"]
     db.close()
-    del summary
     return Clinic(physio["email"], password, int(patient["id"]), str(patient["name"]), code,
                   plan.version, int(sessions))
 
@@ -185,6 +193,6 @@ def check_dashboard(url: str, email: str, password: str, patient_name: str) -> d
             status, body = r.status, r.read().decode()
     except urllib.error.HTTPError as exc:
         status, body = exc.code, ""
-    shows = patient_name in body
+    shows = html.escape(patient_name) in body
     return {"url": list_url, "status": status, "shows_patient": shows,
             "ok": status == 200 and shows}
