@@ -40,6 +40,8 @@ EXIT_SHARE = 0.3
 SHIFT_S = 1.5
 #: ... when the direction differs from the reps' by more than this, degrees.
 SHIFT_ANGLE_DEG = 50.0
+#: Shortest time out and back that can be a movement of the exercise, s.
+MIN_EXCURSION_S = 0.35
 #: Ticks over which the tilt speed is measured.
 SPEED_TICKS = 3
 #: Ticks of stillness that make an orientation an anchor (a hold or a new rest posture).
@@ -199,8 +201,10 @@ class Segmenter:
         if theta < EXIT_SHARE * self._peak:
             self.phase = Phase.REST
             self._valley = theta
-            # Footfalls around the return: the first steps of a walk, not a rep.
-            if self._disturbed or self._walk_ticks >= 0.5 * TICK_HZ:
+            # Footfalls around the return: the first steps of a walk, not a rep. A flick out and
+            # back within a few ticks is a fidget (a knock, an adjustment), not even an attempt.
+            if (self._disturbed or self._walk_ticks >= 0.5 * TICK_HZ
+                    or t - self._start_t < MIN_EXCURSION_S):
                 return TickEvent("abort", t)
             ex = Excursion(self._start_t, t, self._peak_t, self._peak,
                            (self.ref[0], self.ref[1], self.ref[2]),
