@@ -80,9 +80,9 @@ class BufferedLiveUI(LiveUI):
 
 
 async def _record(csv: Path, store_path: Path, sets: list[SetSpec], ui: Any,
-                  speed: float, rest_s: float = 0.0) -> Any:
+                  speed: float, rest_s: float = 0.0, mtu: int = 247) -> Any:
     options = RunOptions(transport=f"sim:{csv}", speed=speed, scan_timeout_s=0.5,
-                         rest_s=rest_s, faults=Faults())
+                         rest_s=rest_s, faults=Faults(mtu=mtu))
     with CompanionStore.open(store_path) as store:
         return await run_sets(sets, store, ui, options, kind="session")
 
@@ -134,7 +134,7 @@ def latency(tmp: Path) -> None:
           f"lowering: p50 {np.percentile(low, 50):.0f} ms, p95 {np.percentile(low, 95):.0f} ms")
 
 
-async def _bare_stream(csv: Path, speed: float) -> int:
+async def _bare_stream(csv: Path, speed: float, mtu: int = 247) -> int:
     """The simulated sensor answered by a Bleak client that only counts notifications."""
     from bleak import BleakClient
 
@@ -148,7 +148,7 @@ async def _bare_stream(csv: Path, speed: float) -> int:
         nonlocal count
         count += 1
 
-    async with sim_link(csv, speed=speed) as link, \
+    async with sim_link(csv, speed=speed, faults=Faults(mtu=mtu)) as link, \
             BleakClient(link.sensor_address, backend=link.client_backend) as client:
         for uuid in profile.subscribe_first:
             await client.start_notify(uuid, lambda _c, _d: None)
@@ -163,18 +163,20 @@ def cpu(tmp: Path, seconds: float = 30.0) -> None:
     recording = tile(bridge_set(4, seed=5), seconds)
     csv = tmp / "cpu.csv"
     recording.write_csv(csv)
-    # CPU seconds per second of recording streamed (scan and connection included)
-    c0 = time.process_time()
-    asyncio.run(_bare_stream(csv, speed=1.0))
-    bare = (time.process_time() - c0) / recording.duration_s
     spec = SetSpec(0, "bridge", 1, 1, None, None)
-    c0 = time.process_time()
-    with BufferedLiveUI() as ui:
-        asyncio.run(_record(csv, tmp / "cpu.db", [spec], ui, speed=1.0))
-    full = (time.process_time() - c0) / recording.duration_s
-    print(f"cpu, {seconds:.0f} s of our profile at 100 Hz in real time: sensor + bare client "
-          f"{bare * 100:.1f} % of a core; sensor + companion {full * 100:.1f} %; "
-          f"companion per streaming sensor {(full - bare) * 100:.1f} % of a core")
+    for mtu in (247, 23):
+        # CPU seconds per second of recording streamed (scan and connection included)
+        c0 = time.process_time()
+        asyncio.run(_bare_stream(csv, speed=1.0, mtu=mtu))
+        bare = (time.process_time() - c0) / recording.duration_s
+        c0 = time.process_time()
+        with BufferedLiveUI() as ui:
+            asyncio.run(_record(csv, tmp / f"cpu{mtu}.db", [spec], ui, speed=1.0, mtu=mtu))
+        full = (time.process_time() - c0) / recording.duration_s
+        print(f"cpu, {recording.duration_s:.0f} s of our profile at 100 Hz, MTU {mtu}, real "
+              f"time: simulated sensor + Bumble host + bare Bleak client {bare * 100:.1f} % of "
+              f"a core; with the companion instead {full * 100:.1f} %; companion per streaming "
+              f"sensor {(full - bare) * 100:.1f} % of a core")
 
 
 def memory(tmp: Path, speed: float) -> None:

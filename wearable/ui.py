@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -18,6 +19,10 @@ from wearable.stream import SensorLink
 
 def link_view(link: SensorLink) -> LinkView:
     return LinkView(link.sensor.name, link.state, link.battery_pct)
+
+
+#: Most renders of the live display per second (cues render at once).
+MAX_FPS = 10
 
 
 class QuietUI:
@@ -63,6 +68,8 @@ class LiveUI:
         self.live = Live(console=self.console, refresh_per_second=8, transient=False,
                          auto_refresh=False)
         self._last: tuple[SessionView, Any] | None = None
+        self._rendered_at = 0.0
+        self._force = False
 
     def __enter__(self) -> LiveUI:
         self.live.__enter__()
@@ -74,11 +81,15 @@ class LiveUI:
         self.player.close()
 
     def update(self, view: SessionView, link: SensorLink) -> None:
+        """Render when something changed, at most ``MAX_FPS`` times a second unless a cue
+        (a count, the hold target, the end of a set) must show at once."""
         key = (view, link_view(link))
-        if self._last == key:
+        now = time.monotonic()
+        if self._last == key or (not self._force and now - self._rendered_at < 1 / MAX_FPS):
             return
-        self._last = key
+        self._last, self._rendered_at, self._force = key, now, False
         self.live.update(render(view, key[1]), refresh=True)
 
     def cue(self, cue: Cue, view: SessionView) -> None:
+        self._force = True
         self.player.play(cue)
