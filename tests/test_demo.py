@@ -49,6 +49,8 @@ def test_demo_headless_end_to_end(tmp_path: Path) -> None:
     dashboard = summary["dashboard"]
     assert dashboard["status"] == 200 and dashboard["shows_patient"] is True
     assert dashboard["url"].startswith("http://127.0.0.1:")
+    assert summary["patient_link"] == {"status": 200, "expires_in_s": 15 * 60}
+    assert "token" not in done.stdout, "no secret in the summary"
 
     # What the demo left behind: the default demo directory under REHAB_HOME, a private device
     # token, and on the server every uploaded session under the demo patient.

@@ -36,7 +36,7 @@ from rehablink.demo.clinic import (
     reset_home,
     running_server,
 )
-from rehablink.demo.companion import DEMO_PAIN, run_session, sync_now
+from rehablink.demo.companion import DEMO_PAIN, patient_link, run_session, sync_now
 from rehablink.paths import rehab_home
 
 #: Replay speed of the simulated sensor: watchable, and fast for --headless.
@@ -143,11 +143,19 @@ def run_demo(report: Report, home: Path, port: int, speed: float, headless: bool
             if not seen["ok"]:
                 missing = "" if seen["shows_patient"] else " without the patient"
                 raise DemoError(f"the patient list answered {seen['status']}{missing}")
+        with report.step("patient page"):
+            link = patient_link(home)
+            if link["status"] != 200:
+                raise DemoError(f"the patient's one-time link answered {link['status']}")
+            data["patient_link"] = {"status": link["status"],
+                                    "expires_in_s": link["expires_in_s"]}  # not the secret
         data["ok"] = True
         if not headless:
             say("")
             say(f"Dashboard: {url}/  - log in as {clinic.physio_email} with password "
                 f"{clinic.password}", fg="green", bold=True)
+            say(f"{clinic.patient_name}'s own page (what `rehab portal` prints; works once, "
+                f"{link['expires_in_s'] // 60} min): {link['url']}")
             say(f"{clinic.patient_name} is in the list with today's session. "
                 "Press Ctrl-C to stop the server.")
             with contextlib.suppress(KeyboardInterrupt):

@@ -139,3 +139,19 @@ def sync_now(home: Path) -> dict[str, Any]:
             + len(report.known_sessions), "sample_sets": report.sample_sets,
             "rejected": len(report.rejected), "plan_version": report.plan_version,
             "lines": report.lines()}
+
+
+def patient_link(home: Path) -> dict[str, Any]:
+    """A one-time link to the patient's own pages, as ``rehab portal`` asks for it, and
+    whether it opens (the GET shows the login button without using the link up)."""
+    import urllib.request
+
+    from wearable.sync import device
+    from wearable.sync.api_client import ApiClient
+
+    config = device.load(home)
+    body = ApiClient(config.server, config.token).request("POST", "/api/v1/patient-link").body
+    with urllib.request.urlopen(body["url"], timeout=10) as r:
+        status = r.status
+    return {"url": str(body["url"]), "expires_in_s": int(body["expires_in_s"]),
+            "status": status}
