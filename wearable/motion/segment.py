@@ -196,14 +196,18 @@ class Segmenter:
         # ACTIVE
         if theta > self._peak:
             self._peak, self._peak_t, self._peak_g = theta, t, g
-        if walking or theta > self.profile.max_rom_deg:
+        # Squats and step-ups shake the step band themselves: during a full-size excursion
+        # the footfall signal is the exercise, not a walk.
+        exercising = self.profile.step_impacts and self._peak >= max(
+            0.5 * self.typical_deg, self.profile.rom_range_deg[0])
+        if (walking and not exercising) or theta > self.profile.max_rom_deg:
             self._disturbed = True
         if theta < EXIT_SHARE * self._peak:
             self.phase = Phase.REST
             self._valley = theta
             # Footfalls around the return: the first steps of a walk, not a rep. A flick out and
             # back within a few ticks is a fidget (a knock, an adjustment), not even an attempt.
-            if (self._disturbed or self._walk_ticks >= 0.5 * TICK_HZ
+            if (self._disturbed or (self._walk_ticks >= 0.5 * TICK_HZ and not exercising)
                     or t - self._start_t < MIN_EXCURSION_S):
                 return TickEvent("abort", t)
             ex = Excursion(self._start_t, t, self._peak_t, self._peak,
