@@ -44,8 +44,7 @@ def test_demo_headless_end_to_end(tmp_path: Path) -> None:
         assert s["reps_counted"] == truth and s["match"] is True
 
     assert summary["sync"]["ok"] is True
-    assert summary["sync"]["uploaded_sessions"] == len(sets)
-    assert summary["sync"]["sample_sets"] == len(sets)
+    assert summary["sync"]["pending_left"] == 0 and summary["sync"]["rejected"] == 0
     dashboard = summary["dashboard"]
     assert dashboard["status"] == 200 and dashboard["shows_patient"] is True
     assert dashboard["url"].startswith("http://127.0.0.1:")
@@ -62,10 +61,14 @@ def test_demo_headless_end_to_end(tmp_path: Path) -> None:
         rows = db.execute(
             f"SELECT patient_id, count(*) FROM sessions WHERE id IN ({','.join('?' * len(ids))})"
             " GROUP BY patient_id", ids).fetchall()
+        samples = db.execute(
+            f"SELECT count(*) FROM sample_uploads WHERE completed_at IS NOT NULL AND session_id IN"
+            f" ({','.join('?' * len(ids))})", ids).fetchone()[0]
         history = db.execute("SELECT count(*) FROM sessions WHERE patient_id = ? AND id NOT IN "
                              f"({','.join('?' * len(ids))})",
                              [summary["patient_id"], *ids]).fetchone()[0]
-    assert rows == [(summary["patient_id"], len(sets))]
+    assert rows == [(summary["patient_id"], len(sets))], "every session reached the server"
+    assert samples == len(sets), "every set's raw samples reached the server"
     assert history == summary["history_sessions"] > 10, "weeks of seeded history"
 
 

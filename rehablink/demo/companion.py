@@ -15,6 +15,8 @@ from rehablink.demo.clinic import DemoError
 DEMO_PAIN = 2
 #: Margin for one headless set beyond its recording's replay time, s (wall).
 SET_TIMEOUT_S = 30.0
+#: Attempts, one a second, while another sync holds the lock.
+SYNC_BUSY_TRIES = 30
 
 
 @dataclass(frozen=True)
@@ -130,14 +132,24 @@ async def _rest(ui: Any, spec: Any) -> None:
 
 def sync_now(home: Path) -> dict[str, Any]:
     """``rehab sync`` for the demo companion; returns what it did."""
-    from wearable.sync.runner import sync
+    import time
 
-    report = sync(home)
+    from wearable.sync.runner import SyncBusy, sync
+
+    for _ in range(SYNC_BUSY_TRIES):  # a background sync started by the companion may hold the lock
+        try:
+            report = sync(home)
+            break
+        except SyncBusy:
+            time.sleep(1.0)
+    else:
+        raise DemoError("another sync kept the lock")
     if report is None:
         raise DemoError("the sync did not run")
     return {"ok": report.ok, "uploaded_sessions": len(report.new_sessions)
             + len(report.known_sessions), "sample_sets": report.sample_sets,
-            "rejected": len(report.rejected), "plan_version": report.plan_version,
+            "rejected": len(report.rejected), "pending_left": report.pending_left,
+            "plan_version": report.plan_version,
             "lines": report.lines()}
 
 
