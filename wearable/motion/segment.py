@@ -198,8 +198,8 @@ class Segmenter:
             self._peak, self._peak_t, self._peak_g = theta, t, g
         # Squats and step-ups shake the step band themselves: during a full-size excursion
         # the footfall signal is the exercise, not a walk.
-        exercising = self.profile.step_impacts and self._peak >= max(
-            0.5 * self.typical_deg, self.profile.rom_range_deg[0])
+        exercising = (self.profile.step_impacts and self.learned
+                      and self._peak >= 0.5 * self.typical_deg)
         if (walking and not exercising) or theta > self.profile.max_rom_deg:
             self._disturbed = True
         if theta < EXIT_SHARE * self._peak:
