@@ -56,10 +56,13 @@ class Report:
         started = time.monotonic()
         try:
             yield
-        except (DemoError, click.ClickException, OSError, RuntimeError, ValueError,
-                LookupError) as exc:
-            message = exc.format_message() if isinstance(exc, click.ClickException) \
-                else str(exc) or type(exc).__name__
+        except Exception as exc:  # any failure of a step is reported, never a traceback
+            if isinstance(exc, DemoError):
+                message = str(exc)
+            elif isinstance(exc, click.ClickException):  # BadInput from the companion
+                message = exc.format_message()
+            else:
+                message = f"{type(exc).__name__}: {exc}"
             self.data["failed"].append({"step": name, "error": message})
             raise DemoError(f"{name}: {message}") from exc
         finally:
