@@ -187,7 +187,8 @@ class Engine:
         i1 = int(np.searchsorted(t, last, side="right"))
         gyro = self._gyro.view[i0:i1] if self._gyro.size else None
         return refine(t[i0:i1], self._acc.view[i0:i1], gyro, np.asarray(ex.ref),
-                      np.asarray(ex.peak_g), ex.start_t, ex.close_t, self._g.view[i0:i1])
+                      np.asarray(ex.peak_g), ex.start_t, ex.close_t, self._g.view[i0:i1],
+                      self.profile.two_phase)
 
     def _rep(self, timing: RepTiming, kind: str) -> Rep:
         stab = stability_deg(timing, self.profile)

@@ -43,6 +43,8 @@ class MotionProfile:
         Whether motion about the other axes is reported and flagged.
     roll_is_compensation : bool
         Clamshell at the pelvis: the counted motion itself is the pelvic roll.
+    two_phase : bool
+        Step-ups: two tilt humps per rep (leaning up, leaning down), upright at the top.
     step_impacts : bool
         Whether the exercise itself shakes the step band (squats, step-ups: the body rises and
         falls), so walking needs a stronger footfall signal.
@@ -56,6 +58,7 @@ class MotionProfile:
     max_excursion_s: float
     stability_checked: bool
     roll_is_compensation: bool
+    two_phase: bool
     step_impacts: bool
 
 
@@ -89,6 +92,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         lo, hi = _THIGH_RANGE_DEG.get(ex.id, (10.0, 90.0))
     else:
         lo, hi = ex.rom_range_deg
+    two_phase = ex.id == "step_up" and place is Placement.PELVIS
     # Generous: a strong patient may exceed the textbook range, a posture change is ~60-90 deg.
     max_rom = min(max(2.0 * hi, hi + 15.0), 150.0)
     return MotionProfile(
@@ -100,6 +104,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         max_excursion_s=45.0 if ex.holds else 15.0,
         stability_checked=ex.stability_matters and place is Placement.PELVIS,
         roll_is_compensation=ex.id == "clamshell" and place is Placement.PELVIS,
+        two_phase=two_phase,
         step_impacts=ex.id in ("step_up", "squat"),
     )
 

@@ -87,6 +87,21 @@ def _stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
     return min(stop, lim) if forward else max(stop, lim)
 
 
+def _dip(along: FloatArray, i_open: int, i_close: int, ip: int) -> tuple[int, int, int] | None:
+    """(first hump, dip, second hump) indices of a two-humped excursion, or None."""
+    high = np.flatnonzero(along[i_open:i_close + 1] >= 0.6 * along[ip]) + i_open
+    if high.size < 2 or high[-1] - high[0] < 3:
+        return None
+    a, b = int(high[0]), int(high[-1])
+    imin = a + int(np.argmin(along[a:b + 1]))
+    p1 = i_open + int(np.argmax(along[i_open:imin + 1]))
+    p2 = imin + int(np.argmax(along[imin:i_close + 1]))
+    depth = min(float(along[p1]), float(along[p2])) - float(along[imin])
+    if p1 >= imin or p2 <= imin or depth < 0.15 * float(along[ip]):
+        return None
+    return p1, imin, p2
+
+
 def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: FloatArray,
               gyro: FloatArray | None) -> FloatArray:
     """Tilt speed along the rep's direction, deg/s (from the gyro where present)."""
@@ -108,7 +123,7 @@ def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: Floa
 
 def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatArray,
            peak_g: FloatArray, start_t: float, close_t: float,
-           fused: FloatArray | None = None) -> RepTiming | None:
+           fused: FloatArray | None = None, two_phase: bool = False) -> RepTiming | None:
     """Time one excursion from the grid samples around it.
 
     Parameters
@@ -118,6 +133,9 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
     fused : ndarray, shape (m, 3), optional
         Gravity directions fused with the gyro (immune to linear acceleration); with a gyro,
         the angles come from these and the timing from the gyro's rate.
+    two_phase : bool
+        Step-ups: the pelvis leans while stepping up and again while stepping down and is upright
+        on the step, so the tilt has two humps and the top is the dip between them.
     ref, peak_g : ndarray, shape (3,)
         Rest and peak gravity directions (unit).
     start_t, close_t : float
@@ -147,17 +165,31 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
     hi_i = ip + int(np.argmin(along[ip:hi_lim]))
     rom = float(along[ip] - min(along[lo_i], along[hi_i]))
 
-    iu = lo_i + int(np.argmax(rate[lo_i:ip + 1]))
-    idn = ip + int(np.argmin(rate[ip:hi_i + 1]))
+    dip = _dip(along, i_open, i_close, ip) if two_phase else None
+    if dip is not None:
+        p1, imin, p2 = dip
+        lo_i = max(0, i_open - int(MARGIN_S * GRID_HZ))
+        lo_i = lo_i + int(np.argmin(along[lo_i:p1 + 1]))
+        hi_i = p2 + int(np.argmin(along[p2:max(hi_lim, p2 + 1)]))
+        iu = lo_i + int(np.argmax(rate[lo_i:p1 + 1]))
+        idn = p2 + int(np.argmin(rate[p2:hi_i + 1]))
+    else:
+        iu = lo_i + int(np.argmax(rate[lo_i:ip + 1]))
+        idn = ip + int(np.argmin(rate[ip:hi_i + 1]))
     v_up = max(float(rate[iu]), 1e-6)
     v_dn = max(float(-rate[idn]), 1e-6)
-    top = _stop_time(t, rate / v_up, iu, idn, forward=True)
     start = _stop_time(t, rate / v_up, iu, lo_i, forward=False)
-    lower_start = _stop_time(t, -rate / v_dn, idn, iu, forward=False)
     end = _stop_time(t, -rate / v_dn, idn, hi_i, forward=True)
+    if dip is not None:
+        p1, imin, p2 = dip
+        level = float(along[imin]) + 0.15 * (min(along[p1], along[p2]) - float(along[imin]))
+        low = np.flatnonzero(along[p1:p2 + 1] <= level)
+        top = float(t[p1 + int(low[0])])
+        lower_start = float(t[p1 + int(low[-1])])
+    else:
+        top = _stop_time(t, rate / v_up, iu, idn, forward=True)
+        lower_start = _stop_time(t, -rate / v_dn, idn, iu, forward=False)
     lower_start = max(lower_start, top)
-    if lower_start - top < 0.0:
-        lower_start = top
     start, end = min(start, top), max(end, lower_start)
     if end - start < MIN_REP_S:
         return None
