@@ -67,6 +67,7 @@ class Engine:
         self._tail_t = np.zeros(0)
         self.segmenter = Segmenter(profile)
         self.excursions: list[Excursion] = []
+        self._barriers: list[tuple[float, float]] = []  # (start, close) of aborted movements
         self._roms: list[float] = []  # live: ranges of the candidate excursions so far
         self._dir_sum: FloatArray | None = None
         self.count = 0
@@ -122,6 +123,9 @@ class Engine:
             out.append(ev.TopReached(e.t))
         elif e.kind == "close" and e.excursion is not None:
             self._on_close(e.excursion, out)
+        elif e.kind == "abort" and e.excursion is not None:
+            # Not a rep, but its motion must not leak into the timing of the reps around it.
+            self._barriers.append((e.excursion.start_t, e.excursion.close_t))
 
     def _across(self, g: list[float] | None) -> float:
         d, r = self.segmenter.direction, self.segmenter.ref
@@ -182,6 +186,11 @@ class Engine:
         last = ex.close_t + MARGIN_S if until is None else until
         if k + 1 < len(self.excursions):
             last = min(last, self.excursions[k + 1].start_t)
+        for b_start, b_close in self._barriers:
+            if b_close <= ex.start_t:
+                first = max(first, b_close)
+            elif b_start >= ex.close_t:
+                last = min(last, b_start)
         t = self._t.view[:, 0]
         i0 = int(np.searchsorted(t, first))
         i1 = int(np.searchsorted(t, last, side="right"))

@@ -74,7 +74,8 @@ class Excursion:
 
 @dataclass(frozen=True)
 class TickEvent:
-    """What a tick changed: ``kind`` is ``"start"``, ``"top"``, ``"close"`` or ``"abort"``."""
+    """What a tick changed: ``kind`` is ``"start"``, ``"top"``, ``"close"`` or ``"abort"``
+    (with the aborted excursion where there was one: a fidget, steps)."""
 
     kind: str
     t: float
@@ -207,12 +208,12 @@ class Segmenter:
             self._valley = theta
             # Footfalls around the return: the first steps of a walk, not a rep. A flick out and
             # back within a few ticks is a fidget (a knock, an adjustment), not even an attempt.
-            if (self._disturbed or (self._walk_ticks >= 0.5 * TICK_HZ and not exercising)
-                    or t - self._start_t < MIN_EXCURSION_S):
-                return TickEvent("abort", t)
             ex = Excursion(self._start_t, t, self._peak_t, self._peak,
                            (self.ref[0], self.ref[1], self.ref[2]),
                            (self._peak_g[0], self._peak_g[1], self._peak_g[2]))
+            if (self._disturbed or (self._walk_ticks >= 0.5 * TICK_HZ and not exercising)
+                    or t - self._start_t < MIN_EXCURSION_S):
+                return TickEvent("abort", t, ex)
             return TickEvent("close", t, ex)
         anchored = self._anchor_step(t, g, still, walking)
         if anchored is not None:
