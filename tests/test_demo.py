@@ -98,3 +98,49 @@ def test_demo_headless_reports_the_step_that_failed(tmp_path: Path) -> None:
     assert summary["ok"] is False
     assert [f["step"] for f in summary["failed"]] == ["server"]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_demo_interactive_runs_the_live_display_then_stops_its_server_on_ctrl_c(
+        tmp_path: Path) -> None:
+    """The path `make demo` takes (live display, printed login), fast: it waits with the server
+    up until Ctrl-C, and Ctrl-C stops the server."""
+    import signal
+    import socket
+    import time
+
+    env = {"REHAB_HOME": str(tmp_path / "data"), "PATH": "/usr/bin:/bin", "COLUMNS": "100"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from rehablink.cli import main; main()", "demo",
+         "--speed", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if "Press Ctrl-C" in line or time.monotonic() > deadline:
+                break
+        text = "".join(seen)
+        assert "Press Ctrl-C" in text, text[-3000:]
+        login = [line for line in seen if line.startswith("Dashboard: ")]
+        assert len(login) == 1 and "with password " in login[0]
+        port = int(login[0].split("http://127.0.0.1:")[1].split("/")[0])
+        for ex, n in SETS.items():
+            for k in range(1, n + 1):
+                assert f"{ex} set {k}: " in text and " - ok" in text
+        # Not a terminal: rich draws the live display's last frame only.
+        assert "Side-lying leg raise - set 2 of 2" in text, "the live display was drawn"
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # the server is still up, waiting for the viewer
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err[-2000:]
+    assert "Server stopped." in out
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass

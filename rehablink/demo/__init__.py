@@ -36,11 +36,15 @@ from rehablink.demo.clinic import (
     reset_home,
     running_server,
 )
-from rehablink.demo.companion import DEMO_PAIN, patient_link, run_session, sync_now
+from rehablink.demo.companion import (
+    DEMO_PAIN,
+    HEADLESS_SPEED,
+    LIVE_SPEED,
+    patient_link,
+    run_session,
+    sync_now,
+)
 from rehablink.paths import rehab_home
-
-#: Replay speed of the simulated sensor: watchable, and fast for --headless.
-LIVE_SPEED, HEADLESS_SPEED = 6.0, 40.0
 
 
 @dataclass
@@ -154,7 +158,10 @@ def run_demo(report: Report, home: Path, port: int, speed: float, headless: bool
             data["patient_link"] = {"status": link["status"],
                                     "expires_in_s": link["expires_in_s"]}  # not the secret
         data["ok"] = True
-        if not headless:
+        if headless:
+            return
+        # From here Ctrl-C is the way out (also if it comes while the login is printed).
+        with contextlib.suppress(KeyboardInterrupt):
             say("")
             say(f"Dashboard: {url}/  - log in as {clinic.physio_email} with password "
                 f"{clinic.password}", fg="green", bold=True)
@@ -162,10 +169,9 @@ def run_demo(report: Report, home: Path, port: int, speed: float, headless: bool
                 f"{link['expires_in_s'] // 60} min): {link['url']}")
             say(f"{clinic.patient_name} is in the list with today's session. "
                 "Press Ctrl-C to stop the server.")
-            with contextlib.suppress(KeyboardInterrupt):
-                while True:
-                    time.sleep(1.0)
-            say("Server stopped.")
+            while True:
+                time.sleep(1.0)
+    say("Server stopped.")
 
 
 def _exit_cleanly_on_signals() -> None:

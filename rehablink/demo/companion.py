@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from rehablink.demo.clinic import DemoError
 DEMO_PAIN = 2
 #: Margin for one headless set beyond its recording's replay time, s (wall).
 SET_TIMEOUT_S = 30.0
+#: Replay speed of the simulated sensor: watchable, and fast for --headless.
+LIVE_SPEED, HEADLESS_SPEED = 6.0, 40.0
+#: Rest between sets on the live display at LIVE_SPEED, wall s (shorter when faster).
+REST_S = 3.0
 #: Attempts, one a second, while another sync holds the lock.
 SYNC_BUSY_TRIES = 30
 
@@ -82,7 +87,7 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
             with ui_context as ui:
                 for spec in sets:
                     if live and spec.index:
-                        await _rest(ui, spec)
+                        await _rest(ui, spec, REST_S * LIVE_SPEED / speed)
                     one = SetSpec(0, spec.exercise, spec.set_number, spec.of_sets,
                                   spec.target_reps, spec.hold_s, spec.note)
                     options = RunOptions(transport=f"sim:{bundled(spec.exercise)}",
@@ -115,25 +120,27 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
     return runs
 
 
-async def _rest(ui: Any, spec: Any) -> None:
-    """A short rest between sets on the live display (the sensor is reconnected after it)."""
+async def _rest(ui: Any, spec: Any, seconds: float) -> None:
+    """A rest of ``seconds`` (wall) between sets on the live display; the next set's sensor
+    link opens after it."""
     import asyncio
+    import math
 
     from rich.text import Text
 
     from rehablink.exercises import get_exercise
 
     name = get_exercise(spec.exercise).name
-    for left in range(3, 0, -1):
-        ui.live.update(Text(f"\nRest: {left} s - next: {name}, set {spec.set_number} of "
-                            f"{spec.of_sets}\n", style="bold cyan"), refresh=True)
-        await asyncio.sleep(1.0)
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        ui.live.update(Text(f"\nRest: {math.ceil(left)} s - next: {name}, set "
+                            f"{spec.set_number} of {spec.of_sets}\n", style="bold cyan"),
+                       refresh=True)
+        await asyncio.sleep(min(left, 0.5))
 
 
 def sync_now(home: Path) -> dict[str, Any]:
     """``rehab sync`` for the demo companion; returns what it did."""
-    import time
-
     from wearable.sync.runner import SyncBusy, sync
 
     for _ in range(SYNC_BUSY_TRIES):  # a background sync started by the companion may hold the lock
