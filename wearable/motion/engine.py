@@ -19,7 +19,14 @@ from wearable.motion.orientation import GravityTracker, tangent_direction
 from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
 from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
-from wearable.motion.segment import TICK_HZ, WALK_SUSTAIN_S, Excursion, Phase, Segmenter
+from wearable.motion.segment import (
+    TICK_HZ,
+    WALK_SUSTAIN_S,
+    Excursion,
+    Phase,
+    Segmenter,
+    TickEvent,
+)
 from wearable.motion.stability import is_rotating, stability_deg
 
 FloatArray = npt.NDArray[np.float64]
@@ -110,10 +117,7 @@ class Engine:
                 self._watch_active(ti, gi, out)
         return out
 
-    def _on_tick_event(self, e: object, out: list[ev.Event]) -> None:
-        from wearable.motion.segment import TickEvent
-
-        assert isinstance(e, TickEvent)
+    def _on_tick_event(self, e: TickEvent, out: list[ev.Event]) -> None:
         if e.kind == "start":
             self._top_t, self._hold_announced, self._warned = None, False, False
             self._across0 = self._across(self.segmenter.ref)
