@@ -105,7 +105,8 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         stability_checked=ex.stability_matters and place is Placement.PELVIS,
         roll_is_compensation=ex.id == "clamshell" and place is Placement.PELVIS,
         two_phase=two_phase,
-        step_impacts=ex.id in ("step_up", "squat"),
+        # At the thigh walking swings the sensor hard, so the usual footfall level applies.
+        step_impacts=ex.id in ("step_up", "squat") and place is Placement.PELVIS,
     )
 
 
