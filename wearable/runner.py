@@ -213,6 +213,7 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
     run.play(run.machine.start())
     streaming = asyncio.create_task(link.run(stop))
     sim_finished = ble.sensors[0].finished if ble.sensors else None
+    tail_asked = False
     try:
         await _wait_first_connection(streaming, link)
     except StreamError:
@@ -227,8 +228,12 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
             run.periodic()
             if sim_finished is not None and sim_finished.is_set():
                 # The recording is over once the sensor has gone quiet (its queue may
-                # still be draining) and no resend is awaited.
+                # still be draining), its tail was asked for and no resend is awaited.
                 quiet = time.monotonic() - (link.last_data_s or 0.0)
+                if quiet > 0.3 and not tail_asked:
+                    tail_asked = True
+                    if await link.fetch_tail():
+                        continue
                 if (quiet > 0.5 and link.ledger.missing == 0) or quiet > END_DRAIN_S:
                     run.stream_ended()
     finally:

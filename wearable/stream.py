@@ -267,6 +267,16 @@ class SensorLink:
             if first_missing is not None:
                 await self._request_resend(first_missing)
 
+    async def fetch_tail(self) -> bool:
+        """Ask a sensor that can resend for anything after the last packet seen (the last
+        notifications of a stream may be lost with nothing after them to show the hole).
+        Returns whether a request was sent."""
+        last = self.ledger.last_sequence
+        if not self.profile.can_resend or self._client is None or last is None:
+            return False
+        await self._request_resend((last + 1) % rl_modulus())
+        return True
+
     def _restart_stream(self) -> None:
         """The sensor's numbering and clock restarted (a reboot)."""
         self.counters.reboots += 1
