@@ -144,3 +144,34 @@ def test_companion_bad_answers_are_refused_before_streaming(home: Path, tmp_path
     if (home / "companion.db").exists():
         with CompanionStore.open(home / "companion.db") as store:
             assert store.sessions() == []
+
+
+@pytest.mark.slow
+def test_companion_record_from_a_sensor_in_another_process(
+        set_csv: str, home: Path) -> None:
+    """``rehab sim-sensor`` in one process, ``rehab record --transport tcp-client:…`` in this one:
+    the Bumble transport path a USB dongle also takes."""
+    import subprocess
+    import sys
+
+    rehab = Path(sys.executable).with_name("rehab")
+    sensor = subprocess.Popen([str(rehab), "sim-sensor", set_csv, "--speed", "20",
+                               "--transport", "tcp-server:127.0.0.1:0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert sensor.stdout is not None
+        line = sensor.stdout.readline()
+        transport = line.rsplit("--transport ", 1)[1].strip()
+        assert transport.startswith("tcp-client:127.0.0.1:")
+        # 3 s at 20x covers the whole 3-rep recording; the sensor then goes quiet
+        code, out, err = invoke("record", "-e", "bridge", "--transport", transport,
+                                "--scan-timeout", "1", "--duration", "3", "--json")
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["rep_count"] == 3 and doc["samples_lost"] == 0 and doc["reconnects"] == 0
+        assert doc["sensor"]["profile"] == "rehablink"
+    finally:
+        sensor.terminate()
+        sensor.wait(timeout=10)
+        if sensor.stdout is not None:
+            sensor.stdout.close()
