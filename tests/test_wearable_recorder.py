@@ -9,10 +9,10 @@ import pytest
 
 from rehablink.simulator.core import simulate
 from rehablink.simulator.spec import SetSpec as SimSpec
+from wearable.pipeline import SampleBlock
 from wearable.plan import SetSpec
 from wearable.recorder import SetRecorder
 from wearable.store import CompanionStore
-from wearable.stream import SampleBlock
 
 
 def _blocks(t: np.ndarray, acc: np.ndarray, gyro: np.ndarray, size: int = 10

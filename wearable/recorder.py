@@ -1,6 +1,6 @@
 """One set being recorded: samples to the live detector and the store, gaps, rep latency.
 
-Synchronous and free of Bluetooth: the runner hands it :class:`~wearable.stream.SampleBlock`
+Synchronous and free of Bluetooth: the runner hands it :class:`~wearable.pipeline.SampleBlock`
 objects (stream clock, s) and it answers the detector's events. Times it keeps are on the set's
 clock: seconds since the set's first sample.
 """
@@ -15,9 +15,9 @@ import numpy as np
 from rehablink.results import SetResult
 from wearable.motion.events import Event, RepCompleted
 from wearable.motion.live import LiveDetector
+from wearable.pipeline import SampleBlock
 from wearable.plan import SetSpec
 from wearable.store import CompanionStore, Gap, SampleWriter
-from wearable.stream import SampleBlock
 from wearable.timeline import find_gaps
 
 

@@ -23,17 +23,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import numpy as np
 from bleak import BleakClient
 from bleak.exc import BleakError
 from bleak_retry_connector import BleakConnectionError, BleakNotFoundError, establish_connection
 
 from firmware_protocol import rehablink_profile as rl
-from firmware_protocol.samples import SampleBatch
-from wearable.clock import ClockAligner
-from wearable.ledger import PacketLedger
+from wearable.pipeline import RL_MODULUS, SampleBlock, SamplePipeline
 from wearable.scan import FoundSensor, ScanError, find_again
-from wearable.timeline import UntimedTimeline
 
 log = logging.getLogger(__name__)
 
@@ -51,27 +47,13 @@ class LinkState(StrEnum):
     STOPPED = "stopped"
 
 
-@dataclass(frozen=True, eq=False)
-class SampleBlock:
-    """Samples in order on the stream's clock (sensor time, s, continuous across reconnects
-    and reboots), with the host's monotonic arrival time of the packet."""
-
-    t: np.ndarray
-    acc: np.ndarray
-    gyro: np.ndarray | None
-    arrival_s: float
-
-
 class StreamError(RuntimeError):
     """The sensor cannot be reached; the message says what to try."""
 
 
 @dataclass
 class LinkCounters:
-    received: int = 0
     reconnects: int = 0
-    reboots: int = 0
-    malformed: int = 0
 
 
 class SensorLink:
@@ -111,20 +93,12 @@ class SensorLink:
         self.battery_pct: int | None = sensor.battery_pct
         self.mtu: int | None = None
         self.counters = LinkCounters()
-        self.ledger: PacketLedger[SampleBatch] = PacketLedger(can_resend=self.profile.can_resend)
-        self.aligner = ClockAligner(wrap_s=None, max_jump_back_s=None)
-        self.untimed = UntimedTimeline(self.rate_hz)
-        self._decoder = self.profile.new_decoder()
+        self.pipeline = SamplePipeline(self.profile, self.rate_hz)
+        self.ledger = self.pipeline.ledger
         self._queue: asyncio.Queue[tuple[float, str, bytes]] = asyncio.Queue()
         self._data_ready = asyncio.Event()
         self._client: BleakClient | None = None
-        self._epoch_restart = False
-        self._latest_raw: float | None = None
-        self._timed: bool | None = None  # whether the sensor stamps its samples
         self._consuming = False
-        self._blocks: list[SampleBlock] = []
-        #: Host time of the last data notification, s (None before the first).
-        self.last_data_s: float | None = None
         self._token = 10
 
     # -- state ------------------------------------------------------------------------------
@@ -135,15 +109,13 @@ class SensorLink:
                 self.on_state(state)
 
     @property
-    def samples_lost_so_far(self) -> int:
-        """Samples known lost (untimed sensors) or packets given up (sequenced sensors)."""
-        return self.untimed.samples_lost + self.ledger.lost_packets
+    def last_data_s(self) -> float | None:
+        """Host time of the last data notification, s (None before the first)."""
+        return self.pipeline.last_data_s
 
     def host_time(self, stream_t: float) -> float:
         """Host monotonic time, s, of a time on the stream's clock (for latency figures)."""
-        if self._timed is False:
-            return self.untimed.aligner.to_host(stream_t)
-        return self.aligner.to_host(stream_t)
+        return self.pipeline.host_time(stream_t)
 
     # -- the run loop ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -164,9 +136,8 @@ class SensorLink:
             self._consuming = False
             await consumer
             self._drain()
-            for batch in self.ledger.flush():
-                self._emit(batch, time.monotonic())
-            self._flush_blocks()
+            self.pipeline.finish(time.monotonic())
+            self._hand_on()
             self._set_state(LinkState.STOPPED)
 
     async def _connection_loop(self, stop: asyncio.Event, consumer: asyncio.Task[None]) -> None:
@@ -240,19 +211,18 @@ class SensorLink:
                 self.battery_pct = int(level[0])
         rebooted = False
         if reconnect and not self.profile.can_resend:
-            # The sensor may have restarted its clock: place what follows by the host clock.
-            self._decoder = self.profile.new_decoder()
-            self._epoch_restart = True
+            self.pipeline.clock_may_have_restarted()
         if self.profile.id == "rehablink":
             with contextlib.suppress(BleakError, TimeoutError, EOFError, ValueError):
                 status = rl.Status.from_bytes(bytes(await client.read_gatt_char(rl.STATUS_UUID)))
                 self.battery_pct = status.battery_pct
                 last = self.ledger.last_sequence
                 if reconnect and last is not None:
-                    behind = (status.next_sequence - (last + 1)) % rl_modulus()
-                    rebooted = behind >= rl_modulus() // 2
+                    behind = (status.next_sequence - (last + 1)) % RL_MODULUS
+                    rebooted = behind >= RL_MODULUS // 2
         if rebooted:
-            self._restart_stream()
+            self._drain()
+            self.pipeline.sensor_rebooted(time.monotonic())
         for uuid in self.profile.subscribe_first:
             await client.start_notify(uuid, self._callback("control"))
         await client.start_notify(self.profile.data_uuid, self._callback("data"))
@@ -274,18 +244,8 @@ class SensorLink:
         last = self.ledger.last_sequence
         if not self.profile.can_resend or self._client is None or last is None:
             return False
-        await self._request_resend((last + 1) % rl_modulus())
+        await self._request_resend((last + 1) % RL_MODULUS)
         return True
-
-    def _restart_stream(self) -> None:
-        """The sensor's numbering and clock restarted (a reboot)."""
-        self.counters.reboots += 1
-        self._drain()
-        for batch in self.ledger.restart():
-            self._emit(batch, time.monotonic())
-        self._decoder = self.profile.new_decoder()
-        self._epoch_restart = True
-        self._latest_raw = None
 
     async def _stop_sensor(self, client: BleakClient) -> None:
         with contextlib.suppress(BleakError, TimeoutError, EOFError):
@@ -325,12 +285,11 @@ class SensorLink:
             while not queue.empty():
                 self._handle(*queue.get_nowait())
             now = time.monotonic()
-            for batch in self.ledger.poll(now):
-                self._emit(batch, now)
+            self.pipeline.poll(now)
             request = self.ledger.resend_request(now)
             if request is not None and (resend_task is None or resend_task.done()):
                 resend_task = asyncio.create_task(self._request_resend(request))
-            self._flush_blocks()
+            self._hand_on()
             if self.on_tick:
                 self.on_tick()
             # Let a few notifications gather: one round per ~20 ms, not one per notification.
@@ -345,70 +304,16 @@ class SensorLink:
 
     def _handle(self, arrival: float, channel: str, data: bytes) -> None:
         if channel == "data":
-            self.last_data_s = arrival
-            dropped = self._decoder.dropped
-            for batch in self._decoder.feed(data):
-                self._accept(batch, arrival)
-            self.counters.malformed += self._decoder.dropped - dropped
-        elif channel == "control" and self.profile.id == "rehablink":
-            try:
-                response = rl.Response.from_bytes(data)
-                if response.opcode == rl.Opcode.RESEND_FROM and response.ok:
-                    plan = rl.ResendPlan.from_bytes(response.payload)
-                    for batch in self.ledger.resend_unavailable(plan.first_sequence):
-                        self._emit(batch, arrival)
-            except ValueError:
-                self.counters.malformed += 1
+            self.pipeline.data(data, arrival)
+        elif channel == "control":
+            self.pipeline.control(data, arrival)
         elif channel == "status":
             with contextlib.suppress(ValueError):
                 self.battery_pct = rl.Status.from_bytes(data).battery_pct
 
-    def _accept(self, batch: SampleBatch, arrival: float) -> None:
-        if batch.sequence is not None:
-            for released in self.ledger.push(batch.sequence, batch, arrival):
-                self._emit(released, arrival)
-        else:
-            self._emit(batch, arrival)
-
-    def _emit(self, batch: SampleBatch, arrival: float) -> None:
-        n = len(batch)
-        if n == 0:
-            return
-        self._timed = batch.sensor_time_s is not None
-        if batch.sensor_time_s is not None:
-            raw = batch.sensor_time_s
-            if self._epoch_restart:
-                self.aligner.restart_epoch(float(raw[0]), arrival)
-                self._epoch_restart = False
-                self._latest_raw = None
-            if self._latest_raw is None or raw[-1] > self._latest_raw:
-                self._latest_raw = float(raw[-1])
-                last = self.aligner.observe(float(raw[-1]), arrival)
-            else:  # a resent packet: its arrival says nothing about the clocks
-                last = self.aligner.unwrap(float(raw[-1]))
-            t = raw + (last - float(raw[-1]))
-        else:
-            t = self.untimed.place(n, arrival)
-        self.counters.received += n
-        self._blocks.append(SampleBlock(t, batch.acc_g, batch.gyro_dps, arrival))
-
-    def _flush_blocks(self) -> None:
+    def _hand_on(self) -> None:
         """Hand what this round decoded to ``on_samples`` as one block (fewer, larger calls
         keep the per-notification cost low at MTU 23)."""
-        blocks, self._blocks = self._blocks, []
-        if not blocks:
-            return
-        if len(blocks) == 1:
-            self.on_samples(blocks[0])
-            return
-        gyros = [b.gyro for b in blocks]
-        gyro = None if any(g is None for g in gyros) else \
-            np.concatenate([g for g in gyros if g is not None])
-        self.on_samples(SampleBlock(np.concatenate([b.t for b in blocks]),
-                                    np.concatenate([b.acc for b in blocks]), gyro,
-                                    blocks[-1].arrival_s))
-
-
-def rl_modulus() -> int:
-    """Sequence-number modulus of the RehabLink profile (u16)."""
-    return 1 << 16
+        block = self.pipeline.take_block()
+        if block is not None:
+            self.on_samples(block)
