@@ -181,7 +181,32 @@ class Engine:
         if n > 1e-9:
             self.segmenter.direction = (self._dir_sum / n).tolist()
 
-    def _time(self, ex: Excursion, until: float | None = None) -> RepTiming | None:
+    def _set_direction(self) -> FloatArray | None:
+        """The mean way gravity moves in the set's excursions (unit), or None."""
+        total = np.zeros(3)
+        for ex in self.excursions:
+            d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
+            if d is not None:
+                total += d
+        n = float(np.linalg.norm(total))
+        return total / n if n > 1e-9 else None
+
+    def _set_axis(self) -> FloatArray | None:
+        """The dominant rotation axis of the set's excursions, sensor frame (gyro only)."""
+        if not self._gyro.size or not self.excursions:
+            return None
+        t = self._t.view[:, 0]
+        scatter = np.zeros((3, 3))
+        for ex in self.excursions:
+            i0, i1 = np.searchsorted(t, [ex.start_t, ex.close_t])
+            w = self._gyro.view[i0:i1]
+            scatter += w.T @ w
+        _, vectors = np.linalg.eigh(scatter)
+        return np.asarray(vectors[:, -1], dtype=np.float64)
+
+    def _time(self, ex: Excursion, until: float | None = None,
+              set_direction: FloatArray | None = None,
+              set_axis: FloatArray | None = None) -> RepTiming | None:
         """Time an excursion on the data around it, never reaching into its neighbours."""
         k = self.excursions.index(ex)
         first = ex.start_t - MARGIN_S
@@ -201,7 +226,7 @@ class Engine:
         gyro = self._gyro.view[i0:i1] if self._gyro.size else None
         return refine(t[i0:i1], self._acc.view[i0:i1], gyro, np.asarray(ex.ref),
                       np.asarray(ex.peak_g), ex.start_t, ex.close_t, self._g.view[i0:i1],
-                      self.profile.two_phase)
+                      self.profile.two_phase, set_direction, set_axis)
 
     def _rep(self, timing: RepTiming, kind: str) -> Rep:
         stab = stability_deg(timing, self.profile)
@@ -218,7 +243,9 @@ class Engine:
     def result(self, duration_s: float, sample_rate_hz: float) -> SetResult:
         """The set so far, with every excursion timed on all the data there is."""
         walks = self.segmenter.walk_started
-        timings = [self._time(ex) for ex in self.excursions
+        set_direction, set_axis = self._set_direction(), self._set_axis()
+        timings = [self._time(ex, set_direction=set_direction, set_axis=set_axis)
+                   for ex in self.excursions
                    if not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
                               for w in walks)]
         kept: list[RepTiming] = []

@@ -41,8 +41,8 @@ class RepTiming:
     lower_start: float
     end: float
     rom_deg: float
-    across_deg: float  # motion about the perpendicular horizontal axis
-    yaw_deg: float | None  # motion about the vertical (gyro only)
+    across_deg: float  # motion about the perpendicular horizontal axis (from gravity)
+    yaw_deg: float | None  # motion about the other axes from the gyro (gyro only)
 
 
 def _crossing(t: FloatArray, x: FloatArray, i: int, level: float) -> float:
@@ -123,7 +123,9 @@ def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: Floa
 
 def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatArray,
            peak_g: FloatArray, start_t: float, close_t: float,
-           fused: FloatArray | None = None, two_phase: bool = False) -> RepTiming | None:
+           fused: FloatArray | None = None, two_phase: bool = False,
+           set_direction: FloatArray | None = None,
+           set_axis: FloatArray | None = None) -> RepTiming | None:
     """Time one excursion from the grid samples around it.
 
     Parameters
@@ -136,6 +138,12 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
     two_phase : bool
         Step-ups: the pelvis leans while stepping up and again while stepping down and is upright
         on the step, so the tilt has two humps and the top is the dip between them.
+    set_direction : ndarray, shape (3,), optional
+        The way gravity moves in the set's reps (their mean); compensation is measured across
+        it, since one rep's own direction would absorb a roll that comes with the lift.
+    set_axis : ndarray, shape (3,), optional
+        With a gyro: the set's main rotation axis in the sensor frame; compensation is then the
+        rotation about the other two axes, integrated from the gyro.
     ref, peak_g : ndarray, shape (3,)
         Rest and peak gravity directions (unit).
     start_t, close_t : float
@@ -198,12 +206,24 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
 
     i0 = int(np.searchsorted(t, start))
     i1 = max(int(np.searchsorted(t, end)), i0 + 1)
+    if set_direction is not None:
+        across_dir = tangent_direction(set_direction, ref)
+        if across_dir is not None:
+            across = plane_angles(g, ref, across_dir)[1]
     seg = across[i0:i1]
     across_deg = float(seg.max() - seg.min()) if seg.size else 0.0
     yaw_deg = None
-    if gyro is not None and gyro.shape[0] == t.size:
-        yaw = np.cumsum(gyro[i0:i1] @ ref) / GRID_HZ
-        yaw_deg = float(yaw.max() - yaw.min()) if yaw.size else 0.0
+    if gyro is not None and gyro.shape[0] == t.size and i1 - i0 > 1:
+        w = gyro[i0:i1]
+        if set_axis is not None:  # rotation about everything but the rep's own axis
+            w = w - np.outer(w @ set_axis, set_axis)
+        else:  # rotation about the world's vertical, the current gravity direction
+            w = np.einsum("ij,ij->i", w, g[i0:i1])[:, None] * g[i0:i1]
+        path = np.cumsum(w, axis=0) / GRID_HZ
+        # A gyro's bias (0.5-2 deg/s) integrates to a ramp over a long rep: remove the straight
+        # line from the rep's start to its end, which leaves a motion and its return.
+        path = path - np.linspace(path[0], path[-1], path.shape[0])
+        yaw_deg = float(np.sqrt(np.einsum("ij,ij->i", path, path)).max())
     return RepTiming(start, top, lower_start, end, rom, across_deg, yaw_deg)
 
 

@@ -1,8 +1,9 @@
 """Pelvic stability: motion about the axes other than the rep's own, and its flag.
 
 The accelerometer sees rotation about the two horizontal axes; the rep moves about one of them, so
-the other (``across``) is compensation such as a pelvic drop or roll. Rotation about the vertical
-(a twist) is invisible to gravity and is measured from the gyro where there is one.
+the other (``across``) is compensation such as a pelvic drop or roll. With a gyro, the rotation
+about every axis but the set's main one is integrated directly (a twist about the vertical
+included, which gravity cannot see).
 """
 
 from __future__ import annotations
