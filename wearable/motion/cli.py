@@ -37,6 +37,8 @@ def _print_table(result: SetResult) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:  # piped or captured: no terminal width to respect
+        console = Console(width=120)
     table = Table(title=f"{EXERCISES[result.exercise].name} ({result.placement}); times in s",
                   box=None)
     for name in ("#", "start", "top", "lower", "end", "lift", "hold", "lowering", "range°",
