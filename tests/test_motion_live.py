@@ -119,3 +119,17 @@ def test_single_samples_empty_batches_and_no_data() -> None:
 def test_unknown_exercise() -> None:
     with pytest.raises(KeyError):
         LiveDetector("plank")
+
+
+def test_reused_caller_buffers_do_not_change_what_was_fed() -> None:
+    """A caller that refills the same arrays for every batch gets the same result."""
+    rec, truth = synthetic_set([SyntheticRep(20.0)] * 3, seed=14)
+    assert rec.gyro is not None
+    det = LiveDetector("bridge")
+    t_buf, a_buf, g_buf = np.zeros(5), np.zeros((5, 3)), np.zeros((5, 3))
+    for i in range(0, len(rec) - len(rec) % 5, 5):
+        t_buf[:] = rec.t[i:i + 5]
+        a_buf[:] = rec.acc[i:i + 5]
+        g_buf[:] = rec.gyro[i:i + 5]
+        det.feed(t_buf, a_buf, g_buf)
+    assert det.finish().rep_count == len(truth)

@@ -67,13 +67,15 @@ class LiveDetector:
             Angular rate, deg/s.
         """
         # Per-call work stays minimal: batches are only collected here and processed together.
-        t = np.asarray(t, dtype=np.float64).reshape(-1)
+        # They are copied, since a caller may refill the same buffers for the next batch.
+        t = np.array(t, dtype=np.float64).reshape(-1)
         if t.size == 0:
             return []
         if self._gyro is None:
             self._gyro = gyro is not None
         if self._gyro:
-            self._bg.append(np.zeros((t.size, 3)) if gyro is None else gyro)
+            self._bg.append(np.zeros((t.size, 3)) if gyro is None
+                            else np.array(gyro, dtype=np.float64))
         first = float(t[0])
         if self._buffer_from is None:
             self._buffer_from = first
@@ -81,7 +83,7 @@ class LiveDetector:
                 self._first_t = first
         self._last_t = float(t[-1])
         self._bt.append(t)
-        self._ba.append(acc)
+        self._ba.append(np.array(acc, dtype=np.float64))
         if self._last_t - self._buffer_from < PROCESS_EVERY_S:
             return []
         return self._flush()
