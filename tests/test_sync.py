@@ -304,6 +304,42 @@ def test_background_sync_after_a_session(server: Server, home: Path) -> None:
     db.close()
 
 
+@pytest.mark.slow
+def test_a_guided_session_reaches_the_server_by_itself(server: Server, home: Path,
+                                                       tmp_path: Path) -> None:
+    """``rehab session`` on an enrolled companion starts the background sync when it ends: the
+    physiotherapist sees the session without anyone running ``rehab sync``."""
+    import json
+    import time
+
+    from rehablink.simulator import SetSpec, simulate
+
+    patient_id = enroll(server, home)
+    recording, truth = simulate(SetSpec("bridge", n_reps=3, rate_hz=50.0), seed=4)
+    csv_path = tmp_path / "bridge.csv"
+    recording.write_csv(csv_path)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "exercises": [
+        {"exercise": "bridge", "sets": 1, "reps": 3, "hold_s": 2.0}]}))
+    result = CliRunner().invoke(cli, [
+        "session", "--plan", str(plan), "--transport", f"sim:{csv_path}", "--sim-speed", "10",
+        "--scan-timeout", "0.5", "--headless", "--no-wait", "--answers", "pain=2,flags=none"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout.splitlines()[-1])["document"]
+    assert document["sets"][0]["result"]["rep_count"] == truth.rep_count
+    sid = document["id"]
+    deadline = time.monotonic() + 60
+    rows: list[Any] = []
+    while time.monotonic() < deadline:
+        db = server.db()
+        rows = list(db.query("SELECT id FROM sessions WHERE patient_id = ?", [patient_id]))
+        db.close()
+        if rows:
+            break
+        time.sleep(0.2)
+    assert [r["id"] for r in rows] == [sid]
+
+
 def test_background_sync_waits_for_its_backoff(home: Path) -> None:
     from wearable.sync import device
     from wearable.sync.runner import sync

@@ -16,6 +16,7 @@ import click
 
 from rehablink.cli import BadInput
 from rehablink.exercises import EXERCISES
+from wearable.sync.background import sync_in_background
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -199,6 +200,7 @@ def record_command(exercise: str, hold_target: float | None, duration: float | N
         store.finish_session(result.session_id, "completed")
     finally:
         store.close()
+    sync_in_background()
     outcome = result.outcomes[0] if result.outcomes else None
     latencies = outcome.latencies_s if outcome else []
     doc: dict[str, Any] = {"session_id": result.session_id, "exercise": exercise,

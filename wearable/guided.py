@@ -16,6 +16,7 @@ from rehablink.exercises import get_exercise
 from rehablink.paths import rehab_home
 from wearable.plan import PLAN_FILE, Plan, PlanError, load_plan, session_sets
 from wearable.questions import Answers, AnswersError, ask, parse_answers
+from wearable.sync.background import sync_in_background
 
 
 def _plan_summary(plan: Plan) -> str:
@@ -90,6 +91,7 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
         document = store.session_document(result.session_id)
     finally:
         store.close()
+    syncing = sync_in_background() is not None
     if headless:
         for text in final.advice:
             click.echo(json.dumps({"event": "advice", "text": text}))
@@ -103,3 +105,5 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
     done = [s for s in document["sets"] if not s["skipped"] and s["result"]]
     reps = sum(s["result"]["rep_count"] for s in done)
     click.echo(f"Session saved: {len(done)} sets, {reps} reps. Thank you - see you next time!")
+    if syncing:
+        click.echo("Sending it to your physiotherapist in the background.")

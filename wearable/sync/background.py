@@ -14,6 +14,10 @@ from pathlib import Path
 from rehablink.paths import rehab_home
 from wearable.sync.device import device_path
 
+#: Background syncs started by this process. The child is detached (its own session) and outlives
+#: us; holding the handle keeps Python from reaping-and-warning about a still-running child.
+_STARTED: list[subprocess.Popen[bytes]] = []
+
 
 def sync_in_background(home: Path | None = None) -> subprocess.Popen[bytes] | None:
     """Start a detached background sync; returns the process, or None if not enrolled.
@@ -27,11 +31,13 @@ def sync_in_background(home: Path | None = None) -> subprocess.Popen[bytes] | No
     log = os.fdopen(os.open(home / "sync.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
                     "ab")
     try:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "wearable.sync.background"], env=env,
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     finally:
         log.close()
+    _STARTED.append(process)
+    return process
 
 
 def main() -> int:
