@@ -8,7 +8,9 @@ command functions so that ``rehab analyze`` starts quickly.
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import sys
+from typing import Any
 
 import click
 
@@ -40,7 +42,31 @@ class BadInput(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class RuntimeFailure(click.ClickException):
+    """A failure of the machine rather than of the input (disk, database, network): exit 1,
+    one ``error:`` line on stderr."""
+
+    exit_code = 1
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class RehabGroup(click.Group):
+    """The ``rehab`` group: failures of files and databases that no command anticipated end
+    with one ``error:`` line instead of a traceback (nothing stored is touched)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:  # damaged, locked or foreign database file
+            raise RuntimeFailure(f"database error: {exc} (the file was left as it is)") from None
+        except OSError as exc:  # disk full, permission denied, a directory for a file ...
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise RuntimeFailure(f"{exc.strerror or exc}{where}") from None
+
+
+@click.group(cls=RehabGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rehab")
 def cli() -> None:
     """RehabLink: count glute exercises from one pelvis-worn motion sensor, coach them live,

@@ -9,11 +9,37 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template_string
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from server import config as cfg
 from server import db
 
 csrf = CSRFProtect()
+
+#: Sent with every response. No page runs scripts; the login pages carry their own <style>.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'none'; style-src 'self' "
+                               "'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in routes: ids are 64-bit SQLite integers, so a larger number is a 404
+    rather than an overflow inside the query."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 _FALLBACK_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>RehabLink</title></head><body><main><h1>RehabLink</h1>
@@ -43,6 +69,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                     or cfg.default_instance_path())
     instance.mkdir(parents=True, exist_ok=True, mode=0o700)
     app = Flask(__name__, instance_path=str(instance.resolve()))
+    app.url_map.converters["int"] = RowIdConverter
+    app.after_request(_security_headers)
     app.config.update(cfg.DEFAULTS)
     app.config.update(cfg.from_instance_file(instance))
     app.config.update(env)

@@ -15,6 +15,9 @@ import click
 
 from rehablink.cli import BadInput
 
+#: A row id: SQLite integers are 64-bit, so a larger number is refused as bad input.
+ROW_ID = click.IntRange(1, 2**63 - 1)
+
 db_option = click.option(
     "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Database file (default: REHAB_SERVER_DATABASE or <data dir>/server/rehablink.db).")
@@ -43,9 +46,17 @@ def _setting(key: str) -> Any:
 
 
 def _open(db_path: Path | None) -> Any:
+    import sqlite3
+
+    from rehablink.cli import RuntimeFailure
     from server.db import open_database
 
-    return open_database(database_path(db_path))
+    path = database_path(db_path)
+    try:
+        return open_database(path)
+    except sqlite3.DatabaseError as exc:
+        raise RuntimeFailure(f"cannot open the database {path}: {exc} (the file was left as "
+                             "it is)") from None
 
 
 @click.command()
@@ -63,8 +74,12 @@ def _open(db_path: Path | None) -> Any:
 def serve(host: str, port: int, db_path: Path | None, threads: int,
           insecure_cookies: bool, trusted_proxy: str | None) -> None:
     """Run the clinic server under waitress (a production WSGI server)."""
+    import logging
+    import sqlite3
+
     import waitress
 
+    from rehablink.cli import RuntimeFailure
     from server import create_app
 
     settings: dict[str, Any] = {"DATABASE": str(database_path(db_path))}
@@ -74,17 +89,29 @@ def serve(host: str, port: int, db_path: Path | None, threads: int,
         app = create_app(settings)
     except ValueError as exc:  # a bad setting in the environment or the instance file
         raise BadInput(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise RuntimeFailure(f"cannot open the database {settings['DATABASE']}: {exc} (the "
+                             "file was left as it is)") from None
+    try:  # bind first, so that nothing claims a server that is not listening
+        listener = waitress.create_server(
+            app, host=host, port=port, threads=threads, ident="rehablink",
+            clear_untrusted_proxy_headers=True, **_proxy_settings(trusted_proxy))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"cannot listen on {host}:{port}: {exc}") from None
     click.echo(f"RehabLink server on http://{host}:{port}/ (database {settings['DATABASE']})")
     if insecure_cookies:
         click.echo("login cookies go over plain HTTP (--insecure-cookies): for a demo on this "
                    "machine only")
     sys.stdout.flush()
-    proxy: dict[str, Any] = {}
-    if trusted_proxy:
-        proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
-                 "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
-    waitress.serve(app, host=host, port=port, threads=threads, ident="rehablink",
-                   clear_untrusted_proxy_headers=True, **proxy)
+    logging.basicConfig()  # errors of waitress and the server's loggers go to stderr
+    listener.run()
+
+
+def _proxy_settings(trusted_proxy: str | None) -> dict[str, Any]:
+    if not trusted_proxy:
+        return {}
+    return {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
 
 
 @click.group()
@@ -147,7 +174,7 @@ def set_password(email: str, password_stdin: bool, db_path: Path | None) -> None
 
 
 @admin.command("patient-link")
-@click.argument("patient_id", type=int)
+@click.argument("patient_id", type=ROW_ID)
 @click.option("--url", "base_url", required=True, metavar="URL",
               help="The server's address as patients reach it, e.g. https://rehab.clinic.example")
 @db_option
@@ -164,7 +191,7 @@ def patient_link(patient_id: int, base_url: str, db_path: Path | None) -> None:
 
 
 @admin.command("archive-patient")
-@click.argument("patient_id", type=int)
+@click.argument("patient_id", type=ROW_ID)
 @db_option
 @_account_errors
 def archive_patient(patient_id: int, db_path: Path | None) -> None:
@@ -176,7 +203,7 @@ def archive_patient(patient_id: int, db_path: Path | None) -> None:
 
 
 @admin.command("audit")
-@click.option("--patient", "patient_id", type=int, default=None, help="Only this patient.")
+@click.option("--patient", "patient_id", type=ROW_ID, default=None, help="Only this patient.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000),
               help="Newest entries to show.")
 @db_option
@@ -229,7 +256,7 @@ def add_patient(physio_email: str, name: str, db_path: Path | None) -> None:
 
 
 @admin.command("new-code")
-@click.argument("patient_id", type=int)
+@click.argument("patient_id", type=ROW_ID)
 @db_option
 @_account_errors
 def new_code(patient_id: int, db_path: Path | None) -> None:
@@ -244,7 +271,7 @@ def new_code(patient_id: int, db_path: Path | None) -> None:
 
 
 @admin.command("devices")
-@click.argument("patient_id", type=int)
+@click.argument("patient_id", type=ROW_ID)
 @db_option
 def devices(patient_id: int, db_path: Path | None) -> None:
     """List a patient's enrolled devices."""
@@ -260,7 +287,7 @@ def devices(patient_id: int, db_path: Path | None) -> None:
 
 
 @admin.command("revoke-device")
-@click.argument("device_id", type=int)
+@click.argument("device_id", type=ROW_ID)
 @db_option
 @_account_errors
 def revoke_device(device_id: int, db_path: Path | None) -> None:

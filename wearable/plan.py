@@ -127,6 +127,8 @@ def load_plan(path: str | Path) -> Plan:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PlanError(f"{p} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise PlanError(f"{p} is not a plan (JSON nested too deeply)") from None
     return parse_plan(data)
 
 

@@ -46,13 +46,17 @@ def stored_recording(ref: str) -> Recording:
         When ``ref`` is neither a file nor a stored session (one line saying so).
     """
     from rehablink.paths import rehab_home
-    from wearable.store import DB_NAME, CompanionStore, StoreError
+    from wearable.store import DB_NAME, CompanionStore, StoreDamaged, StoreError
 
     sid, idx = split_set(ref)
     db = rehab_home() / DB_NAME
     if len(sid) < 4 or not db.exists():
         raise BadInput(f"no such file or stored session: {ref}")
-    with CompanionStore.open(db) as store:
+    try:
+        store = CompanionStore.open(db)
+    except StoreDamaged as exc:
+        raise BadInput(str(exc)) from None
+    with store:
         try:
             full = store.resolve_session(sid)
             return store.set_recording(full, 0 if idx is None else idx)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -56,6 +57,10 @@ class Gap:
         return {"start": round(self.start, 3), "duration_s": round(self.duration_s, 3)}
 
 
+class StoreDamaged(RuntimeError):
+    """The companion database cannot be opened (not SQLite, damaged, unreadable)."""
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -87,8 +92,26 @@ class CompanionStore(StoreQueries):
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> CompanionStore:
-        """Open (creating and migrating) the store; default ``rehab_home()/companion.db``."""
-        return cls(sqlite_utils.Database(Path(path) if path else rehab_home() / DB_NAME))
+        """Open (creating and migrating) the store; default ``rehab_home()/companion.db``.
+
+        Raises
+        ------
+        StoreDamaged
+            When the file is not a readable SQLite database (it is left untouched).
+        """
+        file = Path(path) if path else rehab_home() / DB_NAME
+        db = None
+        try:
+            # Health data: the file (and the -wal/-shm files SQLite derives from it) owner-only.
+            os.close(os.open(file, os.O_RDWR | os.O_CREAT, 0o600))
+            db = sqlite_utils.Database(file)
+            return cls(db)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if db is not None:
+                db.close()
+            raise StoreDamaged(f"cannot open the session store {file}: {exc}. It was left as "
+                               "it is; move it aside to start a new one, or restore a "
+                               "copy") from None
 
     def close(self) -> None:
         self.db.close()

@@ -40,10 +40,45 @@ class Rejected(SyncError):
 
 @dataclass(frozen=True)
 class Response:
-    """Status and decoded JSON body of a successful request."""
+    """Status and decoded JSON body (an object, or None when empty) of a successful request."""
 
     status: int
     body: Any
+
+    def field(self, name: str, kind: type | tuple[type, ...]) -> Any:
+        """``body[name]``, checked to be of ``kind``; an :class:`Unreachable` if it is not
+        (the answer is not from a RehabLink server of this version)."""
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        value = self.body.get(name) if isinstance(self.body, dict) else None
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise Unreachable(f"the server's answer lacks a valid {name!r}; is this the "
+                              "clinic's RehabLink server?")
+        return value
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """The API never redirects: following one would send the device token elsewhere."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> None:
+        raise Unreachable(f"the server redirected to {newurl} (not followed: the API does not "
+                          "redirect; check the server address, then enroll again)")
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _decode(raw: bytes) -> Any:
+    """A JSON object (or None when empty); ValueError for anything else."""
+    if not raw:
+        return None
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(body, dict):
+        raise ValueError(f"a JSON {type(body).__name__} where an object was expected")
+    return body
 
 
 class ApiClient:
@@ -68,23 +103,24 @@ class ApiClient:
         req = urllib.request.Request(self.base + path, data=data, method=method,
                                      headers=all_headers)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                raw = resp.read()
-                return Response(resp.status, json.loads(raw) if raw else None)
+            with _OPENER.open(req, timeout=self.timeout_s) as resp:
+                return Response(resp.status, _decode(resp.read()))
         except urllib.error.HTTPError as exc:
             raise _classify(exc) from None
+        except Unreachable:
+            raise
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise Unreachable(f"cannot reach {self.base}: {reason}") from None
         except ValueError as exc:  # a body that is not JSON: not our server
-            raise Unreachable(f"{self.base} answered something that is not JSON ({exc})") \
-                from None
+            raise Unreachable(f"{self.base} answered something that is not the clinic API "
+                              f"({exc})") from None
 
 
 def _classify(exc: urllib.error.HTTPError) -> SyncError:
     try:
-        body = json.loads(exc.read() or b"{}")
-        error = body.get("error", {}) if isinstance(body, dict) else {}
+        body = _decode(exc.read()) or {}
+        error = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
     except (ValueError, OSError):
         body, error = {}, {}
     code = str(error.get("code", "http_error"))

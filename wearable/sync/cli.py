@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from rehablink.cli import BadInput
+from rehablink.cli import BadInput, RuntimeFailure
 
 
 @click.command()
@@ -24,7 +24,7 @@ def enroll(code: str, server: str) -> None:
     except Rejected as exc:
         raise BadInput(f"enrollment refused: {exc}") from None
     except SyncError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise RuntimeFailure(str(exc)) from None
     who = f" for {config.patient_name}" if config.patient_name else ""
     click.echo(f"enrolled{who} with {config.server}")
     click.echo("sessions will be uploaded after each session, or now with `rehab sync`")
@@ -36,6 +36,7 @@ def enroll(code: str, server: str) -> None:
               help="Retries of a failed request (waiting 1, 2, 4 ... s) before giving up.")
 def sync(no_samples: bool, retries: int) -> None:
     """Upload pending sessions and raw samples to the clinic, then download your plan."""
+    from wearable.store import StoreDamaged
     from wearable.sync.api_client import SyncError
     from wearable.sync.device import NotEnrolled
     from wearable.sync.runner import SyncBusy
@@ -43,10 +44,10 @@ def sync(no_samples: bool, retries: int) -> None:
 
     try:
         report = run(samples=not no_samples, retries=retries)
-    except NotEnrolled as exc:
+    except (NotEnrolled, StoreDamaged) as exc:
         raise BadInput(str(exc)) from None
     except (SyncBusy, SyncError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise RuntimeFailure(str(exc)) from None
     assert report is not None
     for line in report.lines():
         click.echo(line)
@@ -62,14 +63,15 @@ def portal() -> None:
 
     try:
         config = device.load()
-        body = ApiClient(config.server, config.token).request(
-            "POST", "/api/v1/patient-link").body
+        response = ApiClient(config.server, config.token).request(
+            "POST", "/api/v1/patient-link")
+        url, expires_in_s = response.field("url", str), response.field("expires_in_s", int)
     except device.NotEnrolled as exc:
         raise BadInput(str(exc)) from None
     except SyncError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"open this link within {body['expires_in_s'] // 60} minutes (it works once):")
-    click.echo(body["url"])
+        raise RuntimeFailure(str(exc)) from None
+    click.echo(f"open this link within {expires_in_s // 60} minutes (it works once):")
+    click.echo(url)
 
 
 commands: list[click.Command] = [enroll, sync, portal]

@@ -75,5 +75,5 @@ def load(home: Path | None = None) -> DeviceConfig:
         raise NotEnrolled("this computer is not enrolled yet: run "
                           "`rehab enroll CODE --server URL` with the code from your "
                           "physiotherapist") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise NotEnrolled(f"{path} is unreadable ({exc}); enroll again") from None

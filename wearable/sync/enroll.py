@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from rehablink.paths import rehab_home
 from wearable.sync import device
-from wearable.sync.api_client import ApiClient
+from wearable.sync.api_client import ApiClient, Unreachable
 
 
 def check_server_url(url: str) -> str:
@@ -26,9 +26,14 @@ def enroll(code: str, server: str, home: Path | None = None) -> device.DeviceCon
     """Enroll this computer; stores ``device.json`` (0600) and returns it."""
     server = check_server_url(server)
     response = ApiClient(server).request("POST", "/api/v1/enroll", json_body={"code": code})
+    token = response.field("token", str)
+    if not token.strip():
+        raise Unreachable("the server's answer holds an empty device token; is this the "
+                          "clinic's RehabLink server?")
     body = response.body
-    config = device.DeviceConfig(server=server, token=str(body["token"]),
+    device_id = body.get("device_id")
+    config = device.DeviceConfig(server=server, token=token,
                                  patient_name=str(body.get("patient_name", "")),
-                                 device_id=body.get("device_id"))
+                                 device_id=device_id if isinstance(device_id, int) else None)
     device.save(config, home or rehab_home())
     return config

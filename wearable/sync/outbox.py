@@ -105,30 +105,44 @@ def upload_samples(client: ApiClient, session_id: str, set_index: int, data: byt
                    retries: int = 3, sleep: Callable[[float], None] = time.sleep) -> int:
     """Upload one set's RLS1 bytes, resuming where the server is; returns bytes sent."""
     path = f"/api/v1/sessions/{session_id}/sets/{set_index}/samples"
-    status = _with_retries(lambda: client.request("GET", path), retries, sleep).body
-    if status["complete"]:
+    status = _with_retries(lambda: client.request("GET", path), retries, sleep)
+    if status.field("complete", bool):
         return 0
-    offset = status["received_bytes"] if status["total_bytes"] == len(data) else 0
+    offset = _offset(status.field("received_bytes", int), len(data)) \
+        if status.field("total_bytes", (int, type(None))) == len(data) else 0
     sent = 0
+    # A server that never moves on (hostile, or broken) must not keep the sync busy forever.
+    budget = 2 * (len(data) // CHUNK_BYTES + 1) + 8
     while offset < len(data):
+        budget -= 1
+        if budget < 0:
+            raise Unreachable("the server does not take these samples in (no progress)")
         chunk = data[offset:offset + CHUNK_BYTES]
         headers = {"Content-Type": "application/octet-stream",
                    "Content-Range": f"bytes {offset}-{offset + len(chunk) - 1}/{len(data)}"}
         try:
             body = _with_retries(lambda c=chunk, h=headers: client.request(  # type: ignore[misc]
-                "PUT", path, data=c, headers=h), retries, sleep).body
+                "PUT", path, data=c, headers=h), retries, sleep)
         except Rejected as exc:
             if exc.code in {"wrong_offset", "total_changed"}:
                 # Another run got further (or the server lost a chunk): continue from there.
-                received = exc.body.get("error", {}).get("received_bytes", 0)
-                offset = received if exc.code == "wrong_offset" else 0
+                error = exc.body.get("error")
+                received = error.get("received_bytes", 0) if isinstance(error, dict) else 0
+                offset = _offset(received, len(data)) if exc.code == "wrong_offset" else 0
                 continue
             raise
         sent += len(chunk)
-        offset = body["received_bytes"]
-        if body["complete"]:
+        offset = _offset(body.field("received_bytes", int), len(data))
+        if body.field("complete", bool):
             break
     return sent
+
+
+def _offset(value: Any, total: int) -> int:
+    """A byte offset the server reported, checked to lie within the upload."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= total:
+        raise Unreachable(f"the server reported an impossible upload offset {value!r}")
+    return value
 
 
 def _upload_session(client: ApiClient, store: Store, session_id: str, report: SyncReport,
@@ -159,7 +173,7 @@ def _upload_session(client: ApiClient, store: Store, session_id: str, report: Sy
             if sent:
                 report.sample_sets += 1
                 report.sample_bytes += sent
-    store.mark_uploaded(session_id, response.body.get("id"))
+    store.mark_uploaded(session_id, (response.body or {}).get("id"))
     (report.new_sessions if response.status == 201 else report.known_sessions).append(session_id)
 
 
