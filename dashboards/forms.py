@@ -21,9 +21,22 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from rehablink.exercises import EXERCISES
+from server.text import text_problem
+
+
+def plain_text(newlines: bool = False) -> Any:
+    """A field validator: no control characters or text-direction overrides
+    (see :func:`server.text.text_problem`)."""
+
+    def check(form: Any, field: Any) -> None:
+        problem = text_problem(field.data or "", newlines=newlines)
+        if problem:
+            raise ValidationError(f"This field {problem}.")
+
+    return check
 
 #: Blank rows offered under the current exercises.
 BLANK_ROWS = 3
@@ -40,7 +53,7 @@ class ItemForm(Form):
     reps = IntegerField("Reps", validators=[Optional(), NumberRange(1, 100)])
     hold_s = FloatField("Hold (s)", validators=[Optional(), NumberRange(0.5, 120)])
     days_per_week = IntegerField("Days per week", validators=[Optional(), NumberRange(1, 7)])
-    note = StringField("Note", validators=[Optional(), Length(max=500)])
+    note = StringField("Note", validators=[Optional(), Length(max=500), plain_text(True)])
 
     def validate(self, extra_validators: Any = None) -> bool:
         """A row with an exercise needs sets, reps and days per week."""

@@ -20,6 +20,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from dashboards import errors, headers
+from dashboards.forms import plain_text
 from server import accounts
 from server.auth import ConfirmForm, login_required, physio_patient
 from server.db import get_db
@@ -32,7 +33,8 @@ headers.private(bp)
 class AddPatientForm(FlaskForm):
     """The new patient's name (the CSRF token comes with FlaskForm)."""
 
-    name = StringField("Patient's name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Patient's name",
+                       validators=[DataRequired(), Length(max=200), plain_text()])
 
 
 def _shown_once(html: str, status: int = 200) -> Response:

@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from server.audit import record
 from server.db import write_transaction
 from server.migrations import utcnow
+from server.text import text_problem
 
 #: argon2 parameter profile (names in ``argon2.profiles``); the default is RFC 9106's
 #: low-memory argon2id. ``CHEAPEST`` exists for test suites only.
@@ -79,13 +80,20 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+def _check_name(name: str) -> None:
+    if not name.strip():
+        raise AccountError("name must not be empty")
+    problem = text_problem(name)
+    if problem:
+        raise AccountError(f"name {problem}")
+
+
 def create_physio(db: sqlite_utils.Database, email: str, name: str, password: str) -> int:
     """Add a physiotherapist; returns their id. Emails are unique, case-insensitively."""
     email = email.strip()
     if "@" not in email or len(email) > 254:
         raise AccountError(f"not an e-mail address: {email!r}")
-    if not name.strip():
-        raise AccountError("name must not be empty")
+    _check_name(name)
     hashed = hash_password(password)
     with write_transaction(db):
         if list(db.query("SELECT 1 FROM physios WHERE email = ?", [email])):
@@ -151,8 +159,7 @@ def add_patient(db: sqlite_utils.Database, physio_id: int, name: str,
 
     The code is shown once and stored hashed; it expires after ``code_ttl_s`` seconds.
     """
-    if not name.strip():
-        raise AccountError("name must not be empty")
+    _check_name(name)
     with write_transaction(db):
         cur = db.execute("INSERT INTO patients (physio_id, name, created_at) VALUES (?, ?, ?)",
                          [physio_id, name.strip(), utcnow()])

@@ -92,11 +92,14 @@ def serve(host: str, port: int, db_path: Path | None, threads: int,
     except sqlite3.DatabaseError as exc:
         raise RuntimeFailure(f"cannot open the database {settings['DATABASE']}: {exc} (the "
                              "file was left as it is)") from None
+    channels: dict[int, Any] = {}
     try:  # bind first, so that nothing claims a server that is not listening
         listener = waitress.create_server(
-            app, host=host, port=port, threads=threads, ident="rehablink",
+            app, map=channels, host=host, port=port, threads=threads, ident="rehablink",
             clear_untrusted_proxy_headers=True, **_proxy_settings(trusted_proxy))
     except (OSError, ValueError) as exc:
+        for channel in list(channels.values()):  # the wake-up pipe made before the bind
+            channel.close()
         raise BadInput(f"cannot listen on {host}:{port}: {exc}") from None
     click.echo(f"RehabLink server on http://{host}:{port}/ (database {settings['DATABASE']})")
     if insecure_cookies:

@@ -19,6 +19,7 @@ from rehablink.exercises import EXERCISES
 from server.audit import record
 from server.db import write_transaction
 from server.migrations import utcnow
+from server.text import text_problem
 
 
 class PrescriptionError(ValueError):
@@ -50,6 +51,9 @@ class Item:
             raise PrescriptionError("hold_s must be a number of seconds in (0, 120] or null")
         if not isinstance(self.note, str) or len(self.note) > 500:
             raise PrescriptionError("note must be text of at most 500 characters")
+        problem = text_problem(self.note, newlines=True)
+        if problem:
+            raise PrescriptionError(f"note {problem}")
 
     def to_json(self) -> dict[str, Any]:
         """The item as in the plan document."""

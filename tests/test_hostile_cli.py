@@ -1,0 +1,143 @@
+"""Hostile input to the ``rehab`` commands: damaged databases, huge ids, deeply nested JSON,
+a busy port. Each ends with one ``error:`` line and a clean exit code, never a traceback, and
+leaves what is stored as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from rehablink.cli import cli
+from wearable.store import CompanionStore, SensorInfo
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+def rehab(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=stdin)
+
+
+def assert_clean_error(result: Result, code: int, *words: str) -> str:
+    """Exit ``code``, one ``error:`` line on stderr naming ``words``, no traceback."""
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("REHAB_HOME", str(home))
+    home.mkdir()
+    with CompanionStore.open(home / "companion.db") as store:
+        sid = store.create_session(sensor=SensorInfo("rehablink", "RehabLink-1A2B"))
+        store.begin_set(sid, 0, "bridge", target_reps=8, hold_target_s=2.0)
+        store.finish_session(sid, pain=2, red_flags=())
+    return home
+
+
+def _scribble(db: Path, how: str) -> None:
+    if how == "truncated":
+        with db.open("r+b") as f:
+            f.truncate(100)
+    elif how == "header overwritten":
+        with db.open("r+b") as f:
+            f.seek(0)
+            f.write(bytes(range(256)) * 8)
+    else:  # not a database at all
+        db.write_bytes(b"PK\x03\x04 this is a zip file, not SQLite" * 100)
+
+
+@pytest.mark.parametrize("how", ["truncated", "header overwritten", "foreign file"])
+@pytest.mark.parametrize("command", [["sessions"], ["show", "abcd"], ["export", "--csv", "abcd"],
+                                     ["analyze", "-e", "bridge", "abcdef"], ["sync"]])
+def test_a_damaged_companion_database_is_named_and_left_alone(home: Path, how: str,
+                                                              command: list[str]) -> None:
+    """A truncated or scribbled-over companion.db was a sqlite3.DatabaseError traceback."""
+    db = home / "companion.db"
+    (home / "device.json").write_text('{"server": "http://127.0.0.1:9", "token": "t"}')
+    _scribble(db, how)
+    before = digest(db)
+    line = assert_clean_error(rehab(*command), 2, str(db))
+    assert "left as it is" in line
+    assert digest(db) == before  # nothing was written over the user's data
+
+
+def test_a_directory_in_place_of_the_companion_database(home: Path) -> None:
+    """A directory named companion.db was an OperationalError traceback."""
+    (home / "companion.db").unlink()
+    (home / "companion.db").mkdir()
+    assert_clean_error(rehab("sessions"), 2, "companion.db")
+
+
+def test_a_new_companion_database_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    """companion.db (health data) was created world-readable (0644)."""
+    monkeypatch.setenv("REHAB_HOME", str(tmp_path))
+    assert rehab("sessions").exit_code == 0
+    assert stat.S_IMODE((tmp_path / "companion.db").stat().st_mode) == 0o600
+
+
+def test_deeply_nested_json_in_plan_and_device_files(home: Path) -> None:
+    """A plan.json or device.json nested 100 000 deep was a RecursionError traceback."""
+    (home / "plan.json").write_text(DEEP_JSON)
+    assert_clean_error(rehab("session", "-y", "--headless", "--transport", "sim:/dev/null"), 2,
+                       "plan.json")
+    (home / "device.json").write_text(DEEP_JSON)
+    assert_clean_error(rehab("portal"), 2, "device.json", "enroll again")
+
+
+@pytest.mark.parametrize("command", [
+    ["archive-patient", "99999999999999999999999"], ["devices", "99999999999999999999999"],
+    ["new-code", "99999999999999999999999"], ["revoke-device", "99999999999999999999999"],
+    ["audit", "--patient", "99999999999999999999999"],
+    ["patient-link", "99999999999999999999999", "--url", "https://clinic.example"]])
+def test_admin_ids_beyond_64_bits_are_bad_input(tmp_path: Path, command: list[str]) -> None:
+    """An id above 2^63-1 was an OverflowError traceback from SQLite."""
+    result = rehab("admin", *command, "--db", str(tmp_path / "server.db"))
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output and "9223372036854775807" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["admin", "audit"], ["admin", "devices", "1"],
+                                     ["admin", "add-patient", "--physio", "a@b.c", "--name", "X"],
+                                     ["serve", "--port", "0"]])
+def test_a_damaged_server_database_is_named_and_left_alone(tmp_path: Path,
+                                                           command: list[str]) -> None:
+    """A server database that is not SQLite was a sqlite3.DatabaseError traceback."""
+    db = tmp_path / "server.db"
+    db.write_bytes(b"\x00garbage\xff" * 5000)
+    before = digest(db)
+    assert_clean_error(rehab(*command, "--db", str(db)), 1, str(db), "left as it is")
+    assert digest(db) == before
+
+
+def test_serve_on_a_busy_port_says_so_without_announcing_a_server(tmp_path: Path) -> None:
+    """A port in use was an OSError traceback after 'RehabLink server on ...' was printed."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = rehab("serve", "--port", str(port), "--db", str(tmp_path / "s.db"))
+    assert_clean_error(result, 2, f"127.0.0.1:{port}")
+    assert "RehabLink server on" not in result.stdout
+
+
+def test_serve_on_an_impossible_host(tmp_path: Path) -> None:
+    """An invalid --host was a ValueError traceback from waitress."""
+    result = rehab("serve", "--host", "999.1.1.1", "--port", "0", "--db", str(tmp_path / "s.db"))
+    assert_clean_error(result, 2, "999.1.1.1")
