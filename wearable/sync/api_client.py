@@ -61,6 +61,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
                          newurl: str) -> None:
+        fp.close()
         raise Unreachable(f"the server redirected to {newurl} (not followed: the API does not "
                           "redirect; check the server address, then enroll again)")
 
