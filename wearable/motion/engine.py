@@ -32,6 +32,9 @@ from wearable.motion.stability import is_rotating, stability_deg
 FloatArray = npt.NDArray[np.float64]
 
 TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
+#: A movement below the set's full range that lasts less than this share of the set's median
+#: full rep is a fidget, not a rep nor a partial attempt.
+FIDGET_TEMPO_SHARE = 0.3
 
 
 class _Grow:
@@ -261,9 +264,15 @@ class Engine:
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         reps: list[Rep] = []
         partials = 0
+        full_s = [tm.end - tm.start for tm in kept if classify(tm.rom_deg, typical) == "full"]
+        # A smaller movement over in a fraction of the set's own rep time is a fidget (an
+        # adjustment, a knock), not an attempt at the exercise.
+        fidget_s = FIDGET_TEMPO_SHARE * float(np.median(full_s)) if len(full_s) >= 3 else 0.0
         for tm in kept:
             kind = classify(tm.rom_deg, typical)
             if kind == "outlier" or tm.rom_deg > self.profile.max_rom_deg:
+                continue
+            if kind != "full" and tm.end - tm.start < fidget_s:
                 continue
             if kind == "partial":
                 partials += 1

@@ -92,6 +92,13 @@ def _angle(a: list[float], b: list[float]) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, c))))
 
 
+def _tangent_angle(a: list[float], b: list[float], ref: list[float]) -> float:
+    """Angle between the directions in which ``a`` and ``b`` lie away from ``ref``, degrees."""
+    da = [a[i] - ref[i] * (a[0] * ref[0] + a[1] * ref[1] + a[2] * ref[2]) for i in range(3)]
+    db = [b[i] - ref[i] * (b[0] * ref[0] + b[1] * ref[1] + b[2] * ref[2]) for i in range(3)]
+    return _angle(_norm(da), _norm(db))
+
+
 class Segmenter:
     """The excursion state machine; call :meth:`step` once per tick."""
 
@@ -129,6 +136,9 @@ class Segmenter:
         self._away_peak_g: list[float] = [0.0, 0.0, 1.0]
         self._away_walk = False
         self._returned = 0
+        self._back_t: float | None = None
+        self._back_min = 0.0
+        self._back_from: list[float] = [0.0, 0.0, 1.0]
 
     @property
     def enter_deg(self) -> float:
@@ -252,6 +262,7 @@ class Segmenter:
                 self._away, self._away_start, self._away_dist = True, t, d
                 self._away_peak_t, self._away_peak_g, self._away_walk = t, g, walking
                 self._returned = 0
+                self._back_t = None
             return None
         assert self._anchor is not None
         d = _angle(g, self._anchor)
@@ -260,20 +271,45 @@ class Segmenter:
             self._away_dist, self._away_peak_t, self._away_peak_g = d, t, g
         back = d < max(EXIT_SHARE * self._away_dist, 0.5 * self.enter_deg)
         self._returned = self._returned + 1 if back and still else 0
+        if back:
+            if self._back_t is None:
+                self._back_t, self._back_min = t, d
+            self._back_min = min(self._back_min, d)
+        elif self._back_t is None:
+            self._back_from = g
+        elif self._back_t is not None and d > self._back_min + self.enter_deg:
+            # Out, back and out again without a pause: a second movement from the anchor
+            # (reps with no rest after getting up or lying down). The first was a rep-sized
+            # movement from a new rest posture; a wobble during a hold is far smaller.
+            back_t, self._back_t = self._back_t, None
+            if (self._away_dist >= 0.5 * self.typical_deg and not self._away_walk
+                    and back_t - self._away_start >= MIN_EXCURSION_S
+                    and _tangent_angle(g, self._away_peak_g, self._anchor) < SHIFT_ANGLE_DEG
+                    and _tangent_angle(g, self._back_from, self._anchor) < SHIFT_ANGLE_DEG):
+                return self._rebase(back_t, self._back_min)
         if back and not still and self._returned == 0 and d < 0.5 * self.enter_deg:
             return None
         if self._returned < ANCHOR_TICKS:
             return None
+        if self._away_walk:
+            assert self._anchor is not None
+            self.ref = list(self._anchor)
+            self.phase = Phase.REST
+            self._valley = d
+            return TickEvent("abort", t)
+        return self._rebase(t, d)
+
+    def _rebase(self, close_t: float, valley: float) -> TickEvent:
+        """Make the anchor the rest direction and close the movement away from it."""
+        assert self._anchor is not None
         anchor = self._anchor
         self.ref = list(anchor)
         self.phase = Phase.REST
-        self._valley = d
-        if self._away_walk:
-            return TickEvent("abort", t)
-        ex = Excursion(self._away_start, t, self._away_peak_t, self._away_dist,
+        self._valley = valley
+        ex = Excursion(self._away_start, close_t, self._away_peak_t, self._away_dist,
                        (anchor[0], anchor[1], anchor[2]),
                        (self._away_peak_g[0], self._away_peak_g[1], self._away_peak_g[2]))
-        return TickEvent("close", t, ex)
+        return TickEvent("close", close_t, ex)
 
     def _is_posture_change(self, theta: float, g: list[float], still: bool) -> bool:
         if not still:
