@@ -8,6 +8,7 @@ command functions so that ``rehab analyze`` starts quickly.
 from __future__ import annotations
 
 import importlib
+import math
 import sqlite3
 import sys
 from typing import Any
@@ -73,10 +74,47 @@ def cli() -> None:
     and keep the physiotherapist's record."""
 
 
+def _finite(kind: click.ParamType, number: Any, value: Any, param: click.Parameter | None,
+            ctx: click.Context | None) -> Any:
+    if isinstance(number, float) and not math.isfinite(number):
+        kind.fail(f"{value!r} is not a finite number.", param, ctx)
+    return number
+
+
+class FiniteFloat(click.types.FloatParamType):
+    """A number option that refuses ``nan`` and ``inf`` (which pass every range check)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        return _finite(self, super().convert(value, param, ctx), value, param, ctx)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` refusing ``nan`` and ``inf`` as well."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        _finite(self, number, value, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _finite_numbers(command: click.Command) -> None:
+    """Make every float option of ``command`` (and its subcommands) refuse nan and inf."""
+    for param in command.params:
+        if type(param.type) is click.FloatRange:
+            param.type.__class__ = FiniteFloatRange
+        elif type(param.type) is click.types.FloatParamType:
+            param.type = FiniteFloat()
+    for sub in getattr(command, "commands", {}).values():
+        _finite_numbers(sub)
+
+
 def _register() -> None:
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)
         for command in getattr(module, "commands", []):
+            _finite_numbers(command)
             cli.add_command(command)
 
 

@@ -141,3 +141,52 @@ def test_serve_on_an_impossible_host(tmp_path: Path) -> None:
     """An invalid --host was a ValueError traceback from waitress."""
     result = rehab("serve", "--host", "999.1.1.1", "--port", "0", "--db", str(tmp_path / "s.db"))
     assert_clean_error(result, 2, "999.1.1.1")
+
+
+@pytest.mark.parametrize("command", [
+    ["record", "-e", "bridge", "--transport", "sim:x.csv", "--sim-speed", "nan"],
+    ["record", "-e", "bridge", "--transport", "sim:x.csv", "--sim-reboot-at", "nan"],
+    ["session", "--rest", "nan"], ["scan", "--timeout", "inf"], ["demo", "--speed", "nan"],
+    ["sim-sensor", "x.csv", "--reboot-at", "nan"], ["sim-sensor", "x.csv", "--speed", "-inf"]])
+def test_nan_and_infinity_are_refused_by_every_number_option(home: Path,
+                                                             command: list[str]) -> None:
+    """nan passes every range check: --sim-speed nan crashed the simulated sensor's clock with
+    a ValueError traceback, --reboot-at nan was silently never."""
+    result = rehab(*command)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "is not a finite number" in result.stderr and "Traceback" not in result.output
+
+
+def test_every_float_option_of_every_command_is_finite() -> None:
+    """The nan check is applied to the whole command tree, not command by command."""
+    import click
+
+    from rehablink.cli import FiniteFloat, FiniteFloatRange
+
+    def floats(command: click.Command) -> list[click.ParamType]:
+        found = [p.type for p in command.params
+                 if isinstance(p.type, click.types.FloatParamType)]
+        for sub in getattr(command, "commands", {}).values():
+            found += floats(sub)
+        return found
+
+    kinds = floats(cli)
+    assert len(kinds) >= 15
+    assert all(isinstance(kind, FiniteFloat | FiniteFloatRange) for kind in kinds)
+
+
+@pytest.mark.parametrize("command", [["scan", "--transport", "usb:99", "--timeout", "0.5"],
+                                     ["record", "-e", "bridge", "--transport", "usb:99"],
+                                     ["sim-sensor", "x.csv", "--transport", "usb:99"]])
+def test_a_missing_usb_dongle_is_one_error_line(home: Path, tmp_path: Path,
+                                                command: list[str]) -> None:
+    """usb:N with no such dongle was a usb1.USBError traceback (not an OSError)."""
+    from rehablink.simulator.core import simulate
+    from rehablink.simulator.spec import SetSpec
+
+    recording, _ = simulate(SetSpec("bridge", n_reps=2, rate_hz=50.0), seed=1)
+    csv = tmp_path / "x.csv"
+    recording.write_csv(csv)
+    args = [str(csv) if a == "x.csv" else a for a in command]
+    result = rehab(*args)
+    assert_clean_error(result, 2, "usb:99")

@@ -68,10 +68,13 @@ def _run_options(kw: dict[str, Any], **extra: Any) -> Any:
     if kw["sim_profile"] not in PERSONALITIES:
         raise BadInput(f"the simulated sensor cannot play {kw['sim_profile']!r}; it plays: "
                        f"{', '.join(PERSONALITIES)}")
-    faults = Faults(drop_rate=kw["sim_drop"], disconnect_at_s=kw["sim_disconnect_at"],
-                    disconnect_for_s=kw["sim_disconnect_for"] if kw["sim_disconnect_at"]
-                    is not None else 0.0, mtu=int(kw["sim_mtu"]),
-                    drift_ppm=kw["sim_drift_ppm"], reboot_at_s=kw["sim_reboot_at"])
+    try:
+        faults = Faults(drop_rate=kw["sim_drop"], disconnect_at_s=kw["sim_disconnect_at"],
+                        disconnect_for_s=kw["sim_disconnect_for"] if kw["sim_disconnect_at"]
+                        is not None else 0.0, mtu=int(kw["sim_mtu"]),
+                        drift_ppm=kw["sim_drift_ppm"], reboot_at_s=kw["sim_reboot_at"])
+    except ValueError as exc:  # nan, or a combination the simulated sensor cannot play
+        raise BadInput(str(exc)) from None
     return RunOptions(transport=transport, sim_profile=kw["sim_profile"], faults=faults,
                       speed=kw["sim_speed"], address=kw["address"],
                       scan_timeout_s=kw["scan_timeout"], **extra)

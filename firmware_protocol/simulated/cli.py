@@ -131,7 +131,7 @@ def sim_sensor(
         )
     except (RecordingError, ValueError) as error:
         raise BadInput(str(error)) from None
-    if speed <= 0:
+    if not 0 < speed < float("inf"):  # also refuses nan
         raise BadInput("--speed must be positive")
     try:
         asyncio.run(_serve(rec, profile, faults, speed, transport))
@@ -157,7 +157,7 @@ async def _open_server(name: str) -> tuple[Transport, int | None]:
             bound = int(sock.getsockname()[1])
             return await open_tcp_server_transport_with_socket(sock), bound
         return await open_transport(name), None
-    except (OSError, ValueError) as error:
+    except Exception as error:  # OSError, ValueError, and libusb's own errors for usb:N
         raise ConnectionError(f"cannot open transport '{name}': {error}") from None
 
 

@@ -6,6 +6,7 @@ times faster than the wall clock in tests).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -58,6 +59,9 @@ class Faults:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value}")
         if not 0.0 <= self.drop_rate < 1.0:
             raise ValueError(f"drop rate must be in [0, 1), got {self.drop_rate}")
         if self.disconnect_at_s is not None and self.disconnect_at_s < 0:

@@ -194,7 +194,7 @@ async def open_transport(name: str) -> AsyncIterator[BleLink]:
 
     try:
         transport = await bumble_open_transport(name)
-    except (OSError, ValueError) as error:
+    except Exception as error:  # OSError, ValueError, and libusb's own errors for usb:N
         raise ConnectionError(f"cannot open Bumble transport '{name}': {error}") from error
     device = Device.with_hci(
         "RehabLink companion", Address(CENTRAL_ADDRESS), transport.source, transport.sink
