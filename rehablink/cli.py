@@ -99,13 +99,46 @@ class FiniteFloatRange(click.FloatRange):
         return super().convert(value, param, ctx)
 
 
+#: Whole-number options fit SQLite's 64-bit integers (a larger one overflows in a query).
+INT64 = 2**63
+
+
+def _int64(kind: click.ParamType, number: Any, value: Any, param: click.Parameter | None,
+           ctx: click.Context | None) -> Any:
+    if isinstance(number, int) and not -INT64 <= number < INT64:
+        kind.fail(f"{value!r} is too large.", param, ctx)
+    return number
+
+
+class Int64(click.types.IntParamType):
+    """A whole-number option within 64 bits."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        return _int64(self, super().convert(value, param, ctx), value, param, ctx)
+
+
+class Int64Range(click.IntRange):
+    """``click.IntRange`` within 64 bits even when it has no upper bound."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        _int64(self, click.INT.convert(value, param, ctx), value, param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _finite_numbers(command: click.Command) -> None:
-    """Make every float option of ``command`` (and its subcommands) refuse nan and inf."""
+    """Make every float option of ``command`` (and its subcommands) refuse nan and inf, and
+    every whole-number option numbers beyond 64 bits."""
     for param in command.params:
         if type(param.type) is click.FloatRange:
             param.type.__class__ = FiniteFloatRange
         elif type(param.type) is click.types.FloatParamType:
             param.type = FiniteFloat()
+        elif type(param.type) is click.IntRange:
+            param.type.__class__ = Int64Range
+        elif type(param.type) is click.types.IntParamType:
+            param.type = Int64()
     for sub in getattr(command, "commands", {}).values():
         _finite_numbers(sub)
 

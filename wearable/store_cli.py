@@ -6,7 +6,6 @@ characters); ``SESSION:N`` picks set N (0-based) where one set is meant.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -159,7 +158,7 @@ def export_command(session: str, as_csv: bool, output: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:  # Recording.write_csv writes to a path
         path = Path(tmp) / "set.csv"
         recording.write_csv(path)
-        sys.stdout.write(path.read_text())
+        click.echo(path.read_text(), nl=False)  # quiet when there is no standard output
 
 
 commands: list[click.Command] = [sessions_command, show_command, export_command]

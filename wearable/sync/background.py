@@ -44,6 +44,7 @@ def main() -> int:
     """Entry point of the background process: one sync if due, a short log line."""
     from datetime import UTC, datetime
 
+    from wearable.store import StoreDamaged
     from wearable.sync.api_client import SyncError
     from wearable.sync.device import NotEnrolled
     from wearable.sync.runner import SyncBusy, sync
@@ -51,7 +52,7 @@ def main() -> int:
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         report = sync(background=True)
-    except (NotEnrolled, SyncBusy, SyncError) as exc:
+    except (NotEnrolled, SyncBusy, SyncError, StoreDamaged) as exc:
         print(f"{stamp} sync: {exc}", flush=True)
         return 1
     if report is None:
