@@ -28,6 +28,12 @@ MINJERK_K = 1.268
 OUTLIER_SHARE = 2.2
 #: Shorter movements are fidgets or steps, not reps, s.
 MIN_REP_S = 0.6
+#: A rep starts and ends at about the same tilt: ends further apart than this share of the lift
+#: mean the movement went on to another posture.
+UNEVEN_SHARE = 0.5
+#: ... and further apart than this, degrees (sway and a posture shift between reps move the rest
+#: by a few degrees; getting up or lying down by tens). Step-ups lean two ways by nature.
+UNEVEN_FLOOR_DEG = 10.0
 #: Data kept around an excursion for its timing, s.
 MARGIN_S = 1.5
 
@@ -172,6 +178,12 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
     hi_lim = min(t.size, i_close + int(MARGIN_S * GRID_HZ))
     hi_i = ip + int(np.argmin(along[ip:hi_lim]))
     rom = float(along[ip] - min(along[lo_i], along[hi_i]))
+    lift = float(along[ip] - max(along[lo_i], along[hi_i]))
+    uneven = abs(float(along[lo_i] - along[hi_i]))
+    if not two_phase and uneven > max(UNEVEN_SHARE * lift, UNEVEN_FLOOR_DEG):
+        # Out from one posture and back past it to another far off (crouching on the way down
+        # to the floor, or up from it): part of a posture change, not a rep.
+        return None
 
     dip = _dip(along, i_open, i_close, ip) if two_phase else None
     if dip is not None:
