@@ -5,6 +5,7 @@ leaves what is stored as it was."""
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import stat
 from pathlib import Path
@@ -220,3 +221,44 @@ def test_a_missing_usb_dongle_is_one_error_line(home: Path, tmp_path: Path,
     args = [str(csv) if a == "x.csv" else a for a in command]
     result = rehab(*args)
     assert_clean_error(result, 2, "usb:99")
+
+
+HOSTILE_NAME = "[/bold][link=https://evil.example]RehabLink-0001\x1b[2J"
+
+
+def test_a_hostile_sensor_name_is_shown_as_plain_text_by_show(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """A sensor advertising the name "[/bold]..." made `rehab show` die with rich's
+    MarkupError; other names were read as markup (links, styles) and "[rehablink]" vanished."""
+    monkeypatch.setenv("REHAB_HOME", str(tmp_path))
+    with CompanionStore.open(tmp_path / "companion.db") as store:
+        sid = store.create_session(sensor=SensorInfo("rehablink", HOSTILE_NAME, "AA:BB"))
+        store.begin_set(sid, 0, "bridge")
+        store.finish_session(sid, pain=1)
+    result = rehab("show", sid[:8])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "[/bold][link=https://evil.example]RehabLink-0001" in result.stdout
+    assert "[rehablink]" in result.stdout and "\x1b[2J" not in result.stdout
+
+
+def test_a_hostile_sensor_name_is_shown_as_plain_text_by_scan() -> None:
+    """The same name in `rehab scan`'s table was rich markup (a MarkupError traceback), and
+    its escape sequence reached the terminal."""
+    from bleak.backends.device import BLEDevice
+    from bleak.backends.scanner import AdvertisementData
+    from rich.console import Console
+
+    from firmware_protocol.rehablink_profile import SERVICE_UUID
+    from wearable.cli import scan_table
+    from wearable.scan import recognise
+
+    advert = AdvertisementData(HOSTILE_NAME, {}, {}, [SERVICE_UUID], None, -60, ())
+    found = recognise(BLEDevice("[red]AA:BB", HOSTILE_NAME, None), advert)
+    assert found is not None and found.profile.id == "rehablink"
+    assert "\x1b" not in found.name and found.name.startswith("[/bold][link=")
+    with open(os.devnull, "w") as sink:
+        console = Console(width=200, record=True, file=sink)
+        console.print(scan_table([found]))
+    text = console.export_text()
+    assert "[/bold][link=https://evil.example]RehabLink-0001" in text and "[red]AA:BB" in text

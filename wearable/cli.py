@@ -152,13 +152,20 @@ def scan_command(timeout: float, transport: str, sim_profile: str, as_json: bool
         click.echo("No supported sensor found. Switch it on and keep it close to this computer.")
         return
     from rich.console import Console
+
+    Console().print(scan_table(found))
+
+
+def scan_table(found: list[Any]) -> Any:
+    """The table ``rehab scan`` prints (a ``rich.table.Table``) of the ``FoundSensor`` list."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("profile", "name", "address", "signal", "battery", box=None)
-    for f in found:
-        table.add_row(f.profile.id, f.name, f.address, f"{f.rssi} dBm",
+    for f in found:  # names and addresses come over the air: plain text, never rich markup
+        table.add_row(f.profile.id, Text(f.name), Text(f.address), f"{f.rssi} dBm",
                       "-" if f.battery_pct is None else f"{f.battery_pct}%")
-    Console().print(table)
+    return table
 
 
 def _percentile_ms(values: list[float], q: float) -> float | None:

@@ -58,6 +58,12 @@ class FoundSensor:
                 "rssi": self.rssi, "battery_pct": self.battery_pct}
 
 
+def printable(text: str, limit: int = 64) -> str:
+    """``text`` from the air made safe to show and store: control characters (terminal escape
+    sequences) become U+FFFD, and it is cut to ``limit`` characters."""
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text[:limit])
+
+
 def recognise(device: BLEDevice, adv: AdvertisementData) -> FoundSensor | None:
     """The sensor behind one advertisement, or None when it is not a supported one."""
     profile = match_advertisement(adv.local_name or device.name, adv.service_uuids)
@@ -70,8 +76,8 @@ def recognise(device: BLEDevice, adv: AdvertisementData) -> FoundSensor | None:
         battery = int(data[0])
     elif profile.id == "rehablink" and maker and len(maker) >= 2 and maker[1] <= 100:
         battery = int(maker[1])
-    return FoundSensor(profile, adv.local_name or device.name or "", device.address,
-                       int(adv.rssi), battery, device)
+    return FoundSensor(profile, printable(adv.local_name or device.name or ""),
+                       printable(device.address), int(adv.rssi), battery, device)
 
 
 async def scan(timeout_s: float = 5.0, backend: type[Any] | None = None,

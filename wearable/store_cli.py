@@ -111,12 +111,14 @@ def show_command(session: str, as_json: bool) -> None:
     from rich.table import Table
 
     from rehablink.exercises import EXERCISES
+    from wearable.scan import printable
 
     console = Console()
     sensor = doc["sensor"] or {}
     console.print(f"Session {doc['id']} ({doc['status']})", style="bold")
     console.print(f"{doc['started_at']} to {doc['ended_at'] or '-'}; sensor "
-                  f"{sensor.get('name', '-')} [{sensor.get('profile', '-')}]", highlight=False)
+                  f"{printable(str(sensor.get('name', '-')))} [{sensor.get('profile', '-')}]",
+                  highlight=False, markup=False)  # the name came over the air: plain text
     table = Table("set", "exercise", "reps", "target", "hold (median s)", "lost", "gaps",
                   "reconnects", box=None)
     for s in doc["sets"]:
