@@ -183,8 +183,14 @@ def set_password(email: str, password_stdin: bool, db_path: Path | None) -> None
 @db_option
 def patient_link(patient_id: int, base_url: str, db_path: Path | None) -> None:
     """Print a one-time login link to a patient's own pages (valid 15 minutes)."""
+    from urllib.parse import urlsplit
+
     from server.accounts import patient_link as issue
 
+    parts = urlsplit(base_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise BadInput(f"--url must be the server's http(s) address, such as "
+                       f"https://rehab.clinic.example, not {base_url!r}")
     db = _open(db_path)
     if not list(db.query("SELECT 1 FROM patients WHERE id = ? AND archived_at IS NULL",
                          [patient_id])):

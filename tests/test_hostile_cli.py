@@ -262,3 +262,17 @@ def test_a_hostile_sensor_name_is_shown_as_plain_text_by_scan() -> None:
         console.print(scan_table([found]))
     text = console.export_text()
     assert "[/bold][link=https://evil.example]RehabLink-0001" in text and "[red]AA:BB" in text
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "clinic.example", "ftp://clinic.example"])
+def test_patient_link_needs_an_http_address(tmp_path: Path, url: str) -> None:
+    """admin patient-link --url javascript:... printed a 'link' built on it."""
+    db = str(tmp_path / "server.db")
+    assert rehab("admin", "create-physio", "ana@clinic.example", "--name", "Ana",
+                 "--password-stdin", "--db", db, stdin="a long enough password\n").exit_code == 0
+    assert rehab("admin", "add-patient", "--physio", "ana@clinic.example", "--name", "Pat",
+                 "--db", db).exit_code == 0
+    assert_clean_error(rehab("admin", "patient-link", "1", "--url", url, "--db", db), 2,
+                       "http(s)")
+    ok = rehab("admin", "patient-link", "1", "--url", "https://clinic.example/", "--db", db)
+    assert ok.exit_code == 0 and ok.stdout.startswith("https://clinic.example/patient/login/")
