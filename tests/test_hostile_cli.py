@@ -93,6 +93,17 @@ def test_a_new_companion_database_is_private(tmp_path: Path, monkeypatch: pytest
     assert stat.S_IMODE((tmp_path / "companion.db").stat().st_mode) == 0o600
 
 
+@pytest.mark.parametrize("doc", ['{"server": "file:///etc/passwd", "token": "t"}',
+                                 '{"server": "http://127.0.0.1:9", "token": ""}', "[1]",
+                                 '{"server": null}', "\u0000\u00ff"])
+def test_a_device_file_that_cannot_be_used_means_enroll_again(home: Path, doc: str) -> None:
+    """A device.json naming a file:// "server" had the companion read that local file as the
+    clinic's answer; an empty token was sent as is."""
+    (home / "device.json").write_text(doc)
+    assert_clean_error(rehab("portal"), 2, "device.json", "enroll again")
+    assert_clean_error(rehab("sync"), 2, "device.json", "enroll again")
+
+
 def test_deeply_nested_json_in_plan_and_device_files(home: Path) -> None:
     """A plan.json or device.json nested 100 000 deep was a RecursionError traceback."""
     (home / "plan.json").write_text(DEEP_JSON)

@@ -68,9 +68,12 @@ def load(home: Path | None = None) -> DeviceConfig:
     path = device_path(home)
     try:
         data = json.loads(path.read_text())
-        return DeviceConfig(server=str(data["server"]), token=str(data["token"]),
-                            patient_name=str(data.get("patient_name", "")),
-                            device_id=data.get("device_id"))
+        config = DeviceConfig(server=str(data["server"]), token=str(data["token"]),
+                              patient_name=str(data.get("patient_name", "")),
+                              device_id=data.get("device_id"))
+        if not config.server.startswith(("https://", "http://")) or not config.token:
+            raise ValueError("no http(s) server address or no device token")
+        return config
     except FileNotFoundError:
         raise NotEnrolled("this computer is not enrolled yet: run "
                           "`rehab enroll CODE --server URL` with the code from your "
