@@ -9,6 +9,7 @@ Both run the same code, so they reach the same counts.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +33,11 @@ from wearable.motion.stability import is_rotating, stability_deg
 FloatArray = npt.NDArray[np.float64]
 
 TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
+#: A rep lasting this multiple of the set's median rep, with a hole in the data of at least
+#: ``GAP_SPLIT_S`` (time for a return and a new lift) between its top and its lowering, is two
+#: reps whose turn the hole hid.
+GAP_SPLIT_SHARE = 1.6
+GAP_SPLIT_S = 1.0
 #: A movement below the set's full range that lasts less than this share of the set's median
 #: full rep is a fidget, not a rep nor a partial attempt.
 FIDGET_TEMPO_SHARE = 0.3
@@ -78,6 +84,7 @@ class Engine:
         self.segmenter = Segmenter(profile)
         self.excursions: list[Excursion] = []
         self._barriers: list[tuple[float, float]] = []  # (start, close) of aborted movements
+        self._gaps: list[list[float]] = []  # [first, last] grid times inside holes in the data
         self._roms: list[float] = []  # live: ranges of the candidate excursions so far
         self._dir_sum: FloatArray | None = None
         self.count = 0
@@ -100,6 +107,8 @@ class Engine:
         self._g.extend(g)
         if chunk.gyro is not None:
             self._gyro.extend(chunk.gyro)
+        if chunk.gap.any():
+            self._note_gaps(chunk.t[chunk.gap])
         gg = np.vstack((self._tail_g, g))
         rr = np.concatenate((self._tail_r, r2))
         tt = np.concatenate((self._tail_t, chunk.t))
@@ -118,6 +127,35 @@ class Engine:
                 self._on_tick_event(e, out)
             if self.segmenter.phase is Phase.ACTIVE:
                 self._watch_active(ti, gi, out)
+        return out
+
+    def _note_gaps(self, times: FloatArray) -> None:
+        """Record the grid times that fall in holes of the data as [first, last] runs."""
+        step = 1.5 / GRID_HZ
+        for ti in times.tolist():
+            if self._gaps and ti - self._gaps[-1][1] <= step:
+                self._gaps[-1][1] = ti
+            else:
+                self._gaps.append([ti, ti])
+
+    def _split_at_gaps(self, kept: list[RepTiming]) -> list[RepTiming]:
+        """A disconnect can hide the return between two reps; the tilt is then interpolated
+        straight from one top to the next and the two look like one long rep. A rep that lasts
+        far longer than the set's others and holds a hole long enough for a return and a lift
+        is split at the hole."""
+        if len(kept) < 3 or not self._gaps:
+            return kept
+        median_s = float(np.median([tm.end - tm.start for tm in kept]))
+        out: list[RepTiming] = []
+        for tm in kept:
+            hole = next((g for g in self._gaps
+                         if tm.top <= g[0] and g[1] <= tm.lower_start
+                         and g[1] - g[0] >= GAP_SPLIT_S), None)
+            if hole is None or tm.end - tm.start < GAP_SPLIT_SHARE * median_s:
+                out.append(tm)
+                continue
+            out.append(replace(tm, lower_start=hole[0], end=hole[0]))
+            out.append(replace(tm, start=hole[1], top=hole[1]))
         return out
 
     def _on_tick_event(self, e: TickEvent, out: list[ev.Event]) -> None:
@@ -260,6 +298,7 @@ class Engine:
                     kept[-1] = tm
                 continue
             kept.append(tm)
+        kept = self._split_at_gaps(kept)
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         reps: list[Rep] = []
