@@ -5,10 +5,12 @@ leaves what is stored as it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -287,3 +289,21 @@ def test_patient_link_needs_an_http_address(tmp_path: Path, url: str) -> None:
                        "http(s)")
     ok = rehab("admin", "patient-link", "1", "--url", "https://clinic.example/", "--db", db)
     assert ok.exit_code == 0 and ok.stdout.startswith("https://clinic.example/patient/login/")
+
+
+@pytest.mark.parametrize("exercise", [["bridge"], {"id": "bridge"}, 7])
+def test_a_plan_exercise_that_is_not_text_is_refused(home: Path, exercise: Any) -> None:
+    """An exercise given as a list in plan.json was a TypeError traceback (unhashable)."""
+    (home / "plan.json").write_text(json.dumps(
+        {"version": 1, "exercises": [{"exercise": exercise, "sets": 1, "reps": 2}]}))
+    assert_clean_error(rehab("session", "-y", "--headless", "--transport", "sim:/dev/null"), 2,
+                       "exercise 1")
+
+
+def test_a_plan_note_reaches_the_terminal_without_escape_sequences() -> None:
+    """A note in plan.json was printed as it was, escape sequences and all."""
+    from wearable.plan import parse_plan
+
+    plan = parse_plan({"version": 1, "exercises": [
+        {"exercise": "bridge", "sets": 1, "reps": 2, "note": "slow\x1b[2J\x07 [/bold]down"}]})
+    assert plan.items[0].note == "slow [2J  [/bold]down"

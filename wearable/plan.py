@@ -91,7 +91,7 @@ def parse_plan(data: Any) -> Plan:
         if not isinstance(raw, dict):
             raise PlanError(f"{where}: must be an object")
         exercise = raw.get("exercise")
-        if exercise not in EXERCISES:
+        if not isinstance(exercise, str) or exercise not in EXERCISES:
             raise PlanError(f"{where}: unknown exercise {exercise!r}; known: "
                             f"{', '.join(EXERCISES)}")
         hold = raw.get("hold_s")
@@ -106,7 +106,8 @@ def parse_plan(data: Any) -> Plan:
             reps=_int(raw, "reps", where, 1, 200, default=10) or 10,
             hold_s=None if hold is None else float(hold),
             days_per_week=_int(raw, "days_per_week", where, 1, 7),
-            note=str(note)[:200],
+            # Shown on the terminal: no control characters (escape sequences) from the file.
+            note="".join(ch if ch.isprintable() else " " for ch in str(note)[:200]),
         ))
     if not items:
         raise PlanError("the plan has no exercises")
