@@ -46,6 +46,8 @@ MIN_EXCURSION_S = 0.35
 SPEED_TICKS = 3
 #: Ticks of stillness that make an orientation an anchor (a hold or a new rest posture).
 ANCHOR_TICKS = 5
+#: Stillness this multiple of the typical range away from the anchor is a later anchor.
+FAR_SHARE = 2.2
 #: Smoothing of the footfall measure, s.
 WALK_TAU_S = 0.3
 #: The footfall measure must stay high this long to mean walking, s.
@@ -266,6 +268,12 @@ class Segmenter:
             return None
         assert self._anchor is not None
         d = _angle(g, self._anchor)
+        if (still and self._active_still >= ANCHOR_TICKS and self._back_t is None
+                and d > max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])):
+            # Still again, far beyond any rep from the anchor: the anchor was a pause on the way
+            # (sitting on the way down to the floor); this is a later stage of the change.
+            self._anchor, self._anchor_t, self._away = g, t, False
+            return None
         self._away_walk = self._away_walk or walking
         if d > self._away_dist:
             self._away_dist, self._away_peak_t, self._away_peak_g = d, t, g
