@@ -38,6 +38,11 @@ TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
 #: reps whose turn the hole hid.
 GAP_SPLIT_SHARE = 1.6
 GAP_SPLIT_S = 1.0
+#: An excursion whose direction has a cosine below this with the set's mean direction goes the
+#: other way (120 degrees or more apart).
+AGAINST_COS = -0.5
+#: ... and is not a rep when it is also smaller than this share of the set's other excursions.
+AGAINST_SHARE = 0.6
 #: A movement below the set's full range that lasts less than this share of the set's median
 #: full rep is a fidget, not a rep nor a partial attempt.
 FIDGET_TEMPO_SHARE = 0.3
@@ -232,6 +237,15 @@ class Engine:
         n = float(np.linalg.norm(total))
         return total / n if n > 1e-9 else None
 
+    @staticmethod
+    def _against(ex: Excursion, set_direction: FloatArray | None) -> bool:
+        """Whether an excursion goes the opposite way to the set's reps: when small, the
+        overshoot of a return below a rest learned part-way up (reps without a pause)."""
+        if set_direction is None:
+            return False
+        d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
+        return d is not None and float(d @ set_direction) < AGAINST_COS
+
     def _set_axis(self) -> FloatArray | None:
         """The dominant rotation axis of the set's excursions, sensor frame (gyro only)."""
         if not self._gyro.size or not self.excursions:
@@ -285,10 +299,14 @@ class Engine:
         """The set so far, with every excursion timed on all the data there is."""
         walks = self.segmenter.walk_started
         set_direction, set_axis = self._set_direction(), self._set_axis()
+        against = [self._against(ex, set_direction) for ex in self.excursions]
+        along = [ex.peak_deg for ex, a in zip(self.excursions, against, strict=True) if not a]
+        small = AGAINST_SHARE * float(np.median(along)) if along else 0.0
         timings = [self._time(ex, set_direction=set_direction, set_axis=set_axis)
-                   for ex in self.excursions
+                   for ex, a in zip(self.excursions, against, strict=True)
                    if not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
-                              for w in walks)]
+                              for w in walks)
+                   and not (a and ex.peak_deg < small)]
         kept: list[RepTiming] = []
         for tm in timings:
             if tm is None or tm.rom_deg > self.profile.max_rom_deg:
