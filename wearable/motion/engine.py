@@ -38,6 +38,8 @@ TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
 #: reps whose turn the hole hid.
 GAP_SPLIT_SHARE = 1.6
 GAP_SPLIT_S = 1.0
+#: Shortest walk, s: footfalls for less time than this are not walking.
+WALK_MIN_S = 3.0
 #: An excursion whose direction has a cosine below this with the set's mean direction goes the
 #: other way (120 degrees or more apart).
 AGAINST_COS = -0.5
@@ -297,7 +299,11 @@ class Engine:
     # -- the set ---------------------------------------------------------------------------
     def result(self, duration_s: float, sample_rate_hz: float) -> SetResult:
         """The set so far, with every excursion timed on all the data there is."""
-        walks = self.segmenter.walk_started
+        # Walking goes on for several steps; a moment of footfall-band shaking that stops as
+        # soon as it is certain is the exercise itself (a fast squat on a loose belt).
+        ended = self.segmenter.walk_ended
+        walks = [w for i, w in enumerate(self.segmenter.walk_started)
+                 if i >= len(ended) or ended[i] - w >= WALK_MIN_S]
         set_direction, set_axis = self._set_direction(), self._set_axis()
         against = [self._against(ex, set_direction) for ex in self.excursions]
         along = [ex.peak_deg for ex, a in zip(self.excursions, against, strict=True) if not a]

@@ -119,6 +119,7 @@ class Segmenter:
         self._valley = 0.0
         self._walk_ticks = 0
         self.walk_started: list[float] = []  # times at which walking began, s
+        self.walk_ended: list[float] = []  # ... and ended (one fewer while walking), s
         walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
         self._walk_ms = walk_g * walk_g
         self._reset_active()
@@ -178,6 +179,8 @@ class Segmenter:
         if self._walk_ticks == round(WALK_SUSTAIN_S * TICK_HZ):
             # Walking just became certain: what closed in the last seconds was its first steps.
             self.walk_started.append(t - WALK_SUSTAIN_S)
+        elif self._walk_ticks == 0 and len(self.walk_ended) < len(self.walk_started):
+            self.walk_ended.append(t)
         if self.phase is Phase.SETTLING:
             if self._still_ticks >= SETTLE_S * TICK_HZ:
                 self.ref = list(g)
