@@ -13,7 +13,7 @@ data is 36,000 steps.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from wearable.motion.profiles import MotionProfile
@@ -94,6 +94,20 @@ def _angle(a: list[float], b: list[float]) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, c))))
 
 
+@dataclass
+class _Second:
+    """A still orientation met while away from the anchor, and the movement out of it."""
+
+    g: list[float]
+    away: bool = False
+    start: float = 0.0
+    dist: float = 0.0
+    peak_t: float = 0.0
+    peak_g: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0])
+    walk: bool = False
+    returned: int = 0
+
+
 def _tangent_angle(a: list[float], b: list[float], ref: list[float]) -> float:
     """Angle between the directions in which ``a`` and ``b`` lie away from ``ref``, degrees."""
     da = [a[i] - ref[i] * (a[0] * ref[0] + a[1] * ref[1] + a[2] * ref[2]) for i in range(3)]
@@ -142,6 +156,7 @@ class Segmenter:
         self._back_t: float | None = None
         self._back_min = 0.0
         self._back_from: list[float] = [0.0, 0.0, 1.0]
+        self._second: _Second | None = None
 
     @property
     def enter_deg(self) -> float:
@@ -268,6 +283,7 @@ class Segmenter:
                 self._away_peak_t, self._away_peak_g, self._away_walk = t, g, walking
                 self._returned = 0
                 self._back_t = None
+                self._second = None
             return None
         assert self._anchor is not None
         d = _angle(g, self._anchor)
@@ -276,8 +292,12 @@ class Segmenter:
             # Still again, far beyond any rep from the anchor: the anchor was a pause on the way
             # (sitting on the way down to the floor); this is a later stage of the change.
             self._anchor, self._anchor_t, self._away = g, t, False
+            self._second = None
             return None
         self._away_walk = self._away_walk or walking
+        second = self._second_step(t, g, still, walking)
+        if second is not None:
+            return second
         if d > self._away_dist:
             self._away_dist, self._away_peak_t, self._away_peak_g = d, t, g
         back = d < max(EXIT_SHARE * self._away_dist, 0.5 * self.enter_deg)
@@ -308,6 +328,40 @@ class Segmenter:
             self.phase = Phase.REST
             self._valley = d
             return TickEvent("abort", t)
+        return self._rebase(t, d)
+
+    def _second_step(self, t: float, g: list[float], still: bool,
+                     walking: bool) -> TickEvent | None:
+        """The same recognition one level down, while away from the anchor.
+
+        The first still orientation away from the anchor may be the rest posture itself (the
+        anchor was a pause on the way to it): a rep-sized movement out of it and back, still
+        again, makes it the rest. A hold at the top of a rep from the anchor never gets there
+        first: its lowering returns to the anchor.
+        """
+        sec = self._second
+        if sec is None or not sec.away:
+            if still and self._active_still >= ANCHOR_TICKS and self._back_t is None:
+                sec = self._second = _Second(g)
+            if sec is None:
+                return None
+        d = _angle(g, sec.g)
+        if not sec.away:
+            if d > self.enter_deg:
+                sec.away, sec.start, sec.dist, sec.peak_t, sec.peak_g = True, t, d, t, g
+                sec.walk, sec.returned = walking, 0
+            return None
+        sec.walk = sec.walk or walking
+        if d > sec.dist:
+            sec.dist, sec.peak_t, sec.peak_g = d, t, g
+        back = d < max(EXIT_SHARE * sec.dist, 0.5 * self.enter_deg)
+        sec.returned = sec.returned + 1 if back and still else 0
+        if (sec.returned < ANCHOR_TICKS or sec.walk or sec.dist < 0.5 * self.typical_deg
+                or t - sec.start < MIN_EXCURSION_S):
+            return None
+        self._anchor = sec.g
+        self._away_start, self._away_dist = sec.start, sec.dist
+        self._away_peak_t, self._away_peak_g = sec.peak_t, sec.peak_g
         return self._rebase(t, d)
 
     def _rebase(self, close_t: float, valley: float) -> TickEvent:
