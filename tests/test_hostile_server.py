@@ -156,3 +156,27 @@ def test_logs_hold_no_names_emails_tokens_or_codes(client: FlaskClient, auth: Au
                link.rsplit("/", 1)[-1], PASSWORD]
     for secret in secrets:
         assert secret not in caplog.text
+
+
+def test_every_cookie_authenticated_form_needs_its_csrf_token(app: Flask, client: FlaskClient,
+                                                             auth: AuthActions, db: Any) -> None:
+    """A logged-in physiotherapist's browser posting from another site (no CSRF token) changes
+    nothing, on every POST route that a cookie authenticates."""
+    physio = auth.create_physio()
+    patient_id, _ = auth.add_patient(physio)
+    auth.login()
+    before = {table: list(db.query(f"SELECT * FROM {table}"))
+              for table in ("patients", "prescriptions", "enrollment_codes", "web_logins")}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "POST" not in (rule.methods or set()) or (rule.rule.startswith("/api/v1/") and \
+                not rule.rule.startswith("/api/v1/clinic/")):
+            continue  # the device API takes a bearer token, never a cookie
+        url = _concrete(rule.rule, patient_id, "00000000-0000-4000-8000-000000000000")
+        response = client.post(url, data={"name": "Forged", "effective_from": "2030-01-01"})
+        assert response.status_code == 400, (url, response.status_code)
+        checked += 1
+    assert checked >= 8
+    for table, rows in before.items():
+        assert list(db.query(f"SELECT * FROM {table}")) == rows, table
+    assert client.get("/clinic/").status_code == 200  # still logged in: logout needs it too
