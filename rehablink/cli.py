@@ -65,6 +65,12 @@ class RehabGroup(click.Group):
         except OSError as exc:  # disk full, permission denied, a directory for a file ...
             where = f" ({exc.filename})" if exc.filename else ""
             raise RuntimeFailure(f"{exc.strerror or exc}{where}") from None
+        except ValueError as exc:
+            from rehablink.recording import RecordingError
+
+            if isinstance(exc, RecordingError):  # a recording file that cannot be read
+                raise BadInput(str(exc)) from None
+            raise
 
 
 @click.group(cls=RehabGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -307,3 +307,23 @@ def test_a_plan_note_reaches_the_terminal_without_escape_sequences() -> None:
     plan = parse_plan({"version": 1, "exercises": [
         {"exercise": "bridge", "sets": 1, "reps": 2, "note": "slow\x1b[2J\x07 [/bold]down"}]})
     assert plan.items[0].note == "slow [2J  [/bold]down"
+
+
+@pytest.mark.parametrize("content", [b"garbage,,,\n1,2,3\n", b"t,ax,ay,az\n", b"\x00\xff" * 300,
+                                     b"t,ax,ay,az\n0,1,2,3\n0.02,1,2,3\n"])
+def test_a_bad_recording_for_the_simulated_sensor_is_one_error_line(home: Path, tmp_path: Path,
+                                                                    content: bytes) -> None:
+    """`--transport sim:FILE` with a file that is not a recording was a RecordingError
+    traceback in record, scan and session, and no session is left behind."""
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    (home / "plan.json").write_text(json.dumps(
+        {"version": 1, "exercises": [{"exercise": "bridge", "sets": 1, "reps": 2}]}))
+    with CompanionStore.open(home / "companion.db") as store:
+        before = store.pending_uploads()
+    for command in (["record", "-e", "bridge", "--json", "--scan-timeout", "0.5"],
+                    ["scan", "--timeout", "0.5"],
+                    ["session", "-y", "--headless", "--no-wait", "--scan-timeout", "0.5"]):
+        assert_clean_error(rehab(*command, "--transport", f"sim:{bad}"), 2, "bad.csv")
+    with CompanionStore.open(home / "companion.db") as store:
+        assert store.pending_uploads() == before
