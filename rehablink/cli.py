@@ -54,12 +54,18 @@ class RuntimeFailure(click.ClickException):
 
 
 class RehabGroup(click.Group):
-    """The ``rehab`` group: failures of files and databases that no command anticipated end
-    with one ``error:`` line instead of a traceback (nothing stored is touched)."""
+    """The ``rehab`` group: usage errors, and failures of files and databases that no command
+    anticipated, end with one ``error:`` line instead of a usage block or a traceback (nothing
+    stored is touched)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # a missing, unknown or invalid option or argument
+            where = exc.ctx.command_path if exc.ctx is not None else "rehab"
+            raise BadInput(f"{exc.format_message()} (see `{where} --help`)") from None
         except sqlite3.DatabaseError as exc:  # damaged, locked or foreign database file
             raise RuntimeFailure(f"database error: {exc} (the file was left as it is)") from None
         except OSError as exc:  # disk full, permission denied, a directory for a file ...

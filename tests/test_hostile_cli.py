@@ -327,3 +327,19 @@ def test_a_bad_recording_for_the_simulated_sensor_is_one_error_line(home: Path, 
         assert_clean_error(rehab(*command, "--transport", f"sim:{bad}"), 2, "bad.csv")
     with CompanionStore.open(home / "companion.db") as store:
         assert store.pending_uploads() == before
+
+
+@pytest.mark.parametrize("command", [["nope"], ["admin", "nope"], ["analyze"],
+                                     ["admin", "devices", "x"], ["sessions", "--limit", "0"],
+                                     ["record", "-e", "bridge", "--sim-mtu", "5"],
+                                     ["sessions", "--no-such-option"]])
+def test_usage_errors_are_one_error_line(home: Path, command: list[str]) -> None:
+    """A wrong option or argument printed click's four-line usage block ending in 'Error:';
+    like every other bad input it is now one `error:` line pointing to --help (exit 2)."""
+    line = assert_clean_error(rehab(*command), 2, "--help`")
+    assert "Usage:" not in line
+
+
+def test_a_group_without_a_command_still_shows_its_help() -> None:
+    result = rehab("admin")
+    assert "Usage: rehab admin" in result.output and "add-patient" in result.output
