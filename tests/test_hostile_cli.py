@@ -342,4 +342,4 @@ def test_usage_errors_are_one_error_line(home: Path, command: list[str]) -> None
 
 def test_a_group_without_a_command_still_shows_its_help() -> None:
     result = rehab("admin")
-    assert "Usage: rehab admin" in result.output and "add-patient" in result.output
+    assert "admin [OPTIONS] COMMAND" in result.output and "add-patient" in result.output
