@@ -217,7 +217,9 @@ def demo_command(home: Path | None, port: int, speed: float | None, headless: bo
         run_demo(report, home, port, speed, headless, say)
     except DemoError as exc:
         if not headless:
-            raise click.ClickException(f"demo failed at {exc}") from None
+            from rehablink.cli import RuntimeFailure
+
+            raise RuntimeFailure(f"demo failed at {exc}") from None
     report.data["elapsed_s"] = round(time.monotonic() - started, 1)
     report.data["home"] = str(home)
     if headless:
