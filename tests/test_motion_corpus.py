@@ -51,21 +51,22 @@ def test_corpus_set(name: str) -> None:
         assert len(holds) == truth.rep_count
         if EXERCISES[truth.exercise].holds:  # squats and step-ups: see docs/motion.md
             assert float(np.median(holds)) <= 0.25
-    else:  # hazards: within two reps here; the exact share is measured by the benchmark
-        assert abs(error) <= 2, f"{name}: {result.rep_count} reps, truth {truth.rep_count}"
+    else:  # hazards: within one rep here; the exact share is measured by the benchmark
+        assert abs(error) <= 1, f"{name}: {result.rep_count} reps, truth {truth.rep_count}"
     for rep in result.reps:
         assert rep.start <= rep.top <= rep.lower_start <= rep.end
         assert rep.rom_deg > 0
 
 
 def test_corpus_exact_share() -> None:
-    """A floor that locks in the present level (not the 97 % target, see docs/motion.md)."""
+    """A floor that locks in the present level (95 % of the corpus; not yet the 97 % target
+    on held-out sets, see docs/motion.md)."""
     exact = 0
     for name in FILES:
         truth = Truth.read(CORPUS / name.replace(".csv", ".truth.json"))
         result = analyze(load_recording(CORPUS / name), truth.exercise, truth.placement)
         exact += result.rep_count == truth.rep_count
-    assert exact / len(FILES) >= 0.7
+    assert exact / len(FILES) >= 0.9
 
 
 SINGLE_HAZARDS = [h for h in HAZARDS if h != "fidgets"]
@@ -111,3 +112,17 @@ def test_compensation_is_flagged() -> None:
     assert any(flagged_truth)
     assert sum(a and b for a, b in zip(flagged, flagged_truth, strict=True)) >= \
         sum(flagged_truth) - 1
+
+
+def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
+    """Reps with no pause right after getting into the posture: the new rest is found without
+    a still moment at it (a floor; one set in twelve may still be missed)."""
+    exact = 0
+    sets = 0
+    for exercise in ("hip_hinge", "squat", "generic", "bridge"):
+        for seed in range(2800, 2806):
+            spec = SetSpec(exercise, n_reps=8, hazards=("lying_down_getting_up", "no_pause"))
+            recording, truth = simulate(spec, seed)
+            exact += analyze(recording, exercise).rep_count == truth.rep_count
+            sets += 1
+    assert exact >= sets - 2
