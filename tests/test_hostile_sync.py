@@ -182,3 +182,11 @@ def test_an_impossible_upload_offset_stops_the_upload(home: Path, serve: Any,
     result = rehab("sync", "--retries", "0")
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert "impossible upload offset" in result.stdout or "received_bytes" in result.stdout
+
+
+def test_an_answer_too_large_is_not_read_to_the_end(home: Path, serve: Any) -> None:
+    """The client read any answer whole: a server streaming gigabytes filled the memory."""
+    huge = b'{"url": "' + b"x" * (5 * 1024 * 1024) + b'", "expires_in_s": 900}'
+    enrolled(home, serve(lambda method, path: (
+        201, {"Content-Type": "application/json"}, huge)).url)
+    assert_one_error_line(rehab("portal"), "larger than")

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 TIMEOUT_S = 30.0
+#: The largest answer read from the server (its documents are a few kB; the cap keeps a broken
+#: or hostile server from filling this computer's memory).
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 class SyncError(RuntimeError):
@@ -69,6 +72,13 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
+def _read(resp: Any) -> bytes:
+    raw = resp.read(MAX_ANSWER_BYTES + 1)
+    if len(raw) > MAX_ANSWER_BYTES:
+        raise ValueError(f"an answer larger than {MAX_ANSWER_BYTES} bytes")
+    return bytes(raw)
+
+
 def _decode(raw: bytes) -> Any:
     """A JSON object (or None when empty); ValueError for anything else."""
     if not raw:
@@ -105,7 +115,7 @@ class ApiClient:
                                      headers=all_headers)
         try:
             with _OPENER.open(req, timeout=self.timeout_s) as resp:
-                return Response(resp.status, _decode(resp.read()))
+                return Response(resp.status, _decode(_read(resp)))
         except urllib.error.HTTPError as exc:
             raise _classify(exc) from None
         except Unreachable:
@@ -120,7 +130,7 @@ class ApiClient:
 
 def _classify(exc: urllib.error.HTTPError) -> SyncError:
     try:
-        body = _decode(exc.read()) or {}
+        body = _decode(_read(exc)) or {}
         error = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
     except (ValueError, OSError):
         body, error = {}, {}
