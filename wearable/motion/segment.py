@@ -13,9 +13,17 @@ data is 36,000 steps.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
+from wearable.motion.anchor import (
+    EXIT_SHARE,
+    MIN_EXCURSION_S,
+    SHIFT_ANGLE_DEG,
+    AnchorTracker,
+)
+from wearable.motion.anchor import angle as _angle
+from wearable.motion.anchor import norm as _norm
 from wearable.motion.profiles import MotionProfile
 
 #: Ticks per second: decisions are taken every 0.1 s.
@@ -34,18 +42,13 @@ REST_TAU_S = 5.0
 ENTER_SHARE = 0.2
 #: ... and never below this tilt, degrees (noise, breathing).
 ENTER_FLOOR_DEG = 0.8
-#: An excursion closes when the tilt falls below this share of its peak.
-EXIT_SHARE = 0.3
-#: Stillness away from rest in a direction unlike the reps' is a posture shift after this time, s.
+# An excursion closes when the tilt falls below EXIT_SHARE of its peak, and lasts at least
+# MIN_EXCURSION_S to be a movement of the exercise (both shared with the anchor logic).
+#: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
+#: posture shift after this time, s.
 SHIFT_S = 1.5
-#: ... when the direction differs from the reps' by more than this, degrees.
-SHIFT_ANGLE_DEG = 50.0
-#: Shortest time out and back that can be a movement of the exercise, s.
-MIN_EXCURSION_S = 0.35
 #: Ticks over which the tilt speed is measured.
 SPEED_TICKS = 3
-#: Ticks of stillness that make an orientation an anchor (a hold or a new rest posture).
-ANCHOR_TICKS = 5
 #: Stillness this multiple of the typical range away from the anchor is a later anchor.
 FAR_SHARE = 2.2
 #: Smoothing of the footfall measure, s.
@@ -84,37 +87,6 @@ class TickEvent:
     excursion: Excursion | None = None
 
 
-def _norm(v: list[float]) -> list[float]:
-    n = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) or 1.0
-    return [v[0] / n, v[1] / n, v[2] / n]
-
-
-def _angle(a: list[float], b: list[float]) -> float:
-    c = a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
-
-
-@dataclass
-class _Second:
-    """A still orientation met while away from the anchor, and the movement out of it."""
-
-    g: list[float]
-    away: bool = False
-    start: float = 0.0
-    dist: float = 0.0
-    peak_t: float = 0.0
-    peak_g: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0])
-    walk: bool = False
-    returned: int = 0
-
-
-def _tangent_angle(a: list[float], b: list[float], ref: list[float]) -> float:
-    """Angle between the directions in which ``a`` and ``b`` lie away from ``ref``, degrees."""
-    da = [a[i] - ref[i] * (a[0] * ref[0] + a[1] * ref[1] + a[2] * ref[2]) for i in range(3)]
-    db = [b[i] - ref[i] * (b[0] * ref[0] + b[1] * ref[1] + b[2] * ref[2]) for i in range(3)]
-    return _angle(_norm(da), _norm(db))
-
-
 class Segmenter:
     """The excursion state machine; call :meth:`step` once per tick."""
 
@@ -146,17 +118,7 @@ class Segmenter:
         self._disturbed = False
         self._topped = False
         self._active_still = 0
-        self._anchor: list[float] | None = None
-        self._anchor_t = 0.0
-        self._away = False
-        self._away_start = self._away_dist = self._away_peak_t = 0.0
-        self._away_peak_g: list[float] = [0.0, 0.0, 1.0]
-        self._away_walk = False
-        self._returned = 0
-        self._back_t: float | None = None
-        self._back_min = 0.0
-        self._back_from: list[float] = [0.0, 0.0, 1.0]
-        self._second: _Second | None = None
+        self._anchors = AnchorTracker()
 
     @property
     def enter_deg(self) -> float:
@@ -245,10 +207,19 @@ class Segmenter:
                     or t - self._start_t < MIN_EXCURSION_S):
                 return TickEvent("abort", t, ex)
             return TickEvent("close", t, ex)
-        anchored = self._anchor_step(t, g, still, walking)
-        if anchored is not None:
-            return anchored
-        if t - max(self._start_t, self._anchor_t) > self.profile.max_excursion_s:
+        far = max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])
+        rebase = self._anchors.step(t, g, still, self._active_still, walking, self.enter_deg,
+                                    self.typical_deg, far)
+        if rebase is not None:
+            self.ref, self.phase, self._valley = rebase.ref, Phase.REST, rebase.valley
+            if rebase.close is None:  # walking
+                return TickEvent("abort", t)
+            start, close, peak_t, peak_deg, peak_g = rebase.close
+            r = rebase.ref
+            return TickEvent("close", close, Excursion(start, close, peak_t, peak_deg,
+                                                       (r[0], r[1], r[2]),
+                                                       (peak_g[0], peak_g[1], peak_g[2])))
+        if t - max(self._start_t, self._anchors.anchor_t) > self.profile.max_excursion_s:
             # Far too long for a rep: a new posture the detector has not recognised.
             self.phase = Phase.SETTLING
             return TickEvent("abort", t)
@@ -262,119 +233,6 @@ class Segmenter:
             self._topped = True
             return TickEvent("top", t - 0.1)
         return None
-
-    def _anchor_step(self, t: float, g: list[float], still: bool,
-                     walking: bool) -> TickEvent | None:
-        """Recognise a new rest posture inside an excursion.
-
-        A still orientation inside an excursion (the "anchor") is either a hold at the top or a
-        new rest posture (after lying down, getting up or shifting). Leaving the anchor, coming
-        back to it and staying still there is what a rep from a rest posture does: the anchor
-        becomes the rest direction and that movement is closed as an excursion.
-        """
-        if not self._away:
-            if still and self._active_still >= ANCHOR_TICKS:
-                self._anchor, self._anchor_t = g, t
-            if self._anchor is None:
-                return None
-            d = _angle(g, self._anchor)
-            if d > self.enter_deg:
-                self._away, self._away_start, self._away_dist = True, t, d
-                self._away_peak_t, self._away_peak_g, self._away_walk = t, g, walking
-                self._returned = 0
-                self._back_t = None
-                self._second = None
-            return None
-        assert self._anchor is not None
-        d = _angle(g, self._anchor)
-        if (still and self._active_still >= ANCHOR_TICKS and self._back_t is None
-                and d > max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])):
-            # Still again, far beyond any rep from the anchor: the anchor was a pause on the way
-            # (sitting on the way down to the floor); this is a later stage of the change.
-            self._anchor, self._anchor_t, self._away = g, t, False
-            self._second = None
-            return None
-        self._away_walk = self._away_walk or walking
-        second = self._second_step(t, g, still, walking)
-        if second is not None:
-            return second
-        if d > self._away_dist:
-            self._away_dist, self._away_peak_t, self._away_peak_g = d, t, g
-        back = d < max(EXIT_SHARE * self._away_dist, 0.5 * self.enter_deg)
-        self._returned = self._returned + 1 if back and still else 0
-        if back:
-            if self._back_t is None:
-                self._back_t, self._back_min = t, d
-            self._back_min = min(self._back_min, d)
-        elif self._back_t is None:
-            self._back_from = g
-        elif self._back_t is not None and d > self._back_min + self.enter_deg:
-            # Out, back and out again without a pause: a second movement from the anchor
-            # (reps with no rest after getting up or lying down). The first was a rep-sized
-            # movement from a new rest posture; a wobble during a hold is far smaller.
-            back_t, self._back_t = self._back_t, None
-            if (self._away_dist >= 0.5 * self.typical_deg and not self._away_walk
-                    and back_t - self._away_start >= MIN_EXCURSION_S
-                    and _tangent_angle(g, self._away_peak_g, self._anchor) < SHIFT_ANGLE_DEG
-                    and _tangent_angle(g, self._back_from, self._anchor) < SHIFT_ANGLE_DEG):
-                return self._rebase(back_t, self._back_min)
-        if back and not still and self._returned == 0 and d < 0.5 * self.enter_deg:
-            return None
-        if self._returned < ANCHOR_TICKS:
-            return None
-        if self._away_walk:
-            assert self._anchor is not None
-            self.ref = list(self._anchor)
-            self.phase = Phase.REST
-            self._valley = d
-            return TickEvent("abort", t)
-        return self._rebase(t, d)
-
-    def _second_step(self, t: float, g: list[float], still: bool,
-                     walking: bool) -> TickEvent | None:
-        """The same recognition one level down, while away from the anchor.
-
-        The first still orientation away from the anchor may be the rest posture itself (the
-        anchor was a pause on the way to it): a rep-sized movement out of it and back, still
-        again, makes it the rest. A hold at the top of a rep from the anchor never gets there
-        first: its lowering returns to the anchor.
-        """
-        sec = self._second
-        if sec is None or not sec.away:
-            if still and self._active_still >= ANCHOR_TICKS and self._back_t is None:
-                sec = self._second = _Second(g)
-            if sec is None:
-                return None
-        d = _angle(g, sec.g)
-        if not sec.away:
-            if d > self.enter_deg:
-                sec.away, sec.start, sec.dist, sec.peak_t, sec.peak_g = True, t, d, t, g
-                sec.walk, sec.returned = walking, 0
-            return None
-        sec.walk = sec.walk or walking
-        if d > sec.dist:
-            sec.dist, sec.peak_t, sec.peak_g = d, t, g
-        back = d < max(EXIT_SHARE * sec.dist, 0.5 * self.enter_deg)
-        sec.returned = sec.returned + 1 if back and still else 0
-        if (sec.returned < ANCHOR_TICKS or sec.walk or sec.dist < 0.5 * self.typical_deg
-                or t - sec.start < MIN_EXCURSION_S):
-            return None
-        self._anchor = sec.g
-        self._away_start, self._away_dist = sec.start, sec.dist
-        self._away_peak_t, self._away_peak_g = sec.peak_t, sec.peak_g
-        return self._rebase(t, d)
-
-    def _rebase(self, close_t: float, valley: float) -> TickEvent:
-        """Make the anchor the rest direction and close the movement away from it."""
-        assert self._anchor is not None
-        anchor = self._anchor
-        self.ref = list(anchor)
-        self.phase = Phase.REST
-        self._valley = valley
-        ex = Excursion(self._away_start, close_t, self._away_peak_t, self._away_dist,
-                       (anchor[0], anchor[1], anchor[2]),
-                       (self._away_peak_g[0], self._away_peak_g[1], self._away_peak_g[2]))
-        return TickEvent("close", close_t, ex)
 
     def _is_posture_change(self, theta: float, g: list[float], still: bool) -> bool:
         if not still:

@@ -1,0 +1,193 @@
+"""New rest postures found inside an excursion: the anchor logic of the excursion detector.
+
+A still orientation inside an excursion (the "anchor") is either a hold at the top or a new rest
+posture (after lying down, getting up or shifting). Leaving the anchor, coming back to it and
+staying still there (or leaving it again the same way, for reps without a pause) is what a rep
+from a rest posture does: the anchor becomes the rest direction and that movement is closed as
+an excursion. The same recognition runs one level down while away from the anchor, since the
+anchor may have been a pause on the way to the rest posture (sitting on the way to the floor).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+#: Ticks of stillness that make an orientation an anchor (a hold or a new rest posture).
+ANCHOR_TICKS = 5
+#: An anchor is left, or returned to, at this share of the movement away from it.
+EXIT_SHARE = 0.3
+#: Shortest time out and back that can be a movement of the exercise, s.
+MIN_EXCURSION_S = 0.35
+#: Two directions further apart than this are different ways, degrees.
+SHIFT_ANGLE_DEG = 50.0
+
+
+def norm(v: list[float]) -> list[float]:
+    """``v`` scaled to unit length."""
+    n = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) or 1.0
+    return [v[0] / n, v[1] / n, v[2] / n]
+
+
+def angle(a: list[float], b: list[float]) -> float:
+    """Angle between unit vectors, degrees."""
+    c = a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+
+
+def tangent_angle(a: list[float], b: list[float], ref: list[float]) -> float:
+    """Angle between the directions in which ``a`` and ``b`` lie away from ``ref``, degrees."""
+    da = [a[i] - ref[i] * (a[0] * ref[0] + a[1] * ref[1] + a[2] * ref[2]) for i in range(3)]
+    db = [b[i] - ref[i] * (b[0] * ref[0] + b[1] * ref[1] + b[2] * ref[2]) for i in range(3)]
+    return angle(norm(da), norm(db))
+
+
+@dataclass(frozen=True)
+class Rebase:
+    """The anchor is the new rest: ``ref`` and the tilt from it now (``valley``, degrees); with
+    ``close`` the movement away from it (start, close, peak time, peak degrees, peak direction),
+    or None when it was walking (aborted)."""
+
+    ref: list[float]
+    valley: float
+    close: tuple[float, float, float, float, list[float]] | None
+
+
+@dataclass
+class _Second:
+    """A still orientation met while away from the anchor, and the movement out of it."""
+
+    g: list[float]
+    away: bool = False
+    start: float = 0.0
+    dist: float = 0.0
+    peak_t: float = 0.0
+    peak_g: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0])
+    walk: bool = False
+    returned: int = 0
+
+
+class AnchorTracker:
+    """The anchor state of one excursion; :meth:`step` once per tick while it is open."""
+
+    def __init__(self) -> None:
+        self.anchor: list[float] | None = None
+        self.anchor_t = 0.0
+        self._away = False
+        self._away_start = self._away_dist = self._away_peak_t = 0.0
+        self._away_peak_g: list[float] = [0.0, 0.0, 1.0]
+        self._away_walk = False
+        self._returned = 0
+        self._back_t: float | None = None
+        self._back_min = 0.0
+        self._back_from: list[float] = [0.0, 0.0, 1.0]
+        self._second: _Second | None = None
+
+    def step(self, t: float, g: list[float], still: bool, still_ticks: int, walking: bool,
+             enter_deg: float, typical_deg: float, far_deg: float) -> Rebase | None:
+        """Advance one tick.
+
+        Parameters
+        ----------
+        t : float
+            Tick time, s.
+        g : list of 3 floats
+            Unit gravity direction.
+        still, still_ticks : bool, int
+            Whether the segment is still, and for how many ticks it has been.
+        walking : bool
+            Whether footfalls say walking.
+        enter_deg, typical_deg : float
+            Tilt that opens an excursion and the set's typical range, degrees.
+        far_deg : float
+            Stillness this far from the anchor is a later stage of a posture change, degrees.
+        """
+        if not self._away:
+            if still and still_ticks >= ANCHOR_TICKS:
+                self.anchor, self.anchor_t = g, t
+            if self.anchor is None:
+                return None
+            d = angle(g, self.anchor)
+            if d > enter_deg:
+                self._away, self._away_start, self._away_dist = True, t, d
+                self._away_peak_t, self._away_peak_g, self._away_walk = t, g, walking
+                self._returned = 0
+                self._back_t = None
+                self._second = None
+            return None
+        assert self.anchor is not None
+        d = angle(g, self.anchor)
+        if still and still_ticks >= ANCHOR_TICKS and self._back_t is None and d > far_deg:
+            # Still again, far beyond any rep from the anchor: the anchor was a pause on the way
+            # (sitting on the way down to the floor); this is a later stage of the change.
+            self.anchor, self.anchor_t, self._away = g, t, False
+            self._second = None
+            return None
+        self._away_walk = self._away_walk or walking
+        second = self._second_step(t, g, still, still_ticks, walking, enter_deg, typical_deg)
+        if second is not None:
+            return second
+        if d > self._away_dist:
+            self._away_dist, self._away_peak_t, self._away_peak_g = d, t, g
+        back = d < max(EXIT_SHARE * self._away_dist, 0.5 * enter_deg)
+        self._returned = self._returned + 1 if back and still else 0
+        if back:
+            if self._back_t is None:
+                self._back_t, self._back_min = t, d
+            self._back_min = min(self._back_min, d)
+        elif self._back_t is None:
+            self._back_from = g
+        elif d > self._back_min + enter_deg:
+            # Out, back and out again without a pause: a second movement from the anchor
+            # (reps with no rest after getting up or lying down). The first was a rep-sized
+            # movement from a new rest posture; a wobble during a hold is far smaller.
+            back_t, self._back_t = self._back_t, None
+            if (self._away_dist >= 0.5 * typical_deg and not self._away_walk
+                    and back_t - self._away_start >= MIN_EXCURSION_S
+                    and tangent_angle(g, self._away_peak_g, self.anchor) < SHIFT_ANGLE_DEG
+                    and tangent_angle(g, self._back_from, self.anchor) < SHIFT_ANGLE_DEG):
+                return self._rebase(back_t, self._back_min)
+        if self._returned < ANCHOR_TICKS:
+            return None
+        if self._away_walk:
+            return Rebase(list(self.anchor), d, None)
+        return self._rebase(t, d)
+
+    def _second_step(self, t: float, g: list[float], still: bool, still_ticks: int,
+                     walking: bool, enter_deg: float, typical_deg: float) -> Rebase | None:
+        """The same recognition one level down, while away from the anchor.
+
+        The first still orientation away from the anchor may be the rest posture itself (the
+        anchor was a pause on the way to it): a rep-sized movement out of it and back, still
+        again, makes it the rest. A hold at the top of a rep from the anchor never gets there
+        first: its lowering returns to the anchor.
+        """
+        sec = self._second
+        if sec is None or not sec.away:
+            if still and still_ticks >= ANCHOR_TICKS and self._back_t is None:
+                sec = self._second = _Second(g)
+            if sec is None:
+                return None
+        d = angle(g, sec.g)
+        if not sec.away:
+            if d > enter_deg:
+                sec.away, sec.start, sec.dist, sec.peak_t, sec.peak_g = True, t, d, t, g
+                sec.walk, sec.returned = walking, 0
+            return None
+        sec.walk = sec.walk or walking
+        if d > sec.dist:
+            sec.dist, sec.peak_t, sec.peak_g = d, t, g
+        back = d < max(EXIT_SHARE * sec.dist, 0.5 * enter_deg)
+        sec.returned = sec.returned + 1 if back and still else 0
+        if (sec.returned < ANCHOR_TICKS or sec.walk or sec.dist < 0.5 * typical_deg
+                or t - sec.start < MIN_EXCURSION_S):
+            return None
+        self.anchor = sec.g
+        self._away_start, self._away_dist = sec.start, sec.dist
+        self._away_peak_t, self._away_peak_g = sec.peak_t, sec.peak_g
+        return self._rebase(t, d)
+
+    def _rebase(self, close_t: float, valley: float) -> Rebase:
+        assert self.anchor is not None
+        return Rebase(list(self.anchor), valley, (self._away_start, close_t, self._away_peak_t,
+                                                  self._away_dist, self._away_peak_g))
