@@ -18,11 +18,28 @@ from rehablink.recordings import bundled_truth
 SETS = {"bridge": 3, "clamshell": 2, "side_leg_raise": 2}
 
 
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """End a demo that is still running the way a user would (SIGTERM unwinds it and stops
+    its server); SIGKILL only if that fails, since it would leave the server behind."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _run(home: Path, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
     env = {"REHAB_HOME": str(home / "data"), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-c", "from rehablink.cli import main; main()", "demo", *args],
-        capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    command = [sys.executable, "-c", "from rehablink.cli import main; main()", "demo", *args]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, stdin=subprocess.DEVNULL)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        _stop(proc)
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
 @pytest.mark.slow
@@ -137,9 +154,7 @@ def test_demo_interactive_runs_the_live_display_then_stops_its_server_on_ctrl_c(
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
     assert proc.returncode == 0, err[-2000:]
     assert "Server stopped." in out
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
