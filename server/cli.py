@@ -40,8 +40,11 @@ def _setting(key: str) -> Any:
     from server import config
 
     instance = Path(os.environ.get("REHAB_SERVER_INSTANCE") or config.default_instance_path())
-    merged = {**config.DEFAULTS, **config.from_instance_file(instance),
-              **config.from_environment()}
+    try:
+        merged = {**config.DEFAULTS, **config.from_instance_file(instance),
+                  **config.from_environment()}
+    except ValueError as exc:  # a bad setting in the environment or the instance file
+        raise BadInput(str(exc)) from None
     return merged[key]
 
 

@@ -67,14 +67,28 @@ def _coerce(key: str, raw: str) -> Any:
     return raw
 
 
+def _checked(settings: dict[str, Any], where: str) -> dict[str, Any]:
+    """``settings``, after checking each known one has its default's type; the numbers (ages,
+    limits, sizes) are at least 1. Raises ValueError naming the setting as ``where`` + key."""
+    for key, value in settings.items():
+        default = DEFAULTS.get(key)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"{where}{key} must be true or false, not {value!r}")
+        if isinstance(default, int) and not isinstance(default, bool) and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{where}{key} must be a whole number of at least 1, "
+                             f"not {value!r}")
+    return settings
+
+
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Settings given as ``REHAB_SERVER_<KEY>`` environment variables."""
     env = os.environ if environ is None else environ
-    return {
+    return _checked({
         key[len(ENV_PREFIX):]: _coerce(key[len(ENV_PREFIX):], value)
         for key, value in env.items()
         if key.startswith(ENV_PREFIX)
-    }
+    }, ENV_PREFIX)
 
 
 def from_instance_file(instance: Path) -> dict[str, Any]:
@@ -84,11 +98,11 @@ def from_instance_file(instance: Path) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ValueError(f"{path}: not a JSON object ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a JSON object")
-    return data
+    return _checked(data, f"{path}: ")
 
 
 def secret_key(instance: Path) -> str:

@@ -343,3 +343,31 @@ def test_usage_errors_are_one_error_line(home: Path, command: list[str]) -> None
 def test_a_group_without_a_command_still_shows_its_help() -> None:
     result = rehab("admin")
     assert "admin [OPTIONS] COMMAND" in result.output and "add-patient" in result.output
+
+
+@pytest.mark.parametrize(("config", "env", "words"), [
+    ("[" * 100_000 + "]" * 100_000, {}, ["config.json"]),
+    ('{"LOGIN_MAX_FAILURES": "x"}', {}, ["LOGIN_MAX_FAILURES"]),
+    ('{"SESSION_COOKIE_SECURE": "no"}', {}, ["SESSION_COOKIE_SECURE"]),
+    (None, {"REHAB_SERVER_ENROLL_CODE_TTL_S": "-5"}, ["REHAB_SERVER_ENROLL_CODE_TTL_S"]),
+    (None, {"REHAB_SERVER_LOGIN_MAX_FAILURES": "abc"}, ["REHAB_SERVER_LOGIN_MAX_FAILURES"])])
+def test_a_bad_server_setting_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       config: str | None, env: dict[str, str],
+                                       words: list[str]) -> None:
+    """A config.json nested too deeply was a RecursionError; a bad environment setting a
+    ValueError traceback in the admin commands; "x" or -5 were taken as they were (a code
+    lifetime of -5 s made every enrollment code expire at once)."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    monkeypatch.setenv("REHAB_SERVER_INSTANCE", str(instance))
+    db = str(tmp_path / "server.db")
+    assert rehab("admin", "create-physio", "ana@clinic.example", "--name", "Ana",
+                 "--password-stdin", "--db", db, stdin="a long enough password\n").exit_code == 0
+    assert rehab("admin", "add-patient", "--physio", "ana@clinic.example", "--name", "Pat",
+                 "--db", db).exit_code == 0
+    if config is not None:
+        (instance / "config.json").write_text(config)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for command in (["admin", "new-code", "1", "--db", db], ["serve", "--port", "0", "--db", db]):
+        assert_clean_error(rehab(*command), 2, *words)
