@@ -48,13 +48,18 @@ def _setting(key: str) -> Any:
     return merged[key]
 
 
-def _open(db_path: Path | None) -> Any:
+def _open(db_path: Path | None, create: bool = False) -> Any:
+    """The database, migrated; a missing file is made only when ``create`` (a mistyped --db
+    must not look like an empty clinic)."""
     import sqlite3
 
     from rehablink.cli import RuntimeFailure
     from server.db import open_database
 
     path = database_path(db_path)
+    if not create and not path.exists():
+        raise BadInput(f"no database at {path}: check --db (or REHAB_SERVER_DATABASE), or "
+                       "start one with `rehab admin create-physio`")
     try:
         return open_database(path)
     except sqlite3.DatabaseError as exc:
@@ -151,7 +156,7 @@ def create_physio(email: str, name: str, password_stdin: bool, db_path: Path | N
     from server.accounts import create_physio as create
 
     password = sys.stdin.readline().rstrip("\r\n")
-    physio_id = create(_open(db_path), email, name, password)
+    physio_id = create(_open(db_path, create=True), email, name, password)
     click.echo(f"physiotherapist {physio_id} created: {email}")
 
 
@@ -337,7 +342,7 @@ def seed(patients: int, days: int, physios: int, password_stdin: bool, random_se
         hashed = hash_password(password)
     except AccountError as exc:
         raise BadInput(str(exc)) from None
-    db = _open(db_path)
+    db = _open(db_path, create=True)
     started = time.monotonic()
     summary = run_seed(db, patients=patients, days=days, physios=physios,
                        password_hash=hashed, random_seed=random_seed)

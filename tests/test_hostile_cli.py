@@ -371,3 +371,14 @@ def test_a_bad_server_setting_is_named(tmp_path: Path, monkeypatch: pytest.Monke
         monkeypatch.setenv(key, value)
     for command in (["admin", "new-code", "1", "--db", db], ["serve", "--port", "0", "--db", db]):
         assert_clean_error(rehab(*command), 2, *words)
+
+
+@pytest.mark.parametrize("command", [["devices", "1"], ["audit"], ["new-code", "1"],
+                                     ["revoke-device", "1"], ["backup", "copy.db"],
+                                     ["add-patient", "--physio", "a@b.c", "--name", "Pat"]])
+def test_a_mistyped_server_database_is_not_created(tmp_path: Path, command: list[str]) -> None:
+    """`--db typo.db` made a new empty database and answered 'no devices' as if the clinic
+    had none."""
+    typo = tmp_path / "typo.db"
+    assert_clean_error(rehab("admin", *command, "--db", str(typo)), 2, "no database at")
+    assert not typo.exists()
