@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -15,5 +16,9 @@ def rehab_home() -> Path:
     """
     override = os.environ.get("REHAB_HOME")
     home = Path(override) if override else Path(platformdirs.user_data_dir("rehablink"))
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except (FileExistsError, NotADirectoryError):  # a file where the directory should be
+        raise NotADirectoryError(errno.ENOTDIR, "the RehabLink data directory is not a "
+                                 "directory (REHAB_HOME chooses another)", str(home)) from None
     return home

@@ -382,3 +382,16 @@ def test_a_mistyped_server_database_is_not_created(tmp_path: Path, command: list
     typo = tmp_path / "typo.db"
     assert_clean_error(rehab("admin", *command, "--db", str(typo)), 2, "no database at")
     assert not typo.exists()
+
+
+@pytest.mark.parametrize("command", [["sessions"], ["sync"], ["show", "abcd"],
+                                     ["session", "-y", "--headless"]])
+def test_a_file_where_the_data_directory_should_be(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   command: list[str]) -> None:
+    """REHAB_HOME naming a file was a FileExistsError traceback."""
+    afile = tmp_path / "not-a-dir"
+    afile.write_text("mine\n")
+    monkeypatch.setenv("REHAB_HOME", str(afile))
+    assert_clean_error(rehab(*command), 1, "not a directory", "REHAB_HOME")
+    assert afile.read_text() == "mine\n"
