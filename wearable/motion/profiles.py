@@ -64,8 +64,6 @@ class MotionProfile:
 
 #: Typical thigh tilt ranges when the sensor is strapped above the knee, degrees.
 _THIGH_RANGE_DEG: dict[str, tuple[float, float]] = {
-    "bridge": (10.0, 35.0),  # the thigh follows the hip's extension as the pelvis rises
-    "hip_hitch": (3.0, 15.0),  # the free leg's thigh follows the pelvic drop and lift
     "clamshell": (15.0, 60.0),
     "side_leg_raise": (10.0, 45.0),
     "hip_hinge": (10.0, 60.0),
