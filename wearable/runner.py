@@ -74,6 +74,7 @@ class _Run:
         self.store, self.session_id, self.ui, self.options = store, session_id, ui, options
         self.clock = clock
         self.recorder: SetRecorder | None = None
+        self.recorder_pos = 0  # position in ``sets`` of the set being recorded
         self.outcomes: list[SetOutcome] = []
         self.done = asyncio.Event()
         self.link: SensorLink | None = None
@@ -94,6 +95,7 @@ class _Run:
         if m.phase != Phase.EXERCISE or m.paused or self.link is None:
             return
         if self.recorder is None:
+            self.recorder_pos = m.index
             self.recorder = SetRecorder(
                 m.current.spec, self.store, self.session_id, self.link.rate_hz,
                 self.link.host_time, self.clock, self.link.counters.reconnects)
@@ -111,8 +113,8 @@ class _Run:
         """Close the recorder when its set has ended; finish when the questions are due."""
         m = self.machine
         rec = self.recorder
-        if rec is not None and (m.phase != Phase.EXERCISE or m.index != rec.spec.index):
-            progress = m.progress[rec.spec.index]
+        if rec is not None and (m.phase != Phase.EXERCISE or m.index != self.recorder_pos):
+            progress = m.progress[self.recorder_pos]
             assert self.link is not None
             self.outcomes.append(rec.finish(progress.skipped, self.link.counters.reconnects))
             self.recorder = None
@@ -167,12 +169,15 @@ async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
                    options: RunOptions, *, kind: str = "session",
                    prescription_version: int | None = None,
                    keys: asyncio.Queue[str] | None = None,
-                   ble: BleLink | None = None) -> RunResult:
+                   ble: BleLink | None = None,
+                   session_id: str | None = None) -> RunResult:
     """Find the sensor, stream it and run ``sets`` to the end (or until stopped).
 
     The session is created in ``store`` as ``recording``; the caller finishes it (pain and red
     flags are asked after the sets). ``ble`` is an already open link (otherwise the one
-    ``options.transport`` names is opened and closed here).
+    ``options.transport`` names is opened and closed here). ``session_id`` continues a session
+    already in the store (say, after the sensor was changed between sets): ``sets`` then carry
+    their indices in that session.
 
     Raises
     ------
@@ -182,15 +187,17 @@ async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
     from wearable.bumble_backend.transport import open_link
 
     if ble is not None:
-        return await _run_on(ble, sets, store, ui, options, kind, prescription_version, keys)
+        return await _run_on(ble, sets, store, ui, options, kind, prescription_version, keys,
+                             session_id)
     async with open_link(options.transport, profile=options.sim_profile, faults=options.faults,
                          speed=options.speed) as opened:
-        return await _run_on(opened, sets, store, ui, options, kind, prescription_version, keys)
+        return await _run_on(opened, sets, store, ui, options, kind, prescription_version, keys,
+                             session_id)
 
 
 async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
                   options: RunOptions, kind: str, prescription_version: int | None,
-                  keys: asyncio.Queue[str] | None) -> RunResult:
+                  keys: asyncio.Queue[str] | None, continued: str | None) -> RunResult:
     found = await scan(options.scan_timeout_s, ble.scanner_backend)
     if options.address:
         found = [f for f in found if f.address.lower() == options.address.lower()]
@@ -201,7 +208,7 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
             + (f" with address {options.address}" if options.address else "")
             + ". Switch the sensor on, keep it close, and check it is one of: " + supported)
     sensor = found[0]
-    session_id = store.create_session(
+    session_id = continued or store.create_session(
         kind, SensorInfo(sensor.profile.id, sensor.name, sensor.address,
                          sensor.profile.has_gyro), prescription_version)
     run = _Run(sets, store, session_id, ui, options, time.monotonic)
@@ -217,7 +224,8 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
     try:
         await _wait_first_connection(streaming, link)
     except StreamError:
-        store.discard_session(session_id)
+        if continued is None:
+            store.discard_session(session_id)
         raise
     try:
         while not run.done.is_set() and not streaming.done():

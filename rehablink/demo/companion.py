@@ -66,14 +66,15 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
     """Today's plan (downloaded by the sync) set by set through the real Bleak client.
 
     Each set has its own virtual BLE link with a simulated sensor replaying the bundled
-    recording of its exercise, so each set is stored as a session of its own; the answers to
-    the end questions (pain, red flags) are automatic and go with the last one.
+    recording of its exercise; all sets go into one stored session, as if the patient had
+    changed sensors between sets. The answers to the end questions (pain, red flags) are
+    automatic.
     """
     import asyncio
 
     from rehablink.recordings import bundled
     from wearable.cli import _run
-    from wearable.plan import SetSpec, load_plan, session_sets
+    from wearable.plan import load_plan, session_sets
     from wearable.runner import RunOptions, run_sets
     from wearable.store import CompanionStore
     from wearable.ui import LiveUI, QuietUI
@@ -81,20 +82,21 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
     plan = load_plan(home / "plan.json")
     sets = session_sets(plan)
     runs: list[SetRun] = []
+    session_id: str | None = None
     with CompanionStore.open(home / "companion.db") as store:
         async def go(keys: asyncio.Queue[str]) -> None:
+            nonlocal session_id
             ui_context = LiveUI(speak=False) if live else contextlib.nullcontext(QuietUI())
             with ui_context as ui:
                 for spec in sets:
                     if live and spec.index:
                         await _rest(ui, spec, REST_S * LIVE_SPEED / speed)
-                    one = SetSpec(0, spec.exercise, spec.set_number, spec.of_sets,
-                                  spec.target_reps, spec.hold_s, spec.note)
                     options = RunOptions(transport=f"sim:{bundled(spec.exercise)}",
                                          speed=speed, rest_s=0.0, scan_timeout_s=1.0,
                                          rate_hz=50.0)
-                    running = run_sets([one], store, ui, options, keys=keys,
-                                       prescription_version=plan.version)
+                    running = run_sets([spec], store, ui, options, keys=keys,
+                                       prescription_version=plan.version,
+                                       session_id=session_id)
                     # Headless runs must end: a set gets its recording's duration plus a margin.
                     limit = None if live else SET_TIMEOUT_S + _duration_s(spec.exercise) / speed
                     try:
@@ -102,9 +104,7 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
                     except TimeoutError:
                         raise DemoError(f"{spec.exercise} set {spec.set_number} did not end "
                                         f"within {limit:.0f} s") from None
-                    last = spec.index == len(sets) - 1 or result.stopped_early
-                    store.finish_session(result.session_id, "completed",
-                                         pain=DEMO_PAIN if last else None)
+                    session_id = result.session_id
                     outcome = result.outcomes[0] if result.outcomes else None
                     counted = outcome.result.rep_count \
                         if outcome is not None and outcome.result is not None else None
@@ -117,6 +117,8 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
                         break
 
         _run(go, end_key="q")
+        if session_id is not None:
+            store.finish_session(session_id, "completed", pain=DEMO_PAIN)
     return runs
 
 
