@@ -70,6 +70,8 @@ class RehabGroup(click.Group):
             raise RuntimeFailure(f"database error: {exc} (the file was left as it is)") from None
         except OSError as exc:  # disk full, permission denied, a directory for a file ...
             where = f" ({exc.filename})" if exc.filename else ""
+            if exc.filename2:  # a rename or copy: the target is usually the one at fault
+                where = f" ({exc.filename2})"
             raise RuntimeFailure(f"{exc.strerror or exc}{where}") from None
         except ValueError as exc:
             from rehablink.recording import RecordingError

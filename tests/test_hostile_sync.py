@@ -190,3 +190,14 @@ def test_an_answer_too_large_is_not_read_to_the_end(home: Path, serve: Any) -> N
     enrolled(home, serve(lambda method, path: (
         201, {"Content-Type": "application/json"}, huge)).url)
     assert_one_error_line(rehab("portal"), "larger than")
+
+
+def test_a_plan_that_cannot_be_saved_names_the_plan_file(home: Path, serve: Any) -> None:
+    """A directory in place of plan.json was reported as the hidden temporary file."""
+    plan = {"version": 2, "effective_from": "2026-11-21",
+            "exercises": [{"exercise": "bridge", "sets": 1, "reps": 5}]}
+    enrolled(home, serve(lambda method, path: json_answer(plan)).url)
+    (home / "plan.json").mkdir()
+    result = rehab("sync", "--retries", "0")
+    assert_one_error_line(result, "plan.json")
+    assert ".tmp" not in result.stderr and list(home.glob(".plan.json*")) == []
