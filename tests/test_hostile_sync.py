@@ -201,3 +201,21 @@ def test_a_plan_that_cannot_be_saved_names_the_plan_file(home: Path, serve: Any)
     result = rehab("sync", "--retries", "0")
     assert_one_error_line(result, "plan.json")
     assert ".tmp" not in result.stderr and list(home.glob(".plan.json*")) == []
+
+
+ESCAPE = "\x1b]0;owned\x07\x1b[2J"
+
+
+@pytest.mark.parametrize("answer", [
+    (422, {"Content-Type": "application/json"},
+     json.dumps({"error": {"code": "bad" + ESCAPE, "message": "no" + ESCAPE}}).encode()),
+    (302, {"Location": "http://127.0.0.1:1/" + ESCAPE.replace("\x07", "%07")}, b""),
+    (201, {"Content-Type": "application/json"},
+     json.dumps({"url": "https://x/" + ESCAPE, "expires_in_s": 900}).encode())])
+def test_a_server_cannot_write_escape_sequences_to_the_terminal(home: Path, serve: Any,
+                                                                answer: Any) -> None:
+    """The server's error messages, redirect target and link were printed as they came,
+    terminal escape sequences (retitle, clear screen) included."""
+    enrolled(home, serve(lambda method, path: answer).url)
+    result = rehab("portal")
+    assert "\x1b" not in result.output and "\x07" not in result.output

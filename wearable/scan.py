@@ -15,6 +15,7 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
 from firmware_protocol.registry import PROFILES, SensorProfile, match_advertisement
+from rehablink.text import printable
 
 BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
 #: Test company id under which the simulated RehabLink sensor advertises
@@ -56,12 +57,6 @@ class FoundSensor:
     def to_json(self) -> dict[str, Any]:
         return {"profile": self.profile.id, "name": self.name, "address": self.address,
                 "rssi": self.rssi, "battery_pct": self.battery_pct}
-
-
-def printable(text: str, limit: int = 64) -> str:
-    """``text`` from the air made safe to show and store: control characters (terminal escape
-    sequences) become U+FFFD, and it is cut to ``limit`` characters."""
-    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text[:limit])
 
 
 def recognise(device: BLEDevice, adv: AdvertisementData) -> FoundSensor | None:

@@ -111,7 +111,7 @@ def show_command(session: str, as_json: bool) -> None:
     from rich.table import Table
 
     from rehablink.exercises import EXERCISES
-    from wearable.scan import printable
+    from rehablink.text import printable
 
     console = Console()
     sensor = doc["sensor"] or {}

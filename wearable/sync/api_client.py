@@ -13,6 +13,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from rehablink.text import printable
+
 TIMEOUT_S = 30.0
 #: The largest answer read from the server (its documents are a few kB; the cap keeps a broken
 #: or hostile server from filling this computer's memory).
@@ -65,8 +67,9 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
                          newurl: str) -> None:
         fp.close()
-        raise Unreachable(f"the server redirected to {newurl} (not followed: the API does not "
-                          "redirect; check the server address, then enroll again)")
+        raise Unreachable(f"the server redirected to {printable(newurl, 200)} (not followed: "
+                          "the API does not redirect; check the server address, then enroll "
+                          "again)")
 
 
 _OPENER = urllib.request.build_opener(_NoRedirects)
@@ -134,8 +137,8 @@ def _classify(exc: urllib.error.HTTPError) -> SyncError:
         error = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
     except (ValueError, OSError):
         body, error = {}, {}
-    code = str(error.get("code", "http_error"))
-    message = str(error.get("message", exc.reason))
+    code = printable(str(error.get("code", "http_error")))
+    message = printable(str(error.get("message", exc.reason)), 500)  # shown on the terminal
     if exc.code == 401:
         return AuthRejected(f"the server no longer accepts this device ({message}); "
                             "ask your physiotherapist for a new code and run `rehab enroll`")

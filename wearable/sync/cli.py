@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from rehablink.cli import BadInput, RuntimeFailure
+from rehablink.text import printable
 
 
 @click.command()
@@ -71,7 +72,7 @@ def portal() -> None:
     except SyncError as exc:
         raise RuntimeFailure(str(exc)) from None
     click.echo(f"open this link within {expires_in_s // 60} minutes (it works once):")
-    click.echo(url)
+    click.echo(printable(url, 2000))  # the server's text, shown on the terminal
 
 
 commands: list[click.Command] = [enroll, sync, portal]

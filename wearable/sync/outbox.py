@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from rehablink.rawsamples import encode
 from rehablink.recording import Recording
+from rehablink.text import printable
 from wearable.sync.api_client import ApiClient, Rejected, Unreachable
 from wearable.sync.backoff import backoff_delay
 from wearable.sync.device import write_private
@@ -207,7 +208,7 @@ def download_plan(client: ApiClient, home: Path, report: SyncReport, retries: in
         return
     report.plan_version = plan.get("version")
     report.plan_message = f"plan version {plan.get('version')} (from " \
-        f"{plan.get('effective_from')}) saved to {path}"
+        f"{printable(str(plan.get('effective_from')))}) saved to {path}"
 
 
 def run_sync(client: ApiClient, store: Store, home: Path, *, samples: bool = True,
