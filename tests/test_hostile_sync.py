@@ -219,3 +219,13 @@ def test_a_server_cannot_write_escape_sequences_to_the_terminal(home: Path, serv
     enrolled(home, serve(lambda method, path: answer).url)
     result = rehab("portal")
     assert "\x1b" not in result.output and "\x07" not in result.output
+
+
+def test_the_patient_name_from_enrollment_is_plain_text(home: Path, serve: Any) -> None:
+    """The name in the enrollment answer was printed ("enrolled for ...") and stored as sent."""
+    server = serve(lambda method, path: json_answer(
+        {"token": "t" * 43, "patient_name": "Pat" + ESCAPE, "device_id": 1}, 201))
+    result = rehab("enroll", "ABCD-EFGH-JKLM", "--server", server.url)
+    assert result.exit_code == 0, result.output
+    stored = json.loads((home / "device.json").read_text())["patient_name"]
+    assert "\x1b" not in result.output and "\x1b" not in stored and stored.startswith("Pat")

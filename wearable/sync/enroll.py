@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rehablink.paths import rehab_home
+from rehablink.text import printable
 from wearable.sync import device
 from wearable.sync.api_client import ApiClient, Unreachable
 
@@ -33,7 +34,8 @@ def enroll(code: str, server: str, home: Path | None = None) -> device.DeviceCon
     body = response.body
     device_id = body.get("device_id")
     config = device.DeviceConfig(server=server, token=token,
-                                 patient_name=str(body.get("patient_name", "")),
+                                 patient_name=printable(str(body.get("patient_name", "")),
+                                                        200),
                                  device_id=device_id if isinstance(device_id, int) else None)
     device.save(config, home or rehab_home())
     return config
