@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import sqlite3
 import sys
 from typing import Any
@@ -168,10 +169,25 @@ def _register() -> None:
 _register()
 
 
+#: Set to 1 to see the traceback of an unexpected failure instead of its one-line summary.
+DEBUG_ENV = "REHAB_DEBUG"
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    A failure no command anticipated (a bug) ends with one ``error:`` line and exit 1; set
+    ``REHAB_DEBUG=1`` to see its traceback for a report.
+    """
     try:
         cli.main(standalone_mode=True)
     except KeyboardInterrupt:  # Ctrl-C outside a command that handles it
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        summary = f"{type(exc).__name__}: {exc}"[:300]
+        click.echo(f"error: unexpected failure ({summary}); this is a bug: run again with "
+                   f"{DEBUG_ENV}=1 to see the details for a report", err=True)
+        sys.exit(1)

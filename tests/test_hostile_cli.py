@@ -395,3 +395,24 @@ def test_a_file_where_the_data_directory_should_be(tmp_path: Path,
     monkeypatch.setenv("REHAB_HOME", str(afile))
     assert_clean_error(rehab(*command), 1, "not a directory", "REHAB_HOME")
     assert afile.read_text() == "mine\n"
+
+
+def test_a_bug_is_one_error_line_unless_debugging(tmp_path: Path) -> None:
+    """Whatever no command anticipated ended in a Python traceback on the user's terminal;
+    now one line, and the traceback with REHAB_DEBUG=1."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import click\nfrom rehablink import cli\n"
+              "@click.command('broken')\ndef broken():\n    raise KeyError('internal')\n"
+              "cli.cli.add_command(broken)\ncli.main()\n")
+    env = {**os.environ, "REHAB_HOME": str(tmp_path)}
+    env.pop("REHAB_DEBUG", None)
+    quiet = subprocess.run([sys.executable, "-c", script, "broken"], capture_output=True,
+                           text=True, env=env, timeout=60)
+    assert quiet.returncode == 1 and "Traceback" not in quiet.stderr
+    assert quiet.stderr.startswith("error: unexpected failure (KeyError: 'internal')")
+    loud = subprocess.run([sys.executable, "-c", script, "broken"], capture_output=True,
+                          text=True, env={**env, "REHAB_DEBUG": "1"}, timeout=60)
+    assert loud.returncode == 1 and "Traceback" in loud.stderr
