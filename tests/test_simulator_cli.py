@@ -115,3 +115,12 @@ def test_bundled_recordings_are_installed_with_their_truth(name: str) -> None:
 def test_bundled_rejects_an_unknown_name() -> None:
     with pytest.raises(KeyError, match="known: bridge"):
         bundled("plank")
+
+
+def test_simulate_refuses_a_negative_seed(tmp_path: Path) -> None:
+    """``--seed -1`` reached numpy's random generator and failed there."""
+    result = CliRunner().invoke(cli, ["simulate", "bridge", "--out", str(tmp_path / "x.csv"),
+                                      "--seed", "-1"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and "--seed" in result.stderr
+    assert not (tmp_path / "x.csv").exists()

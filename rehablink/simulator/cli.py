@@ -17,7 +17,8 @@ from rehablink.simulator.spec import HAZARDS
 @click.argument("exercise")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV to write; the truth goes next to it as NAME.truth.json.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1),
+              help="Random seed (0 or more).")
 @click.option("--reps", default=10, show_default=True, type=int, help="Counted reps in the set.")
 @click.option("--rate", "rate_hz", default=50.0, show_default=True, type=float,
               help="Nominal sample rate, Hz.")
