@@ -91,6 +91,10 @@ _G_RANGE = (0.5, 2.0)
 _MAX_MEDIAN_STEP_S = 0.2
 
 
+#: Largest recording file read, bytes: about 20 hours of six-axis samples at 100 Hz.
+MAX_RECORDING_BYTES = 1 << 30
+
+
 def load_recording(path: str | Path) -> Recording:
     """Load a recording from the interchange CSV or a phyphox accelerometer export.
 
@@ -121,11 +125,17 @@ def load_recording(path: str | Path) -> Recording:
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise RecordingError(f"{path}: is a directory, not a CSV file") from None
+        if path.is_dir():
+            raise RecordingError(f"{path}: is a directory, not a CSV file")
+        if path.exists() and not path.is_file():  # a FIFO would block, /dev/zero never ends
+            raise RecordingError(f"{path}: is not a regular file")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_RECORDING_BYTES + 1)
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_RECORDING_BYTES:
+        raise RecordingError(f"{path}: larger than {MAX_RECORDING_BYTES >> 20} MiB; split the "
+                             "recording into sets")
     return parse_recording(raw, name=str(path))
 
 

@@ -164,3 +164,26 @@ def test_jittered_and_gapped_timestamps_load(tmp_path: Path) -> None:
     back = load_recording(tmp_path / "j.csv")
     assert len(back) == 500
     assert back.duration_s == pytest.approx(rec.duration_s, abs=1e-3)
+
+
+def test_load_refuses_a_fifo_and_a_device(tmp_path: Path) -> None:
+    """A FIFO made ``rehab analyze`` wait forever and /dev/zero ran it out of memory."""
+    import os
+
+    fifo = tmp_path / "stream.csv"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(RecordingError, match="is not a regular file"):
+            load_recording(path)
+
+
+def test_load_refuses_a_file_over_the_size_limit(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are read up to a limit, not whole: a huge file is one clear error."""
+    import rehablink.recording as recording
+
+    path = tmp_path / "big.csv"
+    path.write_text("t,ax,ay,az\n" + "0.0,0,0,1\n" * 100)
+    monkeypatch.setattr(recording, "MAX_RECORDING_BYTES", 200)
+    with pytest.raises(RecordingError, match="larger than"):
+        load_recording(path)
