@@ -10,7 +10,9 @@ from wearable.motion.analyze import analyze
 from wearable.motion.orientation import GravityTracker, angle_deg, plane_angles, unit_rows
 from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
 from wearable.motion.profiles import get_profile
-from wearable.motion.reps import classify, refine, typical_range
+from wearable.motion.reps import RepTiming, classify, refine, typical_range
+from wearable.motion.review import fidget_limit_s, overshoots, real_walks, split_at_gaps
+from wearable.motion.segment import Excursion
 from wearable.motion.synthetic import SyntheticRep, synthetic_set
 
 
@@ -158,3 +160,44 @@ def test_thigh_placement_profile() -> None:
     assert profile.rom_range_deg[0] > get_profile("clamshell").rom_range_deg[0]
     assert not profile.stability_checked and not profile.roll_is_compensation
     assert get_profile("clamshell").roll_is_compensation
+
+
+def _timing(start: float, top: float, lower_start: float, end: float,
+            rom: float = 10.0) -> RepTiming:
+    return RepTiming(start, top, lower_start, end, rom, 0.0, None)
+
+
+def test_split_at_gaps_only_long_reps_holding_a_long_hole() -> None:
+    reps = [_timing(0, 1, 2, 3), _timing(5, 6, 7, 8), _timing(10, 11, 19, 20),
+            _timing(22, 23, 24, 25)]
+    # A 3 s hole between the top and the lowering of the 10 s rep (median 3 s): two reps.
+    out = split_at_gaps(reps, [[13.0, 16.0]])
+    assert len(out) == 5
+    assert (out[2].start, out[2].top, out[2].lower_start, out[2].end) == (10, 11, 13.0, 13.0)
+    assert (out[3].start, out[3].top, out[3].lower_start, out[3].end) == (16.0, 16.0, 19, 20)
+    assert split_at_gaps(reps, [[13.0, 13.5]]) == reps  # too short for a return and a lift
+    assert split_at_gaps(reps, [[1.2, 1.9]]) == reps  # inside a rep of ordinary length
+    assert split_at_gaps(reps[:2], [[13.0, 16.0]]) == reps[:2]  # no set tempo yet
+
+
+def test_real_walks_last() -> None:
+    assert real_walks([10.0, 50.0, 90.0], [11.5, 60.0]) == [50.0, 90.0]  # the last goes on
+
+
+def test_fidget_limit_follows_the_set_tempo() -> None:
+    reps = [_timing(0, 1, 2, 4), _timing(5, 6, 7, 9), _timing(10, 11, 12, 14)]
+    assert fidget_limit_s(reps, 10.0) == pytest.approx(0.3 * 4.0)
+    assert fidget_limit_s(reps[:2], 10.0) == 0.0
+
+
+def test_small_overshoots_the_other_way_are_found() -> None:
+    ref = (0.0, 0.0, 1.0)
+    s, c = np.sin(np.radians(10.0)), np.cos(np.radians(10.0))
+    s4, c4 = np.sin(np.radians(4.0)), np.cos(np.radians(4.0))
+    up = Excursion(0, 1, 0.5, 10.0, ref, (s, 0.0, c))
+    back = Excursion(2, 3, 2.5, 4.0, ref, (-s4, 0.0, c4))
+    big_back = Excursion(4, 5, 4.5, 10.0, ref, (-s, 0.0, c))
+    side = Excursion(6, 7, 6.5, 4.0, ref, (0.0, s4, c4))
+    flags = overshoots([up, up, back, big_back, side], np.array([1.0, 0.0, 0.0]))
+    assert flags == [False, False, True, False, False]
+    assert overshoots([up, back], None) == [False, False]

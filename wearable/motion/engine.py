@@ -9,7 +9,6 @@ Both run the same code, so they reach the same counts.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +19,13 @@ from wearable.motion.orientation import GravityTracker, tangent_direction
 from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
 from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
+from wearable.motion.review import (
+    fidget_limit_s,
+    note_gaps,
+    overshoots,
+    real_walks,
+    split_at_gaps,
+)
 from wearable.motion.segment import (
     TICK_HZ,
     WALK_SUSTAIN_S,
@@ -33,21 +39,6 @@ from wearable.motion.stability import is_rotating, stability_deg
 FloatArray = npt.NDArray[np.float64]
 
 TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
-#: A rep lasting this multiple of the set's median rep, with a hole in the data of at least
-#: ``GAP_SPLIT_S`` (time for a return and a new lift) between its top and its lowering, is two
-#: reps whose turn the hole hid.
-GAP_SPLIT_SHARE = 1.6
-GAP_SPLIT_S = 1.0
-#: Shortest walk, s: footfalls for less time than this are not walking.
-WALK_MIN_S = 3.0
-#: An excursion whose direction has a cosine below this with the set's mean direction goes the
-#: other way (120 degrees or more apart).
-AGAINST_COS = -0.5
-#: ... and is not a rep when it is also smaller than this share of the set's other excursions.
-AGAINST_SHARE = 0.6
-#: A movement below the set's full range that lasts less than this share of the set's median
-#: full rep is a fidget, not a rep nor a partial attempt.
-FIDGET_TEMPO_SHARE = 0.3
 
 
 class _Grow:
@@ -115,7 +106,7 @@ class Engine:
         if chunk.gyro is not None:
             self._gyro.extend(chunk.gyro)
         if chunk.gap.any():
-            self._note_gaps(chunk.t[chunk.gap])
+            note_gaps(self._gaps, chunk.t[chunk.gap])
         gg = np.vstack((self._tail_g, g))
         rr = np.concatenate((self._tail_r, r2))
         tt = np.concatenate((self._tail_t, chunk.t))
@@ -134,35 +125,6 @@ class Engine:
                 self._on_tick_event(e, out)
             if self.segmenter.phase is Phase.ACTIVE:
                 self._watch_active(ti, gi, out)
-        return out
-
-    def _note_gaps(self, times: FloatArray) -> None:
-        """Record the grid times that fall in holes of the data as [first, last] runs."""
-        step = 1.5 / GRID_HZ
-        for ti in times.tolist():
-            if self._gaps and ti - self._gaps[-1][1] <= step:
-                self._gaps[-1][1] = ti
-            else:
-                self._gaps.append([ti, ti])
-
-    def _split_at_gaps(self, kept: list[RepTiming]) -> list[RepTiming]:
-        """A disconnect can hide the return between two reps; the tilt is then interpolated
-        straight from one top to the next and the two look like one long rep. A rep that lasts
-        far longer than the set's others and holds a hole long enough for a return and a lift
-        is split at the hole."""
-        if len(kept) < 3 or not self._gaps:
-            return kept
-        median_s = float(np.median([tm.end - tm.start for tm in kept]))
-        out: list[RepTiming] = []
-        for tm in kept:
-            hole = next((g for g in self._gaps
-                         if tm.top <= g[0] and g[1] <= tm.lower_start
-                         and g[1] - g[0] >= GAP_SPLIT_S), None)
-            if hole is None or tm.end - tm.start < GAP_SPLIT_SHARE * median_s:
-                out.append(tm)
-                continue
-            out.append(replace(tm, lower_start=hole[0], end=hole[0]))
-            out.append(replace(tm, start=hole[1], top=hole[1]))
         return out
 
     def _on_tick_event(self, e: TickEvent, out: list[ev.Event]) -> None:
@@ -239,15 +201,6 @@ class Engine:
         n = float(np.linalg.norm(total))
         return total / n if n > 1e-9 else None
 
-    @staticmethod
-    def _against(ex: Excursion, set_direction: FloatArray | None) -> bool:
-        """Whether an excursion goes the opposite way to the set's reps: when small, the
-        overshoot of a return below a rest learned part-way up (reps without a pause)."""
-        if set_direction is None:
-            return False
-        d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
-        return d is not None and float(d @ set_direction) < AGAINST_COS
-
     def _set_axis(self) -> FloatArray | None:
         """The dominant rotation axis of the set's excursions, sensor frame (gyro only)."""
         if not self._gyro.size or not self.excursions:
@@ -299,20 +252,13 @@ class Engine:
     # -- the set ---------------------------------------------------------------------------
     def result(self, duration_s: float, sample_rate_hz: float) -> SetResult:
         """The set so far, with every excursion timed on all the data there is."""
-        # Walking goes on for several steps; a moment of footfall-band shaking that stops as
-        # soon as it is certain is the exercise itself (a fast squat on a loose belt).
-        ended = self.segmenter.walk_ended
-        walks = [w for i, w in enumerate(self.segmenter.walk_started)
-                 if i >= len(ended) or ended[i] - w >= WALK_MIN_S]
+        walks = real_walks(self.segmenter.walk_started, self.segmenter.walk_ended)
         set_direction, set_axis = self._set_direction(), self._set_axis()
-        against = [self._against(ex, set_direction) for ex in self.excursions]
-        along = [ex.peak_deg for ex, a in zip(self.excursions, against, strict=True) if not a]
-        small = AGAINST_SHARE * float(np.median(along)) if along else 0.0
+        overshoot = overshoots(self.excursions, set_direction)
         timings = [self._time(ex, set_direction=set_direction, set_axis=set_axis)
-                   for ex, a in zip(self.excursions, against, strict=True)
-                   if not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
-                              for w in walks)
-                   and not (a and ex.peak_deg < small)]
+                   for ex, o in zip(self.excursions, overshoot, strict=True)
+                   if not o and not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
+                                        for w in walks)]
         kept: list[RepTiming] = []
         for tm in timings:
             if tm is None or tm.rom_deg > self.profile.max_rom_deg:
@@ -322,15 +268,12 @@ class Engine:
                     kept[-1] = tm
                 continue
             kept.append(tm)
-        kept = self._split_at_gaps(kept)
+        kept = split_at_gaps(kept, self._gaps)
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         reps: list[Rep] = []
         partials = 0
-        full_s = [tm.end - tm.start for tm in kept if classify(tm.rom_deg, typical) == "full"]
-        # A smaller movement over in a fraction of the set's own rep time is a fidget (an
-        # adjustment, a knock), not an attempt at the exercise.
-        fidget_s = FIDGET_TEMPO_SHARE * float(np.median(full_s)) if len(full_s) >= 3 else 0.0
+        fidget_s = fidget_limit_s(kept, typical)
         for tm in kept:
             kind = classify(tm.rom_deg, typical)
             if kind == "outlier" or tm.rom_deg > self.profile.max_rom_deg:

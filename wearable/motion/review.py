@@ -1,0 +1,101 @@
+"""Set-level review of the excursions: rules that need the whole set (pure functions).
+
+The engine applies them when it builds the set's result (``Engine.result``, which the live
+detector's ``finish()`` also runs, so live and offline counts stay equal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+
+from wearable.motion.orientation import tangent_direction
+from wearable.motion.preprocess import GRID_HZ
+from wearable.motion.reps import RepTiming, classify
+from wearable.motion.segment import Excursion
+
+FloatArray = npt.NDArray[np.float64]
+
+#: A rep lasting this multiple of the set's median rep, with a hole in the data of at least
+#: ``GAP_SPLIT_S`` (time for a return and a new lift) between its top and its lowering, is two
+#: reps whose turn the hole hid.
+GAP_SPLIT_SHARE = 1.6
+GAP_SPLIT_S = 1.0
+#: Shortest walk, s: footfalls for less time than this are not walking.
+WALK_MIN_S = 3.0
+#: An excursion whose direction has a cosine below this with the set's mean direction goes the
+#: other way (120 degrees or more apart) ...
+AGAINST_COS = -0.5
+#: ... and is not a rep when it is also smaller than this share of the set's other excursions.
+AGAINST_SHARE = 0.6
+#: A movement below the set's full range that lasts less than this share of the set's median
+#: full rep is a fidget, not a rep nor a partial attempt.
+FIDGET_TEMPO_SHARE = 0.3
+
+
+def note_gaps(gaps: list[list[float]], times: FloatArray) -> None:
+    """Add grid times that fall in holes of the data to ``gaps``, as [first, last] runs (s)."""
+    step = 1.5 / GRID_HZ
+    for ti in times.tolist():
+        if gaps and ti - gaps[-1][1] <= step:
+            gaps[-1][1] = ti
+        else:
+            gaps.append([ti, ti])
+
+
+def split_at_gaps(kept: list[RepTiming], gaps: list[list[float]]) -> list[RepTiming]:
+    """Split reps whose turn a disconnect hid.
+
+    A disconnect can hide the return between two reps; the tilt is then interpolated straight
+    from one top to the next and the two look like one long rep. A rep that lasts far longer
+    than the set's others and holds a hole long enough for a return and a lift is split at the
+    hole (the two reps' times inside it are its edges).
+    """
+    if len(kept) < 3 or not gaps:
+        return kept
+    median_s = float(np.median([tm.end - tm.start for tm in kept]))
+    out: list[RepTiming] = []
+    for tm in kept:
+        hole = next((g for g in gaps if tm.top <= g[0] and g[1] <= tm.lower_start
+                     and g[1] - g[0] >= GAP_SPLIT_S), None)
+        if hole is None or tm.end - tm.start < GAP_SPLIT_SHARE * median_s:
+            out.append(tm)
+            continue
+        out.append(replace(tm, lower_start=hole[0], end=hole[0]))
+        out.append(replace(tm, start=hole[1], top=hole[1]))
+    return out
+
+
+def real_walks(started: list[float], ended: list[float]) -> list[float]:
+    """Start times of the walks that went on for at least ``WALK_MIN_S`` (or still go on), s.
+
+    A moment of footfall-band shaking that stops as soon as it is certain is the exercise itself
+    (a fast squat on a loose belt), not a walk whose first steps would cancel the reps around it.
+    """
+    return [w for i, w in enumerate(started) if i >= len(ended) or ended[i] - w >= WALK_MIN_S]
+
+
+def overshoots(excursions: list[Excursion], set_direction: FloatArray | None) -> list[bool]:
+    """Which excursions are small movements the opposite way to the set's reps: the overshoot of
+    a return below a rest learned part-way up (reps without a pause), not reps."""
+    if set_direction is None:
+        return [False] * len(excursions)
+    against = []
+    for ex in excursions:
+        d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
+        against.append(d is not None and float(d @ set_direction) < AGAINST_COS)
+    along = [ex.peak_deg for ex, a in zip(excursions, against, strict=True) if not a]
+    small = AGAINST_SHARE * float(np.median(along)) if along else 0.0
+    return [a and ex.peak_deg < small for ex, a in zip(excursions, against, strict=True)]
+
+
+def fidget_limit_s(kept: list[RepTiming], typical_deg: float) -> float:
+    """Duration below which a sub-range movement is a fidget, s (0 until three full reps).
+
+    A smaller movement over in a fraction of the set's own rep time is a fidget (an adjustment,
+    a knock), not an attempt at the exercise.
+    """
+    full_s = [tm.end - tm.start for tm in kept if classify(tm.rom_deg, typical_deg) == "full"]
+    return FIDGET_TEMPO_SHARE * float(np.median(full_s)) if len(full_s) >= 3 else 0.0
