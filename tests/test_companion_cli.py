@@ -81,6 +81,14 @@ def test_companion_record_json_then_sessions_show_export_analyze(
     code, out, err = invoke("analyze", sid[:8], "-e", "bridge", "--json")
     assert code == 0, err
     assert json.loads(out)["rep_count"] == 3
+    # Without -e a stored set is re-analysed as the exercise it was recorded as.
+    code, out, err = invoke("analyze", f"{sid[:8]}:0", "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert (again["exercise"], again["placement"], again["rep_count"]) == ("bridge", "pelvis", 3)
+    # A CSV file has no exercise of its own.
+    code, _, err = invoke("analyze", str(target))
+    assert code == 2 and err.startswith("error: --exercise is required for a CSV file")
 
 
 def test_companion_session_headless_with_answers_stores_pain_and_flags(

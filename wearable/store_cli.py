@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,17 @@ def _resolve(store: Any, ref: str) -> tuple[str, int | None]:
         raise BadInput(str(exc)) from None
 
 
-def stored_recording(ref: str) -> Recording:
+@dataclass(frozen=True, eq=False)
+class StoredSet:
+    """A stored set's samples and what it was prescribed as (for ``rehab analyze``)."""
+
+    recording: Recording
+    exercise: str
+    placement: str
+    hold_target_s: float | None
+
+
+def stored_recording(ref: str) -> StoredSet:
     """The recording of a stored set, ``SESSION`` or ``SESSION:N`` (for ``rehab analyze``).
 
     Raises
@@ -58,7 +69,11 @@ def stored_recording(ref: str) -> Recording:
     with store:
         try:
             full = store.resolve_session(sid)
-            return store.set_recording(full, 0 if idx is None else idx)
+            index = 0 if idx is None else idx
+            recording = store.set_recording(full, index)
+            stored = next(s for s in store.session_document(full)["sets"] if s["index"] == index)
+            return StoredSet(recording, stored["exercise"], stored["placement"],
+                             stored["hold_target_s"])
         except StoreError:
             raise BadInput(f"no such file or stored session: {ref}") from None
 

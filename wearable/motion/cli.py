@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,22 +13,27 @@ from rehablink.exercises import EXERCISES, Placement
 from rehablink.recording import Recording, RecordingError, load_recording
 from rehablink.results import SetResult
 
+if TYPE_CHECKING:
+    from wearable.store_cli import StoredSet
 
-def resolve_recording(path_or_id: str) -> Recording:
-    """The recording named on the command line: a CSV path (interchange or phyphox export).
+
+def resolve_recording(path_or_id: str) -> tuple[Recording, StoredSet | None]:
+    """The recording named on the command line: a CSV path (interchange or phyphox export), or
+    a set kept by the companion, ``SESSION[:N]`` (then also what it was prescribed as).
 
     Raises
     ------
     BadInput
-        When there is no such file or it cannot be used (one line saying why).
+        When there is no such file or stored set, or it cannot be used (one line saying why).
     """
     path = Path(path_or_id)
     if not path.exists():
         from wearable.store_cli import stored_recording  # SESSION[:SET] of the local store
 
-        return stored_recording(path_or_id)
+        stored = stored_recording(path_or_id)
+        return stored.recording, stored
     try:
-        return load_recording(path)
+        return load_recording(path), None
     except RecordingError as exc:
         raise BadInput(str(exc)) from None
 
@@ -61,20 +67,32 @@ def _print_table(result: SetResult) -> None:
 
 @click.command("analyze")
 @click.argument("path")
-@click.option("--exercise", "-e", required=True, metavar="ID",
-              help=f"Exercise id: {', '.join(EXERCISES)}.")
-@click.option("--placement", default="pelvis", show_default=True, metavar="WHERE",
-              help="Where the sensor is worn: pelvis or thigh (strapped above the knee).")
+@click.option("--exercise", "-e", default=None, metavar="ID",
+              help=f"Exercise id: {', '.join(EXERCISES)} (a stored set's own by default).")
+@click.option("--placement", default=None, metavar="WHERE",
+              help="Where the sensor is worn: pelvis (default) or thigh (strapped above the "
+                   "knee).")
 @click.option("--hold-target", type=float, default=None, metavar="SECONDS",
               help="Prescribed hold at the top, s (reported with the result).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def analyze_command(path: str, exercise: str, placement: str, hold_target: float | None,
-                    as_json: bool) -> None:
+def analyze_command(path: str, exercise: str | None, placement: str | None,
+                    hold_target: float | None, as_json: bool) -> None:
     """Count the reps and time the holds of a recorded set.
 
-    PATH is a CSV with header t,ax,ay,az[,gx,gy,gz] (s, g, deg/s) or a phyphox
-    "Acceleration with g" export.
+    PATH is a CSV with header t,ax,ay,az[,gx,gy,gz] (s, g, deg/s), a phyphox
+    "Acceleration with g" export, or a set kept by the companion, SESSION[:N] (see
+    `rehab sessions`), which is re-analysed as the exercise it was recorded as.
     """
+    if exercise is not None and exercise not in EXERCISES:
+        raise BadInput(f"unknown exercise {exercise!r}; known: {', '.join(EXERCISES)}")
+    recording, stored = resolve_recording(path)
+    if stored is not None:
+        exercise = exercise or stored.exercise
+        placement = placement or stored.placement
+        hold_target = hold_target if hold_target is not None else stored.hold_target_s
+    placement = placement or Placement.PELVIS.value
+    if exercise is None:
+        raise BadInput("--exercise is required for a CSV file; known: " + ", ".join(EXERCISES))
     if exercise not in EXERCISES:
         raise BadInput(f"unknown exercise {exercise!r}; known: {', '.join(EXERCISES)}")
     if placement not in {p.value for p in Placement}:
@@ -82,7 +100,6 @@ def analyze_command(path: str, exercise: str, placement: str, hold_target: float
         raise BadInput(f"unknown placement {placement!r}; known: {known}")
     if hold_target is not None and not (0.0 < hold_target < 600.0):
         raise BadInput(f"--hold-target must be between 0 and 600 s, got {hold_target:g}")
-    recording = resolve_recording(path)
 
     from wearable.motion.analyze import analyze
 
