@@ -1,0 +1,156 @@
+"""Step-ups counted from the pelvis's vertical motion (a pure set-level rule).
+
+The pelvis leans forward while stepping up and again while stepping down, so its tilt shows two
+humps per rep, shallow or deep by person and tempo: tilt alone splits some reps and merges others.
+The vertical motion does not: the body rises once (stepping up) and falls once (stepping down).
+Tilting leaves the magnitude of the acceleration at 1 g, so ``|acc| - 1 g`` is the vertical
+acceleration (plus a second-order share of the horizontal one) in any mounting orientation and
+without a gyro. Integrated and high-passed it gives the vertical velocity: one rise then one fall
+of it is one rep. Only the span where the tilt found movement is searched, so standing, walking
+and posture changes around the set stay out (the segmentation already excludes them).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+from wearable.motion.preprocess import GRID_HZ
+from wearable.motion.reps import RepTiming
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Standard gravity, m/s².
+G = 9.80665
+#: Band of the vertical acceleration kept, Hz: a step up or down lasts 0.5-5 s; above 3 Hz are
+#: heel strikes and mount resonance.
+VERTICAL_BAND_HZ = (0.08, 3.0)
+#: High-pass of the integrated velocity, Hz (removes the drift of the remaining bias).
+VELOCITY_HP_HZ = 0.08
+#: A rise or fall is a run of vertical velocity beyond this share of the set's typical peak.
+PULSE_SHARE = 0.35
+#: A stop of a phase is where the velocity is back under this share of the phase's peak.
+STOP_SHARE = 0.1
+#: Below this typical peak vertical speed (very slow steps) the tilt's count stands, m/s.
+MIN_PEAK_MS = 0.1
+#: A rise and fall the tilt missed is a rep when both reach this share of the typical speed.
+FULL_SHARE = 0.6
+#: Shortest rise or fall of a step-up, s.
+MIN_PHASE_S = 0.6
+#: Data around the movements searched, s.
+SPAN_MARGIN_S = 1.0
+
+_SOS_BAND = signal.butter(2, VERTICAL_BAND_HZ, "bandpass", fs=GRID_HZ, output="sos")
+_SOS_VHP = signal.butter(1, VELOCITY_HP_HZ, "highpass", fs=GRID_HZ, output="sos")
+
+
+def vertical_velocity(acc: FloatArray) -> FloatArray:
+    """Vertical velocity of the sensor, m/s (up positive), from grid accelerations in g."""
+    if acc.shape[0] < 16:
+        return np.zeros(acc.shape[0])
+    a = (np.sqrt(np.einsum("ij,ij->i", acc, acc)) - 1.0) * G
+    a = a - float(np.median(a))  # a scale error of the accelerometer
+    pad = min(a.size - 1, 200)
+    a = signal.sosfiltfilt(_SOS_BAND, a, padlen=pad)
+    v = np.cumsum(a) / GRID_HZ
+    return np.asarray(signal.sosfiltfilt(_SOS_VHP, v, padlen=pad), dtype=np.float64)
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """[first, last] index pairs of the runs of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _phase(v: FloatArray, a: int, b: int, sign: float) -> tuple[int, int, int]:
+    """(start, peak, stop) indices of a rise (sign 1) or fall (sign -1) around run [a, b]."""
+    s = sign * v
+    ip = a + int(np.argmax(s[a:b + 1]))
+    level = STOP_SHARE * float(s[ip])
+    before = np.flatnonzero(s[:ip] < level)
+    after = np.flatnonzero(s[ip:] < level)
+    i0 = int(before[-1]) if before.size else 0
+    i1 = ip + int(after[0]) if after.size else v.size - 1
+    return i0, ip, i1
+
+
+def step_reps(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
+              gaps: Sequence[Sequence[float]] = ()) -> list[RepTiming]:
+    """The set's step-ups: one rise followed by one fall of the pelvis each.
+
+    Parameters
+    ----------
+    t, acc : ndarray
+        Grid times (s) and accelerations (g) of the whole recording.
+    timings : list of RepTiming
+        The movements the tilt found (their span is searched; their angles are kept).
+    gaps : sequence of (first, last)
+        Holes in the data, s: the tilt's movements around them stand as they are.
+
+    Returns
+    -------
+    list of RepTiming
+        One per rise-and-fall, timed from the vertical velocity (``top`` when the rise stops,
+        ``lower_start`` when the fall begins); ``timings`` unchanged when no rise and fall is
+        found.
+    """
+    if not timings or t.size < 16:
+        return timings
+    lo = int(np.searchsorted(t, timings[0].start - SPAN_MARGIN_S))
+    hi = int(np.searchsorted(t, timings[-1].end + SPAN_MARGIN_S))
+    tt, v = t[lo:hi], vertical_velocity(acc[lo:hi])
+    if tt.size < 16:
+        return timings
+    inside = np.zeros(tt.size, dtype=bool)
+    for tm in timings:
+        i0, i1 = np.searchsorted(tt, [tm.start - SPAN_MARGIN_S, tm.end + SPAN_MARGIN_S])
+        inside[i0:i1] = True
+    peaks_up = [float(v[i0:i1].max()) for i0, i1 in
+                (np.searchsorted(tt, [tm.start, tm.end]) for tm in timings) if i1 > i0]
+    peaks_dn = [float(-v[i0:i1].min()) for i0, i1 in
+                (np.searchsorted(tt, [tm.start, tm.end]) for tm in timings) if i1 > i0]
+    if not peaks_up:
+        return timings
+    typ_up, typ_dn = float(np.median(peaks_up)), float(np.median(peaks_dn))
+    if min(typ_up, typ_dn) < MIN_PEAK_MS:
+        return timings  # slow steps: the vertical speed is lost in sway and noise
+    up_level, dn_level = PULSE_SHARE * typ_up, PULSE_SHARE * typ_dn
+    pulses = sorted([(a, b, 1.0) for a, b in _runs((v > up_level) & inside)]
+                    + [(a, b, -1.0) for a, b in _runs((v < -dn_level) & inside)])
+    merged: list[tuple[int, int, float]] = []
+    for a, b, s in pulses:  # a rise that dips under the level briefly is still one rise
+        if merged and merged[-1][2] == s:
+            merged[-1] = (merged[-1][0], b, s)
+        else:
+            merged.append((a, b, s))
+    reps: list[RepTiming] = []
+    for (a, b, s), (c, d, s2) in itertools.pairwise(merged):
+        if s < 0 or s2 > 0:
+            continue
+        r0, rp, r1 = _phase(v, a, b, 1.0)
+        f0, fp, f1 = _phase(v, c, d, -1.0)
+        start, top = float(tt[r0]), float(tt[r1])
+        lower_start, end = max(float(tt[f0]), top), float(tt[f1])
+        if min(top - start, end - lower_start) < MIN_PHASE_S:
+            continue  # a jolt (fidget, shuffle) is briefer than stepping up or down
+        if any(g0 <= end + SPAN_MARGIN_S and g1 >= start - SPAN_MARGIN_S for g0, g1 in gaps):
+            continue  # a hole in the data hides part of the motion: the tilt's count stands
+        near = [tm for tm in timings if tm.start < end and tm.end > start]
+        if near:
+            best = max(near, key=lambda tm: tm.rom_deg)
+        elif v[rp] >= FULL_SHARE * typ_up and -v[fp] >= FULL_SHARE * typ_dn:
+            # A full rise and fall the tilt missed: the set's median movement's angles.
+            best = sorted(timings, key=lambda tm: tm.rom_deg)[len(timings) // 2]
+        else:  # the tilt saw no movement: a fidget or a shuffle, not a step-up
+            continue
+        reps.append(replace(best, start=start, top=top, lower_start=lower_start, end=end))
+    # Very slow steps leave the vertical speed in the noise: the tilt's movements that no
+    # rise and fall overlaps stand as they are.
+    alone = [tm for tm in timings
+             if not any(r.start < tm.end and r.end > tm.start for r in reps)]
+    return sorted(reps + alone, key=lambda tm: tm.start)
