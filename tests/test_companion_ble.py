@@ -186,11 +186,16 @@ def test_companion_two_sensors_at_once_stream_independently(
             await asyncio.sleep(0.5)
             for sensor_link in links:  # the last packets may be lost with nothing after them
                 await sensor_link.fetch_tail()
-            for _ in range(50):
+            # Done when nothing is missing and nothing has arrived for 1 s (the resent tail
+            # may take a while on a busy machine); at most 10 s.
+            counts, still = (-1, -1), 0
+            for _ in range(100):
                 await asyncio.sleep(0.1)
-                if all(s.ledger.missing == 0 for s in links):
+                now = (sum(len(b) for b in times[0]), sum(len(b) for b in times[1]))
+                still = still + 1 if now == counts else 0
+                counts = now
+                if still >= 10 and all(s.ledger.missing == 0 for s in links):
                     break
-            await asyncio.sleep(0.3)
             stop.set()
             await asyncio.gather(*tasks)
             return [np.concatenate(t) for t in times]

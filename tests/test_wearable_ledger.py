@@ -109,3 +109,21 @@ def test_find_gaps_edge_cases() -> None:
     assert find_gaps(np.arange(100) / 50.0, 50.0) == ([], 0)
     gaps, lost = find_gaps(np.array([0.0, 0.02, 0.1]), 50.0)
     assert gaps == [Gap(0.02, 0.06)] and lost == 3
+
+
+def test_a_lost_first_packet_is_a_hole_when_the_sensor_said_where_it_starts() -> None:
+    """With two sensors and 5 % loss, a dropped first packet went unnoticed: the ledger took the
+    first packet it saw as the start. The Status characteristic's next sequence tells it."""
+    ledger: PacketLedger[str] = PacketLedger(can_resend=True)
+    ledger.expect_first(7)
+    assert ledger.push(8, "b", now=0.0) == []  # 7 was lost on the air
+    assert ledger.resend_request(now=0.0) == 7
+    assert ledger.push(7, "a", now=0.1) == ["a", "b"]
+
+
+def test_expect_first_across_the_sequence_wrap() -> None:
+    ledger: PacketLedger[str] = PacketLedger(can_resend=True)
+    ledger.expect_first(65535)
+    assert ledger.push(0, "b", now=0.0) == []  # 65535 lost, 0 is after it, not before
+    assert ledger.push(65535, "a", now=0.1) == ["a", "b"]
+    assert ledger.duplicates == 0

@@ -76,6 +76,14 @@ class PacketLedger(Generic[T]):
         candidates = (base - self.modulus + raw, base + raw, base + self.modulus + raw)
         return min(candidates, key=lambda c: abs(c - self._latest))  # type: ignore[operator]
 
+    def expect_first(self, raw_sequence: int) -> None:
+        """The sensor says which sequence it sends next (our profile's Status), before any packet
+        has arrived: a first packet lost on the air then shows as a hole to resend instead of
+        going unnoticed."""
+        if self._next is None:
+            self._latest = raw_sequence - 1  # as if the packet before it had been seen
+            self._next = raw_sequence
+
     def push(self, raw_sequence: int, item: T, now: float) -> list[T]:
         """Accept one packet; returns the packets now releasable, in order."""
         seq = self.unwrap(raw_sequence)

@@ -220,7 +220,7 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
     run.play(run.machine.start())
     streaming = asyncio.create_task(link.run(stop))
     sim_finished = ble.sensors[0].finished if ble.sensors else None
-    tail_asked = False
+    tail_asked_s: float | None = None  # when the sensor was asked for its tail (monotonic s)
     try:
         await _wait_first_connection(streaming, link)
     except StreamError:
@@ -237,9 +237,11 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
             if sim_finished is not None and sim_finished.is_set():
                 # The recording is over once the sensor has gone quiet (its queue may
                 # still be draining), its tail was asked for and no resend is awaited.
-                quiet = time.monotonic() - (link.last_data_s or 0.0)
-                if quiet > 0.3 and not tail_asked:
-                    tail_asked = True
+                # Quiet counts from the last data or the tail request, whichever is later, so
+                # the answer to that request has time to arrive on a busy computer.
+                quiet = time.monotonic() - max(link.last_data_s or 0.0, tail_asked_s or 0.0)
+                if quiet > 0.3 and tail_asked_s is None:
+                    tail_asked_s = time.monotonic()
                     if await link.fetch_tail():
                         continue
                 if (quiet > 0.5 and link.ledger.missing == 0) or quiet > END_DRAIN_S:

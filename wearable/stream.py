@@ -216,6 +216,8 @@ class SensorLink:
             with contextlib.suppress(BleakError, TimeoutError, EOFError, ValueError):
                 status = rl.Status.from_bytes(bytes(await client.read_gatt_char(rl.STATUS_UUID)))
                 self.battery_pct = status.battery_pct
+                if not reconnect:
+                    self.ledger.expect_first(status.next_sequence)
                 last = self.ledger.last_sequence
                 if reconnect and last is not None:
                     behind = (status.next_sequence - (last + 1)) % RL_MODULUS
