@@ -35,7 +35,7 @@ from wearable.motion.segment import (
     TickEvent,
 )
 from wearable.motion.stability import is_rotating, stability_deg
-from wearable.motion.stepping import step_reps
+from wearable.motion.stepping import step_timing
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -270,8 +270,8 @@ class Engine:
                 continue
             kept.append(tm)
         kept = split_at_gaps(kept, self._gaps)
-        if self.profile.two_phase:  # step-ups: one rise and one fall of the pelvis each
-            kept = step_reps(self._t.view[:, 0], self._acc.view, kept, self._gaps)
+        if self.profile.two_phase:  # step-ups: the top and the return from the rise and fall
+            kept = step_timing(self._t.view[:, 0], self._acc.view, kept, self._gaps)
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         reps: list[Rep] = []

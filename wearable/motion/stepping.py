@@ -1,4 +1,4 @@
-"""Step-ups counted from the pelvis's vertical motion (a pure set-level rule).
+"""Step-ups timed from the pelvis's vertical motion (a pure set-level rule).
 
 The pelvis leans forward while stepping up and again while stepping down, so its tilt shows two
 humps per rep, shallow or deep by person and tempo: tilt alone splits some reps and merges others.
@@ -6,8 +6,13 @@ The vertical motion does not: the body rises once (stepping up) and falls once (
 Tilting leaves the magnitude of the acceleration at 1 g, so ``|acc| - 1 g`` is the vertical
 acceleration (plus a second-order share of the horizontal one) in any mounting orientation and
 without a gyro. Integrated and high-passed it gives the vertical velocity: one rise then one fall
-of it is one rep. Only the span where the tilt found movement is searched, so standing, walking
-and posture changes around the set stay out (the segmentation already excludes them).
+of it is one rep: ``top`` is when the rise stops, ``lower_start`` when the fall begins.
+
+Counting by the rises and falls was tried (development seeds): it repaired reps the tilt split or
+merged but lost about as many elsewhere (a missed rise pairs two reps' halves; fidgets; slow steps
+whose vertical speed is lost in sway), so the count stays the tilt's and only the timing of the
+top and the return is taken from the vertical motion, where each of the tilt's movements holds
+exactly one rise and one fall.
 """
 
 from __future__ import annotations
@@ -79,9 +84,9 @@ def _phase(v: FloatArray, a: int, b: int, sign: float) -> tuple[int, int, int]:
     return i0, ip, i1
 
 
-def step_reps(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
+def step_timing(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
               gaps: Sequence[Sequence[float]] = ()) -> list[RepTiming]:
-    """The set's step-ups: one rise followed by one fall of the pelvis each.
+    """The set's step-ups with ``top`` and ``lower_start`` from the pelvis's rise and fall.
 
     Parameters
     ----------
@@ -95,9 +100,8 @@ def step_reps(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
     Returns
     -------
     list of RepTiming
-        One per rise-and-fall, timed from the vertical velocity (``top`` when the rise stops,
-        ``lower_start`` when the fall begins); ``timings`` unchanged when no rise and fall is
-        found.
+        ``timings`` with ``top`` (the rise stops) and ``lower_start`` (the fall begins) from the
+        vertical velocity when each movement holds one rise and one fall; otherwise unchanged.
     """
     if not timings or t.size < 16:
         return timings
@@ -149,8 +153,14 @@ def step_reps(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
         else:  # the tilt saw no movement: a fidget or a shuffle, not a step-up
             continue
         reps.append(replace(best, start=start, top=top, lower_start=lower_start, end=end))
-    # Very slow steps leave the vertical speed in the noise: the tilt's movements that no
-    # rise and fall overlaps stand as they are.
-    alone = [tm for tm in timings
-             if not any(r.start < tm.end and r.end > tm.start for r in reps)]
-    return sorted(reps + alone, key=lambda tm: tm.start)
+    # Only the timing is taken from the vertical motion, and only where each of the tilt's
+    # movements holds exactly one rise and fall: the count stays the tilt's.
+    if len(reps) != len(timings):
+        return timings
+    out = []
+    for tm, r in zip(timings, reps, strict=True):
+        if not (r.start < tm.end and r.end > tm.start):
+            return timings
+        top = min(max(r.top, tm.start), tm.end)
+        out.append(replace(tm, top=top, lower_start=min(max(r.lower_start, top), tm.end)))
+    return out
