@@ -22,6 +22,9 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Lower of the two speed levels (share of a phase's peak speed) used to time a stop.
 SPEED_SHARE = 0.2
+#: Grid samples the speed must stay under a level for the crossing to count (0.2 s at 50 Hz):
+#: sway and sensor noise on small, slow reps dip the speed under 20 % of its peak mid-movement.
+DWELL = 10
 #: Minimum-jerk ratio: time from 20 % speed to the stop over time from 50 % to 20 %.
 MINJERK_K = 1.268
 #: Movements beyond this multiple of the typical range are posture changes, not reps.
@@ -76,7 +79,15 @@ def _stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
     seg = speed[idx]
     times = []
     for level in (0.5, SPEED_SHARE):
-        below = np.flatnonzero(seg < level)
+        under = seg < level
+        below = np.flatnonzero(under)
+        if under.size >= DWELL > 1:
+            # A dip of the speed shorter than the dwell is noise in the movement, not its stop;
+            # near the window's end a shorter stay under the level still counts.
+            run = np.convolve(under.astype(np.int64), np.ones(DWELL, dtype=np.int64), "valid")
+            held = np.flatnonzero(run == DWELL)
+            late = below[below > under.size - DWELL]
+            below = held if held.size else late
         if below.size == 0:
             return float(t[idx[-1]])
         j = int(below[0])
