@@ -111,3 +111,24 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_exercise_is_required() -> None:
     code, _, err = _run(str(CORPUS / "bridge-clean-1000.csv"))
     assert code == 2 and "--exercise" in err
+
+
+def test_large_file_parsed_alongside_the_engine_import(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file above the parallel-parse size goes through the forked parser: same result as a
+    small file's path, and a bad line in it is still one clear line with exit 2."""
+    import wearable.motion.cli as motion_cli
+
+    src = CORPUS / "bridge-clean-1000.csv"
+    code, small_out, err = _run(str(src), "-e", "bridge", "--json")
+    assert code == 0, err
+    monkeypatch.setattr(motion_cli, "PARALLEL_PARSE_BYTES", src.stat().st_size)
+    code, big_out, err = _run(str(src), "-e", "bridge", "--json")
+    assert code == 0, err
+    assert json.loads(big_out) == json.loads(small_out)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(src.read_text() + "999,abc,0,1,0,0,0\n")
+    monkeypatch.setattr(motion_cli, "PARALLEL_PARSE_BYTES", 1)
+    code, out, err = _run(str(bad), "-e", "bridge", "--json")
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "not a number ('abc')" in err and err.count("\n") == 1

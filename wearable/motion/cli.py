@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,9 +22,35 @@ if TYPE_CHECKING:
     from wearable.store_cli import StoredSet
 
 
-def resolve_recording(path_or_id: str) -> tuple[Recording, StoredSet | None]:
+#: CSV files at least this large are parsed in a forked worker while the engine's code loads,
+#: bytes (a one-hour 100 Hz six-axis file is ~22 MB; parsing it and importing the engine's
+#: filters each take about half a second, on different cores).
+PARALLEL_PARSE_BYTES = 4_000_000
+
+
+def _load_file(path: Path, meanwhile: Callable[[], object]) -> Recording:
+    """Parse the CSV at ``path`` and run ``meanwhile`` (imports); in parallel for a large file
+    where processes can be forked and there is a second core."""
+    parallel = ("fork" in multiprocessing.get_all_start_methods()
+                and (os.cpu_count() or 1) > 1 and path.is_file()
+                and path.stat().st_size >= PARALLEL_PARSE_BYTES)
+    if parallel:
+        try:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+                future = pool.submit(load_recording, path)
+                meanwhile()
+                return future.result()
+        except BrokenProcessPool:  # the worker died (out of memory): parse here instead
+            pass
+    meanwhile()
+    return load_recording(path)
+
+
+def resolve_recording(path_or_id: str, meanwhile: Callable[[], object] = lambda: None,
+                      ) -> tuple[Recording, StoredSet | None]:
     """The recording named on the command line: a CSV path (interchange or phyphox export), or
     a set kept by the companion, ``SESSION[:N]`` (then also what it was prescribed as).
+    ``meanwhile`` is run once on the way (imports that can overlap the parsing of a file).
 
     Raises
     ------
@@ -31,9 +62,10 @@ def resolve_recording(path_or_id: str) -> tuple[Recording, StoredSet | None]:
         from wearable.store_cli import stored_recording  # SESSION[:SET] of the local store
 
         stored = stored_recording(path_or_id)
+        meanwhile()
         return stored.recording, stored
     try:
-        return load_recording(path), None
+        return _load_file(path, meanwhile), None
     except RecordingError as exc:
         raise BadInput(str(exc)) from None
 
@@ -65,6 +97,10 @@ def _print_table(result: SetResult) -> None:
     console.print(summary, highlight=False)
 
 
+def _import_engine() -> None:
+    import wearable.motion.analyze  # noqa: F401  (scipy.signal: ~0.5 s)
+
+
 @click.command("analyze")
 @click.argument("path")
 @click.option("--exercise", "-e", default=None, metavar="ID",
@@ -85,7 +121,7 @@ def analyze_command(path: str, exercise: str | None, placement: str | None,
     """
     if exercise is not None and exercise not in EXERCISES:
         raise BadInput(f"unknown exercise {exercise!r}; known: {', '.join(EXERCISES)}")
-    recording, stored = resolve_recording(path)
+    recording, stored = resolve_recording(path, meanwhile=_import_engine)
     if stored is not None:
         exercise = exercise or stored.exercise
         placement = placement or stored.placement
