@@ -1,13 +1,33 @@
-"""Step-up timing from the pelvis's vertical motion (wearable/motion/stepping.py)."""
+"""Step-ups: timing from the pelvis's vertical motion, and the two movements of a rep at the
+thigh joined into one (wearable/motion/stepping.py)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rehablink.simulator import SetSpec, simulate
 from wearable.motion.analyze import analyze
+from wearable.motion.events import RepCompleted
+from wearable.motion.live import LiveDetector
 from wearable.motion.preprocess import GRID_HZ
-from wearable.motion.stepping import G, vertical_velocity
+from wearable.motion.reps import RepTiming
+from wearable.motion.stepping import (
+    PAIR_GAP_S,
+    G,
+    are_halves,
+    is_half,
+    pair_steps,
+    rise,
+    vertical_velocity,
+)
+
+
+def _min_jerk_acc(t: np.ndarray, t0: float, d: float, dur: float) -> np.ndarray:
+    """Acceleration (m/s²) of a minimum-jerk move of ``d`` m starting at ``t0`` over ``dur`` s."""
+    s = np.clip((t - t0) / dur, 0.0, 1.0)
+    inside = (t >= t0) & (t <= t0 + dur)
+    return np.where(inside, d / dur**2 * (60 * s - 180 * s**2 + 120 * s**3), 0.0)
 
 
 def test_vertical_velocity_of_a_rise_and_fall_in_any_orientation() -> None:
@@ -15,13 +35,7 @@ def test_vertical_velocity_of_a_rise_and_fall_in_any_orientation() -> None:
     Hogan's profile), whatever the sensor's orientation; the fall mirrors it. Within 15 %: the
     0.08 Hz high-passes that remove drift take a little of a 1 s pulse."""
     t = np.arange(0.0, 12.0, 1.0 / GRID_HZ)
-
-    def min_jerk_acc(t0: float, d: float, dur: float) -> np.ndarray:
-        s = np.clip((t - t0) / dur, 0.0, 1.0)
-        inside = (t >= t0) & (t <= t0 + dur)
-        return np.where(inside, d / dur**2 * (60 * s - 180 * s**2 + 120 * s**3), 0.0)
-
-    a_up = min_jerk_acc(3.0, 0.2, 1.0) + min_jerk_acc(7.0, -0.2, 1.0)
+    a_up = _min_jerk_acc(t, 3.0, 0.2, 1.0) + _min_jerk_acc(t, 7.0, -0.2, 1.0)
     down = np.array([0.3, -0.5, 0.81])
     down /= np.linalg.norm(down)  # gravity's direction in a tilted sensor's frame
     acc = (1.0 + a_up / G)[:, None] * down[None, :]
@@ -42,3 +56,71 @@ def test_step_up_tops_and_returns_follow_the_truth() -> None:
     for rep, true in zip(result.reps, truth.reps, strict=True):
         assert abs(rep.top - true["top"]) < 0.5
         assert abs(rep.lower_start - true["lower_start"]) < 0.5
+
+
+def _move(start: float, end: float, rise_m: float | None) -> RepTiming:
+    return RepTiming(start, (start + end) / 2, (start + end) / 2, end, 40.0, 1.0, None, rise_m)
+
+
+def test_halves_told_apart_by_their_rise() -> None:
+    """At the thigh every movement is half a rep: the one that rises more steps up, unless
+    either clearly goes the wrong way. With a threshold (a placement whose whole reps are one
+    movement) a clear rise then a clear fall is needed. Halves more than PAIR_GAP_S apart are
+    not one rep."""
+    assert are_halves(_move(0, 1, 0.02), _move(1.5, 2.5, -0.01), 0.0)
+    assert not are_halves(_move(0, 1, -0.01), _move(1.5, 2.5, 0.02), 0.0)
+    assert not are_halves(_move(0, 1, 0.2), _move(1.5, 2.5, 0.1), 0.0)
+    assert not are_halves(_move(0, 1, 0.2), _move(1 + PAIR_GAP_S + 0.1, 12, -0.2), 0.0)
+    assert is_half(_move(0, 1, -0.3), 0.0)
+    assert are_halves(_move(0, 1, 0.12), _move(1.5, 2.5, -0.1), 0.05)
+    assert not are_halves(_move(0, 1, 0.12), _move(1.5, 2.5, 0.01), 0.05)
+    assert not is_half(_move(0, 1, 0.02), 0.05) and is_half(_move(0, 1, 0.08), 0.05)
+
+
+def test_rise_of_a_step_up_and_down() -> None:
+    """A minimum-jerk rise of 0.2 m reads 0.2 m, the fall -0.2 m; a scale error of the
+    accelerometer (a constant bias of |acc| - 1 g) does not change it."""
+    t = np.arange(0.0, 12.0, 1.0 / GRID_HZ)
+    acc = np.zeros((t.size, 3))
+    acc[:, 2] = 1.0 + (_min_jerk_acc(t, 3.0, 0.2, 1.2) + _min_jerk_acc(t, 7.0, -0.2, 1.2)) / G
+    up = rise(t, acc, _move(2.8, 4.4, None))
+    down = rise(t, acc, _move(6.8, 8.4, None))
+    assert abs(up - 0.2) < 0.01 and abs(down + 0.2) < 0.01
+    scaled = acc * 1.02  # a 2 % scale error: |acc| - 1 g is 0.02 g before any motion
+    assert abs(rise(t, scaled, _move(2.8, 4.4, None)) - 0.2) < 0.01
+
+
+def test_pair_steps_joins_up_and_down_and_keeps_a_lone_half() -> None:
+    """A rise then a fall make one rep from the first's start to the second's end (top at the
+    first's end, lower_start at the second's start); a half without its partner stays a rep."""
+    moves = [_move(3.0, 4.2, 0.15), _move(5.0, 6.2, -0.15), _move(12.0, 13.2, 0.1),
+             _move(14.0, 15.2, -0.12), _move(22.0, 23.2, -0.14)]
+    reps = pair_steps(moves, 0.0)
+    assert [(r.start, r.top, r.lower_start, r.end) for r in reps] == [
+        (3.0, 4.2, 5.0, 6.2), (12.0, 13.2, 14.0, 15.2), (22.0, 22.6, 22.6, 23.2)]
+
+
+@pytest.mark.parametrize("seed", [2910, 2911, 2912])
+def test_step_ups_at_the_thigh_count_once_per_rep_offline_and_live(seed: int) -> None:
+    """With the sensor above the knee the thigh lifts to step up and again to step down: one
+    rep, counted once by the offline analysis and announced at most once by the live
+    detector."""
+    spec = SetSpec("step_up", placement="thigh", n_reps=7, rate_hz=100.0)
+    recording, truth = simulate(spec, seed)
+    result = analyze(recording, "step_up", "thigh")
+    assert result.rep_count == truth.rep_count == 7
+    for rep, true in zip(result.reps, truth.reps, strict=True):
+        assert abs(rep.top - true["top"]) < 0.5
+        assert abs(rep.lower_start - true["lower_start"]) < 0.5
+    live = LiveDetector("step_up", "thigh")
+    counts = []
+    for i in range(0, len(recording), 10):
+        sl = slice(i, i + 10)
+        gyro = None if recording.gyro is None else recording.gyro[sl]
+        counts += [e.count for e in live.feed(recording.t[sl], recording.acc[sl], gyro)
+                   if isinstance(e, RepCompleted)]
+    # The set's count is the offline one; along the way a rep is never announced twice (a
+    # first half waits for the second), though a second half cut short at its close can leave
+    # a rep unannounced until the set ends.
+    assert live.finish().rep_count == result.rep_count
+    assert counts == list(range(1, len(counts) + 1)) and 3 <= len(counts) <= 7

@@ -9,6 +9,7 @@ Both run the same code, so they reach the same counts.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +36,14 @@ from wearable.motion.segment import (
     TickEvent,
 )
 from wearable.motion.stability import is_rotating, stability_deg
-from wearable.motion.stepping import step_timing
+from wearable.motion.stepping import (
+    are_halves,
+    is_half,
+    join_steps,
+    pair_steps,
+    rise,
+    step_timing,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -91,6 +99,7 @@ class Engine:
         self._hold_announced = False
         self._warned = False
         self._across0 = 0.0
+        self._pending: RepTiming | None = None  # step-ups: a first half held, live
 
     # -- streaming -------------------------------------------------------------------------
     def push(self, t: FloatArray, acc: FloatArray, gyro: FloatArray | None) -> list[ev.Event]:
@@ -177,11 +186,41 @@ class Engine:
         if kind == "partial":
             out.append(ev.PartialAttempt(ex.close_t, rom))
             return
-        self.count += 1
         self._learn(ex)
         self.segmenter.typical_deg = typical
+        if self.profile.half_step_m is not None:
+            paired = self._pair_live(timing, ex.close_t, typical, self.profile.half_step_m, out)
+            if paired is None:  # stepped up: the rep completes when the thigh steps down
+                return
+            timing, kind = paired, classify(paired.rom_deg, typical)
+        self._complete(timing, kind, ex.close_t, out)
+
+    def _complete(self, timing: RepTiming, kind: str, t: float, out: list[ev.Event]) -> None:
+        self.count += 1
         self.segmenter.learned = self.count >= 3
-        out.append(ev.RepCompleted(ex.close_t, self._rep(timing, kind), self.count))
+        out.append(ev.RepCompleted(t, self._rep(timing, kind), self.count))
+
+    def _with_rises(self, timings: list[RepTiming]) -> list[RepTiming]:
+        """Step-ups seen as two movements: ``timings`` with their rises (``stepping.rise``)."""
+        t = self._t.view[:, 0]
+        return [replace(tm, rise_m=rise(t, self._acc.view, tm)) for tm in timings]
+
+    def _pair_live(self, timing: RepTiming, now: float, typical: float, half_m: float,
+                   out: list[ev.Event]) -> RepTiming | None:
+        """Step-ups, live: the rule of ``stepping.pair_steps`` as the movements close (a
+        movement that may be a first half is held until the next one says whether they are one
+        rep)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            first, second = self._with_rises([pending, timing])
+            if are_halves(first, second, half_m, second_ended=False):
+                return join_steps(first, second)
+            # The held movement had no partner: it is a rep on its own.
+            self._complete(pending, classify(pending.rom_deg, typical), now, out)
+        if not is_half(self._with_rises([timing])[0], half_m):
+            return timing
+        self._pending = timing
+        return None
 
     def _learn(self, ex: Excursion) -> None:
         d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
@@ -222,7 +261,10 @@ class Engine:
         k = self.excursions.index(ex)
         first = ex.start_t - MARGIN_S
         if k > 0:
-            first = max(first, self.excursions[k - 1].close_t)
+            prev = self.excursions[k - 1]
+            # The two halves of a step-up at the thigh overlap: stepping down starts before the
+            # thigh is quite upright again; the lowest tilt between them is searched instead.
+            first = max(first, prev.close_t if self.profile.half_step_m is None else prev.peak_t)
         last = ex.close_t + MARGIN_S if until is None else until
         if k + 1 < len(self.excursions):
             last = min(last, self.excursions[k + 1].start_t)
@@ -272,6 +314,8 @@ class Engine:
         kept = split_at_gaps(kept, self._gaps)
         if self.profile.two_phase:  # step-ups: the top and the return from the rise and fall
             kept = step_timing(self._t.view[:, 0], self._acc.view, kept, self._gaps)
+        if self.profile.half_step_m is not None:  # step-ups: a rep seen as two movements
+            kept = pair_steps(self._with_rises(kept), self.profile.half_step_m)
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         reps: list[Rep] = []

@@ -52,6 +52,7 @@ class RepTiming:
     rom_deg: float
     across_deg: float  # motion about the perpendicular horizontal axis (from gravity)
     yaw_deg: float | None  # motion about the other axes from the gyro (gyro only)
+    rise_m: float | None = None  # step-ups: net vertical motion, m (stepping.rise)
 
 
 def _crossing(t: FloatArray, x: FloatArray, i: int, level: float) -> float:
@@ -224,8 +225,8 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
     start, end = min(start, top), max(end, lower_start)
     if end - start < MIN_REP_S:
         return None
-    if end - start < 0.4 * (close_t - start_t):  # a flicker inside a long posture change
-        return None
+    if end - start < 0.4 * (close_t - start_t) and not two_phase:
+        return None  # a flicker inside a long posture change (a step-up's humps are its own)
 
     i0 = int(np.searchsorted(t, start))
     i1 = max(int(np.searchsorted(t, end)), i0 + 1)

@@ -51,6 +51,9 @@ SHIFT_S = 1.5
 SPEED_TICKS = 3
 #: Stillness this multiple of the typical range away from the anchor is a later anchor.
 FAR_SHARE = 2.2
+#: Walking swings the thigh less than this from upright, degrees (15-25 in gait); a step-up's
+#: thigh lifts 40-70: landing on the step is the exercise's impact, not a walk's.
+WALK_SWING_MAX_DEG = 35.0
 #: Smoothing of the footfall measure, s.
 WALK_TAU_S = 0.3
 #: The footfall measure must stay high this long to mean walking, s.
@@ -145,10 +148,13 @@ class Segmenter:
         speed = _angle(g, self._recent[0]) * TICK_HZ / max(len(self._recent) - 1, 1)
         self._walk += self._walk_alpha * (residual_ms - self._walk)
         # Walking is sustained: a fast squat shakes the step band too, but only for a moment.
-        self._walk_ticks = self._walk_ticks + 1 if self._walk > self._walk_ms else 0
-        walking = self._walk_ticks >= WALK_SUSTAIN_S * TICK_HZ
         # Small-range exercises move slowly in degrees per second: stillness scales with them.
         still_deg_s = min(STILL_DEG_S, max(STILL_FLOOR_DEG_S, 0.5 * self.typical_deg))
+        # A walking thigh is never still; a thigh standing on the step rings from the landing.
+        shaking = self._walk > self._walk_ms and not (self.profile.half_step_m is not None
+                                                      and speed < still_deg_s)
+        self._walk_ticks = self._walk_ticks + 1 if shaking else 0
+        walking = self._walk_ticks >= WALK_SUSTAIN_S * TICK_HZ
         still = speed < still_deg_s and not walking
         self._still_ticks = self._still_ticks + 1 if still else 0
         self._active_still = self._active_still + 1 if still else 0
@@ -191,8 +197,10 @@ class Segmenter:
             self._peak, self._peak_t, self._peak_g = theta, t, g
         # Squats and step-ups shake the step band themselves: during a full-size excursion
         # the footfall signal is the exercise, not a walk.
-        exercising = (self.profile.step_impacts and self.learned
-                      and self._peak >= 0.5 * self.typical_deg)
+        exercising = ((self.profile.step_impacts and self.learned
+                       and self._peak >= 0.5 * self.typical_deg)
+                      or (self.profile.half_step_m is not None
+                          and self._peak >= WALK_SWING_MAX_DEG))
         if (walking and not exercising) or theta > self.profile.max_rom_deg:
             self._disturbed = True
         if theta < EXIT_SHARE * self._peak:

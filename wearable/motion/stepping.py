@@ -49,6 +49,10 @@ FULL_SHARE = 0.6
 MIN_PHASE_S = 0.6
 #: Data around the movements searched, s.
 SPAN_MARGIN_S = 1.0
+#: A movement whose net rise is beyond this either way clearly stepped up or down, m.
+CLEAR_RISE_M = 0.05
+#: Longest time standing on the step between the thigh's two movements of one rep, s.
+PAIR_GAP_S = 10.0
 
 _SOS_BAND = signal.butter(2, VERTICAL_BAND_HZ, "bandpass", fs=GRID_HZ, output="sos")
 _SOS_VHP = signal.butter(1, VELOCITY_HP_HZ, "highpass", fs=GRID_HZ, output="sos")
@@ -164,3 +168,89 @@ def step_timing(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
         top = min(max(r.top, tm.start), tm.end)
         out.append(replace(tm, top=top, lower_start=min(max(r.lower_start, top), tm.end)))
     return out
+
+
+def rise(t: FloatArray, acc: FloatArray, tm: RepTiming) -> float:
+    """Net vertical displacement over a movement, m (up positive).
+
+    The body is at rest at a movement's start and end (zero vertical velocity), so the velocity
+    integrated from ``|acc| - 1 g`` over the movement alone is corrected by the straight line
+    that brings it back to zero at the end (removing a constant bias, e.g. a scale error), then
+    integrated again. Only the movement's own samples count: neighbours cannot leak into it, and
+    live and offline measure the same.
+
+    Parameters
+    ----------
+    t, acc : ndarray
+        Grid times (s) and accelerations (g) covering the movement.
+    tm : RepTiming
+        The movement.
+    """
+    i0, i1 = np.searchsorted(t, [tm.start, tm.end])
+    if i1 - i0 < 4:
+        return 0.0
+    seg = acc[i0:i1]
+    a = (np.sqrt(np.einsum("ij,ij->i", seg, seg)) - 1.0) * G
+    v = np.cumsum(a) / GRID_HZ
+    v = v - np.linspace(0.0, float(v[-1]), v.size)
+    return float(np.sum(v)) / GRID_HZ
+
+
+def is_half(tm: RepTiming, half_m: float) -> bool:
+    """Whether a movement may be the first half of a step-up (see
+    ``MotionProfile.half_step_m``); its ``rise_m`` is measured."""
+    return half_m == 0.0 or (tm.rise_m is not None and tm.rise_m > half_m)
+
+
+def are_halves(first: RepTiming, second: RepTiming, half_m: float,
+               second_ended: bool = True) -> bool:
+    """Whether two movements (with ``rise_m`` measured) are the stepping up and the stepping
+    down of one rep.
+
+    At the thigh (``half_m`` 0) the stepping up is told by rising more than the movement after
+    it, unless either clearly goes the wrong way; the second must begin within ``PAIR_GAP_S``
+    of the first's end. Live, the second is measured when it closes, before the body has quite
+    come down (``second_ended`` False): only its rising less than the first is asked.
+    """
+    a, b = first.rise_m, second.rise_m
+    if a is None or b is None or second.start - first.end > PAIR_GAP_S:
+        return False
+    if half_m == 0.0:
+        return a > b and a > -CLEAR_RISE_M and (b < CLEAR_RISE_M or not second_ended)
+    return a > half_m and (b < -half_m or not second_ended)
+
+
+def pair_steps(timings: list[RepTiming], half_m: float) -> list[RepTiming]:
+    """Step-ups seen as two movements: each stepping up (the body rises) and the stepping down
+    that follows (it falls) are one rep.
+
+    ``top`` is when the first movement ends (upright on the step) and ``lower_start`` when the
+    second begins. A half left without its partner (the other one hidden by a hole in the data
+    or lost in a fidget) is a rep on its own: half a step-up seen is still a step-up done.
+
+    Parameters
+    ----------
+    timings : list of RepTiming
+        The movements in time order, with ``rise_m`` measured (:func:`rise`).
+    half_m : float
+        ``MotionProfile.half_step_m``.
+    """
+    out: list[RepTiming] = []
+    i = 0
+    while i < len(timings):
+        if i + 1 < len(timings) and are_halves(timings[i], timings[i + 1], half_m):
+            out.append(join_steps(timings[i], timings[i + 1]))
+            i += 2
+        else:
+            out.append(timings[i])
+            i += 1
+    return out
+
+
+def join_steps(up: RepTiming, down: RepTiming) -> RepTiming:
+    """One rep from the movement stepping up and the one stepping down."""
+    yaw = (None if up.yaw_deg is None or down.yaw_deg is None
+           else max(up.yaw_deg, down.yaw_deg))
+    return RepTiming(start=up.start, top=max(up.end, up.start), lower_start=max(down.start, up.end),
+                     end=down.end, rom_deg=max(up.rom_deg, down.rom_deg),
+                     across_deg=max(up.across_deg, down.across_deg), yaw_deg=yaw)
