@@ -160,3 +160,44 @@ def test_demo_interactive_runs_the_live_display_then_stops_its_server_on_ctrl_c(
     assert "Server stopped." in out
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass
+
+
+def test_demo_server_stops_when_the_demo_is_killed(tmp_path: Path) -> None:
+    """A demo killed with SIGKILL cannot stop its server itself: the server notices that its
+    parent is gone and stops, so no server is left holding the port."""
+    import socket
+    import time
+    import urllib.request
+
+    from rehablink.demo.clinic import PARENT_CHECK_S, free_port
+
+    port = free_port()
+    script = (
+        "import sys, time; from pathlib import Path; "
+        "from rehablink.demo.clinic import running_server; "
+        f"home = Path({str(tmp_path)!r}); "
+        "cm = running_server(home, home / 'clinic.db', int(sys.argv[1])); "
+        "print(cm.__enter__(), flush=True); time.sleep(600)"
+    )
+    demo = subprocess.Popen([sys.executable, "-c", script, str(port)], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        url = demo.stdout.readline().strip() if demo.stdout else ""
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as r:
+            assert r.status == 200
+        demo.kill()
+        demo.wait()
+        deadline = time.monotonic() + 10 * PARENT_CHECK_S + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) != 0:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the demo's server kept running after the demo was killed")
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        if demo.stdout:
+            demo.stdout.close()

@@ -9,9 +9,11 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -139,13 +141,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: How often the demo's server checks that the demo that started it is still running, s.
+PARENT_CHECK_S = 1.0
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """In the demo's server process: stop (SIGTERM, the usual clean shutdown) once the demo that
+    started it is gone, even when it was killed with SIGKILL and could not stop the server."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 @contextlib.contextmanager
 def running_server(home: Path, db_path: Path, port: int) -> Iterator[str]:
     """``rehab serve`` in a subprocess on 127.0.0.1:``port``; yields its URL, stops it after."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REHAB_SERVER_")}
     env.update(REHAB_HOME=str(home), REHAB_SERVER_INSTANCE=str(home / "server"))
     log = (home / "server.log").open("wb")
-    command = [sys.executable, "-c", "from rehablink.cli import main; main()", "serve",
+    bootstrap = (f"from rehablink.demo.clinic import exit_with_parent; "
+                 f"exit_with_parent({os.getpid()}); from rehablink.cli import main; main()")
+    command = [sys.executable, "-c", bootstrap, "serve",
                "--host", "127.0.0.1", "--port", str(port), "--db", str(db_path),
                "--insecure-cookies"]  # plain HTTP on loopback only
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
