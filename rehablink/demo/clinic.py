@@ -163,7 +163,7 @@ def running_server(home: Path, db_path: Path, port: int) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REHAB_SERVER_")}
     env.update(REHAB_HOME=str(home), REHAB_SERVER_INSTANCE=str(home / "server"))
     log = (home / "server.log").open("wb")
-    bootstrap = (f"from rehablink.demo.clinic import exit_with_parent; "
+    bootstrap = ("from rehablink.demo.clinic import exit_with_parent; "
                  f"exit_with_parent({os.getpid()}); from rehablink.cli import main; main()")
     command = [sys.executable, "-c", bootstrap, "serve",
                "--host", "127.0.0.1", "--port", str(port), "--db", str(db_path),

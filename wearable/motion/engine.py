@@ -36,14 +36,7 @@ from wearable.motion.segment import (
     TickEvent,
 )
 from wearable.motion.stability import is_rotating, stability_deg
-from wearable.motion.stepping import (
-    are_halves,
-    is_half,
-    join_steps,
-    pair_steps,
-    rise,
-    step_timing,
-)
+from wearable.motion.stepping import are_halves, join_steps, pair_steps, rise, step_timing
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -99,7 +92,7 @@ class Engine:
         self._hold_announced = False
         self._warned = False
         self._across0 = 0.0
-        self._pending: RepTiming | None = None  # step-ups: a first half held, live
+        self._pending: RepTiming | None = None  # thigh step-ups: a movement held, live
 
     # -- streaming -------------------------------------------------------------------------
     def push(self, t: FloatArray, acc: FloatArray, gyro: FloatArray | None) -> list[ev.Event]:
@@ -188,8 +181,8 @@ class Engine:
             return
         self._learn(ex)
         self.segmenter.typical_deg = typical
-        if self.profile.half_step_m is not None:
-            paired = self._pair_live(timing, ex.close_t, typical, self.profile.half_step_m, out)
+        if self.profile.step_halves:
+            paired = self._pair_live(timing, ex.close_t, typical, out)
             if paired is None:  # stepped up: the rep completes when the thigh steps down
                 return
             timing, kind = paired, classify(paired.rom_deg, typical)
@@ -201,25 +194,23 @@ class Engine:
         out.append(ev.RepCompleted(t, self._rep(timing, kind), self.count))
 
     def _with_rises(self, timings: list[RepTiming]) -> list[RepTiming]:
-        """Step-ups seen as two movements: ``timings`` with their rises (``stepping.rise``)."""
+        """Step-ups at the thigh: ``timings`` with their rises (``stepping.rise``)."""
         t = self._t.view[:, 0]
         return [replace(tm, rise_m=rise(t, self._acc.view, tm)) for tm in timings]
 
-    def _pair_live(self, timing: RepTiming, now: float, typical: float, half_m: float,
+    def _pair_live(self, timing: RepTiming, now: float, typical: float,
                    out: list[ev.Event]) -> RepTiming | None:
-        """Step-ups, live: the rule of ``stepping.pair_steps`` as the movements close (a
-        movement that may be a first half is held until the next one says whether they are one
-        rep)."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            first, second = self._with_rises([pending, timing])
-            if are_halves(first, second, half_m, second_ended=False):
-                return join_steps(first, second)
-            # The held movement had no partner: it is a rep on its own.
-            self._complete(pending, classify(pending.rom_deg, typical), now, out)
-        if not is_half(self._with_rises([timing])[0], half_m):
-            return timing
-        self._pending = timing
+        """Step-ups at the thigh, live: the rule of ``stepping.pair_steps`` as the movements
+        close (a movement is held until the next one says whether they are one rep)."""
+        pending, self._pending = self._pending, timing
+        if pending is None:
+            return None
+        first, second = self._with_rises([pending, timing])
+        if are_halves(first, second, second_ended=False):
+            self._pending = None
+            return join_steps(first, second)
+        # The held movement had no partner: it is a rep on its own.
+        self._complete(pending, classify(pending.rom_deg, typical), now, out)
         return None
 
     def _learn(self, ex: Excursion) -> None:
@@ -264,7 +255,7 @@ class Engine:
             prev = self.excursions[k - 1]
             # The two halves of a step-up at the thigh overlap: stepping down starts before the
             # thigh is quite upright again; the lowest tilt between them is searched instead.
-            first = max(first, prev.close_t if self.profile.half_step_m is None else prev.peak_t)
+            first = max(first, prev.peak_t if self.profile.step_halves else prev.close_t)
         last = ex.close_t + MARGIN_S if until is None else until
         if k + 1 < len(self.excursions):
             last = min(last, self.excursions[k + 1].start_t)
@@ -314,8 +305,8 @@ class Engine:
         kept = split_at_gaps(kept, self._gaps)
         if self.profile.two_phase:  # step-ups: the top and the return from the rise and fall
             kept = step_timing(self._t.view[:, 0], self._acc.view, kept, self._gaps)
-        if self.profile.half_step_m is not None:  # step-ups: a rep seen as two movements
-            kept = pair_steps(self._with_rises(kept), self.profile.half_step_m)
+        if self.profile.step_halves:  # step-ups at the thigh: a rep seen as two movements
+            kept = pair_steps(self._with_rises(kept))
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         reps: list[Rep] = []

@@ -45,13 +45,11 @@ class MotionProfile:
         Clamshell at the pelvis: the counted motion itself is the pelvic roll.
     two_phase : bool
         Step-ups: two tilt humps per rep (leaning up, leaning down), upright at the top.
-    half_step_m : float or None
-        Step-ups seen as two movements per rep, stepping up (the body rises) and stepping down
-        (it falls), joined into one rep: a movement that rises more than this (m) may be a first
-        half; 0 where every movement is a half (the thigh, upright on the step in between: the
-        halves are told apart by which rises more). None: one movement per rep (at the pelvis
-        the lean of the two halves makes one movement; pairing them by the net rise was tried
-        and lost as many sets as it repaired).
+    step_halves : bool
+        Step-ups at the thigh: two movements per rep, stepping up (the body rises) and stepping
+        down (it falls), upright on the step in between; they are joined into one rep. (At the
+        pelvis the lean of the two halves makes one movement; pairing pelvis movements by their
+        net rise was tried and lost as many sets as it repaired.)
     step_impacts : bool
         Whether the exercise itself shakes the step band (squats, step-ups: the body rises and
         falls), so walking needs a stronger footfall signal.
@@ -66,7 +64,7 @@ class MotionProfile:
     stability_checked: bool
     roll_is_compensation: bool
     two_phase: bool
-    half_step_m: float | None
+    step_halves: bool
     step_impacts: bool
 
 
@@ -113,7 +111,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         stability_checked=ex.stability_matters and place is Placement.PELVIS,
         roll_is_compensation=ex.id == "clamshell" and place is Placement.PELVIS,
         two_phase=two_phase,
-        half_step_m=0.0 if ex.id == "step_up" and place is Placement.THIGH else None,
+        step_halves=ex.id == "step_up" and place is Placement.THIGH,
         # At the thigh walking swings the sensor hard, so the usual footfall level applies.
         step_impacts=ex.id in ("step_up", "squat") and place is Placement.PELVIS,
     )

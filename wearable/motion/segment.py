@@ -151,7 +151,7 @@ class Segmenter:
         # Small-range exercises move slowly in degrees per second: stillness scales with them.
         still_deg_s = min(STILL_DEG_S, max(STILL_FLOOR_DEG_S, 0.5 * self.typical_deg))
         # A walking thigh is never still; a thigh standing on the step rings from the landing.
-        shaking = self._walk > self._walk_ms and not (self.profile.half_step_m is not None
+        shaking = self._walk > self._walk_ms and not (self.profile.step_halves
                                                       and speed < still_deg_s)
         self._walk_ticks = self._walk_ticks + 1 if shaking else 0
         walking = self._walk_ticks >= WALK_SUSTAIN_S * TICK_HZ
@@ -199,8 +199,7 @@ class Segmenter:
         # the footfall signal is the exercise, not a walk.
         exercising = ((self.profile.step_impacts and self.learned
                        and self._peak >= 0.5 * self.typical_deg)
-                      or (self.profile.half_step_m is not None
-                          and self._peak >= WALK_SWING_MAX_DEG))
+                      or (self.profile.step_halves and self._peak >= WALK_SWING_MAX_DEG))
         if (walking and not exercising) or theta > self.profile.max_rom_deg:
             self._disturbed = True
         if theta < EXIT_SHARE * self._peak:

@@ -196,33 +196,24 @@ def rise(t: FloatArray, acc: FloatArray, tm: RepTiming) -> float:
     return float(np.sum(v)) / GRID_HZ
 
 
-def is_half(tm: RepTiming, half_m: float) -> bool:
-    """Whether a movement may be the first half of a step-up (see
-    ``MotionProfile.half_step_m``); its ``rise_m`` is measured."""
-    return half_m == 0.0 or (tm.rise_m is not None and tm.rise_m > half_m)
-
-
-def are_halves(first: RepTiming, second: RepTiming, half_m: float,
-               second_ended: bool = True) -> bool:
+def are_halves(first: RepTiming, second: RepTiming, second_ended: bool = True) -> bool:
     """Whether two movements (with ``rise_m`` measured) are the stepping up and the stepping
     down of one rep.
 
-    At the thigh (``half_m`` 0) the stepping up is told by rising more than the movement after
-    it, unless either clearly goes the wrong way; the second must begin within ``PAIR_GAP_S``
-    of the first's end. Live, the second is measured when it closes, before the body has quite
-    come down (``second_ended`` False): only its rising less than the first is asked.
+    The stepping up is told by rising more than the movement after it, unless either clearly
+    goes the wrong way; the second must begin within ``PAIR_GAP_S`` of the first's end. Live,
+    the second is measured when it closes, before the body has quite come down
+    (``second_ended`` False): only its rising less than the first is asked.
     """
     a, b = first.rise_m, second.rise_m
     if a is None or b is None or second.start - first.end > PAIR_GAP_S:
         return False
-    if half_m == 0.0:
-        return a > b and a > -CLEAR_RISE_M and (b < CLEAR_RISE_M or not second_ended)
-    return a > half_m and (b < -half_m or not second_ended)
+    return a > b and a > -CLEAR_RISE_M and (b < CLEAR_RISE_M or not second_ended)
 
 
-def pair_steps(timings: list[RepTiming], half_m: float) -> list[RepTiming]:
-    """Step-ups seen as two movements: each stepping up (the body rises) and the stepping down
-    that follows (it falls) are one rep.
+def pair_steps(timings: list[RepTiming]) -> list[RepTiming]:
+    """Step-ups seen as two movements (at the thigh): each stepping up (the body rises) and the
+    stepping down that follows (it falls) are one rep.
 
     ``top`` is when the first movement ends (upright on the step) and ``lower_start`` when the
     second begins. A half left without its partner (the other one hidden by a hole in the data
@@ -232,13 +223,11 @@ def pair_steps(timings: list[RepTiming], half_m: float) -> list[RepTiming]:
     ----------
     timings : list of RepTiming
         The movements in time order, with ``rise_m`` measured (:func:`rise`).
-    half_m : float
-        ``MotionProfile.half_step_m``.
     """
     out: list[RepTiming] = []
     i = 0
     while i < len(timings):
-        if i + 1 < len(timings) and are_halves(timings[i], timings[i + 1], half_m):
+        if i + 1 < len(timings) and are_halves(timings[i], timings[i + 1]):
             out.append(join_steps(timings[i], timings[i + 1]))
             i += 2
         else:
@@ -251,6 +240,6 @@ def join_steps(up: RepTiming, down: RepTiming) -> RepTiming:
     """One rep from the movement stepping up and the one stepping down."""
     yaw = (None if up.yaw_deg is None or down.yaw_deg is None
            else max(up.yaw_deg, down.yaw_deg))
-    return RepTiming(start=up.start, top=max(up.end, up.start), lower_start=max(down.start, up.end),
+    return RepTiming(start=up.start, top=up.end, lower_start=max(down.start, up.end),
                      end=down.end, rom_deg=max(up.rom_deg, down.rom_deg),
                      across_deg=max(up.across_deg, down.across_deg), yaw_deg=yaw)
