@@ -16,7 +16,7 @@ import pytest
 from rehablink.exercises import EXERCISES
 from rehablink.recording import load_recording
 from rehablink.results import Rep
-from rehablink.simulator import HAZARDS, SetSpec, Truth, simulate
+from rehablink.simulator import HAZARDS, SetSpec, Truth, random_spec, simulate
 from wearable.motion.analyze import analyze
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -126,3 +126,14 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
             exact += analyze(recording, exercise).rep_count == truth.rep_count
             sets += 1
     assert exact >= sets - 2
+
+
+@pytest.mark.parametrize(("seed", "exercise", "why"), [
+    (24021, "hip_hitch", "the first steps of a walk before the set must not set its range"),
+    (28015, "generic", "a small movement before the first rep must not set the reps' way"),
+])
+def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
+    """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""
+    spec = random_spec(np.random.default_rng(seed), exercise=exercise)
+    recording, truth = simulate(spec, seed)
+    assert analyze(recording, exercise, spec.placement).rep_count == truth.rep_count, why

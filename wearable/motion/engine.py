@@ -85,8 +85,9 @@ class Engine:
         self.excursions: list[Excursion] = []
         self._barriers: list[tuple[float, float]] = []  # (start, close) of aborted movements
         self._gaps: list[list[float]] = []  # [first, last] grid times inside holes in the data
-        self._roms: list[float] = []  # live: ranges of the candidate excursions so far
-        self._dir_sum: FloatArray | None = None
+        self._roms: list[tuple[float, float]] = []  # live: (close, range) of the candidates
+        self._dirs: list[tuple[float, float, FloatArray]] = []  # live: (close, range, way)
+        self._walks_seen = 0
         self.count = 0
         self._top_t: float | None = None
         self._hold_announced = False
@@ -128,7 +129,20 @@ class Engine:
                 self._on_tick_event(e, out)
             if self.segmenter.phase is Phase.ACTIVE:
                 self._watch_active(ti, gi, out)
+            if len(self.segmenter.walk_started) > self._walks_seen:
+                self._walks_seen += 1
+                self._forget_since(self.segmenter.walk_started[-1] - 1.0)
         return out
+
+    def _forget_since(self, t: float) -> None:
+        """Walking began; what closed from ``t`` (s) on was its first steps, so their ranges and
+        ways must not shape the set's typical range and direction (the result leaves them out
+        as well; see ``result``)."""
+        self._roms = [(c, r) for c, r in self._roms if c < t]
+        self._dirs = [(c, r, d) for c, r, d in self._dirs if c < t]
+        self.segmenter.typical_deg = typical_range([r for _, r in self._roms],
+                                                   self.profile.rom_range_deg[0])
+        self._update_direction()
 
     def _on_tick_event(self, e: TickEvent, out: list[ev.Event]) -> None:
         if e.kind == "start":
@@ -170,8 +184,8 @@ class Engine:
         if timing is None:  # too short to be a rep: a fidget or a step
             return
         rom = timing.rom_deg
-        self._roms.append(rom)
-        typical = typical_range(self._roms, self.profile.rom_range_deg[0])
+        self._roms.append((ex.close_t, rom))
+        typical = typical_range([r for _, r in self._roms], self.profile.rom_range_deg[0])
         kind = classify(rom, typical)
         if kind == "outlier" or rom > self.profile.max_rom_deg:
             self._roms.pop()
@@ -179,8 +193,8 @@ class Engine:
         if kind == "partial":
             out.append(ev.PartialAttempt(ex.close_t, rom))
             return
-        self._learn(ex)
         self.segmenter.typical_deg = typical
+        self._learn(ex, rom)
         if self.profile.step_halves:
             paired = self._pair_live(timing, ex.close_t, typical, out)
             if paired is None:  # stepped up: the rep completes when the thigh steps down
@@ -213,14 +227,22 @@ class Engine:
         self._complete(pending, classify(pending.rom_deg, typical), now, out)
         return None
 
-    def _learn(self, ex: Excursion) -> None:
+    def _learn(self, ex: Excursion, rom: float) -> None:
         d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
-        if d is None:
-            return
-        self._dir_sum = d if self._dir_sum is None else self._dir_sum + d
-        n = float(np.linalg.norm(self._dir_sum))
-        if n > 1e-9:
-            self.segmenter.direction = (self._dir_sum / n).tolist()
+        if d is not None:
+            self._dirs.append((ex.close_t, rom, d))
+            self._update_direction()
+
+    def _update_direction(self) -> None:
+        """The way the set's reps move gravity: the mean of their directions, of the reps that
+        reach half the typical range (a small early fidget must not steer it)."""
+        least = 0.5 * self.segmenter.typical_deg
+        total = np.zeros(3)
+        for _, rom, d in self._dirs:
+            if rom >= least:
+                total += d
+        n = float(np.linalg.norm(total))
+        self.segmenter.direction = (total / n).tolist() if n > 1e-9 else None
 
     def _set_direction(self) -> FloatArray | None:
         """The mean way gravity moves in the set's excursions (unit), or None."""
