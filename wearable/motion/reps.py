@@ -66,7 +66,7 @@ def _crossing(t: FloatArray, x: FloatArray, i: int, level: float) -> float:
     return float(t[i - 1] + frac * (t[i] - t[i - 1]))
 
 
-def _stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
+def stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
                forward: bool) -> float:
     """When a movement stops (forward) or starts (backward), s.
 
@@ -210,8 +210,8 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
         idn = ip + int(np.argmin(rate[ip:hi_i + 1]))
     v_up = max(float(rate[iu]), 1e-6)
     v_dn = max(float(-rate[idn]), 1e-6)
-    start = _stop_time(t, rate / v_up, iu, lo_i, forward=False)
-    end = _stop_time(t, -rate / v_dn, idn, hi_i, forward=True)
+    start = stop_time(t, rate / v_up, iu, lo_i, forward=False)
+    end = stop_time(t, -rate / v_dn, idn, hi_i, forward=True)
     if dip is not None:
         p1, imin, p2 = dip
         level = float(along[imin]) + 0.15 * (min(along[p1], along[p2]) - float(along[imin]))
@@ -219,8 +219,8 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
         top = float(t[p1 + int(low[0])])
         lower_start = float(t[p1 + int(low[-1])])
     else:
-        top = _stop_time(t, rate / v_up, iu, idn, forward=True)
-        lower_start = _stop_time(t, -rate / v_dn, idn, iu, forward=False)
+        top = stop_time(t, rate / v_up, iu, idn, forward=True)
+        lower_start = stop_time(t, -rate / v_dn, idn, iu, forward=False)
     lower_start = max(lower_start, top)
     start, end = min(start, top), max(end, lower_start)
     if end - start < MIN_REP_S:

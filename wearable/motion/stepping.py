@@ -26,7 +26,7 @@ import numpy.typing as npt
 from scipy import signal
 
 from wearable.motion.preprocess import GRID_HZ
-from wearable.motion.reps import RepTiming
+from wearable.motion.reps import RepTiming, stop_time
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -39,16 +39,18 @@ VERTICAL_BAND_HZ = (0.08, 3.0)
 VELOCITY_HP_HZ = 0.08
 #: A rise or fall is a run of vertical velocity beyond this share of the set's typical peak.
 PULSE_SHARE = 0.35
-#: A stop of a phase is where the velocity is back under this share of the phase's peak.
+#: A phase's extent (where its velocity is back under this share of its peak), for telling a
+#: step from a jolt.
 STOP_SHARE = 0.1
-#: Below this typical peak vertical speed (very slow steps) the tilt's count stands, m/s.
-MIN_PEAK_MS = 0.1
-#: A rise and fall the tilt missed is a rep when both reach this share of the typical speed.
-FULL_SHARE = 0.6
+#: Below this typical peak vertical speed (very slow steps) the tilt's timing stands, m/s: sway
+#: moves the pelvis up and down at 0.01-0.03 m/s.
+MIN_PEAK_MS = 0.05
 #: Shortest rise or fall of a step-up, s.
 MIN_PHASE_S = 0.6
 #: Data around the movements searched, s.
 SPAN_MARGIN_S = 1.0
+#: Data filtered around them, s: the band-pass's edges ring for a few seconds.
+FILTER_MARGIN_S = 5.0
 #: A movement whose net rise is beyond this either way clearly stepped up or down, m.
 CLEAR_RISE_M = 0.05
 #: Longest time standing on the step between the thigh's two movements of one rep, s.
@@ -105,12 +107,13 @@ def step_timing(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
     -------
     list of RepTiming
         ``timings`` with ``top`` (the rise stops) and ``lower_start`` (the fall begins) from the
-        vertical velocity when each movement holds one rise and one fall; otherwise unchanged.
+        vertical velocity for each movement that alone overlaps one rise and fall; the others
+        unchanged.
     """
     if not timings or t.size < 16:
         return timings
-    lo = int(np.searchsorted(t, timings[0].start - SPAN_MARGIN_S))
-    hi = int(np.searchsorted(t, timings[-1].end + SPAN_MARGIN_S))
+    lo = int(np.searchsorted(t, timings[0].start - FILTER_MARGIN_S))
+    hi = int(np.searchsorted(t, timings[-1].end + FILTER_MARGIN_S))
     tt, v = t[lo:hi], vertical_velocity(acc[lo:hi])
     if tt.size < 16:
         return timings
@@ -136,37 +139,34 @@ def step_timing(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
             merged[-1] = (merged[-1][0], b, s)
         else:
             merged.append((a, b, s))
-    reps: list[RepTiming] = []
+    steps: list[tuple[float, float, float, float]] = []  # (start, top, lower_start, end)
     for (a, b, s), (c, d, s2) in itertools.pairwise(merged):
         if s < 0 or s2 > 0:
             continue
         r0, rp, r1 = _phase(v, a, b, 1.0)
         f0, fp, f1 = _phase(v, c, d, -1.0)
-        start, top = float(tt[r0]), float(tt[r1])
-        lower_start, end = max(float(tt[f0]), top), float(tt[f1])
-        if min(top - start, end - lower_start) < MIN_PHASE_S:
+        # Where each phase starts and stops: extrapolated from its speed's fall like a tilt's
+        # (``reps.stop_time``); the 10 % crossings alone come early by a tenth of the phase.
+        up, down = v / max(float(v[rp]), 1e-9), -v / max(float(-v[fp]), 1e-9)
+        start, top = stop_time(tt, up, rp, r0, False), stop_time(tt, up, rp, fp, True)
+        lower_start = max(stop_time(tt, down, fp, rp, False), top)
+        end = stop_time(tt, down, fp, f1, True)
+        if min(float(tt[r1] - tt[r0]), float(tt[f1] - tt[f0])) < MIN_PHASE_S:
             continue  # a jolt (fidget, shuffle) is briefer than stepping up or down
         if any(g0 <= end + SPAN_MARGIN_S and g1 >= start - SPAN_MARGIN_S for g0, g1 in gaps):
-            continue  # a hole in the data hides part of the motion: the tilt's count stands
-        near = [tm for tm in timings if tm.start < end and tm.end > start]
-        if near:
-            best = max(near, key=lambda tm: tm.rom_deg)
-        elif v[rp] >= FULL_SHARE * typ_up and -v[fp] >= FULL_SHARE * typ_dn:
-            # A full rise and fall the tilt missed: the set's median movement's angles.
-            best = sorted(timings, key=lambda tm: tm.rom_deg)[len(timings) // 2]
-        else:  # the tilt saw no movement: a fidget or a shuffle, not a step-up
-            continue
-        reps.append(replace(best, start=start, top=top, lower_start=lower_start, end=end))
-    # Only the timing is taken from the vertical motion, and only where each of the tilt's
-    # movements holds exactly one rise and fall: the count stays the tilt's.
-    if len(reps) != len(timings):
-        return timings
+            continue  # a hole in the data hides part of the motion: the tilt's timing stands
+        steps.append((start, top, lower_start, end))
+    # Only the timing is taken from the vertical motion (the count stays the tilt's), and only
+    # where a movement and a rise-and-fall overlap one another alone.
     out = []
-    for tm, r in zip(timings, reps, strict=True):
-        if not (r.start < tm.end and r.end > tm.start):
-            return timings
-        top = min(max(r.top, tm.start), tm.end)
-        out.append(replace(tm, top=top, lower_start=min(max(r.lower_start, top), tm.end)))
+    for tm in timings:
+        mine = [st for st in steps if st[0] < tm.end and st[3] > tm.start]
+        if len(mine) != 1 or sum(mine[0][0] < o.end and mine[0][3] > o.start
+                                 for o in timings) != 1:
+            out.append(tm)
+            continue
+        top = min(max(mine[0][1], tm.start), tm.end)
+        out.append(replace(tm, top=top, lower_start=min(max(mine[0][2], top), tm.end)))
     return out
 
 
