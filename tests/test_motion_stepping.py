@@ -119,3 +119,20 @@ def test_step_ups_at_the_thigh_count_once_per_rep_offline_and_live(seed: int) ->
     # a rep unannounced until the set ends.
     assert live.finish().rep_count == result.rep_count
     assert counts == list(range(1, len(counts) + 1)) and 3 <= len(counts) <= 7
+
+
+def test_step_up_timing_survives_partial_attempts_in_the_set() -> None:
+    """A partial attempt (no rise and fall of its own) no longer keeps the other reps of its set
+    on the tilt's timing, whose two humps put the top about a second early."""
+    timed = 0
+    for seed in range(2910, 2916):
+        spec = SetSpec("step_up", n_reps=6, rate_hz=100.0, hazards=("partials",))
+        recording, truth = simulate(spec, seed)
+        result = analyze(recording, "step_up")
+        if result.rep_count != truth.rep_count:  # counting is measured by the benchmark
+            continue
+        timed += 1
+        for rep, true in zip(result.reps, truth.reps, strict=True):
+            assert abs(rep.top - true["top"]) < 0.5, seed
+            assert abs(rep.lower_start - true["lower_start"]) < 0.5, seed
+    assert timed >= 3
