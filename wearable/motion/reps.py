@@ -67,7 +67,7 @@ def _crossing(t: FloatArray, x: FloatArray, i: int, level: float) -> float:
 
 
 def stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
-               forward: bool) -> float:
+              forward: bool) -> float:
     """When a movement stops (forward) or starts (backward), s.
 
     ``speed`` is normalised to 1 at ``i_peak``. Human point-to-point movements follow the

@@ -90,6 +90,14 @@ def _phase(v: FloatArray, a: int, b: int, sign: float) -> tuple[int, int, int]:
     return i0, ip, i1
 
 
+def _stop(tt: FloatArray, v: FloatArray, peak: int, limit: int, forward: bool) -> float:
+    """When the phase peaking at ``peak`` stops (forward) or starts (backward), searched up to
+    ``limit``, s: extrapolated from its speed's fall like a tilt's (``reps.stop_time``; the
+    10 % crossing alone comes a tenth of the phase early)."""
+    lo, hi = min(peak, limit), max(peak, limit) + 1
+    return stop_time(tt[lo:hi], v[lo:hi] / float(v[peak]), peak - lo, limit - lo, forward)
+
+
 def step_timing(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
               gaps: Sequence[Sequence[float]] = ()) -> list[RepTiming]:
     """The set's step-ups with ``top`` and ``lower_start`` from the pelvis's rise and fall.
@@ -145,14 +153,11 @@ def step_timing(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
             continue
         r0, rp, r1 = _phase(v, a, b, 1.0)
         f0, fp, f1 = _phase(v, c, d, -1.0)
-        # Where each phase starts and stops: extrapolated from its speed's fall like a tilt's
-        # (``reps.stop_time``); the 10 % crossings alone come early by a tenth of the phase.
-        up, down = v / max(float(v[rp]), 1e-9), -v / max(float(-v[fp]), 1e-9)
-        start, top = stop_time(tt, up, rp, r0, False), stop_time(tt, up, rp, fp, True)
-        lower_start = max(stop_time(tt, down, fp, rp, False), top)
-        end = stop_time(tt, down, fp, f1, True)
         if min(float(tt[r1] - tt[r0]), float(tt[f1] - tt[f0])) < MIN_PHASE_S:
             continue  # a jolt (fidget, shuffle) is briefer than stepping up or down
+        start, top = _stop(tt, v, rp, r0, False), _stop(tt, v, rp, fp, True)
+        lower_start = max(_stop(tt, v, fp, rp, False), top)
+        end = _stop(tt, v, fp, f1, True)
         if any(g0 <= end + SPAN_MARGIN_S and g1 >= start - SPAN_MARGIN_S for g0, g1 in gaps):
             continue  # a hole in the data hides part of the motion: the tilt's timing stands
         steps.append((start, top, lower_start, end))
