@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Rep flags. ``reduced_rom``: below 70 % of the set's typical range. ``pelvis_rotating``: pelvic
-#: motion about the other axes above the exercise's threshold (see docs/motion.md).
-REP_FLAGS = ("reduced_rom", "pelvis_rotating")
+#: motion about the other axes above the exercise's threshold (see docs/motion.md). ``in_gap``:
+#: the sensor's data stopped during the rep (a disconnect); its times and range are estimates.
+REP_FLAGS = ("reduced_rom", "pelvis_rotating", "in_gap")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from rehablink.exercises import EXERCISES
-from rehablink.recording import load_recording
+from rehablink.recording import Recording, load_recording
 from rehablink.results import Rep
 from rehablink.simulator import HAZARDS, SetSpec, Truth, random_spec, simulate
 from wearable.motion.analyze import analyze
@@ -137,3 +137,43 @@ def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -
     spec = random_spec(np.random.default_rng(seed), exercise=exercise)
     recording, truth = simulate(spec, seed)
     assert analyze(recording, exercise, spec.placement).rep_count == truth.rep_count, why
+
+
+def _cut(recording: Recording, start: float, end: float) -> Recording:
+    """The recording with no samples from ``start`` to ``end`` (s): a disconnect."""
+    keep = (recording.t < start) | (recording.t >= end)
+    gyro = recording.gyro[keep] if recording.gyro is not None else None
+    return Recording(t=recording.t[keep], acc=recording.acc[keep], gyro=gyro)
+
+
+@pytest.mark.parametrize("exercise", ["bridge", "squat", "hip_hinge", "side_leg_raise",
+                                      "clamshell", "hip_hitch"])
+def test_a_rep_a_disconnect_hid_is_counted_from_the_rhythm(exercise: str) -> None:
+    """A disconnect over most of a rep mid-set: the rep is counted, placed between its
+    neighbours and flagged ``in_gap``; the reps that were seen keep their own times."""
+    spec = SetSpec(exercise, n_reps=10)
+    recording, truth = simulate(spec, 2950 + sorted(EXERCISES).index(exercise))
+    hidden = truth.reps[5]
+    seen_s = 0.1 * (hidden["end"] - hidden["start"])  # the end of its return stays visible
+    cut = _cut(recording, hidden["start"], hidden["end"] - seen_s)
+    result = analyze(cut, exercise)
+    assert result.rep_count == truth.rep_count
+    estimated = [r for r in result.reps if "in_gap" in r.flags]
+    assert estimated
+    assert any(hidden["start"] <= r.top <= hidden["end"] for r in estimated)
+    seen = [r for r in result.reps if "in_gap" not in r.flags]
+    assert len(seen) >= truth.rep_count - 3
+
+
+@pytest.mark.parametrize("exercise", ["bridge", "squat", "clamshell"])
+def test_a_disconnect_in_a_pause_adds_none(exercise: str) -> None:
+    """A disconnect in the longest rest between two reps: nothing is invented, nothing flagged."""
+    spec = SetSpec(exercise, n_reps=10, hazards=("slow_reps",))
+    recording, truth = simulate(spec, 2963)
+    pauses = [(b["start"] - a["end"], a["end"], b["start"])
+              for a, b in zip(truth.reps[1:-2], truth.reps[2:-1], strict=True)]
+    length, a_end, b_start = max(pauses)
+    assert length > 2.5
+    result = analyze(_cut(recording, a_end + 0.2, b_start - 0.2), exercise)
+    assert result.rep_count == truth.rep_count
+    assert not any("in_gap" in r.flags for r in result.reps)

@@ -6,12 +6,19 @@ import numpy as np
 import pytest
 
 from rehablink.recording import Recording
+from rehablink.results import Rep
 from wearable.motion.analyze import analyze
 from wearable.motion.orientation import GravityTracker, angle_deg, plane_angles, unit_rows
 from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
 from wearable.motion.profiles import get_profile
 from wearable.motion.reps import RepTiming, classify, refine, typical_range
-from wearable.motion.review import fidget_limit_s, overshoots, real_walks, split_at_gaps
+from wearable.motion.review import (
+    fidget_limit_s,
+    hidden_reps,
+    overshoots,
+    real_walks,
+    split_at_gaps,
+)
 from wearable.motion.segment import Excursion
 from wearable.motion.synthetic import SyntheticRep, synthetic_set
 
@@ -201,3 +208,22 @@ def test_small_overshoots_the_other_way_are_found() -> None:
     flags = overshoots([up, up, back, big_back, side], np.array([1.0, 0.0, 0.0]))
     assert flags == [False, False, True, False, False]
     assert overshoots([up, back], None) == [False, False]
+
+
+def _reps_at(tops: list[float]) -> list[Rep]:
+    return [Rep(start=t - 1.0, top=t, lower_start=t + 0.5, end=t + 1.5, rom_deg=20.0)
+            for t in tops]
+
+
+def test_hidden_reps_follow_a_steady_rhythm_only() -> None:
+    steady = _reps_at([10.0, 15.0, 20.0, 30.0, 35.0, 40.0])  # one missing at 25 s
+    hole = [[22.0, 26.5]]
+    (hidden,) = hidden_reps(steady, hole)
+    assert hidden.top == pytest.approx(25.0)
+    assert hidden.flags == ("in_gap",)
+    assert hidden.hold_s == pytest.approx(0.5)
+    assert hidden_reps(steady, [[24.0, 25.5]]) == []  # too short a hole to hide a rep
+    assert hidden_reps(steady, [[5.0, 9.0]]) == []  # before the set: its edge is unknown
+    assert hidden_reps(steady, []) == []
+    uneven = _reps_at([10.0, 13.0, 21.0, 30.0, 33.0, 42.0])
+    assert hidden_reps(uneven, [[22.0, 29.0]]) == []

@@ -21,7 +21,9 @@ from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
 from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
 from wearable.motion.review import (
+    HIDE_MIN_S,
     fidget_limit_s,
+    hidden_reps,
     note_gaps,
     overshoots,
     real_walks,
@@ -301,6 +303,9 @@ class Engine:
             flags.append("reduced_rom")
         if is_rotating(stab):
             flags.append("pelvis_rotating")
+        if any(g[1] - g[0] >= HIDE_MIN_S and g[0] < timing.end and g[1] > timing.start
+               for g in self._gaps):
+            flags.append("in_gap")
         return Rep(start=timing.start, top=timing.top, lower_start=timing.lower_start,
                    end=timing.end, rom_deg=timing.rom_deg, flags=tuple(flags),
                    stability_deg=stab)
@@ -344,6 +349,7 @@ class Engine:
                 partials += 1
             else:
                 reps.append(self._rep(tm, kind))
+        reps = sorted(reps + hidden_reps(reps, self._gaps), key=lambda r: r.top)
         extras = {
             "typical_rom_deg": round(typical, 2),
             "gyro": bool(self._gyro.size),

@@ -6,11 +6,14 @@ detector's ``finish()`` also runs, so live and offline counts stay equal).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 
+from rehablink.results import Rep
 from wearable.motion.orientation import tangent_direction
 from wearable.motion.preprocess import GRID_HZ
 from wearable.motion.reps import RepTiming, classify
@@ -23,6 +26,16 @@ FloatArray = npt.NDArray[np.float64]
 #: reps whose turn the hole hid.
 GAP_SPLIT_SHARE = 1.6
 GAP_SPLIT_S = 1.0
+#: A hole in the data at least this long can hide most of a rep (and a rep overlapping one is
+#: flagged ``in_gap``: its times and range are partly interpolated), s.
+HIDE_MIN_S = 1.0
+#: Reps whose tops are this many of the set's periods apart (or more) had a rep between them ...
+HIDE_PERIODS = 1.75
+#: ... when the rhythm is steady: the tops' spacing varies by at most this share of the period
+#: (median absolute deviation) ...
+HIDE_STEADY = 0.2
+#: ... measured over at least this many spacings with no hole between their tops.
+HIDE_MIN_SPACINGS = 3
 #: Shortest walk, s: footfalls for less time than this are not walking.
 WALK_MIN_S = 3.0
 #: An excursion whose direction has a cosine below this with the set's mean direction goes the
@@ -65,6 +78,49 @@ def split_at_gaps(kept: list[RepTiming], gaps: list[list[float]]) -> list[RepTim
             continue
         out.append(replace(tm, lower_start=hole[0], end=hole[0]))
         out.append(replace(tm, start=hole[1], top=hole[1]))
+    return out
+
+
+def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
+    """Reps that a disconnect hid, estimated from the set's rhythm (flagged ``in_gap``).
+
+    A rep whose most lies in a hole in the data is not seen: the tilt is interpolated straight
+    across the hole. When the set's reps come at a steady period and the two reps around a hole
+    are two or more periods apart, the missing reps are placed at even spacing between them,
+    with the set's median phase durations and the neighbours' mean range. The hole must be able
+    to hold most of each: a hole shorter than half a period hides none, and one of n periods
+    hides at most n reps. ``reps`` are the counted reps in time order.
+    """
+    if not gaps or len(reps) < HIDE_MIN_SPACINGS + 1:
+        return []
+    tops = [r.top for r in reps]
+    holes = [g for g in gaps if g[1] - g[0] >= HIDE_MIN_S]
+    spacings = np.array([b - a for a, b in pairwise(tops)
+                         if not any(a < g[1] and g[0] < b for g in holes)])
+    if spacings.size < HIDE_MIN_SPACINGS:
+        return []
+    period = float(np.median(spacings))
+    if float(np.median(np.abs(spacings - period))) > HIDE_STEADY * period:
+        return []
+    lift = float(np.median([r.lift_s for r in reps]))
+    hold = float(np.median([r.hold_s for r in reps]))
+    lower = float(np.median([r.lower_s for r in reps]))
+    out: list[Rep] = []
+    for g0, g1 in holes:
+        mid = 0.5 * (g0 + g1)
+        k = bisect_left(tops, mid)
+        if k == 0 or k == len(reps):
+            continue  # before the first rep or after the last: the set's edges are unknown
+        prev, nxt = reps[k - 1], reps[k]
+        span = nxt.top - prev.top
+        if span < HIDE_PERIODS * period:
+            continue
+        n = min(round(span / period) - 1, int((g1 - g0) / period + 0.5))
+        for j in range(1, n + 1):
+            top = prev.top + j * span / (n + 1)
+            out.append(Rep(start=top - lift, top=top, lower_start=top + hold,
+                           end=top + hold + lower, rom_deg=0.5 * (prev.rom_deg + nxt.rom_deg),
+                           flags=("in_gap",)))
     return out
 
 
