@@ -53,6 +53,10 @@ class MotionProfile:
     step_impacts : bool
         Whether the exercise itself shakes the step band (squats, step-ups: the body rises and
         falls), so walking needs a stronger footfall signal.
+    thigh_outswings_gait : bool
+        At the thigh, standing exercises whose thigh tilts far beyond a walk's swing (squats,
+        step-ups): an excursion that large is the exercise even when it rings in the footfall
+        band.
     """
 
     exercise: str
@@ -66,6 +70,7 @@ class MotionProfile:
     two_phase: bool
     step_halves: bool
     step_impacts: bool
+    thigh_outswings_gait: bool
 
 
 #: Typical thigh tilt ranges when the sensor is strapped above the knee, degrees.
@@ -114,6 +119,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         step_halves=ex.id == "step_up" and place is Placement.THIGH,
         # At the thigh walking swings the sensor hard, so the usual footfall level applies.
         step_impacts=ex.id in ("step_up", "squat") and place is Placement.PELVIS,
+        thigh_outswings_gait=ex.id in ("step_up", "squat") and place is Placement.THIGH,
     )
 
 

@@ -199,7 +199,8 @@ class Segmenter:
         # the footfall signal is the exercise, not a walk.
         exercising = ((self.profile.step_impacts and self.learned
                        and self._peak >= 0.5 * self.typical_deg)
-                      or (self.profile.step_halves and self._peak >= WALK_SWING_MAX_DEG))
+                      or (self.profile.thigh_outswings_gait
+                          and self._peak >= WALK_SWING_MAX_DEG))
         if (walking and not exercising) or theta > self.profile.max_rom_deg:
             self._disturbed = True
         if theta < EXIT_SHARE * self._peak:
