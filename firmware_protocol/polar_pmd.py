@@ -20,154 +20,34 @@ a whole byte); deltas are signed and accumulate onto the previous sample. Type 0
 the stream ``factor`` are g (the SDK multiplies by factor × 1000 for milli-g); type 0x81 values
 times ``factor`` are milli-g. The factor arrives as setting 0x05 (float32) in the response to
 the start command; without it, 0x80 uses range / 32768 (8 g range: 1/4096 g).
+
+The control point (settings lists, start, stop, responses) is
+:mod:`firmware_protocol.polar_pmd_control`.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
 
 import numpy as np
 
+from firmware_protocol.polar_pmd_control import (
+    MEASUREMENT_ACC,
+    OP_START,
+    SETTING_FACTOR,
+    ControlResponse,
+)
 from firmware_protocol.samples import SampleBatch
 
 SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 CONTROL_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 
-MEASUREMENT_ACC = 0x02
-OP_GET_SETTINGS, OP_START, OP_STOP = 0x01, 0x02, 0x03
-SETTING_SAMPLE_RATE, SETTING_RESOLUTION, SETTING_RANGE = 0x00, 0x01, 0x02
-SETTING_CHANNELS, SETTING_FACTOR = 0x04, 0x05
-VERITY_SENSE_ACC_RATE_HZ = 52
-CONTROL_RESPONSE = 0xF0
-#: Byte width of each setting's values (SDK ``PmdSetting``).
-SETTING_SIZES = {0x00: 2, 0x01: 2, 0x02: 2, 0x03: 4, 0x04: 1, 0x05: 4, 0x06: 16}
-#: Rates offered by the devices (H10: 25/50/100/200; Verity Sense: 52).
-ACC_RATES_HZ = (25, 50, 52, 100, 200)
 COMPRESSED = 0x80
 HEADER = struct.Struct("<BQB")
 EPOCH_2000_UNIX_S = 946_684_800
 _RAW_WIDTH = {0x00: 1, 0x01: 2, 0x02: 3}
-
-GET_ACC_SETTINGS = bytes([OP_GET_SETTINGS, MEASUREMENT_ACC])
-STOP_ACC = bytes([OP_STOP, MEASUREMENT_ACC])
-
-
-def start_acc_command(
-    rate_hz: int, resolution_bits: int = 16, range_g: int = 8, channels: int | None = None
-) -> bytes:
-    """Control-point write that starts ACC with every setting given (the H10 rejects omissions).
-
-    The Verity Sense lists a CHANNELS setting (u8) and expects it in the start command.
-
-    >>> start_acc_command(200, 16, 8).hex(" ")
-    '02 02 00 01 c8 00 01 01 10 00 02 01 08 00'
-    """
-    out = bytes([OP_START, MEASUREMENT_ACC])
-    for setting, value in (
-        (SETTING_SAMPLE_RATE, rate_hz),
-        (SETTING_RESOLUTION, resolution_bits),
-        (SETTING_RANGE, range_g),
-    ):
-        out += struct.pack("<BBH", setting, 1, value)
-    if channels is not None:
-        out += bytes([SETTING_CHANNELS, 1, channels])
-    return out
-
-
-def parse_settings(data: bytes) -> dict[int, list[float]]:
-    """Settings list ``type u8, count u8, count values`` (factor as float32, others unsigned)."""
-    settings: dict[int, list[float]] = {}
-    offset = 0
-    while offset + 2 <= len(data):
-        kind, count = data[offset], data[offset + 1]
-        size = SETTING_SIZES.get(kind)
-        offset += 2
-        if size is None or offset + size * count > len(data):
-            raise ValueError(f"malformed PMD setting {kind:#04x} at byte {offset - 2}")
-        chunk = data[offset : offset + size * count]
-        if kind == SETTING_FACTOR:
-            settings[kind] = [v for (v,) in struct.iter_unpack("<f", chunk)]
-        else:
-            settings[kind] = [
-                int.from_bytes(chunk[i : i + size], "little") for i in range(0, len(chunk), size)
-            ]
-        offset += size * count
-    return settings
-
-
-#: Control point error codes (PMD specification, "Control Point Error Codes").
-ERRORS = {
-    0: "success",
-    1: "invalid op code",
-    2: "invalid measurement type",
-    3: "not supported",
-    4: "invalid length",
-    5: "invalid parameter",
-    6: "already in state",
-    7: "invalid resolution",
-    8: "invalid sample rate",
-    9: "invalid range",
-    10: "invalid MTU",
-    11: "invalid number of channels",
-    12: "invalid state",
-    13: "device in charger",
-    14: "disk full",
-}
-
-
-@dataclass(frozen=True)
-class ControlResponse:
-    """A control-point indication ``F0 op type status [more] [settings]``."""
-
-    op_code: int
-    measurement_type: int
-    status: int
-    settings: dict[int, list[float]]
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 0
-
-    @property
-    def message(self) -> str:
-        return ERRORS.get(self.status, f"error {self.status}")
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ControlResponse:
-        """Parse; raises ``ValueError`` if it is not a well-formed control-point response."""
-        if len(data) < 4 or data[0] != CONTROL_RESPONSE:
-            raise ValueError("not a PMD control point response")
-        settings = parse_settings(data[5:]) if len(data) > 5 else {}
-        return cls(data[1], data[2], data[3], settings)
-
-
-def start_from_settings(settings_response: bytes, rate_hz: float, range_g: int = 8) -> bytes:
-    """Start command built from a GET_SETTINGS response, choosing values the device offers.
-
-    The H10 offers 25/50/100/200 Hz, the Verity Sense 52 Hz (more in SDK mode), so the rate is
-    the offered one closest to ``rate_hz``; the range is ``range_g`` if offered, else the closest.
-    """
-    offered = ControlResponse.from_bytes(settings_response)
-    if not offered.ok or offered.op_code != OP_GET_SETTINGS:
-        raise ValueError(f"settings request failed: {offered.message}")
-    chosen: list[tuple[int, int]] = []
-    for kind, wanted in (
-        (SETTING_SAMPLE_RATE, rate_hz),
-        (SETTING_RESOLUTION, 16),
-        (SETTING_RANGE, range_g),
-        (SETTING_CHANNELS, 3),
-    ):
-        values = offered.settings.get(kind)
-        if values:
-            chosen.append((kind, int(min(values, key=lambda v: abs(v - wanted)))))
-    out = bytes([OP_START, MEASUREMENT_ACC])
-    for kind, value in chosen:
-        size = SETTING_SIZES[kind]
-        out += bytes([kind, 1]) + value.to_bytes(size, "little")
-    return out
 
 
 def pack_delta_block(deltas: np.ndarray, bit_width: int) -> bytes:
@@ -180,10 +60,15 @@ def pack_delta_block(deltas: np.ndarray, bit_width: int) -> bytes:
     return bytes([bit_width, n]) + packed
 
 
-def encode_compressed_acc(samples: np.ndarray, timestamp_ns: int, block: int = 16) -> bytes:
-    """A 0x80 frame from int16 counts of shape (n, 3): reference, then delta blocks."""
+def encode_compressed_acc(
+    samples: np.ndarray, timestamp_ns: int, block: int = 16, frame_type: int = COMPRESSED
+) -> bytes:
+    """A compressed frame from int16 counts of shape (n, 3): reference, then delta blocks.
+
+    ``frame_type`` 0x80: counts × factor are g; 0x81: counts × factor are milli-g.
+    """
     counts = np.asarray(samples, dtype=np.int64)
-    out = HEADER.pack(MEASUREMENT_ACC, timestamp_ns, COMPRESSED | 0x00)
+    out = HEADER.pack(MEASUREMENT_ACC, timestamp_ns, frame_type)
     out += counts[0].astype("<i2").tobytes()
     deltas = np.diff(counts, axis=0)
     for start in range(0, len(deltas), block):
@@ -191,6 +76,12 @@ def encode_compressed_acc(samples: np.ndarray, timestamp_ns: int, block: int = 1
         peak = int(np.max(np.abs(part))) if part.size else 0
         out += pack_delta_block(part, max(1, peak.bit_length() + 1))
     return out
+
+
+def encode_raw_acc(milli_g: np.ndarray, timestamp_ns: int) -> bytes:
+    """An uncompressed frame (type 0x01) from int16 milli-g of shape (n, 3)."""
+    counts = np.asarray(milli_g, dtype="<i2")
+    return HEADER.pack(MEASUREMENT_ACC, timestamp_ns, 0x01) + counts.tobytes()
 
 
 def decode_delta_frames(content: bytes, channels: int = 3, resolution: int = 16) -> np.ndarray:

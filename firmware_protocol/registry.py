@@ -3,6 +3,10 @@
 The registry is data: one :class:`SensorProfile` per supported sensor family in :data:`PROFILES`.
 Matching an advertisement and the "unsupported sensor" message are both built from it, so the
 list of supported sensors can never drift from what the code can decode.
+
+Most sensors start with fixed writes (``start_builder``). A sensor that must first say what it
+offers (Polar PMD) has a :class:`StartQuery` instead: the companion asks, builds the start from
+the answer and checks the sensor's confirmation.
 """
 
 from __future__ import annotations
@@ -13,11 +17,42 @@ from dataclasses import dataclass, field
 
 from firmware_protocol import microbit, polar_pmd, rehablink_profile, thingy52, witmotion
 from firmware_protocol import movesense as ms
+from firmware_protocol import polar_pmd_control as pmd
 from firmware_protocol.rehablink_profile import Command
 from firmware_protocol.samples import StreamDecoder
 
 #: A GATT write: (characteristic UUID, value, write with response).
 Write = tuple[str, bytes, bool]
+
+
+@dataclass(frozen=True)
+class StartQuery:
+    """How to start a sensor that must first say what it offers.
+
+    With notifications/indications enabled on the profile's ``subscribe_first``
+    characteristics, the companion writes ``write``; the first answer there goes to
+    ``build(answer, rate_hz)``, which returns the start writes and the rate they configure, Hz;
+    after those writes, the next answer goes to ``confirm``. ``build`` and ``confirm`` raise
+    ``ValueError`` with a message for the user when the sensor answered with an error or offered
+    nothing usable. A sensor that does not answer within ``timeout_s`` has failed to start.
+
+    Attributes
+    ----------
+    write : Write
+        The question.
+    subject : str
+        What is asked, for messages ("its accelerometer settings").
+    build, confirm : callable
+        See above.
+    timeout_s : float
+        Longest wait for each answer, s.
+    """
+
+    write: Write
+    subject: str
+    build: Callable[[bytes, float], tuple[list[Write], float]] = field(repr=False)
+    confirm: Callable[[bytes], None] = field(repr=False)
+    timeout_s: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +73,10 @@ class SensorProfile:
         Whether the stream carries angular rate; whether lost packets can be requested again.
     default_rate_hz : float
         Rate requested when the caller does not choose one.
+    start_builder : callable or None
+        ``start_builder(rate_hz)``: the writes that start the sensor (see :meth:`start_commands`).
+    start_query : StartQuery or None
+        For sensors started from what they offer, instead of ``start_builder``.
     advertised_uuids : tuple of str
         Service UUIDs that identify the sensor in an advertisement (besides ``service_uuid``).
     subscribe_first : tuple of str
@@ -57,18 +96,31 @@ class SensorProfile:
     can_resend: bool
     default_rate_hz: float
     decoder_factory: Callable[[], StreamDecoder] = field(repr=False)
-    start_builder: Callable[[float], list[Write]] = field(repr=False)
     stop_builder: Callable[[], list[Write]] = field(repr=False)
+    start_builder: Callable[[float], list[Write]] | None = field(default=None, repr=False)
+    start_query: StartQuery | None = None
     advertised_uuids: tuple[str, ...] = ()
     subscribe_first: tuple[str, ...] = ()
     notes: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.start_builder is None) == (self.start_query is None):
+            raise ValueError(f"{self.id}: give either start_builder or start_query")
+        if self.start_query is not None and not self.subscribe_first:
+            raise ValueError(f"{self.id}: a start query needs a characteristic to answer on")
 
     def new_decoder(self) -> StreamDecoder:
         """A fresh decoder for one connection's notification stream."""
         return self.decoder_factory()
 
     def start_commands(self, rate_hz: float | None = None) -> list[Write]:
-        """Writes that configure ``rate_hz`` (default: ``default_rate_hz``) and start streaming."""
+        """Writes that configure ``rate_hz`` (default: ``default_rate_hz``) and start streaming.
+
+        Raises ``ValueError`` for a profile with a :attr:`start_query`: its start is built from
+        the sensor's answer (:attr:`StartQuery.build`).
+        """
+        if self.start_builder is None:
+            raise ValueError(f"{self.name} is started from its answer to a query (start_query)")
         return self.start_builder(self.default_rate_hz if rate_hz is None else rate_hz)
 
     def stop_commands(self) -> list[Write]:
@@ -117,12 +169,18 @@ def _thingy_start(rate_hz: float) -> list[Write]:
     return [(thingy52.CONFIG_UUID, thingy52.encode_config(rate), True)]
 
 
-def _polar_start(rate_hz: float) -> list[Write]:
-    # Without the device's settings list (GET_ACC_SETTINGS then polar_pmd.start_from_settings),
-    # 52 Hz means a Verity Sense, which also wants the channel count; the H10 never offers 52 Hz.
-    rate = _nearest_rate(rate_hz, polar_pmd.ACC_RATES_HZ)
-    channels = 3 if rate == polar_pmd.VERITY_SENSE_ACC_RATE_HZ else None
-    return [(polar_pmd.CONTROL_UUID, polar_pmd.start_acc_command(rate, 16, 8, channels), True)]
+def _polar_start(settings_answer: bytes, rate_hz: float) -> tuple[list[Write], float]:
+    """Start a Polar sensor the way Polar documents: from its own ACC settings list.
+
+    There is deliberately no fallback that guesses the model from the rate. Every PMD device
+    answers GET_MEASUREMENT_SETTINGS (polar-ble-sdk always asks before it starts a stream); a
+    guess is right only for the models it knows, and a wrong one is refused anyway (the H10
+    refuses a start that omits or adds a setting, issue #124); and a sensor that does not answer
+    the query would not report a refused start either. So no answer is an error, not a guess.
+    """
+    command = pmd.start_from_settings(settings_answer, rate_hz)
+    (rate,) = pmd.parse_settings(command[2:])[pmd.SETTING_SAMPLE_RATE]
+    return [(polar_pmd.CONTROL_UUID, command, True)], rate
 
 
 def _movesense_start(rate_hz: float) -> list[Write]:
@@ -196,8 +254,13 @@ PROFILES: dict[str, SensorProfile] = {
             can_resend=False,
             default_rate_hz=52,
             decoder_factory=polar_pmd.PolarPmdDecoder,
-            start_builder=_polar_start,
-            stop_builder=lambda: [(polar_pmd.CONTROL_UUID, polar_pmd.STOP_ACC, True)],
+            start_query=StartQuery(
+                write=(polar_pmd.CONTROL_UUID, pmd.GET_ACC_SETTINGS, True),
+                subject="its accelerometer settings",
+                build=_polar_start,
+                confirm=pmd.check_started,
+            ),
+            stop_builder=lambda: [(polar_pmd.CONTROL_UUID, pmd.STOP_ACC, True)],
             subscribe_first=(polar_pmd.CONTROL_UUID,),
             notes="the H10 streams only while its electrodes touch skin; "
             "on the pelvis use the Verity Sense",

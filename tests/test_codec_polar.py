@@ -5,11 +5,14 @@ issue #443 ("Questions on ACC data format")."""
 
 from __future__ import annotations
 
+import re
 import struct
 
 import numpy as np
+import pytest
 
 from firmware_protocol import polar_pmd
+from firmware_protocol import polar_pmd_control as pmd
 from firmware_protocol.polar_pmd import PolarPmdDecoder, decode_delta_frames
 
 # Issue #443: Verity Sense ACC notification, 227 bytes.
@@ -63,8 +66,10 @@ def test_polar_uncompressed_int16_milli_g() -> None:
 
 def test_polar_start_and_stop_commands() -> None:
     # Spec "Start Stream": 02 02 | 00 01 c8 00 (200 Hz) | 01 01 10 00 (16 bit) | 02 01 08 00 (8 G)
-    assert polar_pmd.start_acc_command(200, 16, 8) == bytes.fromhex("02020001c8000101100002010800")
-    assert bytes.fromhex("0302") == polar_pmd.STOP_ACC
+    start = pmd.start_command({0x00: 200, 0x01: 16, 0x02: 8})
+    assert start == bytes.fromhex("02020001c8000101100002010800")
+    assert bytes.fromhex("0302") == pmd.STOP_ACC
+    assert bytes.fromhex("0102") == pmd.GET_ACC_SETTINGS
 
 
 def test_polar_factor_from_start_response() -> None:
@@ -94,19 +99,117 @@ def test_polar_compressed_encoder_round_trip() -> None:
     assert decode_delta_frames(frame[10:]).tolist() == counts.tolist()
 
 
+#: GET_SETTINGS answers, as in the PMD spec "Request Stream Settings" (H10) and issue #443
+#: (Verity Sense: 52 Hz only, 16 bit, 8 G, 3 channels).
+H10_SETTINGS = bytes.fromhex("f001020000000419003200640" "0c800010110000203020004000800")
+VERITY_SETTINGS = bytes.fromhex("f001020000000134000101100002010800040103")
+
+
 def test_polar_settings_response_picks_offered_values() -> None:
-    # GET_SETTINGS response, as in the PMD spec "Request Stream Settings":
     # f0 01 02 00 00 | 00 04 19 00 32 00 64 00 c8 00 (rates 25, 50, 100, 200)
     #                | 01 01 10 00 (16 bit) | 02 03 02 00 04 00 08 00 (2, 4, 8 G)
-    h10 = bytes.fromhex("f001020000000419003200 6400c800010110000203020004000800".replace(" ", ""))
-    assert polar_pmd.start_from_settings(h10, 52) == bytes.fromhex("0202000132000101100002010800")
-    # Verity Sense (issue #443 start command): 52 Hz only, 16 bit, 8 G, 3 channels
-    verity = bytes.fromhex("f001020000000134000101100002010800040103")
-    assert polar_pmd.start_from_settings(verity, 50) == bytes.fromhex(
-        "0202000134000101100002010800040103"
+    h10 = pmd.start_from_settings(H10_SETTINGS, 52)
+    assert h10 == bytes.fromhex("0202000132000101100002010800")  # 50 Hz, 16 bit, 8 G
+    # the Verity Sense start of issue #443: 52 Hz, 16 bit, 8 G, channels 3
+    verity = pmd.start_from_settings(VERITY_SETTINGS, 50)
+    assert verity == bytes.fromhex("0202000134000101100002010800040103")
+
+
+def test_polar_settings_response_range_closest_offered() -> None:
+    # the H10 offers 2/4/8 G: 3 G asks for the closest, 2 G (first of the tie 2/4)
+    assert pmd.start_from_settings(H10_SETTINGS, 200, range_g=3) == bytes.fromhex(
+        "02020001c8000101100002010200"
     )
 
 
 def test_polar_error_response_message() -> None:
-    response = polar_pmd.ControlResponse.from_bytes(bytes.fromhex("f0020208"))
+    response = pmd.ControlResponse.from_bytes(bytes.fromhex("f0020208"))
     assert (response.ok, response.message) == (False, "invalid sample rate")
+    assert pmd.ERRORS[10] == "invalid MTU" and pmd.ERRORS[13] == "device in charger"
+
+
+def test_polar_control_response_round_trip() -> None:
+    for response in (
+        pmd.ControlResponse.from_bytes(H10_SETTINGS),
+        pmd.ControlResponse.from_bytes(VERITY_SETTINGS),
+        pmd.ControlResponse(0x02, 0x02, 0, {0x05: [1.0]}),
+        pmd.ControlResponse(0x02, 0x02, 13),
+    ):
+        assert pmd.ControlResponse.from_bytes(bytes(response)) == response
+    assert bytes(pmd.ControlResponse.from_bytes(H10_SETTINGS)) == H10_SETTINGS
+    # an error is four bytes: F0 op type status, neither "more" nor settings
+    assert bytes(pmd.ControlResponse(0x02, 0x02, 8)) == bytes.fromhex("f0020208")
+    with pytest.raises(ValueError, match="bytes"):
+        pmd.ControlResponse(0x100, 0x02, 0)
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (b"", "not a PMD control point response"),
+        (bytes.fromhex("f001"), "not a PMD control point response"),
+        (bytes.fromhex("0a01020000"), "not a PMD control point response"),
+        # the settings list stops inside the rates (4 announced, 1 given)
+        (bytes.fromhex("f00102000000041900"), "malformed PMD setting 0x00"),
+        # a lone setting type byte with no count
+        (bytes.fromhex("f0010200000001340001"), "truncated PMD setting"),
+        # setting type 0x07 is not in the specification
+        (bytes.fromhex("f001020000070100"), "malformed PMD setting 0x07"),
+        # an error answer: ACC is not supported
+        (bytes.fromhex("f0010203"), "refused: not supported (PMD error 3)"),
+        # the answer to another command, or for another measurement (ECG = 0x00)
+        (bytes.fromhex("f00202000000013400"), "not to the ACC settings request"),
+        (bytes.fromhex("f00100000000013400"), "not to the ACC settings request"),
+        # success with nothing listed, with no rate, with only 0 Hz
+        (bytes.fromhex("f001020000"), "offers no accelerometer sample rate"),
+        (bytes.fromhex("f00102000001011000"), "offers no accelerometer sample rate"),
+        (bytes.fromhex("f00102000000010000"), "offers no usable accelerometer sample rate"),
+        (bytes.fromhex("f00102000000000101100002010800"), "no usable accelerometer sample"),
+        # resolutions or channels the decoder cannot read
+        (bytes.fromhex("f0010200000001340001011800"), "resolution 24, not 16"),
+        (bytes.fromhex("f0010200000001340001011000040101"), "channel count 1, not 3"),
+    ],
+)
+def test_polar_hostile_settings_response_is_a_clean_error(response: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        pmd.start_from_settings(response, 52)
+
+
+def test_polar_settings_answers_mutated_at_random_start_or_raise_value_error() -> None:
+    """Real answers with random bytes changed and random truncation: each either builds a start
+    listing an offered-looking rate or raises ValueError, nothing else."""
+    rng = np.random.default_rng(443)
+    outcomes = {"started": 0, "refused": 0}
+    for _ in range(3000):
+        answer = bytearray(H10_SETTINGS if rng.random() < 0.5 else VERITY_SETTINGS)
+        for _ in range(rng.integers(1, 3)):
+            answer[rng.integers(0, len(answer))] = rng.integers(0, 256)
+        answer = answer[: rng.integers(len(answer) - 6, len(answer) + 1)]
+        try:
+            command = pmd.start_from_settings(bytes(answer), 52)
+        except ValueError:
+            outcomes["refused"] += 1
+            continue
+        outcomes["started"] += 1
+        assert command[:2] == b"\x02\x02" and pmd.parse_settings(command[2:])[0x00][0] > 0
+    assert outcomes["started"] > 100 and outcomes["refused"] > 100
+
+
+def test_polar_started_check() -> None:
+    pmd.check_started(bytes.fromhex("f002020000050100008039"))  # success with a factor
+    with pytest.raises(ValueError, match=r"^device in charger \(PMD error 13\)$"):
+        pmd.check_started(bytes.fromhex("f002020d"))
+    with pytest.raises(ValueError, match="not to the start command"):
+        pmd.check_started(bytes.fromhex("f001020000"))
+
+
+def test_polar_raw_and_milli_g_compressed_encoders_round_trip() -> None:
+    milli_g = np.array([[-48, 357, 1000], [-47, 356, 1002], [8000, -8000, 0]])
+    raw = polar_pmd.encode_raw_acc(milli_g, 5 * 10**9)
+    assert raw[:10] == bytes.fromhex("0200f2052a0100000001")  # ACC, 5e9 ns, type 0x01
+    (batch,) = PolarPmdDecoder().feed(raw)
+    assert batch.acc_g.tolist() == (milli_g / 1000).tolist()
+    compressed = polar_pmd.encode_compressed_acc(milli_g, 5 * 10**9, frame_type=0x81)
+    assert compressed[9] == 0x81
+    (batch,) = PolarPmdDecoder().feed(compressed)  # type 0x81 without a factor: milli-g
+    assert batch.acc_g.tolist() == (milli_g / 1000).tolist()

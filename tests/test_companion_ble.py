@@ -206,3 +206,83 @@ def test_companion_two_sensors_at_once_stream_independently(
     assert len(ours) == pytest.approx(duration * 100 + 1, abs=2)  # 5 % loss, all resent
     assert find_gaps(ours - ours[0], 100.0) == ([], 0)
     assert len(wit) == pytest.approx(duration * 50, rel=0.1)  # its own stream, its own losses
+
+
+# -- Polar: started from the settings each model offers -------------------------------------------
+
+
+async def _polar_link(model: str, rate_hz: float | None, recording: Recording,
+                      in_charger: bool = False) -> tuple[SensorLink, np.ndarray, np.ndarray]:
+    """Stream a simulated Polar ``model`` with the companion's SensorLink asking for
+    ``rate_hz``; returns the link, the sample times and the acceleration received."""
+    from firmware_protocol.simulated.polar_sim import PolarPmdPersonality
+    from wearable.bumble_backend.transport import sim_link
+
+    async with sim_link(speed=SPEED) as link:
+        sensor = await link.add_sensor(recording, profile="polar_pmd", model=model)
+        assert isinstance(sensor.personality, PolarPmdPersonality)
+        sensor.personality.in_charger = in_charger
+        (found,) = await scan(0.3, link.scanner_backend)
+        blocks: list[SampleBlock] = []
+        stream = SensorLink(found, blocks.append, client_backend=link.client_backend,
+                            scanner_backend=link.scanner_backend, rate_hz=rate_hz)
+        stop = asyncio.Event()
+        task = asyncio.create_task(stream.run(stop))
+        try:
+            finished = asyncio.create_task(sensor.finished.wait())
+            await asyncio.wait({finished, task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            finished.cancel()
+            if task.done():
+                await task  # it failed: raise its error
+            expected = int(recording.duration_s * stream.rate_hz + 1e-9) + 1
+            for _ in range(200):  # the last frame leaves when the recording ends
+                if sum(len(b.t) for b in blocks) >= expected:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            stop.set()
+            await task
+    return stream, np.concatenate([b.t for b in blocks]), np.concatenate([b.acc for b in blocks])
+
+
+@pytest.mark.parametrize(("model", "asked", "offered"), [
+    ("h10", None, 50),  # the profile's default 52 Hz is not offered: the closest is
+    ("h10", 100.0, 100),
+    ("verity_sense", None, 52),
+    ("verity_sense", 100.0, 52),  # 52 Hz is all it offers
+])
+def test_companion_starts_a_polar_at_the_rate_it_offers(
+        model: str, asked: float | None, offered: int) -> None:
+    t = np.arange(300) / 100.0
+    acc = np.column_stack([0.3 * np.sin(t), 0.2 * np.cos(2 * t), 1.0 + 0.1 * np.sin(3 * t)])
+    source = Recording(t, acc, None)
+    stream, times, got = asyncio.run(_polar_link(model, asked, source))
+    assert stream.rate_hz == offered and stream.state.value == "stopped"
+    # every sample the sensor took, evenly spaced at the offered rate, in whole milli-g
+    k = np.arange(int(2.99 * offered + 1e-9) + 1)
+    assert len(times) == len(k)
+    np.testing.assert_allclose(times - times[0], k / offered, atol=1e-6)
+    expected = np.column_stack([np.interp(k / offered, t, acc[:, i]) for i in range(3)])
+    assert np.abs(got - expected).max() <= 0.0005 + 1e-12
+    assert stream.pipeline.counters.malformed == 0
+
+
+def test_companion_polar_refusing_to_start_is_one_clean_error() -> None:
+    from wearable.stream import StreamError
+
+    source = Recording(np.arange(100) / 50.0, np.tile([0.0, 0.0, 1.0], (100, 1)), None)
+    with pytest.raises(StreamError) as error:
+        asyncio.run(_polar_link("verity_sense", None, source, in_charger=True))
+    assert str(error.value) == ("Polar Sense SIM00001 (F0:52:4C:00:00:01) refused to start "
+                                "streaming: device in charger (PMD error 13).")
+
+
+def test_companion_counts_a_set_streamed_from_a_polar_verity_sense(
+        bridge_csv: str, tmp_path: Path) -> None:
+    result = record(bridge_csv, tmp_path / "p.db", profile="polar_pmd")
+    out = result.outcomes[0]
+    assert out.result is not None and out.result.rep_count == REPS
+    assert out.result.sample_rate_hz == 52  # the Verity Sense's rate, not the one asked for
+    assert out.samples_lost == 0 and out.gaps == []
+    assert out.samples_received == pytest.approx(out.result.duration_s * 52 + 1, abs=2)
+    _check_stored(tmp_path / "p.db", result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from firmware_protocol import polar_pmd, rehablink_profile, witmotion
 from firmware_protocol.registry import PROFILES, match_advertisement, unsupported_message
@@ -68,21 +69,39 @@ def test_registry_start_commands() -> None:
         (witmotion.WRITE_UUID, bytes.fromhex("ffaa6988b5"), False),
         (witmotion.WRITE_UUID, bytes.fromhex("ffaa030b00"), False),
     ]
-    # Polar PMD spec start example: 200 Hz, 16 bit, 8 G
-    assert PROFILES["polar_pmd"].start_commands(200) == [
-        (
-            polar_pmd.CONTROL_UUID,
-            bytes.fromhex("0202000 1c800 0101 1000 0201 0800".replace(" ", "")),
-            True,
-        )
-    ]
-    # Verity Sense default 52 Hz: the start command of polar-ble-sdk issue #443, channels 3
-    assert PROFILES["polar_pmd"].start_commands()[0][1] == bytes.fromhex(
-        "0202000134000101100002010800040103"
-    )
     assert PROFILES["movesense"].start_commands(104)[1][1] == b"\x01\x63/Meas/IMU6/104"
     assert PROFILES["microbit"].start_commands()[0][1] == bytes.fromhex("1400")
     assert PROFILES["thingy52"].start_commands(100)[0][1] == bytes.fromhex("e803f401f401640001")
+
+
+def test_registry_polar_is_started_from_its_settings() -> None:
+    polar = PROFILES["polar_pmd"]
+    query = polar.start_query
+    assert query is not None
+    assert query.write == (polar_pmd.CONTROL_UUID, bytes.fromhex("0102"), True)
+    assert polar.subscribe_first == (polar_pmd.CONTROL_UUID,)  # the answer is indicated there
+    with pytest.raises(ValueError, match="started from its answer"):
+        polar.start_commands(52)
+    # H10 answer (PMD spec "Request Stream Settings"): 25/50/100/200 Hz, 16 bit, 2/4/8 G; the
+    # default 52 Hz becomes the offered 50 Hz, started with every setting (spec "Start Stream")
+    h10 = bytes.fromhex("f001020000000419003200640" "0c800010110000203020004000800")
+    writes, rate = query.build(h10, polar.default_rate_hz)
+    assert rate == 50
+    assert writes == [
+        (polar_pmd.CONTROL_UUID, bytes.fromhex("0202000132000101100002010800"), True)
+    ]
+    query.confirm(bytes.fromhex("f002020000"))
+    with pytest.raises(ValueError, match="invalid sample rate"):
+        query.confirm(bytes.fromhex("f0020208"))
+
+
+def test_registry_profile_starts_one_way() -> None:
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="either start_builder or start_query"):
+        replace(PROFILES["witmotion"], start_query=PROFILES["polar_pmd"].start_query)
+    with pytest.raises(ValueError, match="either start_builder or start_query"):
+        replace(PROFILES["polar_pmd"], start_query=None)
 
 
 def test_registry_every_profile_builds_a_decoder_and_stop_commands() -> None:
@@ -90,6 +109,8 @@ def test_registry_every_profile_builds_a_decoder_and_stop_commands() -> None:
         decoder = profile.new_decoder()
         assert decoder.feed(b"") == [] and decoder.dropped >= 0
         assert isinstance(profile.stop_commands(), list)
+        if profile.start_query is None:
+            assert profile.start_commands(), profile.id
 
 
 def test_registry_has_gyro_matches_what_decoders_produce() -> None:

@@ -63,6 +63,7 @@ class SamplePipeline:
         self.aligner = ClockAligner(wrap_s=None, max_jump_back_s=None)
         self.untimed = UntimedTimeline(rate_hz)
         self._decoder = profile.new_decoder()
+        self._started_hz: float | None = None
         self._epoch_restart = False
         self._latest_raw: float | None = None
         self._timed: bool | None = None  # whether the sensor stamps its samples
@@ -90,8 +91,13 @@ class SamplePipeline:
         self.counters.malformed += self._decoder.dropped - dropped
 
     def control(self, payload: bytes, arrival: float) -> None:
-        """One Control response (our profile): a resend plan tells what the ring still holds."""
+        """One Control response: with our profile a resend plan tells what the ring still
+        holds; decoders that read their control channel (Polar's start response carries the
+        stream factor) are handed it."""
         if self.profile.id != "rehablink":
+            on_control = getattr(self._decoder, "on_control_response", None)
+            if on_control is not None:
+                on_control(payload)
             return
         try:
             response = rl.Response.from_bytes(payload)
@@ -101,6 +107,20 @@ class SamplePipeline:
                     self._emit(batch, arrival)
         except ValueError:
             self.counters.malformed += 1
+
+    def started(self, rate_hz: float) -> None:
+        """The sensor was started at ``rate_hz`` (a Polar sensor's rate is known only then):
+        decoders with a nominal ``rate_hz`` (Polar's spaces its first frame by it) use it."""
+        self._started_hz = rate_hz
+        self._tell_rate()
+
+    def _new_decoder(self) -> None:
+        self._decoder = self.profile.new_decoder()
+        self._tell_rate()
+
+    def _tell_rate(self) -> None:
+        if self._started_hz is not None and hasattr(self._decoder, "rate_hz"):
+            setattr(self._decoder, "rate_hz", self._started_hz)  # noqa: B010 (not in the protocol)
 
     def poll(self, now: float) -> None:
         """Give up holes that waited too long (see :meth:`PacketLedger.poll`)."""
@@ -112,14 +132,14 @@ class SamplePipeline:
         self.counters.reboots += 1
         for batch in self.ledger.restart():
             self._emit(batch, now)
-        self._decoder = self.profile.new_decoder()
+        self._new_decoder()
         self._epoch_restart = True
         self._latest_raw = None
 
     def clock_may_have_restarted(self) -> None:
         """A sensor that cannot resend reconnected: it may have restarted its clock, so what
         follows is placed by the host clock."""
-        self._decoder = self.profile.new_decoder()
+        self._new_decoder()
         self._epoch_restart = True
 
     def finish(self, now: float) -> None:

@@ -7,7 +7,9 @@ task decodes, orders (:class:`~wearable.ledger.PacketLedger`), times
 then scans for the sensor again (BlueZ forgets devices) and reconnects with
 bleak-retry-connector's ``establish_connection`` and its backoff. With the RehabLink profile it
 asks the sensor to resend from the first packet it has not seen, so nothing is lost; a reboot
-(the sensor's numbering goes back) starts a new epoch and the downtime becomes a gap.
+(the sensor's numbering goes back) starts a new epoch and the downtime becomes a gap. Sensors
+started from what they offer (Polar) are asked first (:mod:`wearable.start`); the rate they
+were started at becomes :attr:`SensorLink.rate_hz`.
 Callbacks are registered once per client, never twice (BlueZ would deliver every notification
 twice).
 """
@@ -30,6 +32,7 @@ from bleak_retry_connector import BleakConnectionError, BleakNotFoundError, esta
 from firmware_protocol import rehablink_profile as rl
 from wearable.pipeline import RL_MODULUS, SampleBlock, SamplePipeline
 from wearable.scan import FoundSensor, ScanError, find_again
+from wearable.start import StartRefused, start_sensor
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,8 @@ class SensorLink:
     client_backend, scanner_backend : type or None
         Bleak backend classes; None for the operating system's stack.
     rate_hz : float or None
-        Sampling rate to request (the profile's default otherwise).
+        Sampling rate to request (the profile's default otherwise). :attr:`rate_hz` is the
+        rate streamed: for a sensor started from its settings, the offered rate closest to it.
     on_state : callable, optional
         Called with each :class:`LinkState` change.
     on_tick : callable, optional
@@ -87,7 +91,8 @@ class SensorLink:
         self.sensor, self.profile = sensor, sensor.profile
         self.on_samples, self.on_state, self.on_tick = on_samples, on_state, on_tick
         self.client_backend, self.scanner_backend = client_backend, scanner_backend
-        self.rate_hz = rate_hz or self.profile.default_rate_hz
+        self.requested_rate_hz = rate_hz or self.profile.default_rate_hz
+        self.rate_hz = self.requested_rate_hz
         self.connect_attempts, self.rescan_timeout_s = connect_attempts, rescan_timeout_s
         self.state = LinkState.CONNECTING
         self.battery_pct: int | None = sensor.battery_pct
@@ -96,6 +101,7 @@ class SensorLink:
         self.pipeline = SamplePipeline(self.profile, self.rate_hz)
         self.ledger = self.pipeline.ledger
         self._queue: asyncio.Queue[tuple[float, str, bytes]] = asyncio.Queue()
+        self._answers: asyncio.Queue[bytes] = asyncio.Queue()  # for a start query
         self._data_ready = asyncio.Event()
         self._client: BleakClient | None = None
         self._consuming = False
@@ -232,8 +238,12 @@ class SensorLink:
             with contextlib.suppress(BleakError, TimeoutError, EOFError):
                 await client.start_notify(rl.STATUS_UUID, self._callback("status"))
         self.ledger.set_connected(True, time.monotonic())
-        for uuid, value, response in self.profile.start_commands(self.rate_hz):
-            await client.write_gatt_char(uuid, value, response=response)
+        try:
+            self.rate_hz = await start_sensor(client, self.profile, self.requested_rate_hz,
+                                              self._answers)
+            self.pipeline.started(self.rate_hz)
+        except StartRefused as exc:  # it will not stream: reconnecting would not help
+            raise StreamError(f"{self.sensor.name} ({self.sensor.address}) {exc}.") from None
         if reconnect and not rebooted:
             first_missing = self.ledger.resend_after_reconnect()
             if first_missing is not None:
@@ -256,11 +266,14 @@ class SensorLink:
 
     def _callback(self, channel: str) -> Callable[[Any, bytearray], None]:
         queue = self._queue
-
         ready = self._data_ready
+        answers = self._answers if channel == "control" and self.profile.start_query else None
 
         def enqueue(_sender: Any, data: bytearray) -> None:
-            queue.put_nowait((time.monotonic(), channel, bytes(data)))
+            payload = bytes(data)
+            queue.put_nowait((time.monotonic(), channel, payload))
+            if answers is not None:
+                answers.put_nowait(payload)
             ready.set()
 
         return enqueue

@@ -52,8 +52,13 @@ def client_transport_for(server_name: str, port: int | None = None) -> str:
     "--profile",
     default="rehablink",
     show_default=True,
-    type=click.Choice(["rehablink", "witmotion", "microbit"]),
+    type=click.Choice(["rehablink", "witmotion", "microbit", "polar_pmd"]),
     help="Sensor family to play.",
+)
+@click.option(
+    "--model",
+    default=None,
+    help="Model within the family (polar_pmd: verity_sense, the default, or h10).",
 )
 @click.option("--drop", default=0.0, show_default=True, help="Notification loss rate, 0..1.")
 @click.option("--disconnect-at", type=float, help="Drop the link at this recording time, s.")
@@ -90,6 +95,7 @@ def client_transport_for(server_name: str, port: int | None = None) -> str:
 def sim_sensor(
     recording: Path,
     profile: str,
+    model: str | None,
     drop: float,
     disconnect_at: float | None,
     disconnect_for: float,
@@ -134,7 +140,7 @@ def sim_sensor(
     if not 0 < speed < float("inf"):  # also refuses nan
         raise BadInput("--speed must be positive")
     try:
-        asyncio.run(_serve(rec, profile, faults, speed, transport))
+        asyncio.run(_serve(rec, profile, model, faults, speed, transport))
     except KeyboardInterrupt:
         click.echo("sim-sensor stopped", err=True)
     except (ConnectionError, ValueError) as error:  # port in use; a recording it cannot play
@@ -162,7 +168,12 @@ async def _open_server(name: str) -> tuple[Transport, int | None]:
 
 
 async def _serve(
-    rec: Recording, profile: str, faults: Faults, speed: float, transport_name: str
+    rec: Recording,
+    profile: str,
+    model: str | None,
+    faults: Faults,
+    speed: float,
+    transport_name: str,
 ) -> None:
     from bumble.link import LocalLink
 
@@ -170,7 +181,9 @@ async def _serve(
     from firmware_protocol.simulated.virtual_controller import VirtualController
 
     radio = LocalLink()
-    sensor = SimulatedSensor(rec, link=radio, profile=profile, faults=faults, speed=speed)
+    sensor = SimulatedSensor(
+        rec, link=radio, profile=profile, faults=faults, speed=speed, model=model
+    )
     transport, port = await _open_server(transport_name)
     # The companion's controller: its host is at the other end of the transport.
     VirtualController(

@@ -1,6 +1,7 @@
 """What a simulated sensor is: its GATT services, its advertisement and how it streams.
 
-A :class:`Personality` is one sensor family's behaviour (our open profile, WitMotion, micro:bit);
+A :class:`Personality` is one sensor family's behaviour (our open profile, WitMotion, micro:bit,
+Polar PMD);
 the :class:`~firmware_protocol.simulated.sensor.SimulatedSensor` runs the radio side (controller,
 advertising, connections, faults, the world clock) and hands it samples. Personalities send
 through :meth:`SensorPort.send` and never touch Bumble's event loop plumbing.
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from bumble import att, gatt
-from bumble.core import AdvertisingData
+from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection
 from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
@@ -88,6 +89,26 @@ class PropertyGuard(att.AttributeValue[Any]):
         return None
 
 
+def data_characteristic(uuid: str) -> gatt.Characteristic[bytes]:
+    """A characteristic the sensor only notifies (its sample stream)."""
+    return gatt.Characteristic(
+        UUID(uuid), gatt.Characteristic.Properties.NOTIFY, gatt.Characteristic.Permissions(0), b""
+    )
+
+
+def command_characteristic(
+    uuid: str, on_write: Callable[[Any, bytes], None], answers_by: gatt.Characteristic.Properties
+) -> gatt.Characteristic[bytes]:
+    """A characteristic the central writes commands to; the answers come back ``answers_by``
+    (NOTIFY or INDICATE) on the same characteristic."""
+    return gatt.Characteristic(
+        UUID(uuid),
+        gatt.Characteristic.Properties.WRITE | answers_by,
+        gatt.Characteristic.WRITEABLE,
+        gatt.CharacteristicValue(write=on_write),
+    )
+
+
 class Personality:
     """Base class: standard services and no-op hooks.
 
@@ -101,6 +122,8 @@ class Personality:
 
     profile_id = ""
     model = ""
+    #: Models a family can be played as (``SimulatedSensor(model=...)``); empty: just one.
+    models: tuple[str, ...] = ()
 
     def __init__(self, port: SensorPort, serial: str) -> None:
         self.port = port

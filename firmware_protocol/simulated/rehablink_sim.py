@@ -18,7 +18,14 @@ from bumble import gatt
 from bumble.core import UUID, AdvertisingData
 
 from firmware_protocol import rehablink_profile as rl
-from firmware_protocol.simulated.personality import FIRMWARE, AdStructures, Personality, SensorPort
+from firmware_protocol.simulated.personality import (
+    FIRMWARE,
+    AdStructures,
+    Personality,
+    SensorPort,
+    command_characteristic,
+    data_characteristic,
+)
 from firmware_protocol.simulated.replay import Samples
 from firmware_protocol.simulated.ring import ResendRing
 
@@ -56,17 +63,9 @@ class RehabLinkPersonality(Personality):
         self._packetizer: rl.Packetizer | None = None
         self._last_status_tau = 0.0
         self._host_lost_tau: float | None = None
-        self.data: gatt.Characteristic[bytes] = gatt.Characteristic(
-            UUID(rl.DATA_UUID),
-            gatt.Characteristic.Properties.NOTIFY,
-            gatt.Characteristic.Permissions(0),
-            b"",
-        )
-        self.control: gatt.Characteristic[bytes] = gatt.Characteristic(
-            UUID(rl.CONTROL_UUID),
-            gatt.Characteristic.Properties.WRITE | gatt.Characteristic.Properties.NOTIFY,
-            gatt.Characteristic.WRITEABLE,
-            gatt.CharacteristicValue(write=self._on_control_write),
+        self.data = data_characteristic(rl.DATA_UUID)
+        self.control = command_characteristic(
+            rl.CONTROL_UUID, self._on_control_write, gatt.Characteristic.Properties.NOTIFY
         )
         self.status: gatt.Characteristic[bytes] = gatt.Characteristic(
             UUID(rl.STATUS_UUID),

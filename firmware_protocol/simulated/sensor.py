@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import math
 import random
@@ -39,6 +38,7 @@ from bumble.transport.common import AsyncPipeSink
 from firmware_protocol.simulated.commodity_sim import MicrobitPersonality, WitMotionPersonality
 from firmware_protocol.simulated.faults import FaultEvent, Faults, FaultSchedule
 from firmware_protocol.simulated.personality import Personality, SensorPort
+from firmware_protocol.simulated.polar_sim import PolarPmdPersonality
 from firmware_protocol.simulated.rehablink_sim import DEFAULT_BATCH_WINDOW_S, RehabLinkPersonality
 from firmware_protocol.simulated.replay import Replay
 from firmware_protocol.simulated.virtual_controller import VirtualController
@@ -50,10 +50,11 @@ logger = logging.getLogger(__name__)
 _Outgoing = tuple[Connection, gatt.Characteristic[Any], bytes] | Callable[[], None]
 
 #: Sensor families the simulator can play, by registry id.
-PERSONALITIES: dict[str, Callable[..., Personality]] = {
+PERSONALITIES: dict[str, type[Personality]] = {
     "rehablink": RehabLinkPersonality,
     "witmotion": WitMotionPersonality,
     "microbit": MicrobitPersonality,
+    "polar_pmd": PolarPmdPersonality,
 }
 
 #: Advertising interval, ms (a real sensor uses 100..1000 ms; short here so scans are quick).
@@ -87,6 +88,9 @@ class SimulatedSensor(SensorPort):
         Distinguishes several sensors on one link (address and serial number).
     batch_window_s : float or None
         Our profile: longest a sample waits for its packet to fill, s (None: until full).
+    model : str or None
+        Model within the family, for families with several (``polar_pmd``: ``verity_sense``,
+        the default, or ``h10``).
     """
 
     def __init__(
@@ -99,22 +103,28 @@ class SimulatedSensor(SensorPort):
         speed: float = 1.0,
         index: int = 1,
         batch_window_s: float | None = DEFAULT_BATCH_WINDOW_S,
+        model: str | None = None,
     ) -> None:
         if profile not in PERSONALITIES:
             supported = ", ".join(PERSONALITIES)
             raise ValueError(f"the simulator plays {supported}; not '{profile}'")
         if speed <= 0:
             raise ValueError("speed must be positive")
+        personality = PERSONALITIES[profile]
+        if model is not None and not personality.models:
+            raise ValueError(f"the simulated {profile} sensor has no model to choose")
         self.faults = faults or Faults()
         self.replay = Replay(recording, recording.sample_rate_hz, self.faults.drift_ppm)
         self.link = link
         self.speed = speed
         self.address = sensor_address(index)
         self.serial = f"SIM{index:05d}"
-        factory = PERSONALITIES[profile]
+        options: dict[str, Any] = {}
         if profile == "rehablink":
-            factory = functools.partial(factory, batch_window_s=batch_window_s)
-        self.personality: Personality = factory(self, self.serial)
+            options["batch_window_s"] = batch_window_s
+        if model is not None:
+            options["model"] = model
+        self.personality: Personality = personality(self, self.serial, **options)
         self.profile = profile
         self.connection: Connection | None = None
         self.finished = asyncio.Event()
@@ -342,6 +352,9 @@ class SimulatedSensor(SensorPort):
                 if self._outbox.empty():
                     budget = 0  # nothing else is ready: this event ends
             try:
-                await self._device.notify_subscriber(connection, characteristic, value)
+                if characteristic.properties & gatt.Characteristic.Properties.NOTIFY:
+                    await self._device.notify_subscriber(connection, characteristic, value)
+                else:  # an indicate-only characteristic (Polar's control point)
+                    await self._device.indicate_subscriber(connection, characteristic, value)
             except Exception as error:  # a link dropping mid-send must not stop the sensor
                 logger.debug("notification not sent: %s", error)

@@ -94,11 +94,13 @@ class BleLink:
         faults: Faults | None = None,
         speed: float | None = None,
         batch_window_s: float | None = 0.2,
+        model: str | None = None,
     ) -> SimulatedSensor:
         """Put another simulated sensor on the air (``sim:`` links only).
 
         ``batch_window_s`` (our profile) bounds how long a sample waits for its packet to fill
-        (SPEC.md 4.2: 0.2 s); None sends only full packets.
+        (SPEC.md 4.2: 0.2 s); None sends only full packets. ``model`` picks a model within the
+        family (``polar_pmd``: ``verity_sense`` or ``h10``).
         """
         from firmware_protocol.simulated.sensor import SimulatedSensor
 
@@ -112,6 +114,7 @@ class BleLink:
             speed=self._speed if speed is None else speed,
             index=len(self.sensors) + 1,
             batch_window_s=batch_window_s,
+            model=model,
         )
         await sensor.start()
         self.sensors.append(sensor)
@@ -139,7 +142,7 @@ async def sim_link(
     recording : Recording, path or None
         What the first simulated sensor replays (None: no sensor yet, use ``add_sensor``).
     profile : str
-        Its sensor family (``rehablink``, ``witmotion``, ``microbit``).
+        Its sensor family (``rehablink``, ``witmotion``, ``microbit``, ``polar_pmd``).
     faults : Faults, optional
         Its faults.
     speed : float
