@@ -185,6 +185,10 @@ def test_split_at_gaps_only_long_reps_holding_a_long_hole() -> None:
     assert split_at_gaps(reps, [[13.0, 13.5]]) == reps  # too short for a return and a lift
     assert split_at_gaps(reps, [[1.2, 1.9]]) == reps  # inside a rep of ordinary length
     assert split_at_gaps(reps[:2], [[13.0, 16.0]]) == reps[:2]  # no set tempo yet
+    # A hole that begins before the top (the top itself interpolated) hides the turn too.
+    out = split_at_gaps(reps, [[10.5, 16.0]])
+    assert (out[2].start, out[2].top, out[2].lower_start, out[2].end) == (10, 10.5, 10.5, 10.5)
+    assert (out[3].start, out[3].top, out[3].lower_start) == (16.0, 16.0, 19)
 
 
 def test_real_walks_last() -> None:

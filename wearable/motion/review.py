@@ -63,20 +63,21 @@ def split_at_gaps(kept: list[RepTiming], gaps: list[list[float]]) -> list[RepTim
 
     A disconnect can hide the return between two reps; the tilt is then interpolated straight
     from one top to the next and the two look like one long rep. A rep that lasts far longer
-    than the set's others and holds a hole long enough for a return and a lift is split at the
-    hole (the two reps' times inside it are its edges).
+    than the set's others and holds a hole long enough for a return and a lift after its start
+    (the hole may begin before the top, which is then interpolated too) is split at the hole
+    (the two reps' times inside it are its edges).
     """
     if len(kept) < 3 or not gaps:
         return kept
     median_s = float(np.median([tm.end - tm.start for tm in kept]))
     out: list[RepTiming] = []
     for tm in kept:
-        hole = next((g for g in gaps if tm.top <= g[0] and g[1] <= tm.lower_start
+        hole = next((g for g in gaps if tm.start < g[0] and g[1] <= tm.lower_start
                      and g[1] - g[0] >= GAP_SPLIT_S), None)
         if hole is None or tm.end - tm.start < GAP_SPLIT_SHARE * median_s:
             out.append(tm)
             continue
-        out.append(replace(tm, lower_start=hole[0], end=hole[0]))
+        out.append(replace(tm, top=min(tm.top, hole[0]), lower_start=hole[0], end=hole[0]))
         out.append(replace(tm, start=hole[1], top=hole[1]))
     return out
 
