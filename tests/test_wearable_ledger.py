@@ -127,3 +127,14 @@ def test_expect_first_across_the_sequence_wrap() -> None:
     assert ledger.push(0, "b", now=0.0) == []  # 65535 lost, 0 is after it, not before
     assert ledger.push(65535, "a", now=0.1) == ["a", "b"]
     assert ledger.duplicates == 0
+
+
+def test_sent_before_opens_holes_for_the_last_packets_across_the_wrap() -> None:
+    ledger: PacketLedger[str] = PacketLedger(can_resend=True)
+    assert ledger.push(65534, "a", now=0.0) == ["a"]
+    ledger.sent_before(1, now=0.1)  # the sensor is at 1: 65535 and 0 were lost
+    assert ledger.missing == 2 and ledger.resend_request(now=0.1) == 65535
+    ledger.sent_before(65535, now=0.2)  # an older answer, read late: nothing changes
+    assert ledger.missing == 2 and ledger.last_sequence == 0
+    assert ledger.push(65535, "b", now=0.3) + ledger.push(0, "c", now=0.3) == ["b", "c"]
+    assert ledger.lost_packets == 0 and ledger.missing == 0

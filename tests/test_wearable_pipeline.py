@@ -72,3 +72,59 @@ def test_pipeline_counts_malformed_frames_and_carries_on() -> None:
     pipe.control(b"\xff", 1.2)
     assert pipe.counters.malformed == 3
     assert len(_times(pipe)) == 10
+
+
+def _resend_answer(first: int, count: int, result: rl.ResultCode = rl.ResultCode.OK) -> bytes:
+    """The sensor's answer to RESEND_FROM: (first sequence resent, packets that follow)."""
+    return bytes(rl.Response(rl.Opcode.RESEND_FROM, 11, result, bytes(rl.ResendPlan(first,
+                                                                                 count))))
+
+
+def test_pipeline_answer_to_the_tail_request_keeps_an_older_hole() -> None:
+    """Seen once in ~40 lossy companion runs: at the end of a stream the companion asks for the
+    tail from after the last packet seen, while a hole before it still waited for its resend.
+    The OK answer ``(last + 1, 0)`` was read as "nothing older can be resent", so the hole was
+    counted lost (a 0.19 s gap and 19 samples short, though the sensor's ring still held it)."""
+    pipe = SamplePipeline(PROFILES["rehablink"], RATE)
+    packets = _packets(0.5)
+    for i, p in enumerate(packets):
+        if i != 45:  # lost on the air near the end
+            pipe.data(p, 10.0 + i * 0.01)
+    pipe.control(_resend_answer(len(packets), 0), 10.6)  # the tail: nothing after the last
+    assert pipe.ledger.missing == 1 and pipe.ledger.lost_packets == 0
+    pipe.data(packets[45], 10.7)  # the resend asked for the hole
+    t = _times(pipe)
+    assert len(t) == 50 and np.allclose(np.diff(t), 0.01)
+
+
+def test_pipeline_last_packets_lost_are_holes_once_the_sensor_says_where_it_is() -> None:
+    """A lost last packet has nothing after it to show the hole: the Status's next sequence (sent
+    when the sensor goes idle) and a resend plan's end both reveal it."""
+    for tell in ("status", "plan"):
+        pipe = SamplePipeline(PROFILES["rehablink"], RATE)
+        packets = _packets(0.5)
+        for i, p in enumerate(packets[:47]):
+            pipe.data(p, 10.0 + i * 0.01)
+        if tell == "status":
+            status = rl.Status(rl.State.IDLE, 80, (1, 0, 0), next_sequence=len(packets))
+            assert pipe.status(bytes(status), 10.6) == status
+        else:  # the tail request's answer: 47 and on are resent, three packets
+            pipe.control(_resend_answer(47, 3), 10.6)
+        assert pipe.ledger.missing == 3, tell
+        assert pipe.ledger.resend_request(10.6) == 47
+        assert pipe.ledger.lost_packets == 0
+
+
+def test_pipeline_not_in_buffer_loses_the_holes_before_the_oldest_packet_held() -> None:
+    pipe = SamplePipeline(PROFILES["rehablink"], RATE)
+    packets = _packets(0.5)
+    for i, p in enumerate(packets):
+        if i not in (5, 6, 30):
+            pipe.data(p, 10.0 + i * 0.01)
+    pipe.control(_resend_answer(20, 30, rl.ResultCode.NOT_IN_BUFFER), 10.6)
+    assert pipe.ledger.lost_packets == 2 and pipe.ledger.missing == 1  # 30 can still come
+    assert pipe.ledger.resend_request(10.6) == 30
+    pipe.control(_resend_answer(30, 20, rl.ResultCode.BUSY), 10.7)  # no plan: nothing changes
+    assert pipe.ledger.missing == 1
+    pipe.status(b"\x01\x02", 10.8)
+    assert pipe.counters.malformed == 1

@@ -84,6 +84,17 @@ class PacketLedger(Generic[T]):
             self._latest = raw_sequence - 1  # as if the packet before it had been seen
             self._next = raw_sequence
 
+    def sent_before(self, raw_sequence: int, now: float) -> None:
+        """The sensor says it has sent every packet before ``raw_sequence`` (the end of a resend
+        plan, the next sequence in its Status): those not seen are holes to resend. Without this
+        a last packet lost at the end of a stream, with nothing after it, would go unnoticed."""
+        if not self.can_resend or self._latest is None or self._next is None:
+            return
+        seq = self.unwrap(raw_sequence)
+        for missing in range(max(self._latest + 1, self._next), seq):
+            self._holes.setdefault(missing, _Hole(now))
+        self._latest = max(self._latest, seq - 1)
+
     def push(self, raw_sequence: int, item: T, now: float) -> list[T]:
         """Accept one packet; returns the packets now releasable, in order."""
         seq = self.unwrap(raw_sequence)
@@ -164,7 +175,8 @@ class PacketLedger(Generic[T]):
         return first % self.modulus
 
     def resend_unavailable(self, first_available_raw: int) -> list[T]:
-        """The sensor can resend only from ``first_available_raw``: older holes are lost."""
+        """The sensor can resend only from ``first_available_raw`` (its oldest packet held, in a
+        NOT_IN_BUFFER answer): older holes are lost."""
         self._drop_holes(before=self.unwrap(first_available_raw))
         return self._release()
 

@@ -24,6 +24,9 @@ from wearable.timeline import UntimedTimeline
 #: Sequence-number modulus of the RehabLink profile (u16).
 RL_MODULUS = 1 << 16
 
+#: RESEND_FROM answers that carry a plan (SPEC.md 7.2).
+_PLANNED = (rl.ResultCode.OK, rl.ResultCode.NOT_IN_BUFFER)
+
 
 @dataclass(frozen=True, eq=False)
 class SampleBlock:
@@ -92,8 +95,14 @@ class SamplePipeline:
 
     def control(self, payload: bytes, arrival: float) -> None:
         """One Control response: with our profile a resend plan tells what the ring still
-        holds; decoders that read their control channel (Polar's start response carries the
-        stream factor) are handed it."""
+        holds and where the stream has got to; decoders that read their control channel
+        (Polar's start response carries the stream factor) are handed it.
+
+        A plan answers the request it was sent for, which may not be the oldest hole (the tail
+        of a stream is asked for from after the last packet seen): OK ``(s, count)`` loses
+        nothing, only NOT_IN_BUFFER ``(oldest, count)`` does (SPEC.md 7.2). Either way the
+        sensor has sent everything before ``s + count``.
+        """
         if self.profile.id != "rehablink":
             on_control = getattr(self._decoder, "on_control_response", None)
             if on_control is not None:
@@ -101,12 +110,28 @@ class SamplePipeline:
             return
         try:
             response = rl.Response.from_bytes(payload)
-            if response.opcode == rl.Opcode.RESEND_FROM and response.ok:
-                plan = rl.ResendPlan.from_bytes(response.payload)
-                for batch in self.ledger.resend_unavailable(plan.first_sequence):
-                    self._emit(batch, arrival)
+            if response.opcode != rl.Opcode.RESEND_FROM or response.result not in _PLANNED:
+                return  # BUSY or another command's answer: the ledger asks again when due
+            plan = rl.ResendPlan.from_bytes(response.payload)
         except ValueError:
             self.counters.malformed += 1
+            return
+        if response.result == rl.ResultCode.NOT_IN_BUFFER:
+            for batch in self.ledger.resend_unavailable(plan.first_sequence):
+                self._emit(batch, arrival)
+        self.ledger.sent_before((plan.first_sequence + plan.count) % RL_MODULUS, arrival)
+
+    def status(self, payload: bytes, arrival: float) -> rl.Status | None:
+        """One Status notification (our profile), or None when malformed (counted). Its next
+        sequence says which packets the sensor has sent: a last packet lost at the end of a
+        stream becomes a hole to resend."""
+        try:
+            status = rl.Status.from_bytes(payload)
+        except ValueError:
+            self.counters.malformed += 1
+            return None
+        self.ledger.sent_before(status.next_sequence, arrival)
+        return status
 
     def started(self, rate_hz: float) -> None:
         """The sensor was started at ``rate_hz`` (a Polar sensor's rate is known only then):

@@ -323,8 +323,9 @@ class SensorLink:
         elif channel == "control":
             self.pipeline.control(data, arrival)
         elif channel == "status":
-            with contextlib.suppress(ValueError):
-                self.battery_pct = rl.Status.from_bytes(data).battery_pct
+            status = self.pipeline.status(data, arrival)
+            if status is not None:
+                self.battery_pct = status.battery_pct
 
     def _hand_on(self) -> None:
         """Hand what this round decoded to ``on_samples`` as one block (fewer, larger calls
