@@ -130,6 +130,11 @@ class SimulatedSensor(SensorPort):
         self.finished = asyncio.Event()
         self.notifications_sent = 0
         self.notifications_dropped = 0
+        #: World times, s, of each link loss and of each notification or indication a central
+        #: enabled: a sensor without resend is silent from the one to the next, the outage plus
+        #: however long the central took to reconnect.
+        self.disconnections_tau: list[float] = []
+        self.subscriptions_tau: list[float] = []
         self._rng = random.Random(self.faults.seed)
         self._wall0: float | None = None
         self._schedule = FaultSchedule(self.faults)
@@ -252,6 +257,7 @@ class SimulatedSensor(SensorPort):
         self.personality.on_connection(connection)
 
     def _on_disconnection(self, _reason: int) -> None:
+        self.disconnections_tau.append(self.tau_now())
         self.connection = None
         self.personality.on_disconnection()
         if not self._closed and not self._schedule.offline:
@@ -261,6 +267,8 @@ class SimulatedSensor(SensorPort):
     def _on_subscription(
         self, _bearer: Any, characteristic: gatt.Characteristic[Any], notify: bool, indicate: bool
     ) -> None:
+        if notify or indicate:
+            self.subscriptions_tau.append(self.tau_now())
         self.personality.on_subscription(characteristic, notify, indicate)
         self.wake()
 
