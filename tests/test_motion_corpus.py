@@ -132,6 +132,7 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (24021, "hip_hitch", "the first steps of a walk before the set must not set its range"),
     (28015, "generic", "a small movement before the first rep must not set the reps' way"),
     (26033, "squat", "at the thigh, a squat's 85 deg rings in the footfall band: not walking"),
+    (43000, "side_leg_raise", "a small rep's way wobbles with sway: no posture shift"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

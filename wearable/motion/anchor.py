@@ -20,7 +20,7 @@ EXIT_SHARE = 0.3
 #: Shortest time out and back that can be a movement of the exercise, s.
 MIN_EXCURSION_S = 0.35
 #: Two directions further apart than this are different ways, degrees.
-SHIFT_ANGLE_DEG = 50.0
+SHIFT_ANGLE_DEG = 60.0
 
 
 def norm(v: list[float]) -> list[float]:
