@@ -148,7 +148,8 @@ def test_synthetic_bridge_timing(gyro: bool, rate: float) -> None:
 
 
 def test_partial_and_reduced_reps_are_told_apart() -> None:
-    reps = [SyntheticRep(20.0)] * 5 + [SyntheticRep(4.5), SyntheticRep(12.0), SyntheticRep(20.0)]
+    # A partial between the excursion threshold (25 %) and a third of the range; a reduced rep.
+    reps = [SyntheticRep(20.0)] * 5 + [SyntheticRep(5.8), SyntheticRep(12.0), SyntheticRep(20.0)]
     rec, _ = synthetic_set(reps, seed=3)
     result = analyze(rec, "bridge")
     assert result.rep_count == 7

@@ -42,7 +42,7 @@ WALK_MIN_S = 3.0
 #: other way (120 degrees or more apart) ...
 AGAINST_COS = -0.5
 #: ... and is not a rep when it is also smaller than this share of the set's other excursions.
-AGAINST_SHARE = 0.6
+AGAINST_SHARE = 0.7
 #: A movement below the set's full range that lasts less than this share of the set's median
 #: full rep is a fidget, not a rep nor a partial attempt.
 FIDGET_TEMPO_SHARE = 0.3

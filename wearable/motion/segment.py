@@ -39,14 +39,14 @@ SETTLE_S = 0.8
 #: Time constant of the rest direction's slow tracking while still near rest (drift), s.
 REST_TAU_S = 5.0
 #: An excursion opens above this share of the typical range ...
-ENTER_SHARE = 0.2
+ENTER_SHARE = 0.25
 #: ... and never below this tilt, degrees (noise, breathing).
 ENTER_FLOOR_DEG = 0.8
 # An excursion closes when the tilt falls below EXIT_SHARE of its peak, and lasts at least
 # MIN_EXCURSION_S to be a movement of the exercise (both shared with the anchor logic).
 #: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
 #: posture shift after this time, s.
-SHIFT_S = 1.5
+SHIFT_S = 1.2
 #: Ticks over which the tilt speed is measured.
 SPEED_TICKS = 3
 #: Stillness this multiple of the typical range away from the anchor is a later anchor.
