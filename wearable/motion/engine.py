@@ -182,7 +182,7 @@ class Engine:
         # Decide on the data up to now only, so that offline analysis (which has the whole
         # recording in the buffers already) takes exactly the live decisions.
         self.excursions.append(ex)
-        timing = self._time(ex, until=ex.close_t)
+        timing = self._time(len(self.excursions) - 1, until=ex.close_t)
         if timing is None:  # too short to be a rep: a fidget or a step
             return
         rom = timing.rom_deg
@@ -269,11 +269,11 @@ class Engine:
         _, vectors = np.linalg.eigh(scatter)
         return np.asarray(vectors[:, -1], dtype=np.float64)
 
-    def _time(self, ex: Excursion, until: float | None = None,
+    def _time(self, k: int, until: float | None = None,
               set_direction: FloatArray | None = None,
               set_axis: FloatArray | None = None) -> RepTiming | None:
-        """Time an excursion on the data around it, never reaching into its neighbours."""
-        k = self.excursions.index(ex)
+        """Time excursion ``k`` on the data around it, never reaching into its neighbours."""
+        ex = self.excursions[k]
         first = ex.start_t - MARGIN_S
         if k > 0:
             prev = self.excursions[k - 1]
@@ -316,8 +316,8 @@ class Engine:
         walks = real_walks(self.segmenter.walk_started, self.segmenter.walk_ended)
         set_direction, set_axis = self._set_direction(), self._set_axis()
         overshoot = overshoots(self.excursions, set_direction)
-        timings = [self._time(ex, set_direction=set_direction, set_axis=set_axis)
-                   for ex, o in zip(self.excursions, overshoot, strict=True)
+        timings = [self._time(k, set_direction=set_direction, set_axis=set_axis)
+                   for k, (ex, o) in enumerate(zip(self.excursions, overshoot, strict=True))
                    if not o and not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
                                         for w in walks)]
         kept: list[RepTiming] = []
