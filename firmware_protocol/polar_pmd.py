@@ -136,6 +136,10 @@ class PolarPmdDecoder:
         self.range_g = range_g
         self._previous_ns: int | None = None
 
+    def on_started(self, rate_hz: float) -> None:
+        """The rate the sensor was started at, Hz: spaces the first frame's samples."""
+        self.rate_hz = rate_hz
+
     def on_control_response(self, payload: bytes) -> None:
         """Read the factor from a control-point response ``F0 op type status more settings``."""
         try:

@@ -9,7 +9,7 @@ would kill the stream).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -91,6 +91,19 @@ class StreamDecoder(Protocol):
 
     def feed(self, payload: bytes) -> list[SampleBatch]:
         """Decode one notification payload; never raises on bad bytes."""
+        ...
+
+
+@runtime_checkable
+class ControlledDecoder(Protocol):
+    """A stream decoder that also needs what the sensor's control channel says (Polar PMD)."""
+
+    def on_started(self, rate_hz: float) -> None:
+        """The sensor was started at ``rate_hz`` (the rate it offered closest to the one asked)."""
+        ...
+
+    def on_control_response(self, payload: bytes) -> None:
+        """One control-point response (a start response may carry stream parameters)."""
         ...
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from firmware_protocol import rehablink_profile as rl
 from firmware_protocol.registry import SensorProfile
-from firmware_protocol.samples import SampleBatch
+from firmware_protocol.samples import ControlledDecoder, SampleBatch
 from wearable.clock import ClockAligner
 from wearable.ledger import PacketLedger
 from wearable.timeline import UntimedTimeline
@@ -104,9 +104,8 @@ class SamplePipeline:
         sensor has sent everything before ``s + count``.
         """
         if self.profile.id != "rehablink":
-            on_control = getattr(self._decoder, "on_control_response", None)
-            if on_control is not None:
-                on_control(payload)
+            if isinstance(self._decoder, ControlledDecoder):
+                self._decoder.on_control_response(payload)
             return
         try:
             response = rl.Response.from_bytes(payload)
@@ -135,7 +134,7 @@ class SamplePipeline:
 
     def started(self, rate_hz: float) -> None:
         """The sensor was started at ``rate_hz`` (a Polar sensor's rate is known only then):
-        decoders with a nominal ``rate_hz`` (Polar's spaces its first frame by it) use it."""
+        decoders that read the control channel (Polar's spaces its first frame by it) are told."""
         self._started_hz = rate_hz
         self._tell_rate()
 
@@ -144,8 +143,8 @@ class SamplePipeline:
         self._tell_rate()
 
     def _tell_rate(self) -> None:
-        if self._started_hz is not None and hasattr(self._decoder, "rate_hz"):
-            setattr(self._decoder, "rate_hz", self._started_hz)  # noqa: B010 (not in the protocol)
+        if self._started_hz is not None and isinstance(self._decoder, ControlledDecoder):
+            self._decoder.on_started(self._started_hz)
 
     def poll(self, now: float) -> None:
         """Give up holes that waited too long (see :meth:`PacketLedger.poll`)."""
