@@ -133,6 +133,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (28015, "generic", "a small movement before the first rep must not set the reps' way"),
     (26033, "squat", "at the thigh, a squat's 85 deg rings in the footfall band: not walking"),
     (43000, "side_leg_raise", "a small rep's way wobbles with sway: no posture shift"),
+    (20004, "bridge", "the pelvis settled 8 deg off during a disconnect: a small last rep ends "
+                      "when it is back near where it began, not near the old rest"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

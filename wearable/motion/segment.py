@@ -42,8 +42,10 @@ REST_TAU_S = 5.0
 ENTER_SHARE = 0.25
 #: ... and never below this tilt, degrees (noise, breathing).
 ENTER_FLOOR_DEG = 0.8
-# An excursion closes when the tilt falls below EXIT_SHARE of its peak, and lasts at least
-# MIN_EXCURSION_S to be a movement of the exercise (both shared with the anchor logic).
+# An excursion closes when the tilt has come back by (1 - EXIT_SHARE) of its rise from where it
+# began (its valley: the rest, or a level the tilt settled at beside it, say after a disconnect
+# or a slipped clip), and lasts at least MIN_EXCURSION_S to be a movement of the exercise (both
+# shared with the anchor logic).
 #: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
 #: posture shift after this time, s.
 SHIFT_S = 1.2
@@ -122,6 +124,7 @@ class Segmenter:
         self._topped = False
         self._active_still = 0
         self._anchors = AnchorTracker()
+        self._base = 0.0
 
     @property
     def enter_deg(self) -> float:
@@ -183,6 +186,7 @@ class Segmenter:
             if theta > self._valley + self.enter_deg:
                 self.phase = Phase.ACTIVE
                 self._reset_active()
+                self._base = self._valley  # the level the excursion rose from
                 self._start_t, self._peak, self._peak_t, self._peak_g = t, theta, t, g
                 return TickEvent("start", t)
             if still and theta < 0.5 * self.enter_deg:
@@ -203,7 +207,7 @@ class Segmenter:
                           and self._peak >= WALK_SWING_MAX_DEG))
         if (walking and not exercising) or theta > self.profile.max_rom_deg:
             self._disturbed = True
-        if theta < EXIT_SHARE * self._peak:
+        if theta < self._base + EXIT_SHARE * (self._peak - self._base):
             self.phase = Phase.REST
             self._valley = theta
             # Footfalls around the return: the first steps of a walk, not a rep. A flick out and
