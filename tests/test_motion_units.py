@@ -157,6 +157,19 @@ def test_partial_and_reduced_reps_are_told_apart() -> None:
     assert [r.flags for r in result.reps].count(("reduced_rom",)) == 1
 
 
+@pytest.mark.parametrize("exercise", ["bridge", "clamshell"])
+def test_a_set_begun_at_once_is_not_learned_inside_out(exercise: str) -> None:
+    """The recording starts 0.4 s before the first lift: the first stillness long enough to
+    learn a rest is the first rep's hold, and the rest is where the segment was before it."""
+    rom = 20.0 if exercise == "bridge" else 4.0
+    reps = [SyntheticRep(rom, lift_s=1.5, hold_s=2.5, lower_s=1.5, rest_s=2.5)] * 6
+    rec, truth = synthetic_set(reps, seed=7, lead_s=0.4)
+    result = analyze(rec, exercise)
+    assert result.rep_count == len(truth)
+    for rep, (_, top, lower_start, _) in zip(result.reps, truth, strict=True):
+        assert abs(rep.top - top) < 0.3 and abs(rep.lower_start - lower_start) < 0.3
+
+
 def test_small_range_side_lying_reps_are_counted() -> None:
     reps = [SyntheticRep(3.0, lift_s=1.2, hold_s=2.0, lower_s=1.2)] * 8
     rec, truth = synthetic_set(reps, seed=5, gyro=False, acc_noise_g=0.003)

@@ -13,6 +13,7 @@ data is 36,000 steps.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
@@ -56,6 +57,11 @@ FAR_SHARE = 2.2
 #: Walking swings the thigh less than this from upright, degrees (15-25 in gait); a step-up's
 #: thigh lifts 40-70: landing on the step is the exercise's impact, not a walk's.
 WALK_SWING_MAX_DEG = 35.0
+#: How far back the detector looks, when it first settles, for the rest the segment left (the
+#: first still moment of a set can be the top of its first rep), s.
+LOOKBACK_S = 6.0
+#: Stillness before that movement that counts as having rested there, s.
+LOOKBACK_STILL_S = 0.5
 #: Smoothing of the footfall measure, s.
 WALK_TAU_S = 0.3
 #: The footfall measure must stay high this long to mean walking, s.
@@ -109,6 +115,8 @@ class Segmenter:
         self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
         self._valley = 0.0
         self._walk_ticks = 0
+        self._settling: deque[tuple[float, list[float], bool]] = deque(
+            maxlen=round(LOOKBACK_S * TICK_HZ))
         self.walk_started: list[float] = []  # times at which walking began, s
         self.walk_ended: list[float] = []  # ... and ended (one fewer while walking), s
         walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
@@ -168,7 +176,18 @@ class Segmenter:
         elif self._walk_ticks == 0 and len(self.walk_ended) < len(self.walk_started):
             self.walk_ended.append(t)
         if self.phase is Phase.SETTLING:
+            if self.ref is None:  # the recording's first settling: how the segment got here
+                self._settling.append((t, g, still))
             if self._still_ticks >= SETTLE_S * TICK_HZ:
+                left = self._rest_left() if self.ref is None else None
+                self._settling.clear()
+                if left is not None:  # still at the top of a rep that began while settling
+                    self.ref = left[1]
+                    self.phase = Phase.ACTIVE
+                    self._reset_active()
+                    theta = _angle(g, self.ref)
+                    self._start_t, self._peak, self._peak_t, self._peak_g = left[0], theta, t, g
+                    return TickEvent("start", left[0])
                 self.ref = list(g)
                 self.phase = Phase.REST
                 self._valley = 0.0
@@ -244,6 +263,33 @@ class Segmenter:
                 and theta >= 0.6 * self._peak):
             self._topped = True
             return TickEvent("top", t - 0.1)
+        return None
+
+    def _rest_left(self) -> tuple[float, list[float]] | None:
+        """At the recording's first stillness, the rest the segment left for it, if it was
+        still there for ``LOOKBACK_STILL_S`` just before and moved here by a rep's range in one
+        movement: (time it left, s; its gravity direction). Otherwise None: this stillness is the
+        rest. (A set begun at once is first still at the top of its first rep; learning the rest
+        there would count the set inside out. Later settlings follow walking or a posture
+        change, where the movement into the new stillness is not a rep.)"""
+        ticks = list(self._settling)
+        here = ticks[-1][1]
+        i = len(ticks) - 1
+        while i >= 0 and ticks[i][2]:  # the current still run
+            i -= 1
+        need = round(LOOKBACK_STILL_S * TICK_HZ)
+        run = 0
+        for j in range(i, -1, -1):
+            run = run + 1 if ticks[j][2] else 0
+            if run >= need:
+                t_left, g_left = ticks[j + need - 1][0], ticks[j + need - 1][1]
+                away = _angle(here, g_left)
+                between = max(_angle(x[1], g_left) for x in ticks[j:])
+                low = ENTER_SHARE * self.profile.rom_range_deg[0]
+                # one movement of a rep's range, not a wander beyond and back
+                if low <= away <= self.profile.rom_range_deg[1] and between <= 1.3 * away:
+                    return t_left, list(g_left)
+                return None
         return None
 
     def _is_posture_change(self, theta: float, g: list[float], still: bool) -> bool:

@@ -65,10 +65,12 @@ def tilt_profile(reps: list[SyntheticRep], rate_hz: float, lead_s: float = 3.0,
 
 def synthetic_set(reps: list[SyntheticRep], rate_hz: float = 100.0, seed: int = 0,
                   gyro: bool = True, acc_noise_g: float = 0.005, axis: int = 0,
+                  lead_s: float = 3.0,
                   ) -> tuple[Recording, list[tuple[float, float, float, float]]]:
-    """A recording of ``reps`` about body axis ``axis`` with a random mounting, and the truth."""
+    """A recording of ``reps`` about body axis ``axis`` with a random mounting, and the truth
+    (``lead_s`` of rest before the first rep)."""
     rng = np.random.default_rng(seed)
-    t, theta, truth = tilt_profile(reps, rate_hz)
+    t, theta, truth = tilt_profile(reps, rate_hz, lead_s=lead_s)
     body_axis = np.eye(3)[axis]
     rot = rotation(body_axis, theta)  # body -> world
     up_world = np.array([0.0, 0.0, 1.0]) if axis != 2 else np.array([1.0, 0.0, 0.0])
