@@ -136,6 +136,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (20004, "bridge", "the pelvis settled 8 deg off during a disconnect: a small last rep ends "
                       "when it is back near where it began, not near the old rest"),
     (42020, "clamshell", "fidgets until the first lift: the first stillness is its hold"),
+    (20029, "bridge", "lying down after a walk, still at 65 deg from standing before any rep: a "
+                      "new posture, not a hold"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -54,6 +54,9 @@ SHIFT_S = 1.2
 SPEED_TICKS = 3
 #: Stillness this multiple of the typical range away from the anchor is a later anchor.
 FAR_SHARE = 2.2
+#: Before any rep is counted, stillness beyond this multiple of the exercise's plausible range is
+#: a new posture (lying down after standing), not a hold.
+FAR_UNLEARNED_SHARE = 1.3
 #: Walking swings the thigh less than this from upright, degrees (15-25 in gait); a step-up's
 #: thigh lifts 40-70: landing on the step is the exercise's impact, not a walk's.
 WALK_SWING_MAX_DEG = 35.0
@@ -299,6 +302,9 @@ class Segmenter:
         if self._disturbed and still_s >= SETTLE_S:
             return True
         if still_s >= self.profile.max_still_away_s:
+            return True
+        if (still_s >= SHIFT_S and not self.learned
+                and theta > FAR_UNLEARNED_SHARE * self.profile.rom_range_deg[1]):
             return True
         if still_s < SHIFT_S or not self.learned or theta < 0.5 * self.typical_deg:
             return False
