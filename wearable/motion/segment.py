@@ -65,6 +65,8 @@ WALK_SWING_MAX_DEG = 35.0
 LOOKBACK_S = 6.0
 #: Stillness before that movement that counts as having rested there, s.
 LOOKBACK_STILL_S = 0.5
+#: ... and how far beyond its end that one movement may pass on the way (a multiple of its range).
+LOOKBACK_OVERSHOOT = 1.3
 #: Smoothing of the footfall measure, s.
 WALK_TAU_S = 0.3
 #: The footfall measure must stay high this long to mean walking, s.
@@ -290,7 +292,8 @@ class Segmenter:
                 between = max(_angle(x[1], g_left) for x in ticks[j:])
                 low = ENTER_SHARE * self.profile.rom_range_deg[0]
                 # one movement of a rep's range, not a wander beyond and back
-                if low <= away <= self.profile.rom_range_deg[1] and between <= 1.3 * away:
+                if (low <= away <= self.profile.rom_range_deg[1]
+                        and between <= LOOKBACK_OVERSHOOT * away):
                     return t_left, list(g_left)
                 return None
         return None
