@@ -138,6 +138,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (42020, "clamshell", "fidgets until the first lift: the first stillness is its hold"),
     (20029, "bridge", "lying down after a walk, still at 65 deg from standing before any rep: a "
                       "new posture, not a hold"),
+    (21006, "single_leg_bridge", "a fidget's jolt right after a rep (accelerometer only) must "
+                                 "not read as a tilt of tens of degrees at its window's edge"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -126,9 +126,9 @@ def test_typical_range_and_classify() -> None:
 
 def test_refine_rejects_too_short_windows() -> None:
     t = np.arange(5) / GRID_HZ
-    acc = np.tile([0.0, 0.0, 1.0], (5, 1))
+    g = np.tile([0.0, 0.0, 1.0], (5, 1))
     ref = np.array([0.0, 0.0, 1.0])
-    assert refine(t, acc, None, ref, ref, 0.0, 0.1) is None
+    assert refine(t, g, None, ref, ref, 0.0, 0.1) is None
 
 
 @pytest.mark.parametrize("gyro", [True, False], ids=["gyro", "acc_only"])

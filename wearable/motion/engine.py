@@ -16,8 +16,14 @@ import numpy.typing as npt
 
 from rehablink.results import Rep, SetResult
 from wearable.motion import events as ev
-from wearable.motion.orientation import GravityTracker, tangent_direction
-from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
+from wearable.motion.orientation import GravityTracker, tangent_direction, unit_rows
+from wearable.motion.preprocess import (
+    GRID_HZ,
+    ImpactMeter,
+    LowPass,
+    Resampler,
+    zero_phase_lowpass,
+)
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
 from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
 from wearable.motion.review import (
@@ -43,6 +49,9 @@ from wearable.motion.stepping import are_halves, join_steps, pair_steps, rise, s
 FloatArray = npt.NDArray[np.float64]
 
 TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
+#: Data filtered beyond a rep's window on either side (accelerometer only), s: several time
+#: constants of the tilt low-pass.
+FILTER_PAD_S = 1.0
 
 
 class _Grow:
@@ -291,10 +300,20 @@ class Engine:
         t = self._t.view[:, 0]
         i0 = int(np.searchsorted(t, first))
         i1 = int(np.searchsorted(t, last, side="right"))
-        gyro = self._gyro.view[i0:i1] if self._gyro.size else None
-        return refine(t[i0:i1], self._acc.view[i0:i1], gyro, np.asarray(ex.ref),
-                      np.asarray(ex.peak_g), ex.start_t, ex.close_t, self._g.view[i0:i1],
-                      self.profile.two_phase, set_direction, set_axis)
+        if self._gyro.size:
+            gyro: FloatArray | None = self._gyro.view[i0:i1]
+            g = self._g.view[i0:i1]
+        else:
+            # Filtered on real data beyond the window: padding made up at its edge turns a
+            # jolt there (a fidget) into a tilt of tens of degrees. Never past ``until``, the
+            # data the live detector has.
+            w0 = int(np.searchsorted(t, first - FILTER_PAD_S))
+            end = last + FILTER_PAD_S if until is None else until
+            w1 = max(int(np.searchsorted(t, end, side="right")), i1)
+            lp = zero_phase_lowpass(self._acc.view[w0:w1])
+            gyro, g = None, unit_rows(lp[i0 - w0:i1 - w0])
+        return refine(t[i0:i1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
+                      ex.start_t, ex.close_t, self.profile.two_phase, set_direction, set_axis)
 
     def _rep(self, timing: RepTiming, kind: str) -> Rep:
         stab = stability_deg(timing, self.profile)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wearable.motion.orientation import plane_angles, tangent_direction, unit_rows
+from wearable.motion.orientation import plane_angles, tangent_direction
 from wearable.motion.preprocess import GRID_HZ, zero_phase_lowpass
 from wearable.motion.profiles import PARTIAL_SHARE, REDUCED_ROM_SHARE
 
@@ -139,20 +139,19 @@ def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: Floa
     return zero_phase_lowpass(rate[:, None])[:, 0]
 
 
-def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatArray,
-           peak_g: FloatArray, start_t: float, close_t: float,
-           fused: FloatArray | None = None, two_phase: bool = False,
+def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArray,
+           peak_g: FloatArray, start_t: float, close_t: float, two_phase: bool = False,
            set_direction: FloatArray | None = None,
            set_axis: FloatArray | None = None) -> RepTiming | None:
     """Time one excursion from the grid samples around it.
 
     Parameters
     ----------
-    t, acc, gyro : ndarray
-        Grid samples covering ``[start_t - MARGIN_S, close_t + MARGIN_S]`` (s, g, deg/s).
-    fused : ndarray, shape (m, 3), optional
-        Gravity directions fused with the gyro (immune to linear acceleration); with a gyro,
-        the angles come from these and the timing from the gyro's rate.
+    t, g, gyro : ndarray
+        Grid samples covering ``[start_t - MARGIN_S, close_t + MARGIN_S]``: times (s), gravity
+        directions (unit; fused with the gyro where there is one, which is immune to linear
+        acceleration, else the zero-phase low-passed acceleration) and angular rate (deg/s;
+        with a gyro the timing comes from its rate).
     two_phase : bool
         Step-ups: the pelvis leans while stepping up and again while stepping down and is upright
         on the step, so the tilt has two humps and the top is the dip between them.
@@ -177,8 +176,6 @@ def refine(t: FloatArray, acc: FloatArray, gyro: FloatArray | None, ref: FloatAr
     direction = tangent_direction(peak_g, ref)
     if direction is None:
         return None
-    use_fused = gyro is not None and fused is not None and fused.shape == acc.shape
-    g = fused if use_fused and fused is not None else unit_rows(zero_phase_lowpass(acc))
     along, across = plane_angles(g, ref, direction)
     rate = tilt_rate(g, along, ref, direction, gyro)
     i_open = int(np.searchsorted(t, start_t))
