@@ -49,8 +49,8 @@ from wearable.motion.stepping import are_halves, join_steps, pair_steps, rise, s
 FloatArray = npt.NDArray[np.float64]
 
 TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
-#: Data filtered beyond a rep's window on either side (accelerometer only), s: several time
-#: constants of the tilt low-pass.
+#: Data filtered beyond a rep's window on either side, s: several time constants of the tilt
+#: low-pass.
 FILTER_PAD_S = 1.0
 
 
@@ -297,23 +297,21 @@ class Engine:
                 first = max(first, b_close)
             elif b_start >= ex.close_t:
                 last = min(last, b_start)
+        # The filters run on real data beyond the window (padding made up at its edge turns a
+        # jolt there, a fidget, into a tilt of tens of degrees), never past ``until``: the data
+        # the live detector has.
         t = self._t.view[:, 0]
-        i0 = int(np.searchsorted(t, first))
-        i1 = int(np.searchsorted(t, last, side="right"))
+        end = last + FILTER_PAD_S if until is None else until
+        w0 = int(np.searchsorted(t, first - FILTER_PAD_S))
+        w1 = int(np.searchsorted(t, end, side="right"))
         if self._gyro.size:
-            gyro: FloatArray | None = self._gyro.view[i0:i1]
-            g = self._g.view[i0:i1]
+            gyro: FloatArray | None = self._gyro.view[w0:w1]
+            g = self._g.view[w0:w1]
         else:
-            # Filtered on real data beyond the window: padding made up at its edge turns a
-            # jolt there (a fidget) into a tilt of tens of degrees. Never past ``until``, the
-            # data the live detector has.
-            w0 = int(np.searchsorted(t, first - FILTER_PAD_S))
-            end = last + FILTER_PAD_S if until is None else until
-            w1 = max(int(np.searchsorted(t, end, side="right")), i1)
-            lp = zero_phase_lowpass(self._acc.view[w0:w1])
-            gyro, g = None, unit_rows(lp[i0 - w0:i1 - w0])
-        return refine(t[i0:i1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
-                      ex.start_t, ex.close_t, self.profile.two_phase, set_direction, set_axis)
+            gyro, g = None, unit_rows(zero_phase_lowpass(self._acc.view[w0:w1]))
+        return refine(t[w0:w1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
+                      ex.start_t, ex.close_t, self.profile.two_phase, set_direction, set_axis,
+                      (first, last))
 
     def _rep(self, timing: RepTiming, kind: str) -> Rep:
         stab = stability_deg(timing, self.profile)

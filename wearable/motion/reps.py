@@ -142,7 +142,8 @@ def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: Floa
 def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArray,
            peak_g: FloatArray, start_t: float, close_t: float, two_phase: bool = False,
            set_direction: FloatArray | None = None,
-           set_axis: FloatArray | None = None) -> RepTiming | None:
+           set_axis: FloatArray | None = None,
+           window: tuple[float, float] | None = None) -> RepTiming | None:
     """Time one excursion from the grid samples around it.
 
     Parameters
@@ -152,6 +153,9 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
         directions (unit; fused with the gyro where there is one, which is immune to linear
         acceleration, else the zero-phase low-passed acceleration) and angular rate (deg/s;
         with a gyro the timing comes from its rate).
+    window : (float, float), optional
+        The times (s) the rep may occupy, when the samples reach beyond them: those beyond only
+        feed the tilt speed's filter, so that its edges are real data, not made-up padding.
     two_phase : bool
         Step-ups: the pelvis leans while stepping up and again while stepping down and is upright
         on the step, so the tilt has two humps and the top is the dip between them.
@@ -171,13 +175,17 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
     RepTiming or None
         None when the window is too short to time.
     """
-    if t.size < 8:
-        return None
     direction = tangent_direction(peak_g, ref)
-    if direction is None:
+    if direction is None or t.size < 8:
         return None
     along, across = plane_angles(g, ref, direction)
     rate = tilt_rate(g, along, ref, direction, gyro)
+    if window is not None:
+        k0, k1 = np.searchsorted(t, window[0]), np.searchsorted(t, window[1], side="right")
+        t, g, along, across, rate = t[k0:k1], g[k0:k1], along[k0:k1], across[k0:k1], rate[k0:k1]
+        gyro = None if gyro is None else gyro[k0:k1]
+        if t.size < 8:
+            return None
     i_open = int(np.searchsorted(t, start_t))
     i_close = min(int(np.searchsorted(t, close_t)), t.size - 1)
     i_open = min(i_open, i_close)
