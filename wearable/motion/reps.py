@@ -39,6 +39,9 @@ UNEVEN_SHARE = 0.5
 UNEVEN_FLOOR_DEG = 10.0
 #: Data kept around an excursion for its timing, s.
 MARGIN_S = 1.5
+#: A step-up's two humps need a dip between them at least this share of its peak tilt deep
+#: (the low-passed tilt's noise).
+DIP_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -105,18 +108,25 @@ def stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
     return min(stop, lim) if forward else max(stop, lim)
 
 
-def _dip(along: FloatArray, i_open: int, i_close: int, ip: int) -> tuple[int, int, int] | None:
-    """(first hump, dip, second hump) indices of a two-humped excursion, or None."""
-    high = np.flatnonzero(along[i_open:i_close + 1] >= 0.6 * along[ip]) + i_open
-    if high.size < 2 or high[-1] - high[0] < 3:
+def _dip(along: FloatArray, i_open: int, i_close: int, ip: int,
+         rest: float) -> tuple[int, int, int] | None:
+    """(first hump, dip, second hump) indices of a two-humped excursion, or None.
+
+    The dip is the deepest point below both the highest tilt before it and the highest after it;
+    it must be ``DIP_SHARE`` of the peak tilt deep and stay a quarter of the way up from ``rest``
+    (degrees) to the peak: a flicker back through rest has no top.
+    """
+    seg = along[i_open:i_close + 1]
+    if seg.size < 3:
         return None
-    a, b = int(high[0]), int(high[-1])
-    imin = a + int(np.argmin(along[a:b + 1]))
+    depth = np.minimum(np.maximum.accumulate(seg),
+                       np.maximum.accumulate(seg[::-1])[::-1]) - seg
+    imin = i_open + int(np.argmax(depth))
+    if (float(depth[imin - i_open]) < DIP_SHARE * float(along[ip])
+            or along[imin] < rest + 0.25 * (float(along[ip]) - rest)):
+        return None
     p1 = i_open + int(np.argmax(along[i_open:imin + 1]))
     p2 = imin + int(np.argmax(along[imin:i_close + 1]))
-    depth = min(float(along[p1]), float(along[p2])) - float(along[imin])
-    if p1 >= imin or p2 <= imin or depth < 0.15 * float(along[ip]):
-        return None
     return p1, imin, p2
 
 
@@ -157,8 +167,9 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
         The times (s) the rep may occupy, when the samples reach beyond them: those beyond only
         feed the tilt speed's filter, so that its edges are real data, not made-up padding.
     two_phase : bool
-        Step-ups: the pelvis leans while stepping up and again while stepping down and is upright
-        on the step, so the tilt has two humps and the top is the dip between them.
+        Step-ups: the pelvis leans while stepping up and again while stepping down, less so on
+        the step, so the tilt has two humps: the top is where the fall from the first into the
+        dip between them stops, and the lowering begins where the rise into the second starts.
     set_direction : ndarray, shape (3,), optional
         The way gravity moves in the set's reps (their mean); compensation is measured across
         it, since one rep's own direction would absorb a roll that comes with the lift.
@@ -202,7 +213,7 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
         # to the floor, or up from it): part of a posture change, not a rep.
         return None
 
-    dip = _dip(along, i_open, i_close, ip) if two_phase else None
+    dip = _dip(along, i_open, i_close, ip, float(along[ip]) - rom) if two_phase else None
     if dip is not None:
         p1, imin, p2 = dip
         lo_i = max(0, i_open - int(MARGIN_S * GRID_HZ))
@@ -218,11 +229,14 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
     start = stop_time(t, rate / v_up, iu, lo_i, forward=False)
     end = stop_time(t, -rate / v_dn, idn, hi_i, forward=True)
     if dip is not None:
+        # Upright on the step: the top is where the first hump's fall stops, the lowering
+        # begins where the second hump's rise starts.
         p1, imin, p2 = dip
-        level = float(along[imin]) + 0.15 * (min(along[p1], along[p2]) - float(along[imin]))
-        low = np.flatnonzero(along[p1:p2 + 1] <= level)
-        top = float(t[p1 + int(low[0])])
-        lower_start = float(t[p1 + int(low[-1])])
+        i_fall = p1 + int(np.argmin(rate[p1:imin + 1]))
+        i_rise = imin + int(np.argmax(rate[imin:p2 + 1]))
+        top = stop_time(t, -rate / max(float(-rate[i_fall]), 1e-6), i_fall, i_rise, forward=True)
+        lower_start = stop_time(t, rate / max(float(rate[i_rise]), 1e-6), i_rise, i_fall,
+                                forward=False)
     else:
         top = stop_time(t, rate / v_up, iu, idn, forward=True)
         lower_start = stop_time(t, -rate / v_dn, idn, iu, forward=False)
