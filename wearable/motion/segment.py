@@ -50,6 +50,9 @@ ENTER_FLOOR_DEG = 0.8
 #: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
 #: posture shift after this time, s.
 SHIFT_S = 1.2
+#: Stillness away from rest for the profile's longest time is a new posture only if the tilt
+#: has crept less than this share of the opening tilt meanwhile.
+STILL_SPAN_SHARE = 0.5
 #: Ticks over which the tilt speed is measured.
 SPEED_TICKS = 3
 #: Stillness this multiple of the typical range away from the anchor is a later anchor.
@@ -115,6 +118,8 @@ class Segmenter:
         self.ref: list[float] | None = None
         self._recent: list[list[float]] = []
         self._still_ticks = 0
+        self._put_ticks = 0  # still ticks without creeping from where the stillness began
+        self._put_from: list[float] = [0.0, 0.0, 1.0]
         self._walk = 0.0
         self._walk_alpha = 1.0 / (WALK_TAU_S * TICK_HZ)
         self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
@@ -174,6 +179,10 @@ class Segmenter:
         still = speed < still_deg_s and not walking
         self._still_ticks = self._still_ticks + 1 if still else 0
         self._active_still = self._active_still + 1 if still else 0
+        if not still or _angle(g, self._put_from) > STILL_SPAN_SHARE * self.enter_deg:
+            # Staying put, not creeping on as a slow rep of a small range does.
+            self._put_from, self._put_ticks = g, 0
+        self._put_ticks += still
 
         if self._walk_ticks == round(WALK_SUSTAIN_S * TICK_HZ):
             # Walking just became certain: what closed in the last seconds was its first steps.
@@ -304,7 +313,7 @@ class Segmenter:
         still_s = self._active_still / TICK_HZ
         if self._disturbed and still_s >= SETTLE_S:
             return True
-        if still_s >= self.profile.max_still_away_s:
+        if self._put_ticks >= self.profile.max_still_away_s * TICK_HZ:
             return True
         if (still_s >= SHIFT_S and not self.learned
                 and theta > FAR_UNLEARNED_SHARE * self.profile.rom_range_deg[1]):
