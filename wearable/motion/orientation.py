@@ -18,6 +18,8 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Cross-over of the complementary filter, Hz.
 FUSION_HZ = 0.3
+#: Passes of the fusion (see ``GravityTracker.push``).
+FUSION_PASSES = 2
 
 _ALPHA = 2.0 * np.pi * FUSION_HZ / GRID_HZ
 _B = np.array([1.0])
@@ -34,7 +36,7 @@ class GravityTracker:
     """Causal gravity direction in the sensor frame, chunk by chunk (unit vectors)."""
 
     def __init__(self) -> None:
-        self._zi: FloatArray | None = None
+        self._zi: list[FloatArray] = []
 
     def push(self, acc_lp: FloatArray, gyro: FloatArray | None) -> FloatArray:
         """Directions for the next rows.
@@ -49,13 +51,19 @@ class GravityTracker:
         g_acc = unit_rows(acc_lp)
         if gyro is None or g_acc.shape[0] == 0:
             return g_acc
-        # A world-fixed vector seen from the rotating sensor moves as dg/dt = -omega x g.
-        rate = -np.cross(np.radians(gyro), g_acc)
-        u = _ALPHA * g_acc + rate / GRID_HZ
-        if self._zi is None:
-            self._zi = (1.0 - _ALPHA) * g_acc[0][None, :]
-        y, self._zi = signal.lfilter(_B, _A, u, axis=0, zi=self._zi)
-        return unit_rows(np.asarray(y, dtype=np.float64))
+        if not self._zi:
+            self._zi = [(1.0 - _ALPHA) * g_acc[0][None, :] for _ in range(FUSION_PASSES)]
+        # A world-fixed vector seen from the rotating sensor moves as dg/dt = -omega x g. The
+        # filter is kept linear (vectorised) by taking g in that product from the pass before
+        # (the accelerometer's at first): each pass is closer to the gravity the gyro sees,
+        # which matters where fast swings bend the accelerometer's by tens of degrees.
+        w = np.radians(gyro)
+        g = g_acc
+        for k in range(FUSION_PASSES):
+            u = _ALPHA * g_acc - np.cross(w, g) / GRID_HZ
+            y, self._zi[k] = signal.lfilter(_B, _A, u, axis=0, zi=self._zi[k])
+            g = unit_rows(np.asarray(y, dtype=np.float64))
+        return g
 
 
 def angle_deg(g: FloatArray, ref: FloatArray) -> FloatArray:
