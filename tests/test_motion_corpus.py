@@ -142,6 +142,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                                  "not read as a tilt of tens of degrees at its window's edge"),
     (27012, "step_up", "a slow step-up creeps 6 deg in 12 s, under the still speed: not a new "
                        "posture after 8 s"),
+    (31010, "single_leg_bridge", "a new posture before the set is learned: the range learned "
+                                 "in the old one is forgotten"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -168,6 +168,10 @@ class Engine:
         elif e.kind == "abort" and e.excursion is not None:
             # Not a rep, but its motion must not leak into the timing of the reps around it.
             self._barriers.append((e.excursion.start_t, e.excursion.close_t))
+        elif e.kind == "abort" and not self.segmenter.learned:
+            # A new posture before the set is learned: what was learned in the old one (say,
+            # bending to sit down on the way to the floor) must not set the new one's range.
+            self._forget_since(-math.inf)
 
     def _across(self, g: list[float] | None) -> float:
         d, r = self.segmenter.direction, self.segmenter.ref
