@@ -13,17 +13,25 @@ reported and the count is still right.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from firmware_protocol.registry import PROFILES
 from firmware_protocol.simulated.faults import Faults
+from rehablink.cli import cli
 from rehablink.recording import Recording
 from rehablink.simulator.core import simulate
 from rehablink.simulator.spec import SetSpec as SimSpec
+from tests.test_hostile_cli import assert_clean_error
+from tests.test_sync import record_session
 from wearable.plan import SetSpec
 from wearable.runner import RunOptions, RunResult, run_sets
 from wearable.scan import scan
@@ -288,6 +296,59 @@ def test_companion_polar_refusing_to_start_is_one_clean_error() -> None:
         asyncio.run(_polar_link("verity_sense", None, source, in_charger=True))
     assert str(error.value) == ("Polar Sense SIM00001 (F0:52:4C:00:00:01) refused to start "
                                 "streaming: device in charger (PMD error 13).")
+
+
+def test_companion_polar_that_never_answers_gives_up_after_the_query_timeout(
+        bridge_csv: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rehab record`` with a Polar that takes the settings request and never answers: one
+    error line once the start query's timeout has passed, and the store as it was."""
+    from firmware_protocol.simulated.polar_sim import PolarPmdPersonality
+    from wearable.bumble_backend import transport
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("REHAB_HOME", str(home))
+    home.mkdir()
+    kept = record_session(home, sets=1)
+    with CompanionStore.open(home / "companion.db") as store:
+        document, samples = store.session_document(kept), store.set_recording(kept, 0)
+
+    # `rehab record` opens its link with transport.open_link: the sensor on it stays silent
+    sensors: list[SimulatedSensor] = []
+    open_link = transport.open_link
+
+    @contextlib.asynccontextmanager
+    async def open_unresponsive(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with open_link(*args, **kwargs) as link:
+            sensors.extend(link.sensors)
+            assert isinstance(link.sensors[0].personality, PolarPmdPersonality)
+            link.sensors[0].personality.unresponsive = True
+            yield link
+
+    monkeypatch.setattr(transport, "open_link", open_unresponsive)
+    query = PROFILES["polar_pmd"].start_query
+    assert query is not None and query.timeout_s == 3.0
+    began = time.monotonic()
+    result = CliRunner().invoke(cli, [
+        "record", "-e", "bridge", "--transport", f"sim:{bridge_csv}", "--sim-profile",
+        "polar_pmd", "--sim-speed", str(SPEED), "--scan-timeout", "0.5", "--json"])
+    elapsed = time.monotonic() - began
+    line = assert_clean_error(result, 2)
+    assert line == ("error: Polar Sense SIM00001: setting up the stream failed: no answer to "
+                    "the request for its accelerometer settings within 3 s")
+    assert result.stdout == ""
+    # it waited the whole timeout after the request (sent after a 0.5 s scan), then gave up
+    assert query.timeout_s <= elapsed < 10.0, (elapsed, line)
+    (sensor,) = sensors
+    assert sensor.subscriptions_tau and not sensor.replay.streaming
+    # the session opened for this set was dropped; the one stored before is intact
+    with CompanionStore.open(home / "companion.db") as store:
+        assert [row["id"] for row in store.sessions()] == [kept]
+        assert store.session_document(kept) == document
+        stored = store.set_recording(kept, 0)
+    assert len(stored) == len(samples) == 500
+    np.testing.assert_array_equal(stored.t, samples.t)
+    np.testing.assert_array_equal(stored.acc, samples.acc)
+    np.testing.assert_array_equal(stored.gyro, samples.gyro)
 
 
 def test_companion_counts_a_set_streamed_from_a_polar_verity_sense(

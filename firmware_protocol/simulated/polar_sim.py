@@ -86,7 +86,9 @@ class PolarPmdPersonality(Personality):
     """A Polar Verity Sense or H10 streaming ACC over PMD.
 
     Set :attr:`in_charger` to have it refuse to start, as a device on its charger does
-    (error 13, device in charger).
+    (error 13, device in charger). Set :attr:`unresponsive` to have it take writes to the
+    control point (the stack acknowledges them) and neither answer nor act on them, as a device
+    whose firmware has hung does: a central waiting for an answer waits in vain.
     """
 
     profile_id = "polar_pmd"
@@ -100,6 +102,7 @@ class PolarPmdPersonality(Personality):
         self.spec = MODELS[model]
         self.model = self.spec.model
         self.in_charger = False
+        self.unresponsive = False
         self.range_g = 8
         self._acc_mg: list[np.ndarray] = []
         self._clock_s: list[np.ndarray] = []
@@ -118,6 +121,8 @@ class PolarPmdPersonality(Personality):
     # -- the control point -------------------------------------------------------------------
 
     def _on_control_write(self, _connection: Any, value: bytes) -> None:
+        if self.unresponsive:
+            return
         self.port.send(self.control, bytes(self.answer(bytes(value))), data=False)
 
     def answer(self, command: bytes) -> ControlResponse:
