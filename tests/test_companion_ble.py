@@ -333,8 +333,10 @@ def test_companion_polar_that_never_answers_gives_up_after_the_query_timeout(
         "polar_pmd", "--sim-speed", str(SPEED), "--scan-timeout", "0.5", "--json"])
     elapsed = time.monotonic() - began
     line = assert_clean_error(result, 2)
-    assert line == ("error: Polar Sense SIM00001: setting up the stream failed: no answer to "
-                    "the request for its accelerometer settings within 3 s")
+    assert line == ("error: Polar Sense SIM00001 (F0:52:4C:00:00:01): setting up the stream "
+                    "failed: no answer to the request for its accelerometer settings within 3 s."
+                    " Switch the sensor off and on again, keep it close to this computer and try "
+                    "again.")
     assert result.stdout == ""
     # it waited the whole timeout after the request (sent after a 0.5 s scan), then gave up
     assert query.timeout_s <= elapsed < 10.0, (elapsed, line)

@@ -195,8 +195,10 @@ class SensorLink:
                     stop.set()
             except (BleakError, TimeoutError, EOFError, OSError) as exc:
                 if first:
-                    raise StreamError(f"{self.sensor.name}: setting up the stream failed: "
-                                      f"{exc}") from None
+                    raise StreamError(
+                        f"{self.sensor.name} ({self.sensor.address}): setting up the stream "
+                        f"failed: {exc}. Switch the sensor off and on again, keep it close to "
+                        "this computer and try again.") from None
                 log.info("stream setup failed, reconnecting: %s", exc)
             finally:
                 self._client = None
