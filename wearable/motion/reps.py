@@ -40,8 +40,11 @@ UNEVEN_FLOOR_DEG = 10.0
 #: Data kept around an excursion for its timing, s.
 MARGIN_S = 1.5
 #: A step-up's two humps need a dip between them at least this share of its peak tilt deep
-#: (the low-passed tilt's noise).
+#: (the low-passed tilt's noise) ...
 DIP_SHARE = 0.02
+#: ... that stays this share of the way up from rest to the peak (a flicker back through rest
+#: has no top between).
+DIP_LEVEL_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,8 @@ def _dip(along: FloatArray, i_open: int, i_close: int, ip: int,
     """(first hump, dip, second hump) indices of a two-humped excursion, or None.
 
     The dip is the deepest point below both the highest tilt before it and the highest after it;
-    it must be ``DIP_SHARE`` of the peak tilt deep and stay a quarter of the way up from ``rest``
-    (degrees) to the peak: a flicker back through rest has no top.
+    it must be ``DIP_SHARE`` of the peak tilt deep and stay ``DIP_LEVEL_SHARE`` of the way up
+    from ``rest`` (degrees) to the peak.
     """
     seg = along[i_open:i_close + 1]
     if seg.size < 3:
@@ -123,7 +126,7 @@ def _dip(along: FloatArray, i_open: int, i_close: int, ip: int,
                        np.maximum.accumulate(seg[::-1])[::-1]) - seg
     imin = i_open + int(np.argmax(depth))
     if (float(depth[imin - i_open]) < DIP_SHARE * float(along[ip])
-            or along[imin] < rest + 0.25 * (float(along[ip]) - rest)):
+            or along[imin] < rest + DIP_LEVEL_SHARE * (float(along[ip]) - rest)):
         return None
     p1 = i_open + int(np.argmax(along[i_open:imin + 1]))
     p2 = imin + int(np.argmax(along[imin:i_close + 1]))
@@ -159,10 +162,10 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
     Parameters
     ----------
     t, g, gyro : ndarray
-        Grid samples covering ``[start_t - MARGIN_S, close_t + MARGIN_S]``: times (s), gravity
-        directions (unit; fused with the gyro where there is one, which is immune to linear
-        acceleration, else the zero-phase low-passed acceleration) and angular rate (deg/s;
-        with a gyro the timing comes from its rate).
+        Grid samples covering ``[start_t - MARGIN_S, close_t + MARGIN_S]`` (or ``window``, and
+        beyond it): times (s), gravity directions (unit; fused with the gyro where there is one,
+        which is immune to linear acceleration, else the zero-phase low-passed acceleration)
+        and angular rate (deg/s; with a gyro the timing comes from its rate).
     window : (float, float), optional
         The times (s) the rep may occupy, when the samples reach beyond them: those beyond only
         feed the tilt speed's filter, so that its edges are real data, not made-up padding.
