@@ -144,6 +144,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                        "posture after 8 s"),
     (31010, "single_leg_bridge", "a new posture before the set is learned: the range learned "
                                  "in the old one is forgotten"),
+    (42012, "clamshell", "lying down straight into the first rep: stillness the other way than "
+                         "the reps' for 1 s is a new posture, not a rest learned in a hold"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

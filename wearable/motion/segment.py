@@ -49,7 +49,7 @@ ENTER_FLOOR_DEG = 0.8
 # shared with the anchor logic).
 #: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
 #: posture shift after this time, s.
-SHIFT_S = 1.2
+SHIFT_S = 1.0
 #: Stillness away from rest for the profile's longest time is a new posture only if the tilt
 #: has crept less than this share of the opening tilt meanwhile.
 STILL_SPAN_SHARE = 0.5
