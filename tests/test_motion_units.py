@@ -11,7 +11,14 @@ from wearable.motion.analyze import analyze
 from wearable.motion.orientation import GravityTracker, angle_deg, plane_angles, unit_rows
 from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
 from wearable.motion.profiles import get_profile
-from wearable.motion.reps import RepTiming, classify, refine, typical_range
+from wearable.motion.reps import (
+    RepTiming,
+    classify,
+    minjerk_ratio,
+    refine,
+    stop_time,
+    typical_range,
+)
 from wearable.motion.review import (
     fidget_limit_s,
     hidden_reps,
@@ -268,3 +275,20 @@ def test_hidden_reps_follow_a_steady_rhythm_only() -> None:
     assert hidden_reps(steady, []) == []
     uneven = _reps_at([10.0, 13.0, 21.0, 30.0, 33.0, 42.0])
     assert hidden_reps(uneven, [[22.0, 29.0]]) == []
+
+
+def test_minjerk_ratio_matches_the_profile() -> None:
+    # Speed 30 u^2 (1 - u)^2 on 0..1: 50 % of its peak at u = 0.7706, 20 % at 0.8717.
+    assert minjerk_ratio(0.5, 0.2) == pytest.approx((1 - 0.8717) / (0.8717 - 0.7706), rel=2e-3)
+
+
+@pytest.mark.parametrize("duration_s", [0.8, 2.0, 5.0])
+def test_stop_time_finds_both_ends_of_a_minimum_jerk_movement(duration_s: float) -> None:
+    t = np.arange(-1.0, duration_s + 1.0, 1.0 / GRID_HZ)
+    u = np.clip(t / duration_s, 0.0, 1.0)
+    speed = u**2 * (1.0 - u) ** 2 / 0.0625  # normalised to 1 at its peak
+    i_peak = int(np.argmax(speed))
+    start = stop_time(t, speed, i_peak, 0, forward=False)
+    stop = stop_time(t, speed, i_peak, t.size - 1, forward=True)
+    assert start == pytest.approx(0.0, abs=0.02)
+    assert stop == pytest.approx(duration_s, abs=0.02)

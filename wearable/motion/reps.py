@@ -25,8 +25,8 @@ SPEED_SHARE = 0.2
 #: Grid samples the speed must stay under a level for the crossing to count (0.2 s at 50 Hz):
 #: sway and sensor noise on small, slow reps dip the speed under 20 % of its peak mid-movement.
 DWELL = 10
-#: Minimum-jerk ratio: time from 20 % speed to the stop over time from 50 % to 20 %.
-MINJERK_K = 1.268
+#: Upper of the two speed levels (share of a phase's peak speed).
+UPPER_SHARE = 0.5
 #: Movements beyond this multiple of the typical range are posture changes, not reps.
 OUTLIER_SHARE = 2.2
 #: Shorter movements are fidgets or steps, not reps, s.
@@ -72,20 +72,33 @@ def _crossing(t: FloatArray, x: FloatArray, i: int, level: float) -> float:
     return float(t[i - 1] + frac * (t[i] - t[i - 1]))
 
 
+def minjerk_ratio(upper: float, lower: float) -> float:
+    """On the minimum-jerk profile, the time from the ``lower`` share of the peak speed to the
+    stop over the time from the ``upper`` share to the ``lower`` (1.268 for 50 % and 20 %).
+
+    The profile's speed is 30 u^2 (1 - u)^2 (peak 1.875 at u = 0.5) for u from 0 to 1, so it
+    falls to a share v of its peak at u = 1/2 + sqrt(1/4 - sqrt(v) / 4).
+    """
+    def u(v: float) -> float:
+        return 0.5 + float(np.sqrt(0.25 - np.sqrt(v) / 4.0))
+    return (1.0 - u(lower)) / (u(lower) - u(upper))
+
+
 def stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
               forward: bool) -> float:
     """When a movement stops (forward) or starts (backward), s.
 
     ``speed`` is normalised to 1 at ``i_peak``. Human point-to-point movements follow the
-    minimum-jerk profile (Flash & Hogan 1985); on it the speed falls from 50 % to 20 % of its peak
-    in ``1 / MINJERK_K`` of the time it then takes to reach zero. Extrapolating from those two
-    well-measured crossings finds the stop without depending on the noisy tail of the speed.
+    minimum-jerk profile (Flash & Hogan 1985); on it the speed falls from ``UPPER_SHARE`` to
+    ``SPEED_SHARE`` of its peak in a fixed share (``minjerk_ratio``) of the time it then takes
+    to reach zero. Extrapolating from those two well-measured crossings finds the stop without
+    depending on the noisy tail of the speed.
     """
     step = 1 if forward else -1
     idx = np.arange(i_peak, i_limit + step, step) if i_limit != i_peak else np.array([i_peak])
     seg = speed[idx]
     times = []
-    for level in (0.5, SPEED_SHARE):
+    for level in (UPPER_SHARE, SPEED_SHARE):
         under = seg < level
         below = np.flatnonzero(under)
         if under.size >= DWELL > 1:
@@ -106,7 +119,7 @@ def stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
         ta, tb = float(t[idx[j - 1]]), float(t[idx[j]])
         times.append(ta + frac * (tb - ta))
     t50, t20 = times
-    stop = t20 + MINJERK_K * (t20 - t50)
+    stop = t20 + minjerk_ratio(UPPER_SHARE, SPEED_SHARE) * (t20 - t50)
     lim = float(t[idx[-1]])
     return min(stop, lim) if forward else max(stop, lim)
 
