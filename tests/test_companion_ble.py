@@ -7,7 +7,8 @@ live. Nothing of Bleak is replaced: the Bumble backend is a Bleak backend like B
 Faults (issue 4, section 5): 5 % notification loss, a 3 s disconnect mid-set, a sensor reboot,
 MTU 23, 200 ppm clock drift, two sensors at once. With our profile every sample arrives (resend)
 and the count equals the fault-free run; with WitMotion/micro:bit (no resend) the gaps are
-reported and the count is still right.
+reported and the count is still right. A sensor lost mid-set (gone for good, or back but hung) is
+given up after ``--give-up-after``: exit 1, one line, the set up to the loss stored intact.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from firmware_protocol.registry import PROFILES
 from firmware_protocol.simulated.faults import Faults
@@ -298,59 +299,173 @@ def test_companion_polar_refusing_to_start_is_one_clean_error() -> None:
                                 "streaming: device in charger (PMD error 13).")
 
 
-def test_companion_polar_that_never_answers_gives_up_after_the_query_timeout(
-        bridge_csv: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``rehab record`` with a Polar that takes the settings request and never answers: one
-    error line once the start query's timeout has passed, and the store as it was."""
-    from firmware_protocol.simulated.polar_sim import PolarPmdPersonality
-    from wearable.bumble_backend import transport
+# -- `rehab record` from the command line: ends other than the end of the set ---------------------
 
+
+@pytest.fixture
+def stored_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """REHAB_HOME holding one session recorded before (a failed run must leave it as it was)."""
     home = tmp_path / "home"
     monkeypatch.setenv("REHAB_HOME", str(home))
     home.mkdir()
-    kept = record_session(home, sets=1)
-    with CompanionStore.open(home / "companion.db") as store:
-        document, samples = store.session_document(kept), store.set_recording(kept, 0)
+    record_session(home, sets=1)
+    return home
 
-    # `rehab record` opens its link with transport.open_link: the sensor on it stays silent
+
+def _stored(home: Path) -> dict[str, tuple[dict[str, Any], Recording]]:
+    """Every session in the store: its document and the samples of its first set."""
+    with CompanionStore.open(home / "companion.db") as store:
+        return {row["id"]: (store.session_document(row["id"]), store.set_recording(row["id"], 0))
+                for row in store.sessions()}
+
+
+def _assert_untouched(before: dict[str, tuple[dict[str, Any], Recording]], home: Path) -> None:
+    after = _stored(home)
+    for sid, (document, samples) in before.items():
+        assert after[sid][0] == document
+        kept = after[sid][1]
+        assert len(kept) == len(samples) == 500
+        np.testing.assert_array_equal(kept.t, samples.t)
+        np.testing.assert_array_equal(kept.acc, samples.acc)
+        np.testing.assert_array_equal(kept.gyro, samples.gyro)
+
+
+class CliRun(NamedTuple):
+    result: Result
+    sensor: SimulatedSensor
+    began_s: float  # time.monotonic() around the command
+    ended_s: float
+
+
+def _rehab_record(monkeypatch: pytest.MonkeyPatch, csv: str, *options: str,
+                  prepare: Callable[[SimulatedSensor], None] | None = None) -> CliRun:
+    """``rehab record -e bridge --json`` from the simulated sensor replaying ``csv``; returns
+    the sensor too, to see what it went through (``prepare`` sets it up before the scan)."""
+    from wearable.bumble_backend import transport
+
     sensors: list[SimulatedSensor] = []
     open_link = transport.open_link
 
     @contextlib.asynccontextmanager
-    async def open_unresponsive(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+    async def open_watched(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         async with open_link(*args, **kwargs) as link:
             sensors.extend(link.sensors)
-            assert isinstance(link.sensors[0].personality, PolarPmdPersonality)
-            link.sensors[0].personality.unresponsive = True
+            if prepare is not None:
+                prepare(link.sensors[0])
             yield link
 
-    monkeypatch.setattr(transport, "open_link", open_unresponsive)
+    # `rehab record` opens its link with transport.open_link: the same link, seen from here
+    monkeypatch.setattr(transport, "open_link", open_watched)
+    began = time.monotonic()
+    result = CliRunner().invoke(cli, ["record", "-e", "bridge", "--transport", f"sim:{csv}",
+                                      "--scan-timeout", "0.5", "--json", *options])
+    (sensor,) = sensors
+    return CliRun(result, sensor, began, time.monotonic())
+
+
+def test_companion_polar_that_never_answers_gives_up_after_the_query_timeout(
+        bridge_csv: str, stored_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rehab record`` with a Polar that takes the settings request and never answers: one
+    error line once the start query's timeout has passed, and the store as it was."""
+    from firmware_protocol.simulated.polar_sim import PolarPmdPersonality
+
+    def unresponsive(sensor: SimulatedSensor) -> None:
+        assert isinstance(sensor.personality, PolarPmdPersonality)
+        sensor.personality.unresponsive = True
+
+    before = _stored(stored_home)
     query = PROFILES["polar_pmd"].start_query
     assert query is not None and query.timeout_s == 3.0
-    began = time.monotonic()
-    result = CliRunner().invoke(cli, [
-        "record", "-e", "bridge", "--transport", f"sim:{bridge_csv}", "--sim-profile",
-        "polar_pmd", "--sim-speed", str(SPEED), "--scan-timeout", "0.5", "--json"])
-    elapsed = time.monotonic() - began
-    line = assert_clean_error(result, 2)
+    run = _rehab_record(monkeypatch, bridge_csv, "--sim-profile", "polar_pmd", "--sim-speed",
+                        str(SPEED), prepare=unresponsive)
+    elapsed = run.ended_s - run.began_s
+    line = assert_clean_error(run.result, 2)
     assert line == ("error: Polar Sense SIM00001 (F0:52:4C:00:00:01): setting up the stream "
                     "failed: no answer to the request for its accelerometer settings within 3 s."
                     " Switch the sensor off and on again, keep it close to this computer and try "
                     "again.")
-    assert result.stdout == ""
+    assert run.result.stdout == ""
     # it waited the whole timeout after the request (sent after a 0.5 s scan), then gave up
     assert query.timeout_s <= elapsed < 10.0, (elapsed, line)
-    (sensor,) = sensors
-    assert sensor.subscriptions_tau and not sensor.replay.streaming
+    assert run.sensor.subscriptions_tau and not run.sensor.replay.streaming
     # the session opened for this set was dropped; the one stored before is intact
+    assert list(_stored(stored_home)) == list(before)
+    _assert_untouched(before, stored_home)
+
+
+#: The companion's --give-up-after in the tests below, s (patients get 120 s).
+GIVE_UP_S = 1.5
+#: Replay speed there: the recording must outlast the drop plus the give-up time by a margin
+#: (once it is over, the simulated sensor's end would end the set normally).
+LOST_SPEED = 8.0
+
+
+def _check_given_up(run: CliRun, before: dict[str, tuple[dict[str, Any], Recording]],
+                    home: Path, recording: Recording, drop_s: float, rate_hz: float) -> None:
+    """The run ended ``GIVE_UP_S`` after the sensor's last data with exit 1 and one line; the
+    set streamed until the drop at ``drop_s`` (recording time) is stored intact and counted, in
+    a session closed as interrupted; the session stored before is untouched."""
+    line = assert_clean_error(run.result, 1)
+    assert run.result.stdout == ""
+    (sid,) = set(_stored(home)) - set(before)
+    sensor = run.sensor
+    assert line == (
+        f"error: lost the sensor {sensor.name} ({sensor.address}): nothing came from it for "
+        f"{GIVE_UP_S:g} s, so the session was stopped; what was recorded is saved (session "
+        f"{sid[:8]}, 1 rep). Check that the sensor is switched on and charged, keep it near this "
+        "computer and start again.")
+    # given up the limit after the last data (which left at most a batch before the drop), and
+    # not much later on a busy computer
+    dropped_s = sensor.wall_time_of(sensor.disconnections_tau[0])
+    assert GIVE_UP_S - 0.3 <= run.ended_s - dropped_s < GIVE_UP_S + 2.5
     with CompanionStore.open(home / "companion.db") as store:
-        assert [row["id"] for row in store.sessions()] == [kept]
-        assert store.session_document(kept) == document
-        stored = store.set_recording(kept, 0)
-    assert len(stored) == len(samples) == 500
-    np.testing.assert_array_equal(stored.t, samples.t)
-    np.testing.assert_array_equal(stored.acc, samples.acc)
-    np.testing.assert_array_equal(stored.gyro, samples.gyro)
+        document = store.session_document(sid)
+        stored = store.set_recording(sid, 0)
+    assert document["status"] == "interrupted"
+    (stored_set,) = document["sets"]
+    assert not stored_set["skipped"] and stored_set["result"]["rep_count"] == 1  # the rep done
+    assert stored_set["samples_received"] == len(stored)
+    assert stored_set["samples_lost"] == 0 and stored_set["gaps"] == []
+    # every sample from the first to the drop (the last batch may not have left), as sampled
+    assert (drop_s - 0.5) * rate_hz <= len(stored) <= drop_s * rate_hz + 1
+    tau = np.arange(len(stored)) / rate_hz
+    np.testing.assert_allclose(stored.t, tau, atol=1e-5)
+    source_t = recording.t - recording.t[0]
+    expected = np.column_stack([np.interp(tau, source_t, recording.acc[:, i]) for i in range(3)])
+    np.testing.assert_allclose(stored.acc, expected, atol=1e-3)  # int16 on the air, in the store
+    _assert_untouched(before, home)
+
+
+def test_companion_gives_up_on_a_sensor_that_never_comes_back_and_keeps_the_set(
+        bridge: tuple[Recording, float], bridge_csv: str, stored_home: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sensor drops after the first rep and never advertises again: the companion used to
+    scan for it for ever. It stops after --give-up-after and keeps what came before the drop."""
+    recording, drop_s = bridge
+    before = _stored(stored_home)
+    run = _rehab_record(monkeypatch, bridge_csv, "--sim-disconnect-at", f"{drop_s}",
+                        "--sim-disconnect-for", "1000000", "--sim-speed", f"{LOST_SPEED:g}",
+                        "--give-up-after", f"{GIVE_UP_S:g}")
+    _check_given_up(run, before, stored_home, recording, drop_s, 100.0)
+    assert run.sensor.subscriptions_tau[-1] < drop_s  # never connected again
+
+
+@pytest.mark.parametrize(("profile", "rate_hz"), [("rehablink", 100.0), ("polar_pmd", 52.0)])
+def test_companion_gives_up_on_a_sensor_that_comes_back_silent_and_keeps_the_set(
+        bridge: tuple[Recording, float], bridge_csv: str, stored_home: Path,
+        monkeypatch: pytest.MonkeyPatch, profile: str, rate_hz: float) -> None:
+    """The sensor drops after the first rep, its firmware hangs, and it comes back 3 s later:
+    it connects, but sends nothing. Our profile's setup succeeds (the link looked connected for
+    ever); a Polar's start query goes unanswered (the setup failed and was retried for ever).
+    The companion connects again, then stops after --give-up-after and keeps the set."""
+    recording, drop_s = bridge
+    before = _stored(stored_home)
+    run = _rehab_record(monkeypatch, bridge_csv, "--sim-profile", profile,
+                        "--sim-disconnect-at", f"{drop_s}", "--sim-disconnect-for", "3",
+                        "--sim-hang-at", f"{drop_s + 1.0}", "--sim-speed", f"{LOST_SPEED:g}",
+                        "--give-up-after", f"{GIVE_UP_S:g}")
+    _check_given_up(run, before, stored_home, recording, drop_s, rate_hz)
+    assert max(run.sensor.subscriptions_tau) > drop_s + 3.0  # it was connected again
 
 
 def test_companion_counts_a_set_streamed_from_a_polar_verity_sense(

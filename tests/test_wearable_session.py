@@ -157,6 +157,25 @@ def test_display_renders_each_phase_with_link_state() -> None:
     assert "Rest:   7 s" in console.export_text()
 
 
+def test_display_asks_to_come_near_in_a_long_drop_out_and_says_when_the_sensor_is_lost() -> None:
+    s = _session(rest_s=10.0)
+    s.start()
+
+    def status(link: LinkView) -> str:
+        console = Console(width=120, record=True, color_system=None)
+        console.print(render(s.view(0.0), link))
+        (line,) = [t for t in console.export_text().splitlines() if "Sensor RehabLink-01" in t]
+        return line.strip("│ ")
+
+    brief = LinkView("RehabLink-01", LinkState.RECONNECTING, 80, 9, 120.0)
+    assert status(brief) == "Sensor RehabLink-01: reconnecting… keep going   battery 80%"
+    long = LinkView("RehabLink-01", LinkState.RECONNECTING, 80, 25, 120.0)
+    assert status(long) == ("Sensor RehabLink-01: no signal for 25 s - come near this computer "
+                            "(stops after 2 minutes)   battery 80%")
+    lost = LinkView("RehabLink-01", LinkState.LOST, 80, None, 120.0)
+    assert status(lost) == "Sensor RehabLink-01: lost - the session has stopped   battery 80%"
+
+
 def test_answers_parse_and_advice() -> None:
     assert parse_answers("pain=3,flags=none").pain == 3
     a = parse_answers("pain=7,flags=night_pain+bladder_bowel")

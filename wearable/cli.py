@@ -2,6 +2,11 @@
 
 ``rehab scan``, ``rehab record``, ``rehab session`` stream a sensor; ``rehab sessions``,
 ``rehab show`` and ``rehab export`` read the local store.
+
+Exit codes of the streaming commands: 0 when the session ends (as planned, or stopped with
+q / Ctrl-C); 2 when the sensor cannot be found, connected or started; 1 when the sensor is lost
+mid-session (it sent nothing for ``--give-up-after`` seconds). A session that had begun is kept
+with everything recorded, as ``interrupted``; each failure is one ``error:`` line.
 """
 
 from __future__ import annotations
@@ -14,15 +19,17 @@ from typing import Any, TypeVar
 
 import click
 
-from rehablink.cli import BadInput
+from rehablink.cli import BadInput, RuntimeFailure
 from rehablink.exercises import EXERCISES
+from wearable.silence import GIVE_UP_AFTER_S
 from wearable.sync.background import sync_in_background
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def transport_options(func: F) -> F:
-    """The ``--transport`` and simulated-sensor options shared by the streaming commands."""
+    """The ``--transport``, simulated-sensor and sensor options shared by the streaming
+    commands."""
     options = [
         click.option("--transport", default="os", show_default=True, metavar="T",
                      help="os (this computer's Bluetooth), sim:RECORDING (a simulated sensor "
@@ -39,6 +46,8 @@ def transport_options(func: F) -> F:
                      "lost, s."),
         click.option("--sim-reboot-at", type=click.FloatRange(0.0), default=None, metavar="T",
                      help="Simulated sensor reboot at T s."),
+        click.option("--sim-hang-at", type=click.FloatRange(0.0), default=None, metavar="T",
+                     help="Simulated firmware hang at T s: it still connects, sends nothing."),
         click.option("--sim-mtu", type=click.Choice(["23", "247"]), default="247",
                      show_default=True, help="Largest ATT MTU of the simulated sensor."),
         click.option("--sim-drift-ppm", type=click.FloatRange(-10000, 10000), default=0.0,
@@ -50,6 +59,10 @@ def transport_options(func: F) -> F:
                      help="Use the sensor with this address (default: the strongest signal)."),
         click.option("--scan-timeout", type=click.FloatRange(0.5, 60.0), default=5.0,
                      show_default=True, metavar="S", help="How long to look for sensors, s."),
+        click.option("--give-up-after", type=click.FloatRange(1.0, 3600.0),
+                     default=GIVE_UP_AFTER_S, show_default=True, metavar="S",
+                     help="Stop the session when the sensor has sent nothing for S seconds "
+                          "(out of range, switched off); what was recorded is kept."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -72,12 +85,14 @@ def _run_options(kw: dict[str, Any], **extra: Any) -> Any:
         faults = Faults(drop_rate=kw["sim_drop"], disconnect_at_s=kw["sim_disconnect_at"],
                         disconnect_for_s=kw["sim_disconnect_for"] if kw["sim_disconnect_at"]
                         is not None else 0.0, mtu=int(kw["sim_mtu"]),
-                        drift_ppm=kw["sim_drift_ppm"], reboot_at_s=kw["sim_reboot_at"])
+                        drift_ppm=kw["sim_drift_ppm"], reboot_at_s=kw["sim_reboot_at"],
+                        hang_at_s=kw["sim_hang_at"])
     except ValueError as exc:  # nan, or a combination the simulated sensor cannot play
         raise BadInput(str(exc)) from None
     return RunOptions(transport=transport, sim_profile=kw["sim_profile"], faults=faults,
                       speed=kw["sim_speed"], address=kw["address"],
-                      scan_timeout_s=kw["scan_timeout"], **extra)
+                      scan_timeout_s=kw["scan_timeout"],
+                      give_up_after_s=kw["give_up_after"], **extra)
 
 
 def open_store() -> Any:
@@ -101,7 +116,7 @@ def _run(coro_factory: Callable[[Any], Any], end_key: str) -> Any:
 
     from wearable.keys import keyboard
     from wearable.scan import ScanError
-    from wearable.stream import StreamError
+    from wearable.stream import SensorLost, StreamError
 
     async def main() -> Any:
         keys: asyncio.Queue[str] = asyncio.Queue()
@@ -113,6 +128,9 @@ def _run(coro_factory: Callable[[Any], Any], end_key: str) -> Any:
 
     try:
         return asyncio.run(main())
+    except SensorLost as exc:  # mid-session: the session was kept, as interrupted
+        sync_in_background()
+        raise RuntimeFailure(str(exc)) from None
     except (StreamError, ScanError) as exc:
         raise BadInput(str(exc)) from None
     except ConnectionError as exc:  # a Bumble transport that cannot be opened

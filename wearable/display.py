@@ -15,16 +15,27 @@ from rich.table import Table
 from rich.text import Text
 
 from wearable.session import Phase, SessionView
+from wearable.silence import span_words
 from wearable.stream import LinkState
+
+#: While reconnecting, up to this long without data the patient is told to keep going (a
+#: drop-out is short, and our profile resends what it kept); after it, to come near, s.
+KEEP_GOING_S = 10.0
 
 
 @dataclass(frozen=True)
 class LinkView:
-    """The sensor as the patient sees it."""
+    """The sensor as the patient sees it.
+
+    ``silent_s``: whole seconds since its last data while reconnecting (None otherwise);
+    ``give_up_after_s``: the silence, s, after which the session stops.
+    """
 
     name: str
     state: LinkState
     battery_pct: int | None
+    silent_s: int | None = None
+    give_up_after_s: float | None = None
 
 
 _STATE_TEXT = {
@@ -32,11 +43,16 @@ _STATE_TEXT = {
     LinkState.STREAMING: ("connected", "green"),
     LinkState.RECONNECTING: ("reconnecting… keep going", "bold yellow"),
     LinkState.STOPPED: ("disconnected", "red"),
+    LinkState.LOST: ("lost - the session has stopped", "bold red"),
 }
 
 
 def _status_line(link: LinkView) -> Text:
     words, style = _STATE_TEXT[link.state]
+    if link.state == LinkState.RECONNECTING and (link.silent_s or 0) >= KEEP_GOING_S:
+        words = f"no signal for {link.silent_s} s - come near this computer"
+        if link.give_up_after_s is not None:
+            words += f" (stops after {span_words(link.give_up_after_s)})"
     text = Text(f"Sensor {link.name}: ", style="dim")
     text.append(words, style=style)
     if link.battery_pct is not None:

@@ -4,6 +4,9 @@ The one place where the pieces meet: :class:`~wearable.stream.SensorLink` stream
 :class:`~wearable.recorder.SetRecorder` feeds the detector and the store,
 :class:`~wearable.session.GuidedSession` decides what happens next, and a :class:`SessionUI`
 shows it. Used by ``rehab record`` (one free set) and ``rehab session`` (today's plan).
+When the link fails mid-session (the sensor is lost, or refuses to start again), the set under
+way is finished with what it received, the session is closed as ``interrupted`` and the error
+is raised with a message that says what was kept.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from wearable.plan import SetSpec
 from wearable.recorder import SetOutcome, SetRecorder
 from wearable.scan import FoundSensor, scan
 from wearable.session import Cue, GuidedSession, Phase, SessionView
+from wearable.silence import GIVE_UP_AFTER_S, span_words
 from wearable.store import CompanionStore, SensorInfo
-from wearable.stream import LinkState, SampleBlock, SensorLink, StreamError
+from wearable.stream import LinkState, SampleBlock, SensorLink, SensorLost, StreamError
 
 if TYPE_CHECKING:
     from wearable.bumble_backend.transport import BleLink
@@ -41,7 +45,11 @@ class SessionUI(Protocol):
 
 @dataclass
 class RunOptions:
-    """How to run: transport, simulated faults, limits."""
+    """How to run: transport, simulated faults, limits.
+
+    ``give_up_after_s``: how long a sensor that has streamed may send nothing before the
+    session stops (:data:`wearable.silence.GIVE_UP_AFTER_S`).
+    """
 
     transport: str = "os"
     sim_profile: str = "rehablink"
@@ -52,6 +60,7 @@ class RunOptions:
     scan_timeout_s: float = 5.0
     address: str | None = None
     rate_hz: float | None = None
+    give_up_after_s: float = GIVE_UP_AFTER_S
 
 
 @dataclass
@@ -182,7 +191,11 @@ async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
     Raises
     ------
     StreamError
-        No supported sensor found, or the first connection failed.
+        No supported sensor found, or the first connection failed; or, mid-session, the sensor
+        refused to start again (the session is then closed as ``interrupted``).
+    SensorLost
+        Mid-session, the sensor sent nothing for ``options.give_up_after_s``: the session is
+        closed as ``interrupted`` with everything recorded (a new one with no sample is dropped).
     """
     from wearable.bumble_backend.transport import open_link
 
@@ -215,7 +228,8 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
     stop = asyncio.Event()
     link = SensorLink(sensor, run.on_samples, client_backend=ble.client_backend,
                       scanner_backend=ble.scanner_backend, rate_hz=options.rate_hz,
-                      on_state=lambda _s: ui.update(run.view(), link), on_tick=run.tick)
+                      on_state=lambda _s: ui.update(run.view(), link), on_tick=run.tick,
+                      give_up_after_s=options.give_up_after_s)
     run.link = link
     run.play(run.machine.start())
     streaming = asyncio.create_task(link.run(stop))
@@ -248,10 +262,40 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
                     run.stream_ended()
     finally:
         stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await streaming
-        if run.recorder is not None:  # stopped by an exception mid-set
+        failure: StreamError | None = None
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await streaming
+        except StreamError as exc:  # the link ended the session
+            failure = exc
+        if run.recorder is not None:  # stopped by the link or an exception mid-set
+            if failure is not None:  # the set ends with what it received, never as skipped
+                run.machine.end_set(time.monotonic())
             run.machine.stop(time.monotonic())
             run.after_transition()
+    if failure is not None:
+        kept = continued is not None or not store.discard_session(session_id)
+        if kept:
+            store.finish_session(session_id, "interrupted")
+        raise _stopped(failure, sensor, options.give_up_after_s,
+                       session_id if kept else None, run.outcomes)
     return RunResult(session_id, sensor, run.outcomes, link.counters.reconnects,
                      run.machine.stopped)
+
+
+def _stopped(failure: StreamError, sensor: FoundSensor, give_up_after_s: float,
+             kept: str | None, outcomes: list[SetOutcome]) -> StreamError:
+    """The error for a session the link ended, in words for the patient: what happened, what
+    is kept (``kept``: the session id, None when nothing had been recorded), what to try."""
+    if kept is None:
+        saved = "nothing had been recorded yet"
+    else:
+        reps = sum(o.result.rep_count for o in outcomes if o.result is not None)
+        saved = f"what was recorded is saved (session {kept[:8]}, {reps} rep" + \
+            ("s)" if reps != 1 else ")")
+    if isinstance(failure, SensorLost):
+        return SensorLost(
+            f"lost the sensor {sensor.name} ({sensor.address}): nothing came from it for "
+            f"{span_words(give_up_after_s)}, so the session was stopped; {saved}. Check that "
+            "the sensor is switched on and charged, keep it near this computer and start again.")
+    return StreamError(f"{failure} The session was stopped; {saved}.")

@@ -10,6 +10,9 @@ asks the sensor to resend from the first packet it has not seen, so nothing is l
 (the sensor's numbering goes back) starts a new epoch and the downtime becomes a gap. Sensors
 started from what they offer (Polar) are asked first (:mod:`wearable.start`); the rate they
 were started at becomes :attr:`SensorLink.rate_hz`.
+Reconnection is not endless (:mod:`wearable.silence`): a connected sensor that sends nothing is
+connected again, and once a sensor that has streamed has sent no data for ``give_up_after_s``
+the link stops trying and :meth:`SensorLink.run` raises :class:`SensorLost`.
 Callbacks are registered once per client, never twice (BlueZ would deliver every notification
 twice).
 """
@@ -20,18 +23,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from bleak import BleakClient
+from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 from bleak_retry_connector import BleakConnectionError, BleakNotFoundError, establish_connection
 
 from firmware_protocol import rehablink_profile as rl
 from wearable.pipeline import RL_MODULUS, SampleBlock, SamplePipeline
 from wearable.scan import FoundSensor, ScanError, find_again
+from wearable.silence import GIVE_UP_AFTER_S, reconnect_after_s, silent_s, span_words
 from wearable.start import StartRefused, start_sensor
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,10 @@ log = logging.getLogger(__name__)
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 #: Shortest time between two rounds of the consumer, s.
 ROUND_S = 0.02
+#: How often a streaming link checks that data still arrives, s.
+WATCH_S = 0.1
+
+_T = TypeVar("_T")
 
 
 class LinkState(StrEnum):
@@ -48,10 +57,15 @@ class LinkState(StrEnum):
     STREAMING = "streaming"
     RECONNECTING = "reconnecting"
     STOPPED = "stopped"
+    LOST = "lost"  # given up: nothing came for the give-up time
 
 
 class StreamError(RuntimeError):
     """The sensor cannot be reached; the message says what to try."""
+
+
+class SensorLost(StreamError):
+    """A sensor that had streamed sent no data for the give-up time; the link stopped trying."""
 
 
 @dataclass
@@ -80,6 +94,11 @@ class SensorLink:
     connect_attempts : int
         Attempts per connection before the link reports the failure (first connection) or
         scans again (reconnection).
+    rescan_timeout_s : float
+        How long each scan for the sensor before a reconnection lasts, s.
+    give_up_after_s : float
+        Once it has streamed, how long the sensor may send no data (link down, or up and
+        silent) before :meth:`run` raises :class:`SensorLost`, s.
     """
 
     def __init__(self, sensor: FoundSensor, on_samples: Callable[[SampleBlock], None], *,
@@ -87,13 +106,17 @@ class SensorLink:
                  scanner_backend: type[Any] | None = None, rate_hz: float | None = None,
                  on_state: Callable[[LinkState], None] | None = None,
                  on_tick: Callable[[], None] | None = None, connect_attempts: int = 3,
-                 rescan_timeout_s: float = 5.0) -> None:
+                 rescan_timeout_s: float = 5.0,
+                 give_up_after_s: float = GIVE_UP_AFTER_S) -> None:
         self.sensor, self.profile = sensor, sensor.profile
         self.on_samples, self.on_state, self.on_tick = on_samples, on_state, on_tick
         self.client_backend, self.scanner_backend = client_backend, scanner_backend
         self.requested_rate_hz = rate_hz or self.profile.default_rate_hz
         self.rate_hz = self.requested_rate_hz
         self.connect_attempts, self.rescan_timeout_s = connect_attempts, rescan_timeout_s
+        self.give_up_after_s = give_up_after_s
+        #: Host time the first stream was set up, s (None before).
+        self.streamed_since_s: float | None = None
         self.state = LinkState.CONNECTING
         self.battery_pct: int | None = sensor.battery_pct
         self.mtu: int | None = None
@@ -123,6 +146,12 @@ class SensorLink:
         """Host monotonic time, s, of a time on the stream's clock (for latency figures)."""
         return self.pipeline.host_time(stream_t)
 
+    def silent_for_s(self, now: float) -> float | None:
+        """Seconds without data at host time ``now``, s (None before the first stream)."""
+        if self.streamed_since_s is None:
+            return None
+        return silent_s(now, self.last_data_s, self.streamed_since_s)
+
     # -- the run loop ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Stream until ``stop`` is set; reconnects by itself.
@@ -130,7 +159,10 @@ class SensorLink:
         Raises
         ------
         StreamError
-            When the first connection fails after ``connect_attempts`` attempts.
+            When the first connection fails after ``connect_attempts`` attempts, or the sensor
+            refuses to start.
+        SensorLost
+            When a sensor that has streamed sent no data for ``give_up_after_s``.
         """
         self._consuming = True
         consumer = asyncio.create_task(self._consume(stop))
@@ -144,53 +176,32 @@ class SensorLink:
             self._drain()
             self.pipeline.finish(time.monotonic())
             self._hand_on()
-            self._set_state(LinkState.STOPPED)
+            if self.state != LinkState.LOST:
+                self._set_state(LinkState.STOPPED)
 
     async def _connection_loop(self, stop: asyncio.Event, consumer: asyncio.Task[None]) -> None:
         device = self.sensor.device
         first = True
         while not stop.is_set():
             if device is None:
-                try:
-                    device = await find_again(self.sensor.address, self.rescan_timeout_s,
-                                              self.scanner_backend)
-                except ScanError as exc:  # the adapter went away: keep trying, slowly
-                    log.info("rescan failed: %s", exc)
-                    await asyncio.sleep(1.0)
+                device = await self._within_limit(self._find_again())
                 if device is None:
                     continue
             disconnected = asyncio.Event()
-
-            def on_disconnect(_client: BleakClient, event: asyncio.Event = disconnected) -> None:
-                event.set()
-
-            try:
-                client = await establish_connection(
-                    BleakClient, device, self.sensor.name or self.sensor.address,
-                    disconnected_callback=on_disconnect,
-                    max_attempts=self.connect_attempts, backend=self.client_backend)
-            except (BleakNotFoundError, BleakConnectionError, BleakError, TimeoutError,
-                    OSError) as exc:
-                if first:
-                    raise StreamError(
-                        f"could not connect to {self.sensor.name} ({self.sensor.address}) after "
-                        f"{self.connect_attempts} attempts: {exc}. Check that the sensor is "
-                        "switched on, charged and close to this computer.") from None
+            client = await self._within_limit(self._connect(device, disconnected, first))
+            if client is None:
                 device = None  # scan again before the next attempt
                 continue
             self._client = client
             try:
-                await self._setup(client, reconnect=not first)
+                await self._within_limit(self._setup(client, reconnect=not first))
                 if not first:
                     self.counters.reconnects += 1
                 first = False
+                if self.streamed_since_s is None:
+                    self.streamed_since_s = time.monotonic()
                 self._set_state(LinkState.STREAMING)
-                stopping = asyncio.create_task(stop.wait())
-                lost = asyncio.create_task(disconnected.wait())
-                await asyncio.wait({stopping, lost, consumer},
-                                   return_when=asyncio.FIRST_COMPLETED)
-                stopping.cancel()
-                lost.cancel()
+                await self._stream(stop, disconnected, consumer)
                 if consumer.done():  # the consumer failed: stop and report it
                     stop.set()
             except (BleakError, TimeoutError, EOFError, OSError) as exc:
@@ -210,6 +221,78 @@ class SensorLink:
             if not stop.is_set():
                 self._set_state(LinkState.RECONNECTING)
                 device = None
+
+    async def _find_again(self) -> BLEDevice | None:
+        """The sensor's ``BLEDevice`` from a new scan, or None when it was not seen."""
+        try:
+            return await find_again(self.sensor.address, self.rescan_timeout_s,
+                                    self.scanner_backend)
+        except ScanError as exc:  # the adapter went away: keep trying, slowly
+            log.info("rescan failed: %s", exc)
+            await asyncio.sleep(1.0)
+            return None
+
+    async def _connect(self, device: BLEDevice, disconnected: asyncio.Event,
+                       first: bool) -> BleakClient | None:
+        """A connected client; None when a reconnection failed (the first one raises)."""
+        def on_disconnect(_client: BleakClient) -> None:
+            disconnected.set()
+
+        try:
+            return await establish_connection(
+                BleakClient, device, self.sensor.name or self.sensor.address,
+                disconnected_callback=on_disconnect,
+                max_attempts=self.connect_attempts, backend=self.client_backend)
+        except (BleakNotFoundError, BleakConnectionError, BleakError, TimeoutError,
+                OSError) as exc:
+            if first:
+                raise StreamError(
+                    f"could not connect to {self.sensor.name} ({self.sensor.address}) after "
+                    f"{self.connect_attempts} attempts: {exc}. Check that the sensor is "
+                    "switched on, charged and close to this computer.") from None
+            log.info("reconnection failed: %s", exc)
+            return None
+
+    async def _within_limit(self, step: Awaitable[_T]) -> _T:
+        """Await one step of a (re)connection; once the sensor has streamed, raise
+        :class:`SensorLost` when the give-up time runs out first."""
+        silent = self.silent_for_s(time.monotonic())
+        if silent is None:
+            return await step
+        try:
+            async with asyncio.timeout(self.give_up_after_s - silent) as limit:
+                return await step
+        except TimeoutError:
+            if limit.expired():
+                raise self._lost() from None
+            raise
+
+    async def _stream(self, stop: asyncio.Event, disconnected: asyncio.Event,
+                      consumer: asyncio.Task[None]) -> None:
+        """Wait while the link streams, until ``stop``, a disconnection, the consumer's end, or
+        a silence long enough to connect again (returns) or to give up (raises)."""
+        connected_s = time.monotonic()
+        reconnect_s = reconnect_after_s(self.give_up_after_s)
+        waits: set[asyncio.Task[Any]] = {
+            asyncio.create_task(stop.wait()), asyncio.create_task(disconnected.wait()), consumer}
+        try:
+            while not any(w.done() for w in waits):
+                await asyncio.wait(waits, timeout=WATCH_S, return_when=asyncio.FIRST_COMPLETED)
+                now = time.monotonic()
+                silent = self.silent_for_s(now)
+                if silent is not None and silent >= self.give_up_after_s and not stop.is_set():
+                    raise self._lost()
+                if silent_s(now, self.last_data_s, connected_s) >= reconnect_s:
+                    log.info("no data for %g s while connected: reconnecting", reconnect_s)
+                    return
+        finally:
+            for wait in waits - {consumer}:
+                wait.cancel()
+
+    def _lost(self) -> SensorLost:
+        self._set_state(LinkState.LOST)
+        return SensorLost(f"nothing came from {self.sensor.name} ({self.sensor.address}) for "
+                          f"{span_words(self.give_up_after_s)}")
 
     async def _setup(self, client: BleakClient, reconnect: bool) -> None:
         self.mtu = client.mtu_size

@@ -14,11 +14,14 @@ from rich.live import Live
 from wearable.cues import CuePlayer
 from wearable.display import LinkView, render
 from wearable.session import Cue, SessionView
-from wearable.stream import SensorLink
+from wearable.stream import LinkState, SensorLink
 
 
 def link_view(link: SensorLink) -> LinkView:
-    return LinkView(link.sensor.name, link.state, link.battery_pct)
+    silent = link.silent_for_s(time.monotonic()) if link.state == LinkState.RECONNECTING \
+        else None
+    return LinkView(link.sensor.name, link.state, link.battery_pct,
+                    None if silent is None else int(silent), link.give_up_after_s)
 
 
 #: Most renders of the live display per second (cues render at once).
@@ -67,7 +70,7 @@ class LiveUI:
         self.player = CuePlayer(self.console.bell, speak=speak)
         self.live = Live(console=self.console, refresh_per_second=8, transient=False,
                          auto_refresh=False)
-        self._last: tuple[SessionView, Any] | None = None
+        self._last: tuple[SessionView, LinkView] | None = None
         self._rendered_at = 0.0
         self._force = False
 
@@ -82,9 +85,11 @@ class LiveUI:
 
     def update(self, view: SessionView, link: SensorLink) -> None:
         """Render when something changed, at most ``MAX_FPS`` times a second unless a cue
-        (a count, the hold target, the end of a set) must show at once."""
+        (a count, the hold target, the end of a set) or a new link state must show at once."""
         key = (view, link_view(link))
         now = time.monotonic()
+        if self._last is not None and self._last[1].state != key[1].state:
+            self._force = True  # the last state before the display closes must show
         if self._last == key or (not self._force and now - self._rendered_at < 1 / MAX_FPS):
             return
         self._last, self._rendered_at, self._force = key, now, False

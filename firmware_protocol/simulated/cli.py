@@ -76,6 +76,11 @@ def client_transport_for(server_name: str, port: int | None = None) -> str:
 @click.option("--battery", default=87, show_default=True, help="Battery level reported, %.")
 @click.option("--reboot-at", type=float, help="Reboot the sensor at this recording time, s.")
 @click.option(
+    "--hang-at",
+    type=float,
+    help="The firmware hangs at this recording time, s: connections still work, nothing is sent.",
+)
+@click.option(
     "--interval-ms",
     default=0.0,
     show_default=True,
@@ -103,6 +108,7 @@ def sim_sensor(
     drift_ppm: float,
     battery: int,
     reboot_at: float | None,
+    hang_at: float | None,
     interval_ms: float,
     per_event: int,
     speed: float,
@@ -131,6 +137,7 @@ def sim_sensor(
             drift_ppm=drift_ppm,
             battery_pct=battery,
             reboot_at_s=reboot_at,
+            hang_at_s=hang_at,
             connection_interval_ms=interval_ms,
             notifications_per_event=per_event,
             seed=seed,

@@ -38,6 +38,10 @@ class Faults:
         ``reboot_downtime_s``.
     reboot_downtime_s : float
         How long a reboot takes, s.
+    hang_at_s : float or None
+        At this time the sensor's firmware hangs for good: its Bluetooth stack still advertises,
+        accepts connections and acknowledges reads and writes, but nothing is notified or
+        indicated any more (no data, no answer on a control point), whatever the central does.
     connection_interval_ms, notifications_per_event : float, int
         Pace notifications like a real link: they leave only at connection events every
         ``connection_interval_ms`` (world time), at most ``notifications_per_event`` per event
@@ -54,6 +58,7 @@ class Faults:
     battery_pct: int = 87
     reboot_at_s: float | None = None
     reboot_downtime_s: float = 1.0
+    hang_at_s: float | None = None
     connection_interval_ms: float = 0.0
     notifications_per_event: int = 6
     seed: int = 0
@@ -78,6 +83,8 @@ class Faults:
             raise ValueError("reboot time must be >= 0 s")
         if self.reboot_downtime_s < 0:
             raise ValueError("reboot downtime must be >= 0 s")
+        if self.hang_at_s is not None and self.hang_at_s < 0:
+            raise ValueError("hang time must be >= 0 s")
         if self.connection_interval_ms and not 7.5 <= self.connection_interval_ms <= 4000:
             raise ValueError("a connection interval is 7.5..4000 ms (or 0 for none)")
         if self.notifications_per_event < 1:

@@ -169,7 +169,7 @@ class SimulatedSensor(SensorPort):
 
     def send(self, characteristic: gatt.Characteristic[Any], value: bytes, *, data: bool) -> None:
         connection = self.connection
-        if connection is None:
+        if connection is None or self.hung:
             return
         if data:
             if self.faults.drop_rate and self._rng.random() < self.faults.drop_rate:
@@ -177,6 +177,12 @@ class SimulatedSensor(SensorPort):
                 return
             self.notifications_sent += 1
         self._outbox.put_nowait((connection, characteristic, value))
+
+    @property
+    def hung(self) -> bool:
+        """True once the firmware has hung (``Faults.hang_at_s``): nothing leaves any more."""
+        hang_at = self.faults.hang_at_s
+        return hang_at is not None and self._wall0 is not None and self.tau_now() >= hang_at
 
     def after_sent(self, action: Callable[[], None]) -> None:
         self._outbox.put_nowait(action)

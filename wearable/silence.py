@@ -1,0 +1,62 @@
+"""How long a sensor may send nothing before the companion reconnects it or gives it up.
+
+Pure rules on host times (``time.monotonic()``, s); :class:`~wearable.stream.SensorLink` applies
+them. A sensor that has streamed and then sends no data, whether its link is down (out of range,
+switched off, flat battery) or up and silent (a hung firmware, a stream that did not restart
+after a reconnection), is handled in two steps:
+
+- connected but silent for :func:`reconnect_after_s`: disconnected and connected again, which
+  restarts its stream;
+- silent for ``give_up_after_s`` (:data:`GIVE_UP_AFTER_S` unless the patient says otherwise with
+  ``--give-up-after``): the link stops trying and the session stops, with everything recorded
+  kept. Counted from the last data (or from the first stream set up, when none came), so
+  reconnections that bring no data do not reset it.
+
+The limit is a time, not a number of attempts: an attempt takes anything from a second to a
+minute (a 5 s scan, up to three connection tries of up to 20 s each, a start query), and a time
+is what a patient can be told.
+"""
+
+from __future__ import annotations
+
+#: Longest a sensor that has streamed may send no data before the session stops, s. A patient can
+#: walk out of range for a minute and come back: the sensor is then found again (a 5 s scan),
+#: connected and, with our profile, asked for what it kept meanwhile (SPEC.md 7: it keeps
+#: sampling for 60 s without a host).
+GIVE_UP_AFTER_S = 120.0
+
+#: A connected sensor that sends no data for this long is disconnected and connected again, s
+#: (sensors stream 25-200 samples a second, so 10 s of silence is a stuck stream, not a pause).
+SILENT_RECONNECT_S = 10.0
+
+
+def reconnect_after_s(give_up_after_s: float) -> float:
+    """Silence, s, after which a connected sensor is connected again: :data:`SILENT_RECONNECT_S`,
+    or half the give-up time when that is shorter (a fresh connection is tried before giving up).
+
+    >>> reconnect_after_s(120.0), reconnect_after_s(4.0)
+    (10.0, 2.0)
+    """
+    return min(SILENT_RECONNECT_S, give_up_after_s / 2)
+
+
+def silent_s(now_s: float, last_data_s: float | None, since_s: float) -> float:
+    """Seconds without data at ``now_s``: from the last data, or from ``since_s`` (when the
+    stream was set up) if that is later or no data ever came. Times are host times, s.
+
+    >>> silent_s(100.0, 95.0, 90.0), silent_s(100.0, 95.0, 98.0), silent_s(100.0, None, 70.0)
+    (5.0, 2.0, 30.0)
+    """
+    return now_s - max(since_s, last_data_s if last_data_s is not None else since_s)
+
+
+def span_words(seconds: float) -> str:
+    """A span for the patient: whole minutes in words, anything else in seconds.
+
+    >>> span_words(120.0), span_words(60.0), span_words(90.0), span_words(1.5)
+    ('2 minutes', '1 minute', '90 s', '1.5 s')
+    """
+    minutes = seconds / 60.0
+    if seconds >= 60.0 and minutes == int(minutes):
+        return f"{int(minutes)} minute" + ("s" if minutes > 1 else "")
+    return f"{seconds:g} s"
