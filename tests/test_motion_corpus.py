@@ -154,6 +154,19 @@ def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -
     assert analyze(recording, exercise, spec.placement).rep_count == truth.rep_count, why
 
 
+def test_a_jolt_after_the_return_is_not_the_lowering() -> None:
+    """Development set 42015 (clamshell, gyro): a fidget just after rep 4's return jolts the
+    tilt faster than the lowering did; the lowering's start is still timed from the lowering
+    (it was 2.5 s late, timed from the jolt)."""
+    spec = random_spec(np.random.default_rng(42015), exercise="clamshell")
+    recording, truth = simulate(spec, 42015)
+    result = analyze(recording, "clamshell", spec.placement)
+    assert result.rep_count == truth.rep_count
+    for rep, true_rep in zip(result.reps, truth.reps, strict=True):
+        assert rep.lower_start == pytest.approx(true_rep["lower_start"], abs=0.3)
+        assert rep.hold_s == pytest.approx(true_rep["hold_s"], abs=0.3)
+
+
 def _cut(recording: Recording, start: float, end: float) -> Recording:
     """The recording with no samples from ``start`` to ``end`` (s): a disconnect."""
     keep = (recording.t < start) | (recording.t >= end)

@@ -37,6 +37,8 @@ UNEVEN_SHARE = 0.5
 #: ... and further apart than this, degrees (sway and a posture shift between reps move the rest
 #: by a few degrees; getting up or lying down by tens). Step-ups lean two ways by nature.
 UNEVEN_FLOOR_DEG = 10.0
+#: The lowering's peak speed is searched this close to where the tilt is halfway back, s.
+HALFWAY_S = 0.3
 #: Data kept around an excursion for its timing, s.
 MARGIN_S = 1.5
 #: A step-up's two humps need a dip between them at least this share of its peak tilt deep
@@ -146,6 +148,20 @@ def _dip(along: FloatArray, i_open: int, i_close: int, ip: int,
     return p1, imin, p2
 
 
+def _lowering_peak(along: FloatArray, rate: FloatArray, ip: int, hi_i: int) -> int:
+    """Index of the lowering's peak speed, between the top ``ip`` and the return ``hi_i``.
+
+    A minimum-jerk movement is fastest halfway, so the peak is searched within ``HALFWAY_S``
+    of where the tilt first falls halfway back: a jolt after the return (a fidget, the clip
+    settling) or at the top is not taken for the lowering.
+    """
+    w = int(HALFWAY_S * GRID_HZ)
+    below = np.flatnonzero(along[ip:hi_i + 1] < 0.5 * float(along[ip] + along[hi_i]))
+    mid = ip + (int(below[0]) if below.size else hi_i - ip)
+    a, b = max(ip, mid - w), min(hi_i, mid + w)
+    return a + int(np.argmin(rate[a:b + 1]))
+
+
 def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: FloatArray,
               gyro: FloatArray | None) -> FloatArray:
     """Tilt speed along the rep's direction, deg/s (from the gyro where present)."""
@@ -239,7 +255,7 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
         idn = p2 + int(np.argmin(rate[p2:hi_i + 1]))
     else:
         iu = lo_i + int(np.argmax(rate[lo_i:ip + 1]))
-        idn = ip + int(np.argmin(rate[ip:hi_i + 1]))
+        idn = _lowering_peak(along, rate, ip, hi_i)
     v_up = max(float(rate[iu]), 1e-6)
     v_dn = max(float(-rate[idn]), 1e-6)
     start = stop_time(t, rate / v_up, iu, lo_i, forward=False)
