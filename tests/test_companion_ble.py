@@ -8,7 +8,9 @@ Faults (issue 4, section 5): 5 % notification loss, a 3 s disconnect mid-set, a 
 MTU 23, 200 ppm clock drift, two sensors at once. With our profile every sample arrives (resend)
 and the count equals the fault-free run; with WitMotion/micro:bit (no resend) the gaps are
 reported and the count is still right. A sensor lost mid-set (gone for good, or back but hung) is
-given up after ``--give-up-after``: exit 1, one line, the set up to the loss stored intact.
+given up after ``--give-up-after``: exit 1, one line, the set up to the loss stored intact; in
+``rehab session`` the end questions are still asked and a red flag reaches the clinic. A pause
+stops the give-up clock.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
+import os
+import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -28,14 +33,17 @@ from click.testing import CliRunner, Result
 from firmware_protocol.registry import PROFILES
 from firmware_protocol.simulated.faults import Faults
 from rehablink.cli import cli
+from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE
 from rehablink.recording import Recording
 from rehablink.simulator.core import simulate
 from rehablink.simulator.spec import SetSpec as SimSpec
+from tests.test_companion_terminal import Terminal
 from tests.test_hostile_cli import assert_clean_error
-from tests.test_sync import record_session
+from tests.test_sync import enroll, record_session, start_server, stop_server
 from wearable.plan import SetSpec
 from wearable.runner import RunOptions, RunResult, run_sets
 from wearable.scan import scan
+from wearable.stopped import SessionStopped
 from wearable.store import CompanionStore
 from wearable.stream import SampleBlock, SensorLink
 from wearable.timeline import find_gaps
@@ -312,15 +320,18 @@ def stored_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def _stored(home: Path) -> dict[str, tuple[dict[str, Any], Recording]]:
-    """Every session in the store: its document and the samples of its first set."""
+def _stored(home: Path, ids: Iterable[str] | None = None
+            ) -> dict[str, tuple[dict[str, Any], Recording]]:
+    """Every session in the store (or those of ``ids``): its document and the samples of its
+    first set."""
     with CompanionStore.open(home / "companion.db") as store:
-        return {row["id"]: (store.session_document(row["id"]), store.set_recording(row["id"], 0))
-                for row in store.sessions()}
+        wanted = [row["id"] for row in store.sessions()] if ids is None else list(ids)
+        return {sid: (store.session_document(sid), store.set_recording(sid, 0))
+                for sid in wanted}
 
 
 def _assert_untouched(before: dict[str, tuple[dict[str, Any], Recording]], home: Path) -> None:
-    after = _stored(home)
+    after = _stored(home, before)
     for sid, (document, samples) in before.items():
         assert after[sid][0] == document
         kept = after[sid][1]
@@ -418,6 +429,14 @@ def _check_given_up(run: CliRun, before: dict[str, tuple[dict[str, Any], Recordi
     # not much later on a busy computer
     dropped_s = sensor.wall_time_of(sensor.disconnections_tau[0])
     assert GIVE_UP_S - 0.3 <= run.ended_s - dropped_s < GIVE_UP_S + 2.5
+    _check_kept_set(home, sid, recording, drop_s, rate_hz)
+    _assert_untouched(before, home)
+
+
+def _check_kept_set(home: Path, sid: str, recording: Recording, drop_s: float,
+                    rate_hz: float) -> dict[str, Any]:
+    """Session ``sid`` is closed as interrupted with its one set streamed until the drop at
+    ``drop_s`` (recording time) stored intact and counted; returns its document."""
     with CompanionStore.open(home / "companion.db") as store:
         document = store.session_document(sid)
         stored = store.set_recording(sid, 0)
@@ -433,7 +452,7 @@ def _check_given_up(run: CliRun, before: dict[str, tuple[dict[str, Any], Recordi
     source_t = recording.t - recording.t[0]
     expected = np.column_stack([np.interp(tau, source_t, recording.acc[:, i]) for i in range(3)])
     np.testing.assert_allclose(stored.acc, expected, atol=1e-3)  # int16 on the air, in the store
-    _assert_untouched(before, home)
+    return document
 
 
 def test_companion_gives_up_on_a_sensor_that_never_comes_back_and_keeps_the_set(
@@ -468,6 +487,31 @@ def test_companion_gives_up_on_a_sensor_that_comes_back_silent_and_keeps_the_set
     assert max(run.sensor.subscriptions_tau) > drop_s + 3.0  # it was connected again
 
 
+def test_companion_sensor_back_just_before_the_limit_is_not_given_up(
+        bridge_csv: str, stored_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Polar drops and comes back 0.4 s before --give-up-after runs out. It is connected again
+    at once, but its first frame (39 samples at 52 Hz) leaves 0.75 s after the start: the
+    companion used to give it up in between. A reconnection under way at the limit has a little
+    longer (half the limit here, 10 s for patients) to bring data, and the set goes on."""
+    frame_s = 39 / 52.0  # a Verity Sense frame at MTU 247, s (played in real time here)
+    give_up_s = 2.0
+    drop_s = 2 * frame_s + 0.02  # just after a frame left: the silence starts at the drop
+    run = _rehab_record(monkeypatch, bridge_csv, "--sim-profile", "polar_pmd",
+                        "--sim-disconnect-at", f"{drop_s}", "--sim-disconnect-for",
+                        f"{give_up_s - 0.4}", "--give-up-after", f"{give_up_s:g}",
+                        "--duration", "4")
+    assert run.result.exit_code == 0, run.result.stderr
+    doc = json.loads(run.result.stdout)
+    assert doc["reconnects"] == 1
+    # started again before the limit, its first data came after it
+    restarted = max(run.sensor.subscriptions_tau)
+    assert restarted < drop_s + give_up_s < restarted + frame_s
+    # the outage is the one gap, and the set went on after it
+    (gap,) = doc["gaps"]
+    assert gap["start"] == pytest.approx(drop_s, abs=0.1)
+    assert gap["start"] + gap["duration_s"] < doc["duration_s"] - 0.5
+
+
 def test_companion_counts_a_set_streamed_from_a_polar_verity_sense(
         bridge_csv: str, tmp_path: Path) -> None:
     result, _ = record(bridge_csv, tmp_path / "p.db", profile="polar_pmd")
@@ -477,3 +521,168 @@ def test_companion_counts_a_set_streamed_from_a_polar_verity_sense(
     assert out.samples_lost == 0 and out.gaps == []
     assert out.samples_received == pytest.approx(out.result.duration_s * 52 + 1, abs=2)
     _check_stored(tmp_path / "p.db", result)
+
+
+# -- `rehab session` when the sensor is lost: the end questions all the same -----------------------
+
+
+def _lost_line(home: Path, sid: str, saved: str) -> str:
+    """The line a lost session ends with, for the sensor stored with session ``sid``."""
+    with CompanionStore.open(home / "companion.db") as store:
+        row = store.session_row(sid)
+    return (f"error: lost the sensor {row['sensor_name']} ({row['sensor_address']}): nothing came "
+            f"from it for {GIVE_UP_S:g} s, so the session was stopped; {saved}. Check that the "
+            "sensor is switched on and charged, keep it near this computer and start again.")
+
+
+def _one_set_plan(tmp_path: Path) -> str:
+    """A plan of one bridge set whose target is never reached in the recording."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "exercises": [
+        {"exercise": "bridge", "sets": 1, "reps": 30}]}))
+    return str(plan)
+
+
+def test_companion_session_lost_asks_the_end_questions_and_the_clinic_gets_the_red_flag(
+        bridge: tuple[Recording, float], bridge_csv: str, stored_home: Path,
+        tmp_path: Path) -> None:
+    """``rehab session`` in a terminal on a companion enrolled with a clinic; the sensor drops
+    after the first rep and never comes back. The pain and red-flag questions used to be
+    skipped, though a patient who lost the sensor may still have pain spreading down the leg.
+    They are asked; the advice is shown, the answers are stored with the interrupted session
+    and the background sync brings the red flag to the physiotherapist's alerts; then the loss
+    line and exit 1."""
+    from server.reports import patient_list
+
+    recording, drop_s = bridge
+    (tmp_path / "server").mkdir()
+    server = start_server(tmp_path / "server")
+    try:
+        patient_id = enroll(server, stored_home)
+        before = _stored(stored_home)
+        rehab = str(Path(sys.executable).with_name("rehab"))
+        env = {**os.environ, "REHAB_HOME": str(stored_home), "COLUMNS": "100", "LINES": "40"}
+        term = Terminal([rehab, "session", "--plan", _one_set_plan(tmp_path), "--transport",
+                         f"sim:{bridge_csv}", "--scan-timeout", "0.5", "--sim-speed",
+                         f"{LOST_SPEED:g}", "--sim-disconnect-at", f"{drop_s}",
+                         "--sim-disconnect-for", "1000000", "--give-up-after", f"{GIVE_UP_S:g}"],
+                        env)
+        try:
+            term.expect("Ready to start?")
+            term.send("y\n")
+            term.expect("How bad is your back pain today", timeout=15)
+            term.send("6\n")
+            for flag in RED_FLAGS.values():
+                term.expect(flag.question[:40])
+                term.send("y\n" if flag.id == "leg_symptoms" else "n\n")
+            term.expect("keep it near this computer and start again.")
+        finally:
+            code = term.close()
+        assert code == 1
+        (sid,) = set(_stored(stored_home)) - set(before)
+        document = _check_kept_set(stored_home, sid, recording, drop_s, 100.0)
+        assert document["pain"] == 6 and document["red_flags"] == ["leg_symptoms"]
+        _assert_untouched(before, stored_home)
+        screen = term.screen
+        line = _lost_line(stored_home, sid,
+                          f"what was recorded is saved (session {sid[:8]}, 1 rep)")
+        # the advice and what the physiotherapist will see, then what happened to the sensor
+        assert screen.index(SEEK_CARE_ADVICE) < screen.index(
+            "Recorded for your physiotherapist: leg_symptoms.") < screen.index(
+            "Sending it to your physiotherapist in the background.") < screen.index(line)
+        assert "Session saved" not in screen
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the background sync started by the session
+            db = server.db()
+            try:
+                rows = list(db.query("SELECT status, pain, red_flags FROM sessions WHERE id = ?",
+                                     [sid]))
+                (patient,) = patient_list(db, 1) if rows else (None,)
+            finally:
+                db.close()
+            if rows:
+                break
+            time.sleep(0.2)
+        assert rows == [{"status": "interrupted", "pain": 6, "red_flags": '["leg_symptoms"]'}]
+        assert patient is not None and patient.id == patient_id
+        alert = patient.alerts[0]
+        assert alert.kind == "red_flag" and "leg_symptoms" in alert.message
+    finally:
+        stop_server(server)
+
+
+def test_companion_session_lost_before_any_data_keeps_the_answers(
+        bridge_csv: str, stored_home: Path, tmp_path: Path) -> None:
+    """The sensor's firmware hangs as soon as it starts: it connects and never sends a sample.
+    The session used to be dropped with no question asked; now the answers are asked (here from
+    --answers, headless) and, holding a red flag, kept as an interrupted session without sets,
+    queued for the clinic, which accepts it as it is."""
+    from server.validate import session_document as validate
+
+    before = _stored(stored_home)
+    result = CliRunner().invoke(cli, [
+        "session", "--plan", _one_set_plan(tmp_path), "--transport", f"sim:{bridge_csv}",
+        "--scan-timeout", "0.5", "--sim-speed", f"{LOST_SPEED:g}", "--sim-hang-at", "0",
+        "--give-up-after", f"{GIVE_UP_S:g}", "--headless", "--answers",
+        "pain=5,flags=leg_symptoms"])
+    line = assert_clean_error(result, 1)
+    events = [json.loads(text) for text in result.stdout.splitlines()]
+    assert {"event": "advice", "text": SEEK_CARE_ADVICE} in events
+    assert events[-1]["event"] == "session"
+    document = events[-1]["document"]
+    sid = document["id"]
+    assert (document["status"], document["sets"], document["pain"], document["red_flags"]) == \
+        ("interrupted", [], 5, ["leg_symptoms"])
+    assert line == _lost_line(stored_home, sid, "nothing had been recorded yet; your answers "
+                              f"are saved (session {sid[:8]})")
+    with CompanionStore.open(stored_home / "companion.db") as store:
+        assert store.session_document(sid) == document
+        assert sid in store.pending_uploads()
+    assert validate(document).red_flags == ("leg_symptoms",)
+    _assert_untouched(before, stored_home)
+
+
+def test_companion_pause_stops_the_give_up_clock(
+        bridge: tuple[Recording, float], bridge_csv: str, tmp_path: Path) -> None:
+    """The sensor drops for good; the patient pauses soon after and resumes after longer than
+    --give-up-after. The session used to be given up during the pause. Silence during a pause
+    does not count: the limit runs on after it from where the pause stopped it, and the set up
+    to the drop is kept."""
+    from wearable.bumble_backend.transport import sim_link
+
+    recording, drop_s = bridge
+    speed = 6.0  # the recording outlasts the drop, the pause and the rest of the limit
+    faults = Faults(disconnect_at_s=drop_s, disconnect_for_s=1e6)
+    options = RunOptions(transport=f"sim:{bridge_csv}", faults=faults, speed=speed,
+                         scan_timeout_s=0.5, rest_s=0.0, give_up_after_s=GIVE_UP_S)
+    before_pause_s, pause_s = 0.5, GIVE_UP_S + 0.5  # wall s
+
+    async def main() -> tuple[SessionStopped, float, str]:
+        async with sim_link(bridge_csv, faults=faults, speed=speed) as link:
+            sensor, loop = link.sensors[0], asyncio.get_running_loop()
+            keys: asyncio.Queue[str] = asyncio.Queue()
+            with CompanionStore.open(tmp_path / "companion.db") as store:
+                running = asyncio.create_task(run_sets(
+                    [SetSpec(0, "bridge", 1, 1, None, None)], store, QuietUI(), options,
+                    kind="record", ble=link, keys=keys))
+                while not sensor.disconnections_tau:
+                    assert not running.done()
+                    await asyncio.sleep(0.01)
+                dropped = sensor.wall_time_of(sensor.disconnections_tau[0])
+                await asyncio.sleep(dropped + before_pause_s - loop.time())
+                keys.put_nowait("p")
+                await asyncio.sleep(pause_s)
+                assert not running.done(), "given up during the pause"
+                keys.put_nowait("p")
+                resumed = loop.time()
+                with pytest.raises(SessionStopped) as stopped:
+                    await asyncio.wait_for(running, 10)
+                after_s = loop.time() - resumed
+                return stopped.value, after_s, stopped.value.close(store)
+
+    stopped, after_s, line = asyncio.run(main())
+    assert stopped.lost
+    # the limit ran on for what the pause had left of it (keys are read every 0.1 s)
+    assert GIVE_UP_S - before_pause_s - 0.5 <= after_s <= GIVE_UP_S - before_pause_s + 0.45
+    assert "what was recorded is saved" in line and "1 rep)" in line
+    _check_kept_set(tmp_path, stopped.session_id, recording, drop_s, 100.0)

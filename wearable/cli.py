@@ -6,7 +6,8 @@
 Exit codes of the streaming commands: 0 when the session ends (as planned, or stopped with
 q / Ctrl-C); 2 when the sensor cannot be found, connected or started; 1 when the sensor is lost
 mid-session (it sent nothing for ``--give-up-after`` seconds). A session that had begun is kept
-with everything recorded, as ``interrupted``; each failure is one ``error:`` line.
+with everything recorded, as ``interrupted`` (``rehab session`` asks the end questions first);
+each failure is one ``error:`` line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -23,6 +24,9 @@ from rehablink.cli import BadInput, RuntimeFailure
 from rehablink.exercises import EXERCISES
 from wearable.silence import GIVE_UP_AFTER_S
 from wearable.sync.background import sync_in_background
+
+if TYPE_CHECKING:
+    from wearable.stopped import SessionStopped
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,6 +99,12 @@ def _run_options(kw: dict[str, Any], **extra: Any) -> Any:
                       give_up_after_s=kw["give_up_after"], **extra)
 
 
+def link_failure(stopped: SessionStopped, line: str) -> click.ClickException:
+    """The command's error for a session the link ended, given the line its ``close`` returned:
+    exit 1 when the sensor was lost, 2 when it refused to start."""
+    return RuntimeFailure(line) if stopped.lost else BadInput(line)
+
+
 def open_store() -> Any:
     """Open the companion store, telling the patient about sessions a crash interrupted."""
     from wearable.store import CompanionStore
@@ -110,13 +120,16 @@ def open_store() -> Any:
 
 
 def _run(coro_factory: Callable[[Any], Any], end_key: str) -> Any:
-    """Run the streaming coroutine with Ctrl-C mapped to ``end_key`` and keys from a terminal."""
+    """Run the streaming coroutine with Ctrl-C mapped to ``end_key`` and keys from a terminal.
+
+    A session the link ended mid-way comes out as ``wearable.stopped.SessionStopped``, for the
+    caller to close (:func:`link_failure` then gives its error)."""
     import asyncio
     import signal
 
     from wearable.keys import keyboard
     from wearable.scan import ScanError
-    from wearable.stream import SensorLost, StreamError
+    from wearable.stream import StreamError
 
     async def main() -> Any:
         keys: asyncio.Queue[str] = asyncio.Queue()
@@ -128,9 +141,6 @@ def _run(coro_factory: Callable[[Any], Any], end_key: str) -> Any:
 
     try:
         return asyncio.run(main())
-    except SensorLost as exc:  # mid-session: the session was kept, as interrupted
-        sync_in_background()
-        raise RuntimeFailure(str(exc)) from None
     except (StreamError, ScanError) as exc:
         raise BadInput(str(exc)) from None
     except ConnectionError as exc:  # a Bumble transport that cannot be opened
@@ -209,6 +219,7 @@ def record_command(exercise: str, hold_target: float | None, duration: float | N
     """Record one free set with the live display; it is kept in the local store."""
     from wearable.plan import SetSpec
     from wearable.runner import run_sets
+    from wearable.stopped import SessionStopped
     from wearable.ui import LiveUI, QuietUI
 
     if exercise not in EXERCISES:
@@ -223,12 +234,17 @@ def record_command(exercise: str, hold_target: float | None, duration: float | N
         with LiveUI() as ui:
             return await run_sets([spec], store, ui, options, kind="record", keys=keys)
 
+    failure: click.ClickException | None = None
     try:
         result = _run(go, end_key="end")
         store.finish_session(result.session_id, "completed")
+    except SessionStopped as stopped:
+        failure = link_failure(stopped, stopped.close(store))
     finally:
         store.close()
     sync_in_background()
+    if failure is not None:
+        raise failure
     outcome = result.outcomes[0] if result.outcomes else None
     latencies = outcome.latencies_s if outcome else []
     doc: dict[str, Any] = {"session_id": result.session_id, "exercise": exercise,

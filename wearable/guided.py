@@ -49,9 +49,14 @@ def _ask_interactively() -> Answers:
 
 def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s: float,
                headless: bool, options_factory: Callable[..., Any]) -> None:
-    """The body of ``rehab session`` (see :func:`wearable.cli.session_command`)."""
-    from wearable.cli import _run, open_store
+    """The body of ``rehab session`` (see :func:`wearable.cli.session_command`).
+
+    The end questions are asked however the sets end, also when the sensor was lost: they need
+    no sensor, and a red flag must reach the patient's advice and the physiotherapist's alerts.
+    """
+    from wearable.cli import _run, link_failure, open_store
     from wearable.runner import run_sets
+    from wearable.stopped import SessionStopped
     from wearable.ui import HeadlessUI, LiveUI
 
     try:
@@ -70,6 +75,7 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
             return
     sets = session_sets(plan)
     store = open_store()
+    failure: click.ClickException | None = None
     try:
         async def go(keys: Any) -> Any:
             if headless:
@@ -79,31 +85,54 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
                 return await run_sets(sets, store, ui, options, keys=keys,
                                       prescription_version=plan.version)
 
-        result = _run(go, end_key="q")
+        stopped: SessionStopped | None = None
+        try:
+            result = _run(go, end_key="q")
+        except SessionStopped as exc:  # the sensor was lost: the questions come all the same
+            stopped = exc
         if given is not None:
             final = given
         elif interactive and not yes:
             final = _ask_interactively()
         else:
             final = Answers(None, ())
-        store.finish_session(result.session_id, "completed", pain=final.pain,
-                             red_flags=final.red_flags)
-        document = store.session_document(result.session_id)
+        if stopped is None:
+            session_id: str | None = result.session_id
+            store.finish_session(result.session_id, "completed", pain=final.pain,
+                                 red_flags=final.red_flags)
+        else:
+            failure = link_failure(stopped, stopped.close(store, final.pain, final.red_flags))
+            session_id = stopped.kept
+        document = store.session_document(session_id) if session_id is not None else None
     finally:
         store.close()
     syncing = sync_in_background() is not None
+    _report(final, document, syncing, headless, summary=failure is None)
+    if failure is not None:
+        raise failure
+
+
+def _report(final: Answers, document: dict[str, Any] | None, syncing: bool, headless: bool,
+            summary: bool) -> None:
+    """Advice for the red flags answered yes, then the stored session (``document``, None when
+    nothing was kept); ``summary``: the sets done, when the session ended as it should."""
     if headless:
         for text in final.advice:
             click.echo(json.dumps({"event": "advice", "text": text}))
-        click.echo(json.dumps({"event": "session", "document": document}))
+        if document is not None:
+            click.echo(json.dumps({"event": "session", "document": document}))
         return
     for text in final.advice:
         click.secho(text, fg="red", bold=True)
     if final.red_flags:
         names = ", ".join(RED_FLAGS[f].id for f in final.red_flags)
         click.echo(f"Recorded for your physiotherapist: {names}.")
-    done = [s for s in document["sets"] if not s["skipped"] and s["result"]]
-    reps = sum(s["result"]["rep_count"] for s in done)
-    click.echo(f"Session saved: {len(done)} sets, {reps} reps. Thank you - see you next time!")
+    if document is None:
+        return
+    if summary:
+        done = [s for s in document["sets"] if not s["skipped"] and s["result"]]
+        reps = sum(s["result"]["rep_count"] for s in done)
+        click.echo(f"Session saved: {len(done)} sets, {reps} reps. Thank you - see you next "
+                   "time!")
     if syncing:
         click.echo("Sending it to your physiotherapist in the background.")

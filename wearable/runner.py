@@ -5,8 +5,8 @@ The one place where the pieces meet: :class:`~wearable.stream.SensorLink` stream
 :class:`~wearable.session.GuidedSession` decides what happens next, and a :class:`SessionUI`
 shows it. Used by ``rehab record`` (one free set) and ``rehab session`` (today's plan).
 When the link fails mid-session (the sensor is lost, or refuses to start again), the set under
-way is finished with what it received, the session is closed as ``interrupted`` and the error
-is raised with a message that says what was kept.
+way is finished with what it received and :class:`~wearable.stopped.SessionStopped` is raised
+with the session still open, for the caller to ask the end questions and close it.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from wearable.plan import SetSpec
 from wearable.recorder import SetOutcome, SetRecorder
 from wearable.scan import FoundSensor, scan
 from wearable.session import Cue, GuidedSession, Phase, SessionView
-from wearable.silence import GIVE_UP_AFTER_S, span_words
+from wearable.silence import GIVE_UP_AFTER_S
+from wearable.stopped import SessionStopped
 from wearable.store import CompanionStore, SensorInfo
-from wearable.stream import LinkState, SampleBlock, SensorLink, SensorLost, StreamError
+from wearable.stream import LinkState, SampleBlock, SensorLink, StreamError
 
 if TYPE_CHECKING:
     from wearable.bumble_backend.transport import BleLink
@@ -119,8 +120,11 @@ class _Run:
         self.ui.update(self.view(), self.link)
 
     def after_transition(self) -> None:
-        """Close the recorder when its set has ended; finish when the questions are due."""
+        """Close the recorder when its set has ended; finish when the questions are due. The
+        link counts no silence while the session is paused."""
         m = self.machine
+        if self.link is not None:
+            self.link.set_paused(m.paused)
         rec = self.recorder
         if rec is not None and (m.phase != Phase.EXERCISE or m.index != self.recorder_pos):
             progress = m.progress[self.recorder_pos]
@@ -183,19 +187,20 @@ async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
     """Find the sensor, stream it and run ``sets`` to the end (or until stopped).
 
     The session is created in ``store`` as ``recording``; the caller finishes it (pain and red
-    flags are asked after the sets). ``ble`` is an already open link (otherwise the one
-    ``options.transport`` names is opened and closed here). ``session_id`` continues a session
-    already in the store (say, after the sensor was changed between sets): ``sets`` then carry
-    their indices in that session.
+    flags are asked after the sets), also when the link ended it (:class:`SessionStopped`).
+    ``ble`` is an already open link (otherwise the one ``options.transport`` names is opened
+    and closed here). ``session_id`` continues a session already in the store (say, after the
+    sensor was changed between sets): ``sets`` then carry their indices in that session.
 
     Raises
     ------
     StreamError
-        No supported sensor found, or the first connection failed; or, mid-session, the sensor
-        refused to start again (the session is then closed as ``interrupted``).
-    SensorLost
-        Mid-session, the sensor sent nothing for ``options.give_up_after_s``: the session is
-        closed as ``interrupted`` with everything recorded (a new one with no sample is dropped).
+        No supported sensor found, or the first connection failed (a new session is dropped).
+    SessionStopped
+        Mid-session, the sensor sent nothing for ``options.give_up_after_s`` (its ``failure``
+        is a :class:`~wearable.stream.SensorLost`) or refused to start again: the set under way
+        is stored with what it received, and the session is left for the caller to close with
+        :meth:`SessionStopped.close`.
     """
     from wearable.bumble_backend.transport import open_link
 
@@ -274,28 +279,8 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
             run.machine.stop(time.monotonic())
             run.after_transition()
     if failure is not None:
-        kept = continued is not None or not store.discard_session(session_id)
-        if kept:
-            store.finish_session(session_id, "interrupted")
-        raise _stopped(failure, sensor, options.give_up_after_s,
-                       session_id if kept else None, run.outcomes)
+        raise SessionStopped(failure, session_id, sensor, run.outcomes, options.give_up_after_s,
+                             continued is not None)
     return RunResult(session_id, sensor, run.outcomes, link.counters.reconnects,
                      run.machine.stopped)
 
-
-def _stopped(failure: StreamError, sensor: FoundSensor, give_up_after_s: float,
-             kept: str | None, outcomes: list[SetOutcome]) -> StreamError:
-    """The error for a session the link ended, in words for the patient: what happened, what
-    is kept (``kept``: the session id, None when nothing had been recorded), what to try."""
-    if kept is None:
-        saved = "nothing had been recorded yet"
-    else:
-        reps = sum(o.result.rep_count for o in outcomes if o.result is not None)
-        saved = f"what was recorded is saved (session {kept[:8]}, {reps} rep" + \
-            ("s)" if reps != 1 else ")")
-    if isinstance(failure, SensorLost):
-        return SensorLost(
-            f"lost the sensor {sensor.name} ({sensor.address}): nothing came from it for "
-            f"{span_words(give_up_after_s)}, so the session was stopped; {saved}. Check that "
-            "the sensor is switched on and charged, keep it near this computer and start again.")
-    return StreamError(f"{failure} The session was stopped; {saved}.")

@@ -10,7 +10,12 @@ after a reconnection), is handled in two steps:
 - silent for ``give_up_after_s`` (:data:`GIVE_UP_AFTER_S` unless the patient says otherwise with
   ``--give-up-after``): the link stops trying and the session stops, with everything recorded
   kept. Counted from the last data (or from the first stream set up, when none came), so
-  reconnections that bring no data do not reset it.
+  reconnections that bring no data do not reset it. The count stops while the patient has
+  paused the session (they may put the sensor down or walk away with it) and goes on from
+  there when the session does.
+
+A reconnection that found the sensor again before the limit is not cut short by it: it gets up
+to :func:`reconnect_after_s` more to connect, start and bring its first data.
 
 The limit is a time, not a number of attempts: an attempt takes anything from a second to a
 minute (a 5 s scan, up to three connection tries of up to 20 s each, a start query), and a time
@@ -33,6 +38,7 @@ SILENT_RECONNECT_S = 10.0
 def reconnect_after_s(give_up_after_s: float) -> float:
     """Silence, s, after which a connected sensor is connected again: :data:`SILENT_RECONNECT_S`,
     or half the give-up time when that is shorter (a fresh connection is tried before giving up).
+    Also how long past the give-up time a reconnection under way may take to bring data.
 
     >>> reconnect_after_s(120.0), reconnect_after_s(4.0)
     (10.0, 2.0)
@@ -40,14 +46,30 @@ def reconnect_after_s(give_up_after_s: float) -> float:
     return min(SILENT_RECONNECT_S, give_up_after_s / 2)
 
 
-def silent_s(now_s: float, last_data_s: float | None, since_s: float) -> float:
+def silent_s(now_s: float, last_data_s: float | None, since_s: float,
+             paused_at_s: float | None = None) -> float:
     """Seconds without data at ``now_s``: from the last data, or from ``since_s`` (when the
-    stream was set up) if that is later or no data ever came. Times are host times, s.
+    stream was set up) if that is later or no data ever came. While the session is paused (since
+    ``paused_at_s``) the count stays where the pause found it. Times are host times, s.
 
     >>> silent_s(100.0, 95.0, 90.0), silent_s(100.0, 95.0, 98.0), silent_s(100.0, None, 70.0)
     (5.0, 2.0, 30.0)
+    >>> silent_s(100.0, 95.0, 90.0, paused_at_s=97.0), silent_s(100.0, 98.0, 90.0, 97.0)
+    (2.0, 0.0)
     """
-    return now_s - max(since_s, last_data_s if last_data_s is not None else since_s)
+    end_s = now_s if paused_at_s is None else min(now_s, paused_at_s)
+    return max(end_s - max(since_s, last_data_s if last_data_s is not None else since_s), 0.0)
+
+
+def resumed_since_s(now_s: float, last_data_s: float | None, since_s: float,
+                    paused_at_s: float) -> float:
+    """The ``since_s`` to count silence from when a pause (since ``paused_at_s``) ends at
+    ``now_s``: the count goes on from where the pause stopped it, s.
+
+    >>> resumed_since_s(200.0, 95.0, 90.0, 97.0)  # 2 s without data before the pause
+    198.0
+    """
+    return now_s - silent_s(now_s, last_data_s, since_s, paused_at_s)
 
 
 def span_words(seconds: float) -> str:

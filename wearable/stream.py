@@ -12,7 +12,8 @@ started from what they offer (Polar) are asked first (:mod:`wearable.start`); th
 were started at becomes :attr:`SensorLink.rate_hz`.
 Reconnection is not endless (:mod:`wearable.silence`): a connected sensor that sends nothing is
 connected again, and once a sensor that has streamed has sent no data for ``give_up_after_s``
-the link stops trying and :meth:`SensorLink.run` raises :class:`SensorLost`.
+the link stops trying and :meth:`SensorLink.run` raises :class:`SensorLost`. The silence is not
+counted while the session is paused (:meth:`SensorLink.set_paused`).
 Callbacks are registered once per client, never twice (BlueZ would deliver every notification
 twice).
 """
@@ -36,7 +37,13 @@ from bleak_retry_connector import BleakConnectionError, BleakNotFoundError, esta
 from firmware_protocol import rehablink_profile as rl
 from wearable.pipeline import RL_MODULUS, SampleBlock, SamplePipeline
 from wearable.scan import FoundSensor, ScanError, find_again
-from wearable.silence import GIVE_UP_AFTER_S, reconnect_after_s, silent_s, span_words
+from wearable.silence import (
+    GIVE_UP_AFTER_S,
+    reconnect_after_s,
+    resumed_since_s,
+    silent_s,
+    span_words,
+)
 from wearable.start import StartRefused, start_sensor
 
 log = logging.getLogger(__name__)
@@ -98,7 +105,9 @@ class SensorLink:
         How long each scan for the sensor before a reconnection lasts, s.
     give_up_after_s : float
         Once it has streamed, how long the sensor may send no data (link down, or up and
-        silent) before :meth:`run` raises :class:`SensorLost`, s.
+        silent) before :meth:`run` raises :class:`SensorLost`, s; pauses do not count. A
+        reconnection that found the sensor before then may take up to
+        :func:`~wearable.silence.reconnect_after_s` longer to bring data.
     """
 
     def __init__(self, sensor: FoundSensor, on_samples: Callable[[SampleBlock], None], *,
@@ -117,6 +126,10 @@ class SensorLink:
         self.give_up_after_s = give_up_after_s
         #: Host time the first stream was set up, s (None before).
         self.streamed_since_s: float | None = None
+        #: Host time silence counts from when no data came after it, s: the first stream set
+        #: up, moved on by pauses (None before the first stream).
+        self._silence_since_s: float | None = None
+        self._paused_at_s: float | None = None  # host time the session was paused, s
         self.state = LinkState.CONNECTING
         self.battery_pct: int | None = sensor.battery_pct
         self.mtu: int | None = None
@@ -147,10 +160,24 @@ class SensorLink:
         return self.pipeline.host_time(stream_t)
 
     def silent_for_s(self, now: float) -> float | None:
-        """Seconds without data at host time ``now``, s (None before the first stream)."""
-        if self.streamed_since_s is None:
+        """Seconds without data at host time ``now``, pauses left out, s (None before the first
+        stream)."""
+        if self._silence_since_s is None:
             return None
-        return silent_s(now, self.last_data_s, self.streamed_since_s)
+        return silent_s(now, self.last_data_s, self._silence_since_s, self._paused_at_s)
+
+    def set_paused(self, paused: bool) -> None:
+        """The session is paused (or goes on): silence stops counting towards the give-up time
+        during a pause, when the patient may put the sensor down or walk away with it, and goes
+        on from there afterwards. The link keeps reconnecting meanwhile."""
+        paused_at, now = self._paused_at_s, time.monotonic()
+        if paused and paused_at is None:
+            self._paused_at_s = now
+        elif not paused and paused_at is not None:
+            if self._silence_since_s is not None:
+                self._silence_since_s = resumed_since_s(now, self.last_data_s,
+                                                        self._silence_since_s, paused_at)
+            self._paused_at_s = None
 
     # -- the run loop ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -182,26 +209,30 @@ class SensorLink:
     async def _connection_loop(self, stop: asyncio.Event, consumer: asyncio.Task[None]) -> None:
         device = self.sensor.device
         first = True
+        # Once the sensor is found again before the limit, connecting, starting and the first
+        # data may overrun it a little rather than drop a sensor that has just come back.
+        grace_s = reconnect_after_s(self.give_up_after_s)
         while not stop.is_set():
             if device is None:
                 device = await self._within_limit(self._find_again())
                 if device is None:
                     continue
             disconnected = asyncio.Event()
-            client = await self._within_limit(self._connect(device, disconnected, first))
+            client = await self._within_limit(self._connect(device, disconnected, first),
+                                              grace_s)
             if client is None:
                 device = None  # scan again before the next attempt
                 continue
             self._client = client
             try:
-                await self._within_limit(self._setup(client, reconnect=not first))
+                await self._within_limit(self._setup(client, reconnect=not first), grace_s)
                 if not first:
                     self.counters.reconnects += 1
                 first = False
                 if self.streamed_since_s is None:
-                    self.streamed_since_s = time.monotonic()
+                    self.streamed_since_s = self._silence_since_s = time.monotonic()
                 self._set_state(LinkState.STREAMING)
-                await self._stream(stop, disconnected, consumer)
+                await self._stream(stop, disconnected, consumer, grace_s)
                 if consumer.done():  # the consumer failed: stop and report it
                     stop.set()
             except (BleakError, TimeoutError, EOFError, OSError) as exc:
@@ -253,24 +284,32 @@ class SensorLink:
             log.info("reconnection failed: %s", exc)
             return None
 
-    async def _within_limit(self, step: Awaitable[_T]) -> _T:
+    async def _within_limit(self, step: Awaitable[_T], grace_s: float = 0.0) -> _T:
         """Await one step of a (re)connection; once the sensor has streamed, raise
-        :class:`SensorLost` when the give-up time runs out first."""
-        silent = self.silent_for_s(time.monotonic())
-        if silent is None:
-            return await step
+        :class:`SensorLost` when the give-up time (plus ``grace_s``, s) runs out first. The
+        silence is looked at again whenever the time seemed up: a pause may have stopped it."""
+        task = asyncio.ensure_future(step)
         try:
-            async with asyncio.timeout(self.give_up_after_s - silent) as limit:
-                return await step
-        except TimeoutError:
-            if limit.expired():
-                raise self._lost() from None
-            raise
+            while True:
+                silent = self.silent_for_s(time.monotonic())
+                left_s = None if silent is None else self.give_up_after_s + grace_s - silent
+                if left_s is not None and left_s <= 0:
+                    raise self._lost()
+                done, _ = await asyncio.wait({task}, timeout=left_s)
+                if done:
+                    return task.result()
+        finally:
+            if not task.done():  # given up, or cancelled: the step ends with it
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, BleakError, TimeoutError,
+                                         EOFError, OSError):
+                    await task
 
     async def _stream(self, stop: asyncio.Event, disconnected: asyncio.Event,
-                      consumer: asyncio.Task[None]) -> None:
+                      consumer: asyncio.Task[None], grace_s: float) -> None:
         """Wait while the link streams, until ``stop``, a disconnection, the consumer's end, or
-        a silence long enough to connect again (returns) or to give up (raises)."""
+        a silence long enough to connect again (returns) or to give up (raises; ``grace_s``
+        later until this connection's first data)."""
         connected_s = time.monotonic()
         reconnect_s = reconnect_after_s(self.give_up_after_s)
         waits: set[asyncio.Task[Any]] = {
@@ -280,7 +319,9 @@ class SensorLink:
                 await asyncio.wait(waits, timeout=WATCH_S, return_when=asyncio.FIRST_COMPLETED)
                 now = time.monotonic()
                 silent = self.silent_for_s(now)
-                if silent is not None and silent >= self.give_up_after_s and not stop.is_set():
+                fresh = self.last_data_s is None or self.last_data_s < connected_s
+                limit_s = self.give_up_after_s + (grace_s if fresh else 0.0)
+                if silent is not None and silent >= limit_s and not stop.is_set():
                     raise self._lost()
                 if silent_s(now, self.last_data_s, connected_s) >= reconnect_s:
                     log.info("no data for %g s while connected: reconnecting", reconnect_s)

@@ -76,6 +76,7 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
     from wearable.cli import _run
     from wearable.plan import load_plan, session_sets
     from wearable.runner import RunOptions, run_sets
+    from wearable.stopped import SessionStopped
     from wearable.store import CompanionStore
     from wearable.ui import LiveUI, QuietUI
 
@@ -116,7 +117,10 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
                     if result.stopped_early:
                         break
 
-        _run(go, end_key="q")
+        try:
+            _run(go, end_key="q")
+        except SessionStopped as stopped:  # a simulated sensor lost: kept, as interrupted
+            raise DemoError(stopped.close(store, pain=DEMO_PAIN)) from None
         if session_id is not None:
             store.finish_session(session_id, "completed", pain=DEMO_PAIN)
     return runs

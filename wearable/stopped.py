@@ -1,0 +1,82 @@
+"""A session the link ended mid-way: the sensor was lost, or refused to start again.
+
+The runner ends the set under way with what it received and raises :class:`SessionStopped` with
+the session still open, as a normal end leaves it, so that ``rehab session`` can ask the end
+questions (they need no sensor: a patient who lost the sensor may still have a red flag) and
+store the answers with the session when :meth:`SessionStopped.close` closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from wearable.recorder import SetOutcome
+from wearable.scan import FoundSensor
+from wearable.silence import span_words
+from wearable.store import CompanionStore
+from wearable.stream import SensorLost, StreamError
+
+
+class SessionStopped(Exception):
+    """The link ended a session mid-way; :meth:`close` closes it.
+
+    Parameters
+    ----------
+    failure : StreamError
+        What ended it: :class:`~wearable.stream.SensorLost`, or a sensor that refused to start.
+    session_id : str
+        The session, still ``recording``.
+    sensor : FoundSensor
+        The sensor streamed.
+    outcomes : list of SetOutcome
+        The sets this run ended (the last one with what it received).
+    give_up_after_s : float
+        The silence after which the sensor was given up, s.
+    continued : bool
+        The session was begun by an earlier run (another sensor): it is kept whatever happens.
+    """
+
+    def __init__(self, failure: StreamError, session_id: str, sensor: FoundSensor,
+                 outcomes: list[SetOutcome], give_up_after_s: float, continued: bool) -> None:
+        super().__init__(str(failure))
+        self.failure, self.session_id, self.sensor = failure, session_id, sensor
+        self.outcomes, self.give_up_after_s, self.continued = outcomes, give_up_after_s, continued
+        #: The session kept by :meth:`close` (None before it, or when it was dropped).
+        self.kept: str | None = None
+
+    @property
+    def lost(self) -> bool:
+        """The sensor was lost (as opposed to refusing to start again)."""
+        return isinstance(self.failure, SensorLost)
+
+    def close(self, store: CompanionStore, pain: int | None = None,
+              red_flags: Iterable[str] = ()) -> str:
+        """Close the session as ``interrupted`` with the answers to the end questions, if any
+        (queued for the clinic, red flags and all); a session this run began that has neither
+        samples nor answers is dropped instead. Returns one line for the patient: what
+        happened, what is kept (:attr:`kept`), what to try."""
+        red_flags = tuple(red_flags)
+        answered = pain is not None or bool(red_flags)
+        if self.continued or answered or not store.discard_session(self.session_id):
+            store.finish_session(self.session_id, "interrupted", pain=pain, red_flags=red_flags)
+            self.kept = self.session_id
+        return self._words()
+
+    def _words(self) -> str:
+        recorded = self.continued or any(o.samples_received for o in self.outcomes)
+        if self.kept is None:
+            saved = "nothing had been recorded yet"
+        elif not recorded:
+            saved = f"nothing had been recorded yet; your answers are saved (session " \
+                f"{self.kept[:8]})"
+        else:
+            reps = sum(o.result.rep_count for o in self.outcomes if o.result is not None)
+            saved = f"what was recorded is saved (session {self.kept[:8]}, {reps} rep" + \
+                ("s)" if reps != 1 else ")")
+        sensor = self.sensor
+        if self.lost:
+            return (f"lost the sensor {sensor.name} ({sensor.address}): nothing came from it for "
+                    f"{span_words(self.give_up_after_s)}, so the session was stopped; {saved}. "
+                    "Check that the sensor is switched on and charged, keep it near this "
+                    "computer and start again.")
+        return f"{self.failure} The session was stopped; {saved}."
