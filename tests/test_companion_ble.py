@@ -535,6 +535,10 @@ def _lost_line(home: Path, sid: str, saved: str) -> str:
             "sensor is switched on and charged, keep it near this computer and start again.")
 
 
+#: What ``rehab session`` says before the end questions when the sensor was lost mid-set.
+LEAD_IN = "The sensor stopped sending, so the session has stopped. What you did is saved."
+
+
 def _one_set_plan(tmp_path: Path) -> str:
     """A plan of one bridge set whose target is never reached in the recording."""
     plan = tmp_path / "plan.json"
@@ -549,7 +553,8 @@ def test_companion_session_lost_asks_the_end_questions_and_the_clinic_gets_the_r
     """``rehab session`` in a terminal on a companion enrolled with a clinic; the sensor drops
     after the first rep and never comes back. The pain and red-flag questions used to be
     skipped, though a patient who lost the sensor may still have pain spreading down the leg.
-    They are asked; the advice is shown, the answers are stored with the interrupted session
+    They are asked, after one plain line saying why the session stopped (they used to come with
+    no reason given); the advice is shown, the answers are stored with the interrupted session
     and the background sync brings the red flag to the physiotherapist's alerts; then the loss
     line and exit 1."""
     from server.reports import patient_list
@@ -570,7 +575,8 @@ def test_companion_session_lost_asks_the_end_questions_and_the_clinic_gets_the_r
         try:
             term.expect("Ready to start?")
             term.send("y\n")
-            term.expect("How bad is your back pain today", timeout=15)
+            term.expect(LEAD_IN, timeout=15)
+            term.expect("How bad is your back pain today")
             term.send("6\n")
             for flag in RED_FLAGS.values():
                 term.expect(flag.question[:40])
@@ -586,7 +592,10 @@ def test_companion_session_lost_asks_the_end_questions_and_the_clinic_gets_the_r
         screen = term.screen
         line = _lost_line(stored_home, sid,
                           f"what was recorded is saved (session {sid[:8]}, 1 rep)")
-        # the advice and what the physiotherapist will see, then what happened to the sensor
+        # why the session stopped before the questions (the display's last frame only says it
+        # has), then the advice and what the physiotherapist will see, then the loss line
+        assert screen.index(LEAD_IN) < screen.index("How bad is your back pain today")
+        assert screen.count(LEAD_IN) == 1
         assert screen.index(SEEK_CARE_ADVICE) < screen.index(
             "Recorded for your physiotherapist: leg_symptoms.") < screen.index(
             "Sending it to your physiotherapist in the background.") < screen.index(line)
@@ -627,7 +636,10 @@ def test_companion_session_lost_before_any_data_keeps_the_answers(
         "pain=5,flags=leg_symptoms"])
     line = assert_clean_error(result, 1)
     events = [json.loads(text) for text in result.stdout.splitlines()]
-    assert {"event": "advice", "text": SEEK_CARE_ADVICE} in events
+    # why it stopped, as an event, before the advice the answers brought
+    said = {"event": "session_stopped", "text": "The sensor sent nothing, so the session has "
+            "stopped."}
+    assert events.index(said) < events.index({"event": "advice", "text": SEEK_CARE_ADVICE})
     assert events[-1]["event"] == "session"
     document = events[-1]["document"]
     sid = document["id"]

@@ -53,6 +53,8 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
 
     The end questions are asked however the sets end, also when the sensor was lost: they need
     no sensor, and a red flag must reach the patient's advice and the physiotherapist's alerts.
+    Why the session stopped comes first, in one plain line (a ``session_stopped`` event when
+    headless).
     """
     from wearable.cli import _run, link_failure, open_store
     from wearable.runner import run_sets
@@ -90,6 +92,10 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
             result = _run(go, end_key="q")
         except SessionStopped as exc:  # the sensor was lost: the questions come all the same
             stopped = exc
+            # said before the questions, which would otherwise come with no reason given
+            said = stopped.lead_in()
+            click.echo(json.dumps({"event": "session_stopped", "text": said}) if headless
+                       else said)
         if given is not None:
             final = given
         elif interactive and not yes:

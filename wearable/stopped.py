@@ -49,6 +49,22 @@ class SessionStopped(Exception):
         """The sensor was lost (as opposed to refusing to start again)."""
         return isinstance(self.failure, SensorLost)
 
+    @property
+    def recorded(self) -> bool:
+        """The session holds samples (from this run, or from an earlier one it continued)."""
+        return self.continued or any(o.samples_received for o in self.outcomes)
+
+    def lead_in(self) -> str:
+        """One plain line for the patient as the session stops, before the end questions (the
+        last frame of the live display only says the session has stopped): what happened to
+        the sensor and whether what they did is kept. The full line comes from :meth:`close`."""
+        if self.lost:
+            why = "The sensor stopped sending" if self.recorded else "The sensor sent nothing"
+        else:
+            why = "The sensor would not start again"
+        kept = " What you did is saved." if self.recorded else ""
+        return f"{why}, so the session has stopped.{kept}"
+
     def close(self, store: CompanionStore, pain: int | None = None,
               red_flags: Iterable[str] = ()) -> str:
         """Close the session as ``interrupted`` with the answers to the end questions, if any
@@ -63,10 +79,9 @@ class SessionStopped(Exception):
         return self._words()
 
     def _words(self) -> str:
-        recorded = self.continued or any(o.samples_received for o in self.outcomes)
         if self.kept is None:
             saved = "nothing had been recorded yet"
-        elif not recorded:
+        elif not self.recorded:
             saved = f"nothing had been recorded yet; your answers are saved (session " \
                 f"{self.kept[:8]})"
         else:
