@@ -15,6 +15,10 @@ memory
     sets, the sensor streaming all the time), sampled every simulated 5 minutes. The hour is
     played ``--speed`` times faster than real time.
 
+A simulated sensor that cannot be reached or is lost mid-session (its host far too busy, say) ends
+the run with the companion's own ``error:`` line and exit code 1, its session closed as
+``interrupted``, instead of figures.
+
 Usage: ``python benchmarks/companion.py [--part latency|cpu|memory|all] [--speed X]``
 """
 
@@ -27,8 +31,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from rich.console import Console
@@ -41,11 +46,14 @@ from rehablink.recording import Recording  # noqa: E402
 from rehablink.simulator.core import simulate  # noqa: E402
 from rehablink.simulator.spec import SetSpec as SimSpec  # noqa: E402
 from wearable.plan import SetSpec  # noqa: E402
-from wearable.runner import RunOptions, run_sets  # noqa: E402
+from wearable.runner import RunOptions, RunResult, run_sets  # noqa: E402
 from wearable.session import Cue, CueKind, SessionView  # noqa: E402
+from wearable.stopped import SessionStopped  # noqa: E402
 from wearable.store import CompanionStore  # noqa: E402
-from wearable.stream import SensorLink  # noqa: E402
+from wearable.stream import SensorLink, StreamError  # noqa: E402
 from wearable.ui import LiveUI, QuietUI  # noqa: E402
+
+_T = TypeVar("_T")
 
 
 def rss_mb() -> float:
@@ -79,12 +87,24 @@ class BufferedLiveUI(LiveUI):
                          speak=False)
 
 
-async def _record(csv: Path, store_path: Path, sets: list[SetSpec], ui: Any,
-                  speed: float, rest_s: float = 0.0, mtu: int = 247) -> Any:
+def _run_in(store: CompanionStore, running: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run(running)``, a coroutine that runs sets into ``store``. A sensor that cannot
+    be reached, or is lost mid-session, ends the benchmark with the companion's line (exit 1)
+    instead of a traceback; a stopped session is closed first, as ``rehab record`` closes it."""
+    try:
+        return asyncio.run(running)
+    except SessionStopped as stopped:
+        raise SystemExit(f"error: {stopped.close(store)}") from None
+    except StreamError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def _record(csv: Path, store_path: Path, sets: list[SetSpec], ui: Any, speed: float,
+            rest_s: float = 0.0, mtu: int = 247) -> RunResult:
     options = RunOptions(transport=f"sim:{csv}", speed=speed, scan_timeout_s=0.5,
                          rest_s=rest_s, faults=Faults(mtu=mtu))
     with CompanionStore.open(store_path) as store:
-        return await run_sets(sets, store, ui, options, kind="session")
+        return _run_in(store, run_sets(sets, store, ui, options, kind="session"))
 
 
 def latency(tmp: Path) -> None:
@@ -110,20 +130,19 @@ def latency(tmp: Path) -> None:
         def update(self, view: SessionView, link: SensorLink) -> None:
             super().update(view, link)  # renders the new count before the time is kept
 
-    async def run(ui: CountTimes) -> tuple[list[float], list[float]]:
+    async def run(ui: CountTimes, store: CompanionStore) -> tuple[list[float], list[float]]:
         spec = SetSpec(0, "bridge", 1, 1, None, None)
         options = RunOptions(scan_timeout_s=0.5, rest_s=0.0)
         async with sim_link(recording, speed=1.0) as link:
-            with CompanionStore.open(tmp / "lat.db") as store:
-                await run_sets([spec], store, ui, options, ble=link)
+            await run_sets([spec], store, ui, options, ble=link)
             sensor = link.sensors[0]
             shown = [(k, ui.shown[k + 1]) for k in range(len(ends)) if k + 1 in ui.shown]
             return ([t - sensor.wall_time_of(ends[k]) for k, t in shown],
                     [t - sensor.wall_time_of(lowers[k]) for k, t in shown])
 
     ui = CountTimes()
-    with ui:
-        from_end, from_lower = asyncio.run(run(ui))
+    with ui, CompanionStore.open(tmp / "lat.db") as store:
+        from_end, from_lower = _run_in(store, run(ui, store))
     lat = np.array(from_end) * 1000
     low = np.array(from_lower) * 1000
     print(f"latency rep's last sample (simulator truth) -> count on the live display, real "
@@ -171,7 +190,7 @@ def cpu(tmp: Path, seconds: float = 30.0) -> None:
         bare = (time.process_time() - c0) / recording.duration_s
         c0 = time.process_time()
         with BufferedLiveUI() as ui:
-            asyncio.run(_record(csv, tmp / f"cpu{mtu}.db", [spec], ui, speed=1.0, mtu=mtu))
+            _record(csv, tmp / f"cpu{mtu}.db", [spec], ui, speed=1.0, mtu=mtu)
         full = (time.process_time() - c0) / recording.duration_s
         print(f"cpu, {recording.duration_s:.0f} s of our profile at 100 Hz, MTU {mtu}, real "
               f"time: simulated sensor + Bumble host + bare Bleak client {bare * 100:.1f} % of "
@@ -198,7 +217,7 @@ def memory(tmp: Path, speed: float) -> None:
 
     ui = SamplingUI()
     before = rss_mb()
-    result = asyncio.run(_record(csv, tmp / "hour.db", sets, ui, speed=speed))
+    result = _record(csv, tmp / "hour.db", sets, ui, speed=speed)
     received = sum(o.samples_received for o in result.outcomes)
     marks = ", ".join(f"{w / 60:.0f} min {m:.0f} MB" for w, m in ui.samples)
     print(f"memory over one simulated hour ({speed:g}x real time; {len(result.outcomes)} sets, "
