@@ -3,7 +3,7 @@
 Examples
 --------
 >>> hold_sentence("Glute bridge", 3.0, 6.2, "this month")
-'Your glute bridge holds went from 3 to 6 seconds this month.'
+'Your glute bridge holds went from 3 to 6.2 seconds this month.'
 """
 
 from __future__ import annotations
