@@ -146,6 +146,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                                  "in the old one is forgotten"),
     (42012, "clamshell", "lying down straight into the first rep: stillness the other way than "
                          "the reps' for 1 s is a new posture, not a rest learned in a hold"),
+    (42013, "clamshell", "a 30 deg flick of the thigh in 0.7 s while getting up after the set is "
+                         "not a rep"),
+    (46023, "squat", "a movement over in less than 0.9 s is not a squat"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -315,7 +315,7 @@ class Engine:
             gyro, g = None, unit_rows(zero_phase_lowpass(self._acc.view[w0:w1]))
         return refine(t[w0:w1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
                       ex.start_t, ex.close_t, self.profile.two_phase, set_direction, set_axis,
-                      (first, last))
+                      (first, last), self.profile.min_movement_s)
 
     def _rep(self, timing: RepTiming, kind: str) -> Rep:
         stab = stability_deg(timing, self.profile)

@@ -18,6 +18,13 @@ PELVIS_ROTATING_DEG = 5.0
 PARTIAL_SHARE = 1.0 / 3.0
 #: A counted rep below this share of the typical range carries ``reduced_rom``.
 REDUCED_ROM_SHARE = 0.7
+#: Shortest movement that can be a rep, s: a lift and a lowering of any of the exercises take
+#: longer (fast patients about 1.5 s); a quicker flick of full range is a knock, a slip or a
+#: step on the way to getting up.
+MIN_REP_S = 0.9
+#: ... and for step-ups, whose movements are timed in halves (the thigh's stepping up and down,
+#: the pelvis's lean), s.
+MIN_STEP_MOVEMENT_S = 0.6
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class MotionProfile:
         At the thigh, standing exercises whose thigh tilts far beyond a walk's swing (squats,
         step-ups): an excursion that large is the exercise even when it rings in the footfall
         band.
+    min_movement_s : float
+        Shortest timed movement that can be a rep (or, for step-ups, half of one), s.
     """
 
     exercise: str
@@ -71,6 +80,7 @@ class MotionProfile:
     step_halves: bool
     step_impacts: bool
     thigh_outswings_gait: bool
+    min_movement_s: float
 
 
 #: Typical thigh tilt ranges when the sensor is strapped above the knee, degrees.
@@ -120,6 +130,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         # At the thigh walking swings the sensor hard, so the usual footfall level applies.
         step_impacts=ex.id in ("step_up", "squat") and place is Placement.PELVIS,
         thigh_outswings_gait=ex.id in ("step_up", "squat") and place is Placement.THIGH,
+        min_movement_s=MIN_STEP_MOVEMENT_S if ex.id == "step_up" else MIN_REP_S,
     )
 
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from wearable.motion.orientation import plane_angles, tangent_direction
 from wearable.motion.preprocess import GRID_HZ, zero_phase_lowpass
-from wearable.motion.profiles import PARTIAL_SHARE, REDUCED_ROM_SHARE
+from wearable.motion.profiles import MIN_REP_S, PARTIAL_SHARE, REDUCED_ROM_SHARE
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -29,8 +29,6 @@ DWELL = 10
 UPPER_SHARE = 0.5
 #: Movements beyond this multiple of the typical range are posture changes, not reps.
 OUTLIER_SHARE = 2.2
-#: Shorter movements are fidgets or steps, not reps, s.
-MIN_REP_S = 0.6
 #: A rep starts and ends at about the same tilt: ends further apart than this share of the lift
 #: mean the movement went on to another posture.
 UNEVEN_SHARE = 0.5
@@ -185,7 +183,8 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
            peak_g: FloatArray, start_t: float, close_t: float, two_phase: bool = False,
            set_direction: FloatArray | None = None,
            set_axis: FloatArray | None = None,
-           window: tuple[float, float] | None = None) -> RepTiming | None:
+           window: tuple[float, float] | None = None,
+           min_s: float = MIN_REP_S) -> RepTiming | None:
     """Time one excursion from the grid samples around it.
 
     Parameters
@@ -198,6 +197,8 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
     window : (float, float), optional
         The times (s) the rep may occupy, when the samples reach beyond them: those beyond only
         feed the tilt speed's filter, so that its edges are real data, not made-up padding.
+    min_s : float
+        Shortest movement that can be timed as a rep, s (``MotionProfile.min_movement_s``).
     two_phase : bool
         Step-ups: the pelvis leans while stepping up and again while stepping down, less so on
         the step, so the tilt has two humps: the top is where the fall from the first into the
@@ -274,7 +275,7 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
         lower_start = stop_time(t, -rate / v_dn, idn, iu, forward=False)
     lower_start = max(lower_start, top)
     start, end = min(start, top), max(end, lower_start)
-    if end - start < MIN_REP_S:
+    if end - start < min_s:
         return None
     if end - start < 0.4 * (close_t - start_t) and not two_phase:
         return None  # a flicker inside a long posture change (a step-up's humps are its own)
