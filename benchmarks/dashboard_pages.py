@@ -119,6 +119,9 @@ def main() -> None:
         "FHIR export (1 year)": f"/clinic/patients/{pid}/export.fhir.json",
     }
     results = {name: timed(client, path, args.runs) for name, path in pages.items()}
+    export = client.get(pages["FHIR export (1 year)"])
+    print(f"FHIR export (1 year): {busiest['n']} sessions, {len(export.get_json()['entry']):,} "
+          f"resources, {len(export.data) / 1e6:.1f} MB")
     patient_client = app.test_client()
     link = f"/patient/login/{patient_link(db, pid, 'benchmark')}"
     page = patient_client.get(link).get_data(as_text=True)

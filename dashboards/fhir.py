@@ -13,9 +13,10 @@ system can de-duplicate.
 
 from __future__ import annotations
 
+import json
 import statistics
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -158,6 +159,50 @@ def pain_observation(session: Mapping[str, Any],
     return obs
 
 
+def _patient(patient_id: int | str, patient_name: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": _uid("patient", patient_id),
+        "identifier": [{"system": PATIENT_ID_SYSTEM, "value": str(patient_id)}],
+        "name": [{"text": patient_name}],
+    }
+
+
+def _observations(sessions: Iterable[Mapping[str, Any]],
+                  patient_ref: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """Every Observation of the sessions in Bundle order: each set's, then the pain score."""
+    for session in sessions:
+        for set_doc in session.get("sets", ()):
+            if isinstance(set_doc, Mapping):
+                yield from set_observations(session, set_doc, patient_ref)
+        pain = pain_observation(session, patient_ref)
+        if pain is not None:
+            yield pain
+
+
+def _resources(patient_id: int | str, patient_name: str,
+               sessions: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    patient = _patient(patient_id, patient_name)
+    yield patient
+    # The name is on the Patient only; every Observation refers to it by this one dict.
+    yield from _observations(sessions, {"reference": f"urn:uuid:{patient['id']}"})
+
+
+def _entry(resource: dict[str, Any]) -> dict[str, Any]:
+    return {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
+
+
+def _envelope(patient_id: int | str, now: datetime | None) -> dict[str, Any]:
+    """The Bundle without its entries (``entry`` comes last)."""
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    return {
+        "resourceType": "Bundle",
+        "id": _uid("bundle", patient_id, stamp.isoformat()),
+        "type": "collection",
+        "timestamp": stamp.isoformat(),
+    }
+
+
 def patient_bundle(patient_id: int | str, patient_name: str,
                    sessions: Iterable[Mapping[str, Any]],
                    now: datetime | None = None) -> dict[str, Any]:
@@ -174,28 +219,40 @@ def patient_bundle(patient_id: int | str, patient_name: str,
         ``sets`` with ``result``).
     now : datetime, optional
         Bundle timestamp (default: the current time, UTC).
+
+    See Also
+    --------
+    patient_bundle_json : the same Bundle as compact JSON text, for downloads.
     """
-    pid = _uid("patient", patient_id)
-    patient_ref = {"reference": f"urn:uuid:{pid}"}  # the name is on the Patient only
-    patient = {
-        "resourceType": "Patient",
-        "id": pid,
-        "identifier": [{"system": PATIENT_ID_SYSTEM, "value": str(patient_id)}],
-        "name": [{"text": patient_name}],
-    }
-    resources: list[dict[str, Any]] = [patient]
-    for session in sessions:
-        for set_doc in session.get("sets", ()):
-            if isinstance(set_doc, Mapping):
-                resources.extend(set_observations(session, set_doc, patient_ref))
-        pain = pain_observation(session, patient_ref)
-        if pain is not None:
-            resources.append(pain)
-    stamp = (now or datetime.now(UTC)).astimezone(UTC)
-    return {
-        "resourceType": "Bundle",
-        "id": _uid("bundle", patient_id, stamp.isoformat()),
-        "type": "collection",
-        "timestamp": stamp.isoformat(),
-        "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],
-    }
+    return {**_envelope(patient_id, now),
+            "entry": [_entry(r) for r in _resources(patient_id, patient_name, sessions)]}
+
+
+#: Compact, ASCII-only JSON. The builders make trees (no object is its own ancestor), so the
+#: encoder's cycle check, a dict lookup per container, is skipped.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+
+
+def patient_bundle_json(patient_id: int | str, patient_name: str,
+                        sessions: Iterable[Mapping[str, Any]],
+                        now: datetime | None = None) -> str:
+    """:func:`patient_bundle` as compact JSON text, character for character, made one entry at
+    a time.
+
+    A year of sessions is about 4,600 resources in 60,000 dicts and lists. Built as one tree,
+    they all outlived the young generations of Python's garbage collector, which walked them
+    again and again and in most exports started a full collection of the whole process: about
+    a third of the export's time, for no garbage. Encoded as it is built, each resource is
+    freed at once.
+
+    Examples
+    --------
+    >>> when = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> text = patient_bundle_json(7, "New Patient", [], now=when)
+    >>> text == json.dumps(patient_bundle(7, "New Patient", [], now=when), separators=(",", ":"))
+    True
+    """
+    head = _ENCODER.encode(_envelope(patient_id, now))
+    entries = ",".join([_ENCODER.encode(_entry(r))
+                        for r in _resources(patient_id, patient_name, sessions)])
+    return f'{head[:-1]},"entry":[{entries}]}}'

@@ -5,7 +5,6 @@ authorises (404 for another clinician's patient) and writes the audit log.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -25,7 +24,7 @@ from flask import (
 from dashboards import errors, figures, headers, queries
 from dashboards.charts import sparkline
 from dashboards.csv_export import patient_csv
-from dashboards.fhir import patient_bundle
+from dashboards.fhir import patient_bundle_json
 from dashboards.forms import PrescriptionForm, prefilled
 from dashboards.trace import tilt_deg, trace_chart
 from rehablink.recording import RecordingError
@@ -204,7 +203,6 @@ def export_csv(patient_id: int) -> Response:
 def export_fhir(patient_id: int) -> Response:
     """A FHIR R4 Bundle of Observations for import into an electronic health record."""
     patient = physio_patient(patient_id, "export_fhir")
-    bundle = patient_bundle(patient_id, patient["name"],
-                            queries.session_documents(get_db(), patient_id))
-    return _download(json.dumps(bundle, separators=(",", ":")), "application/fhir+json",
-                     f"rehablink-patient-{patient_id}-fhir.json")
+    body = patient_bundle_json(patient_id, patient["name"],
+                               queries.session_documents(get_db(), patient_id))
+    return _download(body, "application/fhir+json", f"rehablink-patient-{patient_id}-fhir.json")

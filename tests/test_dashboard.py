@@ -244,6 +244,25 @@ def test_exports_csv_and_fhir(client, auth, clinic):
     assert bundle["entry"][0]["resource"]["name"][0]["text"] == "Ben Steady"
 
 
+def test_exports_keep_a_session_without_sets(client, auth, clinic, db):
+    """A session stopped before its first set keeps its CSV row and its pain score in FHIR
+    (the exports read sessions and their sets in one outer join)."""
+    auth.login()
+    pid = clinic["ben"]
+    doc = session_doc(TODAY, [], pain=7, hour=18)
+    store(db, doc, pid)
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(f"/clinic/patients/{pid}/export.csv").get_data(as_text=True))))
+    assert len(rows) == 14 * 3 + 1
+    assert rows[-1]["session_id"] == doc["id"]
+    assert (rows[-1]["set_index"], rows[-1]["pain"]) == ("", "7")
+    bundle = client.get(f"/clinic/patients/{pid}/export.fhir.json").get_json()
+    Bundle.model_validate(bundle)
+    last = bundle["entry"][-1]["resource"]
+    assert last["code"]["coding"][0]["code"] == "72514-3"
+    assert (last["valueQuantity"]["value"], last["effectiveDateTime"]) == (7, doc["ended_at"])
+
+
 def test_physio_never_sees_another_physios_patient(client, auth, clinic):
     auth.login("olga@clinic.example")
     sid = clinic["docs"][clinic["ben"]][0]["id"]
