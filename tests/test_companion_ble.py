@@ -447,12 +447,18 @@ def _check_kept_set(home: Path, sid: str, recording: Recording, drop_s: float,
     assert stored_set["samples_lost"] == 0 and stored_set["gaps"] == []
     # every sample from the first to the drop (the last batch may not have left), as sampled
     assert (drop_s - 0.5) * rate_hz <= len(stored) <= drop_s * rate_hz + 1
+    _assert_as_sampled(stored, recording, rate_hz)
+    return document
+
+
+def _assert_as_sampled(stored: Recording, recording: Recording, rate_hz: float) -> None:
+    """``stored`` holds the sensor's samples from the first on, evenly ``rate_hz`` apart, each
+    what it sampled of ``recording`` (within the int16 steps on the air)."""
     tau = np.arange(len(stored)) / rate_hz
     np.testing.assert_allclose(stored.t, tau, atol=1e-5)
     source_t = recording.t - recording.t[0]
     expected = np.column_stack([np.interp(tau, source_t, recording.acc[:, i]) for i in range(3)])
     np.testing.assert_allclose(stored.acc, expected, atol=1e-3)  # int16 on the air, in the store
-    return document
 
 
 def test_companion_gives_up_on_a_sensor_that_never_comes_back_and_keeps_the_set(
@@ -521,6 +527,44 @@ def test_companion_counts_a_set_streamed_from_a_polar_verity_sense(
     assert out.samples_lost == 0 and out.gaps == []
     assert out.samples_received == pytest.approx(out.result.duration_s * 52 + 1, abs=2)
     _check_stored(tmp_path / "p.db", result)
+
+
+#: Replay speed of the H10 set: the whole set in about 2 s (the samples carry the sensor's clock,
+#: so a busy computer delays them without moving them).
+H10_SPEED = 30.0
+
+
+def test_companion_records_a_set_from_a_simulated_polar_h10(
+        bridge: tuple[Recording, float], bridge_csv: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rehab record --sim-profile polar_pmd --sim-model h10``: the companion used to play
+    only a Verity Sense. The H10 offers 25/50/100/200 Hz, accelerometer only, and takes a start
+    only with every setting given (polar-ble-sdk issue #124): the companion asks its default
+    52 Hz and is given the closest, 50 Hz. The whole set is stored, as sampled, and counted."""
+    recording, _ = bridge
+    home = tmp_path / "home"
+    monkeypatch.setenv("REHAB_HOME", str(home))
+    run = _rehab_record(monkeypatch, bridge_csv, "--sim-profile", "polar_pmd",
+                        "--sim-model", "h10", "--sim-speed", f"{H10_SPEED:g}")
+    assert run.result.exit_code == 0, run.result.stderr
+    printed = json.loads(run.result.stdout)
+    assert run.sensor.personality.model == "Polar H10 (simulated)"
+    (stored,) = _stored(home).values()
+    document, samples = stored
+    assert document["id"] == printed["session_id"] and document["status"] == "completed"
+    assert document["sensor"] == {"profile": "polar_pmd", "name": "Polar H10 SIM00001",
+                                  "has_gyro": False}
+    (stored_set,) = document["sets"]
+    result = stored_set["result"]
+    assert result["sample_rate_hz"] == 50 and result["gyro"] is False
+    assert result["rep_count"] == REPS
+    # every sample of the recording, none lost, none doubled, no angular rate
+    assert stored_set["samples_lost"] == 0 and stored_set["gaps"] == []
+    assert stored_set["reconnects"] == 0
+    assert len(samples) == stored_set["samples_received"]
+    assert len(samples) == pytest.approx(recording.duration_s * 50 + 1, abs=1)
+    assert samples.gyro is None
+    _assert_as_sampled(samples, recording, 50.0)
 
 
 # -- `rehab session` when the sensor is lost: the end questions all the same -----------------------

@@ -112,13 +112,36 @@ def test_companion_session_headless_with_answers_stores_pain_and_flags(
     assert all(s["target_reps"] == 1 and s["hold_target_s"] == 2.0 for s in document["sets"])
 
 
-def test_companion_scan_lists_the_simulated_sensor(set_csv: str) -> None:
-    code, out, _ = invoke("scan", "--transport", f"sim:{set_csv}", "--timeout", "0.5",
-                          "--json")
-    assert code == 0
+@pytest.mark.parametrize(("sim", "profile", "name"), [
+    ([], "rehablink", "RehabLink-0001"),
+    (["--sim-profile", "polar_pmd"], "polar_pmd", "Polar Sense SIM00001"),
+    (["--sim-profile", "polar_pmd", "--sim-model", "h10"], "polar_pmd", "Polar H10 SIM00001"),
+])
+def test_companion_scan_lists_the_simulated_sensor(
+        set_csv: str, sim: list[str], profile: str, name: str) -> None:
+    code, out, err = invoke("scan", "--transport", f"sim:{set_csv}", "--timeout", "0.5",
+                            *sim, "--json")
+    assert code == 0, err
     (found,) = json.loads(out)
-    assert found["profile"] == "rehablink" and found["name"].startswith("RehabLink")
-    assert found["battery_pct"] == 87 and isinstance(found["rssi"], int)
+    assert (found["profile"], found["name"]) == (profile, name)
+    assert isinstance(found["rssi"], int)
+    # our profile advertises its battery level; a Polar does not
+    assert found["battery_pct"] == (87 if profile == "rehablink" else None)
+
+
+def test_companion_sim_options_name_every_family_and_model() -> None:
+    """The help of --sim-profile and --sim-model is written by hand: it must name every family
+    and model the simulated sensor plays (firmware_protocol.simulated.sensor.PERSONALITIES)."""
+    from firmware_protocol.simulated.sensor import PERSONALITIES
+
+    for command in ("scan", "record", "session"):
+        code, out, _ = invoke(command, "--help")
+        assert code == 0
+        text = " ".join(out.split())
+        for family, personality in PERSONALITIES.items():
+            assert family in text, (command, family)
+            for model in personality.models:
+                assert f"{family} plays" in text and model in text, (command, model)
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -126,7 +149,15 @@ def test_companion_scan_lists_the_simulated_sensor(set_csv: str) -> None:
     (["record", "-e", "bridge", "--transport", "sim:/nonexistent.csv"],
      "no such recording for the simulated sensor"),
     (["record", "-e", "bridge", "--transport", "sim:{csv}", "--sim-profile", "movesense"],
+     "the simulated sensor cannot play 'movesense'; it plays: rehablink, witmotion, microbit, "
+     "polar_pmd"),
+    (["scan", "--transport", "sim:{csv}", "--sim-profile", "movesense"],
      "the simulated sensor cannot play 'movesense'"),
+    (["record", "-e", "bridge", "--transport", "sim:{csv}", "--sim-profile", "polar_pmd",
+      "--sim-model", "oh1"],
+     "the simulated polar_pmd sensor is one of verity_sense, h10; not 'oh1'"),
+    (["scan", "--transport", "sim:{csv}", "--sim-model", "h10"],
+     "the simulated rehablink sensor has no model to choose; not 'h10'"),
     (["session", "--plan", "/nonexistent/plan.json"], "no plan at /nonexistent/plan.json"),
     (["session", "--plan", "{csv}", "--answers", "pain=3"], "is not valid JSON"),
     (["show", "abcdef12"], "no session 'abcdef12'"),

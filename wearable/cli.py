@@ -31,16 +31,48 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _options(func: F, options: list[Callable[[Any], Any]]) -> F:
+    """``func`` with the ``options`` (click decorators) in that order."""
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def sim_sensor_options(func: F) -> F:
+    """``--sim-profile`` and ``--sim-model``: what the simulated sensor of ``sim:`` plays
+    (checked by :func:`simulated_sensor`)."""
+    return _options(func, [
+        click.option("--sim-profile", default="rehablink", show_default=True, metavar="ID",
+                     help="Sensor family the simulated sensor plays: rehablink, witmotion, "
+                          "microbit, polar_pmd."),
+        click.option("--sim-model", default=None, metavar="MODEL",
+                     help="Model within that family: polar_pmd plays verity_sense (the "
+                          "default) or h10."),
+    ])
+
+
+def simulated_sensor(transport: str, kw: dict[str, Any]) -> tuple[str, str | None]:
+    """The ``--sim-profile`` and ``--sim-model`` of a command, checked with the recording of a
+    ``sim:`` ``transport`` (BadInput otherwise)."""
+    from firmware_protocol.simulated.sensor import personality_for
+
+    if transport.startswith("sim:") and not Path(transport[4:]).is_file():
+        raise BadInput(f"no such recording for the simulated sensor: {transport[4:]!r}")
+    try:
+        personality_for(kw["sim_profile"], kw["sim_model"])
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    return kw["sim_profile"], kw["sim_model"]
+
+
 def transport_options(func: F) -> F:
     """The ``--transport``, simulated-sensor and sensor options shared by the streaming
     commands."""
-    options = [
+    options: list[Callable[[Any], Any]] = [
         click.option("--transport", default="os", show_default=True, metavar="T",
                      help="os (this computer's Bluetooth), sim:RECORDING (a simulated sensor "
                           "replaying a CSV) or a Bumble transport (tcp-client:HOST:PORT, usb:0)."),
-        click.option("--sim-profile", default="rehablink", show_default=True, metavar="ID",
-                     help="Sensor family the simulated sensor plays: rehablink, witmotion, "
-                          "microbit."),
+        sim_sensor_options,
         click.option("--sim-drop", type=click.FloatRange(0.0, 0.99), default=0.0,
                      metavar="P", help="Simulated notification loss rate (0-0.99)."),
         click.option("--sim-disconnect-at", type=click.FloatRange(0.0), default=None,
@@ -68,9 +100,7 @@ def transport_options(func: F) -> F:
                      help="Stop the session when the sensor has sent nothing for S seconds "
                           "(out of range, switched off); what was recorded is kept."),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _options(func, options)
 
 
 def _run_options(kw: dict[str, Any], **extra: Any) -> Any:
@@ -78,13 +108,7 @@ def _run_options(kw: dict[str, Any], **extra: Any) -> Any:
     from wearable.runner import RunOptions
 
     transport = kw["transport"]
-    if transport.startswith("sim:") and not Path(transport[4:]).is_file():
-        raise BadInput(f"no such recording for the simulated sensor: {transport[4:]!r}")
-    from firmware_protocol.simulated.sensor import PERSONALITIES
-
-    if kw["sim_profile"] not in PERSONALITIES:
-        raise BadInput(f"the simulated sensor cannot play {kw['sim_profile']!r}; it plays: "
-                       f"{', '.join(PERSONALITIES)}")
+    sim_profile, sim_model = simulated_sensor(transport, kw)
     try:
         faults = Faults(drop_rate=kw["sim_drop"], disconnect_at_s=kw["sim_disconnect_at"],
                         disconnect_for_s=kw["sim_disconnect_for"] if kw["sim_disconnect_at"]
@@ -93,8 +117,8 @@ def _run_options(kw: dict[str, Any], **extra: Any) -> Any:
                         hang_at_s=kw["sim_hang_at"])
     except ValueError as exc:  # nan, or a combination the simulated sensor cannot play
         raise BadInput(str(exc)) from None
-    return RunOptions(transport=transport, sim_profile=kw["sim_profile"], faults=faults,
-                      speed=kw["sim_speed"], address=kw["address"],
+    return RunOptions(transport=transport, sim_profile=sim_profile, sim_model=sim_model,
+                      faults=faults, speed=kw["sim_speed"], address=kw["address"],
                       scan_timeout_s=kw["scan_timeout"],
                       give_up_after_s=kw["give_up_after"], **extra)
 
@@ -152,21 +176,19 @@ def _run(coro_factory: Callable[[Any], Any], end_key: str) -> Any:
               help="How long to listen, s.")
 @click.option("--transport", default="os", show_default=True, metavar="T",
               help="os, sim:RECORDING or a Bumble transport name.")
-@click.option("--sim-profile", default="rehablink", show_default=True, metavar="ID",
-              help="Sensor family of the simulated sensor.")
+@sim_sensor_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def scan_command(timeout: float, transport: str, sim_profile: str, as_json: bool) -> None:
+def scan_command(timeout: float, transport: str, as_json: bool, **kw: Any) -> None:
     """List supported motion sensors nearby (profile, name, address, signal, battery)."""
     import asyncio
 
     from wearable.bumble_backend.transport import open_link
     from wearable.scan import ScanError, scan
 
-    if transport.startswith("sim:") and not Path(transport[4:]).is_file():
-        raise BadInput(f"no such recording for the simulated sensor: {transport[4:]!r}")
+    sim_profile, sim_model = simulated_sensor(transport, kw)
 
     async def main() -> list[Any]:
-        async with open_link(transport, profile=sim_profile) as link:
+        async with open_link(transport, profile=sim_profile, model=sim_model) as link:
             return await scan(timeout, link.scanner_backend)
 
     try:

@@ -48,12 +48,15 @@ class SessionUI(Protocol):
 class RunOptions:
     """How to run: transport, simulated faults, limits.
 
+    ``sim_profile`` and ``sim_model``: the family and model a ``sim:`` transport's simulated
+    sensor plays (``polar_pmd`` and ``h10`` for a Polar H10; model None: the family's default).
     ``give_up_after_s``: how long a sensor that has streamed may send nothing before the
     session stops (:data:`wearable.silence.GIVE_UP_AFTER_S`).
     """
 
     transport: str = "os"
     sim_profile: str = "rehablink"
+    sim_model: str | None = None
     faults: Faults | None = None
     speed: float = 1.0
     duration_s: float | None = None
@@ -207,7 +210,8 @@ async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
     if ble is not None:
         return await _run_on(ble, sets, store, ui, options, kind, prescription_version, keys,
                              session_id)
-    async with open_link(options.transport, profile=options.sim_profile, faults=options.faults,
+    async with open_link(options.transport, profile=options.sim_profile,
+                         model=options.sim_model, faults=options.faults,
                          speed=options.speed) as opened:
         return await _run_on(opened, sets, store, ui, options, kind, prescription_version, keys,
                              session_id)

@@ -64,6 +64,38 @@ ADVERTISING_INTERVAL_MS = 20.0
 _MAX_SLEEP_S = 0.05
 
 
+def personality_for(profile: str, model: str | None = None) -> type[Personality]:
+    """The personality that plays ``profile`` as ``model`` (None: the family's own default).
+
+    The one check of a simulated sensor's profile and model: :class:`SimulatedSensor` makes it,
+    and the companion's commands make it before they open a link. The messages are built from
+    :data:`PERSONALITIES`, so they list what the simulator can play.
+
+    Raises
+    ------
+    ValueError
+        ``profile`` is not a key of :data:`PERSONALITIES`, or ``model`` is not one of its
+        :attr:`~firmware_protocol.simulated.personality.Personality.models`; the message
+        lists the choices.
+
+    >>> personality_for("polar_pmd", "h10").__name__
+    'PolarPmdPersonality'
+    >>> personality_for("witmotion", "h10")
+    Traceback (most recent call last):
+    ...
+    ValueError: the simulated witmotion sensor has no model to choose; not 'h10'
+    """
+    if profile not in PERSONALITIES:
+        raise ValueError(f"the simulated sensor cannot play {profile!r}; it plays: "
+                         f"{', '.join(PERSONALITIES)}")
+    personality = PERSONALITIES[profile]
+    if model is not None and model not in personality.models:
+        choices = (f"is one of {', '.join(personality.models)}" if personality.models
+                   else "has no model to choose")
+        raise ValueError(f"the simulated {profile} sensor {choices}; not {model!r}")
+    return personality
+
+
 def sensor_address(index: int) -> str:
     """Random static address of the ``index``-th simulated sensor (``F0:52:4C:00:00:NN``)."""
     return f"F0:52:4C:00:{(index >> 8) & 0xFF:02X}:{index & 0xFF:02X}"
@@ -105,14 +137,9 @@ class SimulatedSensor(SensorPort):
         batch_window_s: float | None = DEFAULT_BATCH_WINDOW_S,
         model: str | None = None,
     ) -> None:
-        if profile not in PERSONALITIES:
-            supported = ", ".join(PERSONALITIES)
-            raise ValueError(f"the simulator plays {supported}; not '{profile}'")
+        personality = personality_for(profile, model)
         if speed <= 0:
             raise ValueError("speed must be positive")
-        personality = PERSONALITIES[profile]
-        if model is not None and not personality.models:
-            raise ValueError(f"the simulated {profile} sensor has no model to choose")
         self.faults = faults or Faults()
         self.replay = Replay(recording, recording.sample_rate_hz, self.faults.drift_ppm)
         self.link = link

@@ -134,6 +134,7 @@ async def sim_link(
     profile: str = "rehablink",
     faults: Faults | None = None,
     speed: float = 1.0,
+    model: str | None = None,
 ) -> AsyncIterator[BleLink]:
     """A virtual radio with a Bumble central and (when ``recording`` is given) one sensor.
 
@@ -147,6 +148,8 @@ async def sim_link(
         Its faults.
     speed : float
         World seconds per wall second for the sensors on this link.
+    model : str or None
+        Its model within the family (``polar_pmd``: ``verity_sense``, the default, or ``h10``).
     """
     from bumble.device import Device
     from bumble.hci import Address
@@ -171,7 +174,7 @@ async def sim_link(
     try:
         await central.power_on()
         if recording is not None:
-            await link.add_sensor(recording, profile=profile, faults=faults)
+            await link.add_sensor(recording, profile=profile, faults=faults, model=model)
         yield link
     finally:
         await central.close()
@@ -217,10 +220,11 @@ async def open_link(
     profile: str = "rehablink",
     faults: Faults | None = None,
     speed: float = 1.0,
+    model: str | None = None,
 ) -> AsyncIterator[BleLink]:
     """The link for a ``--transport`` value: ``os``, ``sim:RECORDING`` or a Bumble transport.
 
-    ``profile``, ``faults`` and ``speed`` apply to the simulated sensor of ``sim:``.
+    ``profile``, ``model``, ``faults`` and ``speed`` apply to the simulated sensor of ``sim:``.
     """
     if transport == "os":
         yield BleLink()
@@ -228,7 +232,8 @@ async def open_link(
         path = transport[len(SIM_PREFIX) :]
         if not path:
             raise ValueError("sim: needs a recording, e.g. sim:set.csv")
-        async with sim_link(path, profile=profile, faults=faults, speed=speed) as link:
+        async with sim_link(path, profile=profile, faults=faults, speed=speed,
+                            model=model) as link:
             yield link
     else:
         async with open_transport(transport) as link:
