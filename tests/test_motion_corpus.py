@@ -149,6 +149,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (42013, "clamshell", "a 30 deg flick of the thigh in 0.7 s while getting up after the set is "
                          "not a rep"),
     (46023, "squat", "a movement over in less than 0.9 s is not a squat"),
+    (17027, "step_up", "a pelvis lean over in less than 0.9 s is half of a step-up the tilt "
+                       "split, not a rep"),
+    (57000, "step_up", "a pelvis lean over in less than 0.9 s (gyro) is not a step-up"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

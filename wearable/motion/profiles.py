@@ -22,8 +22,8 @@ REDUCED_ROM_SHARE = 0.7
 #: longer (fast patients about 1.5 s); a quicker flick of full range is a knock, a slip or a
 #: step on the way to getting up.
 MIN_REP_S = 0.9
-#: ... and for step-ups, whose movements are timed in halves (the thigh's stepping up and down,
-#: the pelvis's lean), s.
+#: ... and for step-ups at the thigh, whose movements are halves of a rep (stepping up, stepping
+#: down), s.
 MIN_STEP_MOVEMENT_S = 0.6
 
 
@@ -130,7 +130,8 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         # At the thigh walking swings the sensor hard, so the usual footfall level applies.
         step_impacts=ex.id in ("step_up", "squat") and place is Placement.PELVIS,
         thigh_outswings_gait=ex.id in ("step_up", "squat") and place is Placement.THIGH,
-        min_movement_s=MIN_STEP_MOVEMENT_S if ex.id == "step_up" else MIN_REP_S,
+        min_movement_s=(MIN_STEP_MOVEMENT_S if ex.id == "step_up" and place is Placement.THIGH
+                        else MIN_REP_S),
     )
 
 
