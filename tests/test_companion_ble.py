@@ -33,7 +33,7 @@ from click.testing import CliRunner, Result
 from firmware_protocol.registry import PROFILES
 from firmware_protocol.simulated.faults import Faults
 from rehablink.cli import cli
-from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE
+from rehablink.clinical import SEEK_CARE_ADVICE
 from rehablink.recording import Recording
 from rehablink.simulator.core import simulate
 from rehablink.simulator.spec import SetSpec as SimSpec
@@ -620,11 +620,7 @@ def test_companion_session_lost_asks_the_end_questions_and_the_clinic_gets_the_r
             term.expect("Ready to start?")
             term.send("y\n")
             term.expect(LEAD_IN, timeout=15)
-            term.expect("How bad is your back pain today")
-            term.send("6\n")
-            for flag in RED_FLAGS.values():
-                term.expect(flag.question[:40])
-                term.send("y\n" if flag.id == "leg_symptoms" else "n\n")
+            term.answer_end_questions(6, yes="leg_symptoms")
             term.expect("keep it near this computer and start again.")
         finally:
             code = term.close()

@@ -49,6 +49,14 @@ class Terminal:
     def send(self, keys: str) -> None:
         os.write(self.master, keys.encode())
 
+    def answer_end_questions(self, pain: int, yes: str) -> None:
+        """Answer the session's end questions: ``pain`` (0-10), and yes only to red flag ``yes``."""
+        self.expect("How bad is your back pain today")
+        self.send(f"{pain}\n")
+        for flag in RED_FLAGS.values():
+            self.expect(flag.question[:40])
+            self.send("y\n" if flag.id == yes else "n\n")
+
     def close(self) -> int:
         try:
             return self.proc.wait(timeout=30)
@@ -77,11 +85,7 @@ def test_companion_session_keys_and_questions_in_a_terminal(tmp_path: Path) -> N
         term.send("s")  # skip the first set
         term.expect("set 2 of 2")
         term.send("q")  # stop: the questions follow
-        term.expect("How bad is your back pain today")
-        term.send("3\n")
-        for flag in RED_FLAGS.values():
-            term.expect(flag.question[:40])
-            term.send("y\n" if flag.id == "night_pain" else "n\n")
+        term.answer_end_questions(3, yes="night_pain")
         term.expect("Session saved")
         assert "contact your GP or physiotherapist" in term.screen
     finally:
