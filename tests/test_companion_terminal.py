@@ -3,6 +3,7 @@ end questions typed by the patient."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
@@ -10,26 +11,42 @@ import re
 import select
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from rehablink.clinical import RED_FLAGS
 from rehablink.simulator.core import simulate
 from rehablink.simulator.spec import SetSpec
+from wearable.guided import QUESTIONS_SKIPPED
 from wearable.store import CompanionStore
+
+if TYPE_CHECKING:
+    from tests.test_sync import Server
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
+#: Keys the terminal turns into a signal or the end of input, as from a keyboard.
+CTRL_C, CTRL_D = "\x03", "\x04"
+
+
 class Terminal:
-    """A child process on a pseudo-terminal; ``expect`` waits for text on its screen."""
+    """A child process on a pseudo-terminal; ``expect`` waits for text on its screen.
+
+    The pseudo-terminal is the child's controlling terminal, so :data:`CTRL_C` interrupts it
+    (SIGINT) and :data:`CTRL_D` at the start of a line ends its input, as they do for a patient.
+    """
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
+        # a session of its own (start_new_session), with the pseudo-terminal as its terminal
         self.proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                     close_fds=True)
+                                     close_fds=True, start_new_session=True,
+                                     preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
         os.close(slave)
         self.screen = ""
 
@@ -48,6 +65,18 @@ class Terminal:
 
     def send(self, keys: str) -> None:
         os.write(self.master, keys.encode())
+
+    def wait_reading(self, timeout: float = 10.0) -> None:
+        """Wait until the child waits for input (its main thread sleeps), as a patient does
+        before answering the prompt on the screen. CPython acts on a signal between bytecodes:
+        a Ctrl-C landing after the prompt is printed but before the read has begun would only
+        be acted on after the next line typed."""
+        stat = Path(f"/proc/{self.proc.pid}/stat")
+        deadline = time.monotonic() + timeout
+        # the state follows the name, which is in parentheses
+        while stat.read_text().rpartition(")")[2].split()[0] != "S":
+            assert time.monotonic() < deadline, "the program never waited for input"
+            time.sleep(0.02)
 
     def answer_end_questions(self, pain: int, yes: str) -> None:
         """Answer the session's end questions: ``pain`` (0-10), and yes only to red flag ``yes``."""
@@ -97,3 +126,81 @@ def test_companion_session_keys_and_questions_in_a_terminal(tmp_path: Path) -> N
     assert doc["pain"] == 3 and doc["red_flags"] == ["night_pain"]
     assert doc["sets"][0]["skipped"] is True
     assert [s["index"] for s in doc["sets"]] == [0, 1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", [CTRL_C, CTRL_D], ids=["ctrl-c", "ctrl-d"])
+def test_companion_session_left_at_the_questions_is_saved_completed_and_synced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    """The patient does the set, then leaves at the first end question with Ctrl-C, or Ctrl-D
+    (the end of input). The command used to end with "Aborted!" and exit 1, the session left
+    ``recording``, unsynced, until the next run marked it interrupted. Now one line says the
+    questions were skipped, the session is saved as completed with its set and reps and no
+    answers (pain NULL), the background sync brings it to the clinic, and the command ends
+    with exit 0 and no traceback."""
+    from tests.test_sync import enroll, start_server, stop_server
+
+    recording, _ = simulate(SetSpec("bridge", n_reps=3, rate_hz=50.0), seed=6)
+    csv = tmp_path / "set.csv"
+    recording.write_csv(csv)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "exercises": [
+        {"exercise": "bridge", "sets": 1, "reps": 30}]}))
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("REHAB_HOME", str(home))
+    (tmp_path / "server").mkdir()
+    server = start_server(tmp_path / "server")
+    try:
+        enroll(server, home)
+        env = {**os.environ, "REHAB_HOME": str(home), "COLUMNS": "100", "LINES": "40"}
+        rehab = str(Path(sys.executable).with_name("rehab"))
+        term = Terminal([rehab, "session", "--plan", str(plan), "--transport", f"sim:{csv}",
+                         "--sim-speed", "10", "--scan-timeout", "0.5"], env)
+        try:
+            term.expect("Ready to start?")
+            term.send("y\n")
+            term.expect("How bad is your back pain today")
+            term.wait_reading()
+            term.send(key)
+            term.expect("Sending it to your physiotherapist in the background.")
+        finally:
+            code = term.close()
+        assert code == 0, term.screen[-2000:]
+        with CompanionStore.open(home / "companion.db") as store:
+            (row,) = store.sessions()
+            sid = row["id"]
+            stored = store.session_row(sid)
+            doc = store.session_document(sid)
+            samples = store.set_recording(sid, 0)
+        assert (stored["status"], stored["pain"], doc["red_flags"]) == ("completed", None, [])
+        (done,) = doc["sets"]
+        reps = done["result"]["rep_count"]
+        assert not done["skipped"] and reps > 0 and len(done["result"]["reps"]) == reps
+        assert len(samples) == done["samples_received"] > 0
+        screen = term.screen
+        after = screen[screen.index("How bad is your back pain today"):]
+        # one line for the questions skipped, no further question, then the session as saved
+        assert after.index(f"\r\n{QUESTIONS_SKIPPED}\r\n") < after.index(
+            f"Session saved: 1 sets, {reps} reps.")
+        assert screen.count(QUESTIONS_SKIPPED) == 1
+        assert all(flag.question[:40] not in screen for flag in RED_FLAGS.values())
+        assert "Traceback" not in screen and "Aborted" not in screen
+        assert _uploaded(server, sid) == {"status": "completed", "pain": None}
+    finally:
+        stop_server(server)
+
+
+def _uploaded(server: Server, sid: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Status and pain of session ``sid`` on ``server``, once a sync has brought it there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db = server.db()
+        try:
+            rows = list(db.query("SELECT status, pain FROM sessions WHERE id = ?", [sid]))
+        finally:
+            db.close()
+        if rows or time.monotonic() > deadline:
+            assert rows, f"session {sid} never reached the server"
+            return dict(rows[0])
+        time.sleep(0.2)

@@ -4,8 +4,9 @@
 ``rehab show`` and ``rehab export`` read the local store.
 
 Exit codes of the streaming commands: 0 when the session ends (as planned, or stopped with
-q / Ctrl-C); 2 when the sensor cannot be found, connected or started; 1 when the sensor is lost
-mid-session (it sent nothing for ``--give-up-after`` seconds). A session that had begun is kept
+q / Ctrl-C; also when the end questions of ``rehab session`` are left with Ctrl-C / Ctrl-D);
+2 when the sensor cannot be found, connected or started; 1 when the sensor is lost mid-session
+(it sent nothing for ``--give-up-after`` seconds). A session that had begun is kept
 with everything recorded, as ``interrupted`` (``rehab session`` asks the end questions first);
 each failure is one ``error:`` line.
 """

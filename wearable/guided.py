@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -29,7 +29,38 @@ def _plan_summary(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+#: Said when the patient leaves the end questions (the line after it says what is saved).
+QUESTIONS_SKIPPED = "Questions skipped."
+
+_T = TypeVar("_T")
+
+
+def _until_left(question: Callable[[str], _T], unasked: _T,
+                left: list[bool]) -> Callable[[str], _T]:
+    """``question``, or ``unasked`` once the patient has left the questions.
+
+    Ctrl-C or Ctrl-D (the end of input; click turns both into ``Abort``) leaves them: this
+    question gets ``unasked``, :data:`QUESTIONS_SKIPPED` is said, and ``left``, shared by the
+    questions of one session, is marked so that those still to come are not asked.
+    """
+    def asked(text: str) -> _T:
+        if left:
+            return unasked
+        try:
+            return question(text)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            left.append(True)
+            click.echo(f"\n{QUESTIONS_SKIPPED}")
+            return unasked
+
+    return asked
+
+
 def _ask_interactively() -> Answers:
+    """Ask pain and the red flags in the terminal. The patient may leave the questions
+    (Ctrl-C, or Ctrl-D): the rest are skipped (pain unknown, no further red flag) and the
+    answers given before are kept, so that a red flag answered yes still reaches the
+    physiotherapist."""
     def prompt_int(text: str) -> int | None:
         value = click.prompt(text + " (Enter to skip)", default="", show_default=False,
                              type=str)
@@ -44,7 +75,8 @@ def _ask_interactively() -> Answers:
         return click.confirm(question, default=False)
 
     click.echo("\nA few questions about how you are today.")
-    return ask(prompt_int, confirm)
+    left: list[bool] = []
+    return ask(_until_left(prompt_int, None, left), _until_left(confirm, False, left))
 
 
 def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s: float,
@@ -54,7 +86,8 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
     The end questions are asked however the sets end, also when the sensor was lost: they need
     no sensor, and a red flag must reach the patient's advice and the physiotherapist's alerts.
     Why the session stopped comes first, in one plain line (a ``session_stopped`` event when
-    headless).
+    headless). A patient who leaves the questions (Ctrl-C, Ctrl-D) has the session closed,
+    reported and synced all the same, with the answers given until then.
     """
     from wearable.cli import _run, link_failure, open_store
     from wearable.runner import run_sets
