@@ -33,13 +33,14 @@ from click.testing import CliRunner, Result
 from firmware_protocol.registry import PROFILES
 from firmware_protocol.simulated.faults import Faults
 from rehablink.cli import cli
-from rehablink.clinical import SEEK_CARE_ADVICE
+from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE
 from rehablink.recording import Recording
 from rehablink.simulator.core import simulate
 from rehablink.simulator.spec import SetSpec as SimSpec
-from tests.test_companion_terminal import Terminal
+from tests.test_companion_terminal import CTRL_D, Terminal
 from tests.test_hostile_cli import assert_clean_error
 from tests.test_sync import enroll, record_session, start_server, stop_server
+from wearable.guided import QUESTIONS_SKIPPED
 from wearable.plan import SetSpec
 from wearable.runner import RunOptions, RunResult, run_sets
 from wearable.scan import scan
@@ -451,6 +452,17 @@ def _check_kept_set(home: Path, sid: str, recording: Recording, drop_s: float,
     return document
 
 
+def _new_session_kept(home: Path, before: dict[str, tuple[dict[str, Any], Recording]],
+                      recording: Recording, drop_s: float,
+                      rate_hz: float) -> tuple[str, dict[str, Any]]:
+    """The one session a run added to ``home`` (those ``before`` it untouched), interrupted with
+    its set kept up to the drop (:func:`_check_kept_set`): its id and document."""
+    (sid,) = set(_stored(home)) - set(before)
+    document = _check_kept_set(home, sid, recording, drop_s, rate_hz)
+    _assert_untouched(before, home)
+    return sid, document
+
+
 def _assert_as_sampled(stored: Recording, recording: Recording, rate_hz: float) -> None:
     """``stored`` holds the sensor's samples from the first on, evenly ``rate_hz`` apart, each
     what it sampled of ``recording`` (within the int16 steps on the air)."""
@@ -581,6 +593,9 @@ def _lost_line(home: Path, sid: str, saved: str) -> str:
 
 #: What ``rehab session`` says before the end questions when the sensor was lost mid-set.
 LEAD_IN = "The sensor stopped sending, so the session has stopped. What you did is saved."
+#: ... and when it came back but refused to start streaming again.
+REFUSED_LEAD_IN = ("The sensor would not start again, so the session has stopped. What you did "
+                   "is saved.")
 
 
 def _one_set_plan(tmp_path: Path) -> str:
@@ -625,10 +640,8 @@ def test_companion_session_lost_asks_the_end_questions_and_the_clinic_gets_the_r
         finally:
             code = term.close()
         assert code == 1
-        (sid,) = set(_stored(stored_home)) - set(before)
-        document = _check_kept_set(stored_home, sid, recording, drop_s, 100.0)
+        sid, document = _new_session_kept(stored_home, before, recording, drop_s, 100.0)
         assert document["pain"] == 6 and document["red_flags"] == ["leg_symptoms"]
-        _assert_untouched(before, stored_home)
         screen = term.screen
         line = _lost_line(stored_home, sid,
                           f"what was recorded is saved (session {sid[:8]}, 1 rep)")
@@ -693,6 +706,57 @@ def test_companion_session_lost_before_any_data_keeps_the_answers(
     assert validate(document).red_flags == ("leg_symptoms",)
     _assert_untouched(before, stored_home)
 
+
+
+def test_companion_session_sensor_that_will_not_start_again_says_so_in_one_plain_line(
+        bridge: tuple[Recording, float], bridge_csv: str, stored_home: Path,
+        tmp_path: Path) -> None:
+    """``rehab session`` in a terminal with a Polar that drops in a rest after the first rep and
+    is put on its charger: it is back on the air a second later, and when the companion connects
+    again it refuses to start (PMD error 13). The patient is told so in one plain line before
+    the questions (a wording no test saw), answers pain and a red flag, then leaves the
+    questions with Ctrl-D (the end of input) at the next one: this used to end in "Aborted!",
+    the answers lost and the session left recording. The answers given are stored with the
+    session, closed as interrupted with the set up to the drop, counted; the advice is shown;
+    the command ends with the refusal line and exit 2, no traceback."""
+    recording, drop_s = bridge
+    first, second = list(RED_FLAGS.values())[:2]
+    before = _stored(stored_home)
+    rehab = str(Path(sys.executable).with_name("rehab"))
+    env = {**os.environ, "REHAB_HOME": str(stored_home), "COLUMNS": "100", "LINES": "40"}
+    term = Terminal([rehab, "session", "--plan", _one_set_plan(tmp_path), "--transport",
+                     f"sim:{bridge_csv}", "--scan-timeout", "0.5", "--sim-speed",
+                     f"{LOST_SPEED:g}", "--sim-profile", "polar_pmd", "--sim-disconnect-at",
+                     f"{drop_s}", "--sim-disconnect-for", "1", "--sim-charger-at", f"{drop_s}"],
+                    env)
+    try:
+        term.expect("Ready to start?")
+        term.send("y\n")
+        term.expect(REFUSED_LEAD_IN, timeout=15)
+        term.expect("How bad is your back pain today")
+        term.send("4\n")
+        term.expect(first.question)
+        term.send("y\n")
+        term.expect(second.question)
+        term.wait_reading()
+        term.send(CTRL_D)
+        term.expect("(PMD error 13)")
+    finally:
+        code = term.close()
+    assert code == 2
+    sid, document = _new_session_kept(stored_home, before, recording, drop_s, 52.0)
+    assert (document["pain"], document["red_flags"]) == (4, [first.id])
+    screen = term.screen
+    line = (f"error: Polar Sense SIM00001 (F0:52:4C:00:00:01) refused to start streaming: device "
+            f"in charger (PMD error 13). The session was stopped; what was recorded is saved "
+            f"(session {sid[:8]}, 1 rep).")
+    assert screen.count(REFUSED_LEAD_IN) == 1
+    assert screen.index(REFUSED_LEAD_IN) < screen.index("How bad is your back pain today") < \
+        screen.index(f"\r\n{QUESTIONS_SKIPPED}\r\n") < screen.index(SEEK_CARE_ADVICE) < \
+        screen.index(f"\r\n{line}\r\n")
+    # the questions after the one left are not asked
+    assert all(flag.question not in screen for flag in list(RED_FLAGS.values())[2:])
+    assert "Traceback" not in screen and "Aborted" not in screen
 
 def test_companion_pause_stops_the_give_up_clock(
         bridge: tuple[Recording, float], bridge_csv: str, tmp_path: Path) -> None:

@@ -158,6 +158,8 @@ def test_companion_sim_options_name_every_family_and_model() -> None:
      "the simulated polar_pmd sensor is one of verity_sense, h10; not 'oh1'"),
     (["scan", "--transport", "sim:{csv}", "--sim-model", "h10"],
      "the simulated rehablink sensor has no model to choose; not 'h10'"),
+    (["record", "-e", "bridge", "--transport", "sim:{csv}", "--sim-charger-at", "1"],
+     "--sim-charger-at needs --sim-profile polar_pmd"),
     (["session", "--plan", "/nonexistent/plan.json"], "no plan at /nonexistent/plan.json"),
     (["session", "--plan", "{csv}", "--answers", "pain=3"], "is not valid JSON"),
     (["show", "abcdef12"], "no session 'abcdef12'"),

@@ -85,6 +85,9 @@ def transport_options(func: F) -> F:
                      help="Simulated sensor reboot at T s."),
         click.option("--sim-hang-at", type=click.FloatRange(0.0), default=None, metavar="T",
                      help="Simulated firmware hang at T s: it still connects, sends nothing."),
+        click.option("--sim-charger-at", type=click.FloatRange(0.0), default=None, metavar="T",
+                     help="Simulated Polar put on its charger at T s: from then on it refuses "
+                          "to start streaming (after a link loss, say)."),
         click.option("--sim-mtu", type=click.Choice(["23", "247"]), default="247",
                      show_default=True, help="Largest ATT MTU of the simulated sensor."),
         click.option("--sim-drift-ppm", type=click.FloatRange(-10000, 10000), default=0.0,
@@ -115,9 +118,12 @@ def _run_options(kw: dict[str, Any], **extra: Any) -> Any:
                         disconnect_for_s=kw["sim_disconnect_for"] if kw["sim_disconnect_at"]
                         is not None else 0.0, mtu=int(kw["sim_mtu"]),
                         drift_ppm=kw["sim_drift_ppm"], reboot_at_s=kw["sim_reboot_at"],
-                        hang_at_s=kw["sim_hang_at"])
+                        hang_at_s=kw["sim_hang_at"], charger_at_s=kw["sim_charger_at"])
     except ValueError as exc:  # nan, or a combination the simulated sensor cannot play
         raise BadInput(str(exc)) from None
+    if faults.charger_at_s is not None and sim_profile != "polar_pmd":
+        raise BadInput("--sim-charger-at needs --sim-profile polar_pmd: only a Polar is asked "
+                       "to start, and can refuse")
     return RunOptions(transport=transport, sim_profile=sim_profile, sim_model=sim_model,
                       faults=faults, speed=kw["sim_speed"], address=kw["address"],
                       scan_timeout_s=kw["scan_timeout"],

@@ -42,6 +42,11 @@ class Faults:
         At this time the sensor's firmware hangs for good: its Bluetooth stack still advertises,
         accepts connections and acknowledges reads and writes, but nothing is notified or
         indicated any more (no data, no answer on a control point), whatever the central does.
+    charger_at_s : float or None
+        At this time the sensor is put on its charger: from then on it refuses to start
+        streaming, as a Polar does (PMD error 13, device in charger); a stream under way goes on
+        until the link drops. A Polar only: the other families start on a write they do not
+        answer, so they cannot refuse.
     connection_interval_ms, notifications_per_event : float, int
         Pace notifications like a real link: they leave only at connection events every
         ``connection_interval_ms`` (world time), at most ``notifications_per_event`` per event
@@ -59,6 +64,7 @@ class Faults:
     reboot_at_s: float | None = None
     reboot_downtime_s: float = 1.0
     hang_at_s: float | None = None
+    charger_at_s: float | None = None
     connection_interval_ms: float = 0.0
     notifications_per_event: int = 6
     seed: int = 0
@@ -85,6 +91,8 @@ class Faults:
             raise ValueError("reboot downtime must be >= 0 s")
         if self.hang_at_s is not None and self.hang_at_s < 0:
             raise ValueError("hang time must be >= 0 s")
+        if self.charger_at_s is not None and self.charger_at_s < 0:
+            raise ValueError("charger time must be >= 0 s")
         if self.connection_interval_ms and not 7.5 <= self.connection_interval_ms <= 4000:
             raise ValueError("a connection interval is 7.5..4000 ms (or 0 for none)")
         if self.notifications_per_event < 1:

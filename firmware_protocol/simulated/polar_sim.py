@@ -85,10 +85,11 @@ MODELS = {
 class PolarPmdPersonality(Personality):
     """A Polar Verity Sense or H10 streaming ACC over PMD.
 
-    Set :attr:`in_charger` to have it refuse to start, as a device on its charger does
-    (error 13, device in charger). Set :attr:`unresponsive` to have it take writes to the
-    control point (the stack acknowledges them) and neither answer nor act on them, as a device
-    whose firmware has hung does: a central waiting for an answer waits in vain.
+    Set :attr:`in_charger` (or ``Faults.charger_at_s``, from a time on) to have it refuse to
+    start, as a device on its charger does (error 13, device in charger). Set
+    :attr:`unresponsive` to have it take writes to the control point (the stack acknowledges
+    them) and neither answer nor act on them, as a device whose firmware has hung does: a
+    central waiting for an answer waits in vain.
     """
 
     profile_id = "polar_pmd"
@@ -144,7 +145,8 @@ class PolarPmdPersonality(Personality):
             return ControlResponse(op, kind, ControlStatus.SUCCESS)
         if replay.streaming:
             return ControlResponse(op, kind, ControlStatus.ALREADY_IN_STATE)
-        if self.in_charger:
+        charger_at = self.port.faults.charger_at_s
+        if self.in_charger or (charger_at is not None and self.port.tau_now() >= charger_at):
             return ControlResponse(op, kind, ControlStatus.DEVICE_IN_CHARGER)
         try:
             asked = pmd.parse_settings(command[2:])
