@@ -152,6 +152,13 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (17027, "step_up", "a pelvis lean over in less than 0.9 s is half of a step-up the tilt "
                        "split, not a rep"),
     (57000, "step_up", "a pelvis lean over in less than 0.9 s (gyro) is not a step-up"),
+    (12013, "clamshell", "a posture shift just before a rep: held at 3x the typical range from "
+                         "the old rest but a rep's range from the new one, it is a hold"),
+    (41007, "single_leg_bridge", "the same, accelerometer only"),
+    (11020, "single_leg_bridge", "a disconnect hid a rep's return and the next one's lift: the "
+                                 "movement out and back after the hole is the second rep"),
+    (26016, "squat", "a rep after a disconnect timed to top inside it is one of the two reps "
+                     "the hole hid, not a neighbour of them"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -277,6 +277,16 @@ def test_hidden_reps_follow_a_steady_rhythm_only() -> None:
     assert hidden_reps(uneven, [[22.0, 29.0]]) == []
 
 
+def test_a_rep_timed_to_top_inside_a_hole_is_one_the_hole_hid() -> None:
+    """The rep after a hole, its lift hidden, is timed to top inside the hole (the tilt is
+    interpolated up to where the data resume): it is one of the reps the rhythm says the hole
+    hid, not a neighbour beside them."""
+    reps = _reps_at([10.0, 15.0, 20.0, 29.5, 35.0, 40.0])  # 25 s hidden, 30 s timed at 29.5
+    assert hidden_reps(reps, [[22.0, 29.8]]) == []
+    (hidden,) = hidden_reps(_reps_at([10.0, 15.0, 20.0, 34.5, 40.0, 45.0]), [[22.0, 34.8]])
+    assert hidden.top == pytest.approx(27.25)  # of the two at 25 and 30 s, one is still hidden
+
+
 def test_minjerk_ratio_matches_the_profile() -> None:
     # Speed 30 u^2 (1 - u)^2 on 0..1: 50 % of its peak at u = 0.7706, 20 % at 0.8717.
     assert minjerk_ratio(0.5, 0.2) == pytest.approx((1 - 0.8717) / (0.8717 - 0.7706), rel=2e-3)

@@ -19,6 +19,8 @@ ANCHOR_TICKS = 5
 EXIT_SHARE = 0.3
 #: Shortest time out and back that can be a movement of the exercise, s.
 MIN_EXCURSION_S = 0.35
+#: A tilt from the anchor within these multiples of the typical range is a rep's.
+HELD_SHARE = (0.5, 1.5)
 #: Two directions further apart than this are different ways, degrees.
 SHIFT_ANGLE_DEG = 60.0
 
@@ -152,6 +154,14 @@ class AnchorTracker:
         if self._away_walk:
             return Rebase(list(self.anchor), d, None)
         return self._rebase(t, d)
+
+    def held_from_anchor(self, g: list[float], typical_deg: float) -> bool:
+        """Whether ``g`` is a rep's range away from the anchor, left since it was still there:
+        a hold at the top of a rep from a new rest posture (a shift just before the rep), which
+        the stillness rules must not take for a posture change itself."""
+        if not self._away or self.anchor is None:
+            return False
+        return HELD_SHARE[0] * typical_deg <= angle(g, self.anchor) <= HELD_SHARE[1] * typical_deg
 
     def _second_step(self, t: float, g: list[float], still: bool, still_ticks: int,
                      walking: bool, enter_deg: float, typical_deg: float) -> Rebase | None:

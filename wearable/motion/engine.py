@@ -27,6 +27,7 @@ from wearable.motion.preprocess import (
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
 from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
 from wearable.motion.review import (
+    GAP_SPLIT_S,
     HIDE_MIN_S,
     fidget_limit_s,
     hidden_reps,
@@ -52,6 +53,9 @@ TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
 #: Data filtered beyond a rep's window on either side, s: several time constants of the tilt
 #: low-pass.
 FILTER_PAD_S = 1.0
+#: A rep timed to end this soon after a hole in the data (or inside it) may have returned inside
+#: it, s.
+HOLE_END_S = 0.5
 
 
 class _Grow:
@@ -195,9 +199,10 @@ class Engine:
         # Decide on the data up to now only, so that offline analysis (which has the whole
         # recording in the buffers already) takes exactly the live decisions.
         self.excursions.append(ex)
-        timing = self._time(len(self.excursions) - 1, until=ex.close_t)
-        if timing is None:  # too short to be a rep: a fidget or a step
-            return
+        for timing in self._times(len(self.excursions) - 1, until=ex.close_t):
+            self._on_timed(ex, timing, out)
+
+    def _on_timed(self, ex: Excursion, timing: RepTiming, out: list[ev.Event]) -> None:
         rom = timing.rom_deg
         self._roms.append((ex.close_t, rom))
         typical = typical_range([r for _, r in self._roms], self.profile.rom_range_deg[0])
@@ -282,12 +287,35 @@ class Engine:
         _, vectors = np.linalg.eigh(scatter)
         return np.asarray(vectors[:, -1], dtype=np.float64)
 
+    def _times(self, k: int, until: float | None = None,
+               set_direction: FloatArray | None = None,
+               set_axis: FloatArray | None = None) -> list[RepTiming]:
+        """The reps of excursion ``k``: none (too short to be a rep: a fidget or a step), one,
+        or two when a hole in the data hid the return of one rep and the lift of the next.
+
+        The tilt is interpolated straight across the hole, so the excursion does not close
+        between the two: its timing ends at the first rep's return inside the hole. A movement
+        out and back after the hole, long enough to be a rep, is then the second rep.
+        """
+        first = self._time(k, until, set_direction, set_axis)
+        if first is None:
+            return []
+        close_t = self.excursions[k].close_t
+        hole = next((g for g in self._gaps if g[1] - g[0] >= GAP_SPLIT_S
+                     and first.lower_start <= g[1] and g[0] <= first.end <= g[1] + HOLE_END_S
+                     and close_t - g[1] >= self.profile.min_movement_s), None)
+        if hole is None:
+            return [first]
+        second = self._time(k, until, set_direction, set_axis, after=hole[1])
+        return [first] if second is None else [first, second]
+
     def _time(self, k: int, until: float | None = None,
               set_direction: FloatArray | None = None,
-              set_axis: FloatArray | None = None) -> RepTiming | None:
-        """Time excursion ``k`` on the data around it, never reaching into its neighbours."""
+              set_axis: FloatArray | None = None, after: float | None = None) -> RepTiming | None:
+        """Time excursion ``k`` on the data around it, never reaching into its neighbours
+        (``after``: only its part after this time, s)."""
         ex = self.excursions[k]
-        first = ex.start_t - MARGIN_S
+        first = ex.start_t - MARGIN_S if after is None else after
         if k > 0:
             prev = self.excursions[k - 1]
             # The two halves of a step-up at the thigh overlap: stepping down starts before the
@@ -314,7 +342,8 @@ class Engine:
         else:
             gyro, g = None, unit_rows(zero_phase_lowpass(self._acc.view[w0:w1]))
         return refine(t[w0:w1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
-                      ex.start_t, ex.close_t, self.profile.two_phase, set_direction, set_axis,
+                      ex.start_t if after is None else after, ex.close_t,
+                      self.profile.two_phase, set_direction, set_axis,
                       (first, last), self.profile.min_movement_s)
 
     def _rep(self, timing: RepTiming, kind: str) -> Rep:
@@ -337,13 +366,13 @@ class Engine:
         walks = real_walks(self.segmenter.walk_started, self.segmenter.walk_ended)
         set_direction, set_axis = self._set_direction(), self._set_axis()
         overshoot = overshoots(self.excursions, set_direction)
-        timings = [self._time(k, set_direction=set_direction, set_axis=set_axis)
-                   for k, (ex, o) in enumerate(zip(self.excursions, overshoot, strict=True))
+        timings = [tm for k, (ex, o) in enumerate(zip(self.excursions, overshoot, strict=True))
                    if not o and not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
-                                        for w in walks)]
+                                        for w in walks)
+                   for tm in self._times(k, set_direction=set_direction, set_axis=set_axis)]
         kept: list[RepTiming] = []
         for tm in timings:
-            if tm is None or tm.rom_deg > self.profile.max_rom_deg:
+            if tm.rom_deg > self.profile.max_rom_deg:
                 continue
             if kept and tm.top <= kept[-1].lower_start:  # the same movement found twice
                 if tm.rom_deg > kept[-1].rom_deg:

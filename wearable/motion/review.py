@@ -90,7 +90,9 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
     are two or more periods apart, the missing reps are placed at even spacing between them,
     with the set's median phase durations and the neighbours' mean range. The hole must be able
     to hold most of each: a hole shorter than half a period hides none, and one of n periods
-    hides at most n reps. ``reps`` are the counted reps in time order.
+    hides at most n reps. The rep after the hole, when its lift was hidden, is timed to top
+    inside the hole (the tilt is interpolated up to where the data resume): it is one of those
+    n. ``reps`` are the counted reps in time order.
     """
     if not gaps or len(reps) < HIDE_MIN_SPACINGS + 1:
         return []
@@ -117,6 +119,8 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
         if span < HIDE_PERIODS * period:
             continue
         n = min(round(span / period) - 1, int((g1 - g0) / period + 0.5))
+        if g0 <= nxt.top <= g1:
+            n -= 1  # the rep after the hole was timed to top inside it: it is one of them
         for j in range(1, n + 1):
             top = prev.top + j * span / (n + 1)
             out.append(Rep(start=top - lift, top=top, lower_start=top + hold,

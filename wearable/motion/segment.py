@@ -320,6 +320,8 @@ class Segmenter:
             return True
         if still_s < SHIFT_S or not self.learned or theta < 0.5 * self.typical_deg:
             return False
+        if self._anchors.held_from_anchor(g, self.typical_deg):
+            return False
         if theta > 3.0 * self.typical_deg:
             return True
         if self.direction is not None and self.ref is not None:
