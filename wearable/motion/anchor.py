@@ -79,6 +79,7 @@ class AnchorTracker:
         self._away_start = self._away_dist = self._away_peak_t = 0.0
         self._away_peak_g: list[float] = [0.0, 0.0, 1.0]
         self._away_walk = False
+        self._away_hole = False
         self._returned = 0
         self._back_t: float | None = None
         self._back_min = 0.0
@@ -86,7 +87,8 @@ class AnchorTracker:
         self._second: _Second | None = None
 
     def step(self, t: float, g: list[float], still: bool, still_ticks: int, walking: bool,
-             enter_deg: float, typical_deg: float, far_deg: float) -> Rebase | None:
+             enter_deg: float, typical_deg: float, far_deg: float,
+             in_hole: bool = False) -> Rebase | None:
         """Advance one tick.
 
         Parameters
@@ -103,6 +105,11 @@ class AnchorTracker:
             Tilt that opens an excursion and the set's typical range, degrees.
         far_deg : float
             Stillness this far from the anchor is a later stage of a posture change, degrees.
+        in_hole : bool
+            Whether the tick is interpolated across a hole in the data. A movement away from
+            the anchor that went through a hole is not a rep from it: where the segment went
+            is unknown (a hold at the top, then a return to the rest and the next rep's lift
+            hidden, looks like a movement out of the top and back).
         """
         if not self._away:
             if still and still_ticks >= ANCHOR_TICKS:
@@ -111,11 +118,7 @@ class AnchorTracker:
                 return None
             d = angle(g, self.anchor)
             if d > enter_deg:
-                self._away, self._away_start, self._away_dist = True, t, d
-                self._away_peak_t, self._away_peak_g, self._away_walk = t, g, walking
-                self._returned = 0
-                self._back_t = None
-                self._second = None
+                self._leave(t, g, walking, in_hole, d)
             return None
         assert self.anchor is not None
         d = angle(g, self.anchor)
@@ -126,6 +129,7 @@ class AnchorTracker:
             self._second = None
             return None
         self._away_walk = self._away_walk or walking
+        self._away_hole = self._away_hole or in_hole
         second = self._second_step(t, g, still, still_ticks, walking, enter_deg, typical_deg)
         if second is not None:
             return second
@@ -144,6 +148,9 @@ class AnchorTracker:
             # (reps with no rest after getting up or lying down). The first was a rep-sized
             # movement from a new rest posture; a wobble during a hold is far smaller.
             back_t, self._back_t = self._back_t, None
+            if self._away_hole:  # judged afresh: a movement out of the anchor from here
+                self._leave(back_t, g, walking, in_hole, d)
+                return None
             if (self._away_dist >= 0.5 * typical_deg and not self._away_walk
                     and back_t - self._away_start >= MIN_EXCURSION_S
                     and tangent_angle(g, self._away_peak_g, self.anchor) < SHIFT_ANGLE_DEG
@@ -151,9 +158,21 @@ class AnchorTracker:
                 return self._rebase(back_t, self._back_min)
         if self._returned < ANCHOR_TICKS:
             return None
+        if self._away_hole:  # back at the anchor, still: the next movement is judged afresh
+            self._away = False
+            return None
         if self._away_walk:
             return Rebase(list(self.anchor), d, None)
         return self._rebase(t, d)
+
+    def _leave(self, t: float, g: list[float], walking: bool, in_hole: bool, d: float) -> None:
+        """A movement out of the anchor begins (at ``t``, ``d`` degrees from it now)."""
+        self._away, self._away_start, self._away_dist = True, t, d
+        self._away_peak_t, self._away_peak_g, self._away_walk = t, g, walking
+        self._away_hole = in_hole
+        self._returned = 0
+        self._back_t = None
+        self._second = None
 
     def held_from_anchor(self, g: list[float], typical_deg: float) -> bool:
         """Whether ``g`` is a rep's range away from the anchor, left since it was still there:

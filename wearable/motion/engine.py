@@ -22,6 +22,7 @@ from wearable.motion.preprocess import (
     ImpactMeter,
     LowPass,
     Resampler,
+    runs,
     zero_phase_lowpass,
 )
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
@@ -54,8 +55,12 @@ TICK_SAMPLES = round(GRID_HZ / TICK_HZ)
 #: low-pass.
 FILTER_PAD_S = 1.0
 #: A rep timed to end this soon after a hole in the data (or inside it) may have returned inside
-#: it, s.
+#: it; one timed to start this soon before it (or inside it) may have lifted inside it, s.
 HOLE_END_S = 0.5
+#: A rep seen on one side of a hole turns there: its return begins this long before the hole,
+#: or its lift stops this long after it, s (else it is the lift or the return of a rep whose
+#: top the hole hid).
+HOLE_TURN_S = 0.2
 
 
 class _Grow:
@@ -96,6 +101,7 @@ class Engine:
         self._tail_g = np.zeros((0, 3))
         self._tail_r = np.zeros(0)
         self._tail_t = np.zeros(0)
+        self._tail_h = np.zeros(0, dtype=bool)
         self.segmenter = Segmenter(profile)
         self.excursions: list[Excursion] = []
         self._barriers: list[tuple[float, float]] = []  # (start, close) of aborted movements
@@ -129,17 +135,24 @@ class Engine:
         gg = np.vstack((self._tail_g, g))
         rr = np.concatenate((self._tail_r, r2))
         tt = np.concatenate((self._tail_t, chunk.t))
+        # A hole's grid points come in one chunk (when the data resume); only holes long
+        # enough to hide a turn of a rep count (dropped packets are interpolated over).
+        hole = np.zeros(chunk.gap.size, dtype=bool)
+        for a, b in runs(chunk.gap):
+            hole[a:b + 1] = b + 1 - a >= GAP_SPLIT_S * GRID_HZ
+        hh = np.concatenate((self._tail_h, hole))
         n = (gg.shape[0] // TICK_SAMPLES) * TICK_SAMPLES
-        self._tail_g, self._tail_r, self._tail_t = gg[n:], rr[n:], tt[n:]
+        self._tail_g, self._tail_r, self._tail_t, self._tail_h = gg[n:], rr[n:], tt[n:], hh[n:]
         if n == 0:
             return []
         tick_t = tt[TICK_SAMPLES - 1:n:TICK_SAMPLES].tolist()
         tick_g = gg[TICK_SAMPLES - 1:n:TICK_SAMPLES].tolist()
         tick_r = rr[:n].reshape(-1, TICK_SAMPLES).mean(axis=1).tolist()
+        tick_h: list[bool] = np.any(hh[:n].reshape(-1, TICK_SAMPLES), axis=1).tolist()
         out: list[ev.Event] = []
         step = self.segmenter.step
-        for ti, gi, ri in zip(tick_t, tick_g, tick_r, strict=True):
-            e = step(ti, gi, ri)
+        for ti, gi, ri, hi in zip(tick_t, tick_g, tick_r, tick_h, strict=True):
+            e = step(ti, gi, ri, hi)
             if e is not None:
                 self._on_tick_event(e, out)
             if self.segmenter.phase is Phase.ACTIVE:
@@ -291,30 +304,49 @@ class Engine:
                set_direction: FloatArray | None = None,
                set_axis: FloatArray | None = None) -> list[RepTiming]:
         """The reps of excursion ``k``: none (too short to be a rep: a fidget or a step), one,
-        or two when a hole in the data hid the return of one rep and the lift of the next.
+        or more when a hole in the data hid the return of one rep and the lift of the next.
 
         The tilt is interpolated straight across the hole, so the excursion does not close
-        between the two: its timing ends at the first rep's return inside the hole. A movement
-        out and back after the hole, long enough to be a rep, is then the second rep.
+        between the two, and its timing takes one of them: the one before the hole (it then
+        ends in the hole) or the one after it (it then starts in the hole); or neither, when
+        the two make no rep together (the tilt ends far from where it began). A movement out
+        and back on the other side of the hole, long enough to be a rep and turning there (its
+        return begun before the hole, or its lift over after it), is the other rep. (A rep
+        that spans the hole from its top to its lowering is split later, by the set's rhythm:
+        ``review.split_at_gaps``; a hold with a hole in it looks the same.)
         """
-        first = self._time(k, until, set_direction, set_axis)
-        if first is None:
-            return []
-        close_t = self.excursions[k].close_t
-        hole = next((g for g in self._gaps if g[1] - g[0] >= GAP_SPLIT_S
-                     and first.lower_start <= g[1] and g[0] <= first.end <= g[1] + HOLE_END_S
-                     and close_t - g[1] >= self.profile.min_movement_s), None)
-        if hole is None:
-            return [first]
-        second = self._time(k, until, set_direction, set_axis, after=hole[1])
-        return [first] if second is None else [first, second]
+        timing = self._time(k, until, set_direction, set_axis)
+        ex, min_s = self.excursions[k], self.profile.min_movement_s
+        holes = [g for g in self._gaps if g[1] - g[0] >= GAP_SPLIT_S]
+        before = after = None
+        if timing is None:
+            before = after = next((g for g in holes if g[0] - ex.start_t >= min_s
+                                   and ex.close_t - g[1] >= min_s), None)
+        else:
+            after = next((g for g in holes if timing.lower_start <= g[1]
+                          and g[0] <= timing.end <= g[1] + HOLE_END_S
+                          and ex.close_t - g[1] >= min_s), None)
+            before = next((g for g in holes if timing.top >= g[0]
+                           and g[0] - HOLE_END_S <= timing.start <= g[1]
+                           and g[0] - ex.start_t >= min_s), None)
+        out = [] if timing is None else [timing]
+        if before is not None:
+            tm = self._time(k, until, set_direction, set_axis, span=(None, before[0]))
+            if tm is not None and tm.lower_start < before[0] - HOLE_TURN_S:
+                out.insert(0, tm)
+        if after is not None:
+            tm = self._time(k, until, set_direction, set_axis, span=(after[1], None))
+            if tm is not None and tm.top > after[1] + HOLE_TURN_S:
+                out.append(tm)
+        return out
 
     def _time(self, k: int, until: float | None = None,
-              set_direction: FloatArray | None = None,
-              set_axis: FloatArray | None = None, after: float | None = None) -> RepTiming | None:
+              set_direction: FloatArray | None = None, set_axis: FloatArray | None = None,
+              span: tuple[float | None, float | None] = (None, None)) -> RepTiming | None:
         """Time excursion ``k`` on the data around it, never reaching into its neighbours
-        (``after``: only its part after this time, s)."""
+        (``span``: only its part after and before these times, s)."""
         ex = self.excursions[k]
+        after, before = span
         first = ex.start_t - MARGIN_S if after is None else after
         if k > 0:
             prev = self.excursions[k - 1]
@@ -322,6 +354,8 @@ class Engine:
             # thigh is quite upright again; the lowest tilt between them is searched instead.
             first = max(first, prev.peak_t if self.profile.step_halves else prev.close_t)
         last = ex.close_t + MARGIN_S if until is None else until
+        if before is not None:
+            last = min(last, before)
         if k + 1 < len(self.excursions):
             last = min(last, self.excursions[k + 1].start_t)
         for b_start, b_close in self._barriers:
@@ -342,9 +376,10 @@ class Engine:
         else:
             gyro, g = None, unit_rows(zero_phase_lowpass(self._acc.view[w0:w1]))
         return refine(t[w0:w1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
-                      ex.start_t if after is None else after, ex.close_t,
+                      ex.start_t if after is None else after,
+                      ex.close_t if before is None else before,
                       self.profile.two_phase, set_direction, set_axis,
-                      (first, last), self.profile.min_movement_s)
+                      (first, last), self.profile.min_movement_s, span != (None, None))
 
     def _rep(self, timing: RepTiming, kind: str) -> Rep:
         stab = stability_deg(timing, self.profile)
@@ -353,7 +388,7 @@ class Engine:
             flags.append("reduced_rom")
         if is_rotating(stab):
             flags.append("pelvis_rotating")
-        if any(g[1] - g[0] >= HIDE_MIN_S and g[0] < timing.end and g[1] > timing.start
+        if any(g[1] - g[0] >= HIDE_MIN_S and g[0] <= timing.end and g[1] >= timing.start
                for g in self._gaps):
             flags.append("in_gap")
         return Rep(start=timing.start, top=timing.top, lower_start=timing.lower_start,

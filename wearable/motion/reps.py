@@ -184,7 +184,7 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
            set_direction: FloatArray | None = None,
            set_axis: FloatArray | None = None,
            window: tuple[float, float] | None = None,
-           min_s: float = MIN_REP_S) -> RepTiming | None:
+           min_s: float = MIN_REP_S, in_hole: bool = False) -> RepTiming | None:
     """Time one excursion from the grid samples around it.
 
     Parameters
@@ -199,6 +199,10 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
         feed the tilt speed's filter, so that its edges are real data, not made-up padding.
     min_s : float
         Shortest movement that can be timed as a rep, s (``MotionProfile.min_movement_s``).
+    in_hole : bool
+        Whether ``window`` ends (or begins) at a hole in the data that hid the rep's return
+        (or its lift): the tilt there is no rest, so ending far from where it began is no
+        posture change.
     two_phase : bool
         Step-ups: the pelvis leans while stepping up and again while stepping down, less so on
         the step, so the tilt has two humps: the top is where the fall from the first into the
@@ -241,7 +245,7 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
     rom = float(along[ip] - min(along[lo_i], along[hi_i]))
     lift = float(along[ip] - max(along[lo_i], along[hi_i]))
     uneven = abs(float(along[lo_i] - along[hi_i]))
-    if not two_phase and uneven > max(UNEVEN_SHARE * lift, UNEVEN_FLOOR_DEG):
+    if not two_phase and not in_hole and uneven > max(UNEVEN_SHARE * lift, UNEVEN_FLOOR_DEG):
         # Out from one posture and back past it to another far off (crouching on the way down
         # to the floor, or up from it): part of a posture change, not a rep.
         return None

@@ -70,6 +70,9 @@ LOOKBACK_S = 6.0
 LOOKBACK_STILL_S = 0.5
 #: ... and how far beyond its end that one movement may pass on the way (a multiple of its range).
 LOOKBACK_OVERSHOOT = 1.3
+#: Stillness away from rest within these multiples of the typical range is a hold at a rep's top
+#: (for what a hole in the data hides).
+HOLE_HOLD_SHARE = (0.7, 1.5)
 #: Smoothing of the footfall measure, s.
 WALK_TAU_S = 0.3
 #: The footfall measure must stay high this long to mean walking, s.
@@ -150,7 +153,8 @@ class Segmenter:
         typical = min(self.typical_deg, self.profile.rom_range_deg[1])
         return max(ENTER_FLOOR_DEG, ENTER_SHARE * typical)
 
-    def step(self, t: float, g: list[float], residual_ms: float) -> TickEvent | None:
+    def step(self, t: float, g: list[float], residual_ms: float,
+             in_hole: bool = False) -> TickEvent | None:
         """Advance one tick.
 
         Parameters
@@ -161,6 +165,9 @@ class Segmenter:
             Unit gravity direction in the sensor frame.
         residual_ms : float
             Mean square acceleration above the tilt band over the tick, g².
+        in_hole : bool
+            Whether the tick's samples are interpolated across a hole in the data: a straight
+            line there is no stillness to anchor a new rest on.
         """
         # Speed over SPEED_TICKS ticks: sensor noise averages out, slow drifts stay slow.
         self._recent.append(g)
@@ -253,8 +260,14 @@ class Segmenter:
                 return TickEvent("abort", t, ex)
             return TickEvent("close", t, ex)
         far = max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])
+        anchor = self._anchors.anchor
+        # A hole in the data while held at what may be a rep's top: where the segment went is
+        # unknown, so coming back to the top is no rep from it (see AnchorTracker.step).
+        hold_hole = (in_hole and anchor is not None
+                     and HOLE_HOLD_SHARE[0] * self.typical_deg <= _angle(anchor, self.ref)
+                     <= HOLE_HOLD_SHARE[1] * self.typical_deg)
         rebase = self._anchors.step(t, g, still, self._active_still, walking, self.enter_deg,
-                                    self.typical_deg, far)
+                                    self.typical_deg, far, hold_hole)
         if rebase is not None:
             self.ref, self.phase, self._valley = rebase.ref, Phase.REST, rebase.valley
             if rebase.close is None:  # walking
