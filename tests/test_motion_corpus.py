@@ -164,6 +164,11 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (18013, "generic", "a disconnect in the first reps after lying down: the new rest is still "
                        "found from the reps out of it and back"),
     (20006, "bridge", "the same after a posture shift of half a rep's range"),
+    (32003, "clamshell", "a disconnect in the first rep's lowering, held at its top before any "
+                         "rep was counted: the top is not taken for the rest"),
+    (18010, "generic", "the same at 45 deg"),
+    (38001, "generic", "... but stillness 84 deg from standing before any rep is lying down, not "
+                       "a top"),
     (45008, "hip_hinge", "two reps around a hole that make no rep together are timed each on "
                          "its side of it"),
     (43010, "side_leg_raise", "a slow rep whose top a hole hid: its lift before the hole is not "

@@ -73,6 +73,9 @@ LOOKBACK_OVERSHOOT = 1.3
 #: Stillness away from rest within these multiples of the typical range is a hold at a rep's top
 #: (for what a hole in the data hides).
 HOLE_HOLD_SHARE = (0.7, 1.5)
+#: ... and before any rep is counted, within the exercise's plausible range up to this tilt,
+#: degrees (lying down from standing is 80-90 deg).
+UNLEARNED_TOP_MAX_DEG = 70.0
 #: Smoothing of the footfall measure, s.
 WALK_TAU_S = 0.3
 #: The footfall measure must stay high this long to mean walking, s.
@@ -260,12 +263,9 @@ class Segmenter:
                 return TickEvent("abort", t, ex)
             return TickEvent("close", t, ex)
         far = max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])
-        anchor = self._anchors.anchor
         # A hole in the data while held at what may be a rep's top: where the segment went is
         # unknown, so coming back to the top is no rep from it (see AnchorTracker.step).
-        hold_hole = (in_hole and anchor is not None
-                     and HOLE_HOLD_SHARE[0] * self.typical_deg <= _angle(anchor, self.ref)
-                     <= HOLE_HOLD_SHARE[1] * self.typical_deg)
+        hold_hole = in_hole and self._at_top(self._anchors.anchor)
         rebase = self._anchors.step(t, g, still, self._active_still, walking, self.enter_deg,
                                     self.typical_deg, far, hold_hole)
         if rebase is not None:
@@ -291,6 +291,18 @@ class Segmenter:
             self._topped = True
             return TickEvent("top", t - 0.1)
         return None
+
+    def _at_top(self, g: list[float] | None) -> bool:
+        """Whether the orientation ``g`` may be a rep's top: a rep's range from the rest (the
+        typical range's, once reps are counted; the exercise's plausible one before)."""
+        if g is None or self.ref is None:
+            return False
+        tilt = _angle(g, self.ref)
+        if self.learned:
+            return (HOLE_HOLD_SHARE[0] * self.typical_deg <= tilt
+                    <= HOLE_HOLD_SHARE[1] * self.typical_deg)
+        return self.profile.rom_range_deg[0] <= tilt <= min(self.profile.rom_range_deg[1],
+                                                            UNLEARNED_TOP_MAX_DEG)
 
     def _rest_left(self) -> tuple[float, list[float]] | None:
         """At the recording's first stillness, the rest the segment left for it, if it was
