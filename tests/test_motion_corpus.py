@@ -169,6 +169,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (18010, "generic", "the same at 45 deg"),
     (38001, "generic", "... but stillness 84 deg from standing before any rep is lying down, not "
                        "a top"),
+    (21001, "single_leg_bridge", "a posture shift of half a rep's range against the reps' way: "
+                                 "still there for 1 s, it is the new rest"),
+    (24026, "hip_hitch", "the same, among fidgets and sway"),
     (45008, "hip_hinge", "two reps around a hole that make no rep together are timed each on "
                          "its side of it"),
     (43010, "side_leg_raise", "a slow rep whose top a hole hid: its lift before the hole is not "

@@ -50,6 +50,9 @@ ENTER_FLOOR_DEG = 0.8
 #: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
 #: posture shift after this time, s.
 SHIFT_S = 1.0
+#: ... from this share of the typical range on (a shift of half a rep's range the other way
+#: left every later rep's top near the old rest; the excursions open at ``ENTER_SHARE``).
+SHIFT_MIN_SHARE = 0.3
 #: Stillness away from rest for the profile's longest time is a new posture only if the tilt
 #: has crept less than this share of the opening tilt meanwhile.
 STILL_SPAN_SHARE = 0.5
@@ -343,7 +346,7 @@ class Segmenter:
         if (still_s >= SHIFT_S and not self.learned
                 and theta > FAR_UNLEARNED_SHARE * self.profile.rom_range_deg[1]):
             return True
-        if still_s < SHIFT_S or not self.learned or theta < 0.5 * self.typical_deg:
+        if still_s < SHIFT_S or not self.learned or theta < SHIFT_MIN_SHARE * self.typical_deg:
             return False
         if self._anchors.held_from_anchor(g, self.typical_deg):
             return False
