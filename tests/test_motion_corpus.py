@@ -172,6 +172,10 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (21001, "single_leg_bridge", "a posture shift of half a rep's range against the reps' way: "
                                  "still there for 1 s, it is the new rest"),
     (24026, "hip_hitch", "the same, among fidgets and sway"),
+    (27011, "step_up", "a slow step-up, still at the peak of both leans: the lean while stepping "
+                       "down, back near the first one's peak, is no rep from it"),
+    (37035, "step_up", "the same with a gyro, among partial attempts"),
+    (42002, "clamshell", "a posture shift of half a rep's range after two reps is not a top"),
     (45008, "hip_hinge", "two reps around a hole that make no rep together are timed each on "
                          "its side of it"),
     (43010, "side_leg_raise", "a slow rep whose top a hole hid: its lift before the hole is not "

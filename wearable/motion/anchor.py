@@ -88,7 +88,7 @@ class AnchorTracker:
 
     def step(self, t: float, g: list[float], still: bool, still_ticks: int, walking: bool,
              enter_deg: float, typical_deg: float, far_deg: float,
-             in_hole: bool = False) -> Rebase | None:
+             in_hole: bool = False, rest: list[float] | None = None) -> Rebase | None:
         """Advance one tick.
 
         Parameters
@@ -110,6 +110,10 @@ class AnchorTracker:
             the anchor that went through a hole is not a rep from it: where the segment went
             is unknown (a hold at the top, then a return to the rest and the next rep's lift
             hidden, looks like a movement out of the top and back).
+        rest : list of 3 floats, optional
+            The rest direction, when the anchor may be a rep's top (only then). A movement from
+            it toward the rest and back is a dip in a hold (a step-up's upright moment on the
+            step between its two leans), not a rep from a new rest.
         """
         if not self._away:
             if still and still_ticks >= ANCHOR_TICKS:
@@ -148,7 +152,7 @@ class AnchorTracker:
             # (reps with no rest after getting up or lying down). The first was a rep-sized
             # movement from a new rest posture; a wobble during a hold is far smaller.
             back_t, self._back_t = self._back_t, None
-            if self._away_hole:  # judged afresh: a movement out of the anchor from here
+            if self._no_rep(rest):  # judged afresh: a movement out of the anchor from here
                 self._leave(back_t, g, walking, in_hole, d)
                 return None
             if (self._away_dist >= 0.5 * typical_deg and not self._away_walk
@@ -158,12 +162,20 @@ class AnchorTracker:
                 return self._rebase(back_t, self._back_min)
         if self._returned < ANCHOR_TICKS:
             return None
-        if self._away_hole:  # back at the anchor, still: the next movement is judged afresh
+        if self._no_rep(rest):  # back at the anchor, still: the next movement is judged afresh
             self._away = False
             return None
         if self._away_walk:
             return Rebase(list(self.anchor), d, None)
         return self._rebase(t, d)
+
+    def _no_rep(self, rest: list[float] | None) -> bool:
+        """Whether the movement out of the anchor and back can be no rep from it: it went
+        through a hole in the data, or from a rep's top toward the rest."""
+        assert self.anchor is not None
+        return self._away_hole or (
+            rest is not None
+            and tangent_angle(self._away_peak_g, rest, self.anchor) < SHIFT_ANGLE_DEG)
 
     def _leave(self, t: float, g: list[float], walking: bool, in_hole: bool, d: float) -> None:
         """A movement out of the anchor begins (at ``t``, ``d`` degrees from it now)."""

@@ -268,9 +268,10 @@ class Segmenter:
         far = max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])
         # A hole in the data while held at what may be a rep's top: where the segment went is
         # unknown, so coming back to the top is no rep from it (see AnchorTracker.step).
-        hold_hole = in_hole and self._at_top(self._anchors.anchor)
+        at_top = self._at_top(self._anchors.anchor)
         rebase = self._anchors.step(t, g, still, self._active_still, walking, self.enter_deg,
-                                    self.typical_deg, far, hold_hole)
+                                    self.typical_deg, far, in_hole and at_top,
+                                    self.ref if at_top else None)
         if rebase is not None:
             self.ref, self.phase, self._valley = rebase.ref, Phase.REST, rebase.valley
             if rebase.close is None:  # walking
@@ -297,11 +298,11 @@ class Segmenter:
 
     def _at_top(self, g: list[float] | None) -> bool:
         """Whether the orientation ``g`` may be a rep's top: a rep's range from the rest (the
-        typical range's, once reps are counted; the exercise's plausible one before)."""
+        typical range's, once reps are seen; the exercise's plausible one before)."""
         if g is None or self.ref is None:
             return False
         tilt = _angle(g, self.ref)
-        if self.learned:
+        if self.direction is not None:  # reps seen
             return (HOLE_HOLD_SHARE[0] * self.typical_deg <= tilt
                     <= HOLE_HOLD_SHARE[1] * self.typical_deg)
         return self.profile.rom_range_deg[0] <= tilt <= min(self.profile.rom_range_deg[1],
