@@ -176,6 +176,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                        "down, back near the first one's peak, is no rep from it"),
     (37035, "step_up", "the same with a gyro, among partial attempts"),
     (42002, "clamshell", "a posture shift of half a rep's range after two reps is not a top"),
+    (47030, "step_up", "a recording begun with the first rep: it is counted at the first "
+                       "stillness after it"),
     (45008, "hip_hinge", "two reps around a hole that make no rep together are timed each on "
                          "its side of it"),
     (43010, "side_leg_raise", "a slow rep whose top a hole hid: its lift before the hole is not "
@@ -206,6 +208,22 @@ def _cut(recording: Recording, start: float, end: float) -> Recording:
     keep = (recording.t < start) | (recording.t >= end)
     gyro = recording.gyro[keep] if recording.gyro is not None else None
     return Recording(t=recording.t[keep], acc=recording.acc[keep], gyro=gyro)
+
+
+@pytest.mark.parametrize("exercise", ["bridge", "squat", "hip_hinge", "hip_hitch", "step_up"])
+def test_a_recording_that_begins_with_the_first_rep(exercise: str) -> None:
+    """Recording started a moment before the first lift (no still rest before it): the first
+    rep is counted once the segment is first still, back at rest after it. (Where the first
+    stillness is a hold at the top instead, the rest is found from the movement into it.)"""
+    spec = SetSpec(exercise, n_reps=6, hold_s=0.5, rest_s=1.5)
+    recording, truth = simulate(spec, 2990 + sorted(EXERCISES).index(exercise))
+    first = truth.reps[0]
+    keep = recording.t >= first["start"] - 0.2
+    gyro = recording.gyro[keep] if recording.gyro is not None else None
+    cut = Recording(t=recording.t[keep], acc=recording.acc[keep], gyro=gyro)
+    result = analyze(cut, exercise)
+    assert result.rep_count == truth.rep_count
+    assert abs(result.reps[0].top - first["top"]) < 0.5
 
 
 @pytest.mark.parametrize("exercise", ["bridge", "squat", "hip_hinge", "single_leg_bridge",

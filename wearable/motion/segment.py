@@ -206,7 +206,8 @@ class Segmenter:
             if self.ref is None:  # the recording's first settling: how the segment got here
                 self._settling.append((t, g, still))
             if self._still_ticks >= SETTLE_S * TICK_HZ:
-                left = self._rest_left() if self.ref is None else None
+                first = self._rep_before(g) if self.ref is None else None
+                left = self._rest_left() if self.ref is None and first is None else None
                 self._settling.clear()
                 if left is not None:  # still at the top of a rep that began while settling
                     self.ref = left[1]
@@ -218,6 +219,8 @@ class Segmenter:
                 self.ref = list(g)
                 self.phase = Phase.REST
                 self._valley = 0.0
+                if first is not None:  # a whole rep before the first stillness
+                    return TickEvent("close", first.close_t, first)
             return None
         assert self.ref is not None
         theta = _angle(g, self.ref)
@@ -307,6 +310,32 @@ class Segmenter:
                     <= HOLE_HOLD_SHARE[1] * self.typical_deg)
         return self.profile.rom_range_deg[0] <= tilt <= min(self.profile.rom_range_deg[1],
                                                             UNLEARNED_TOP_MAX_DEG)
+
+    def _rep_before(self, here: list[float]) -> Excursion | None:
+        """At the recording's first stillness, a whole rep just before it, out of this rest
+        and back (a recording begun at once with the set), if the data show one: it began
+        near this orientation (not at a top), went a plausible rep's range away and came
+        back. The settling buffer holds what there is of it (``LOOKBACK_S``)."""
+        ticks = list(self._settling)
+        i = len(ticks) - 1
+        while i >= 0 and ticks[i][2]:  # the current still run
+            i -= 1
+        if i < 2:
+            return None
+        away = [_angle(x[1], here) for x in ticks[:i + 1]]
+        ip = max(range(len(away)), key=away.__getitem__)
+        peak = away[ip]
+        low, high = self.profile.rom_range_deg
+        if not low <= peak <= high or away[0] > EXIT_SHARE * peak:
+            return None
+        k0 = max(k for k in range(ip + 1) if away[k] <= ENTER_SHARE * peak)
+        k1 = next((k for k in range(ip, len(away)) if away[k] < EXIT_SHARE * peak), i)
+        start_t, close_t = ticks[k0][0], ticks[k1][0]
+        if close_t - start_t < MIN_EXCURSION_S:
+            return None
+        pg = ticks[ip][1]
+        return Excursion(start_t, close_t, ticks[ip][0], peak, (here[0], here[1], here[2]),
+                         (pg[0], pg[1], pg[2]))
 
     def _rest_left(self) -> tuple[float, list[float]] | None:
         """At the recording's first stillness, the rest the segment left for it, if it was
