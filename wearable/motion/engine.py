@@ -22,7 +22,6 @@ from wearable.motion.preprocess import (
     ImpactMeter,
     LowPass,
     Resampler,
-    runs,
     zero_phase_lowpass,
 )
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
@@ -101,7 +100,6 @@ class Engine:
         self._tail_g = np.zeros((0, 3))
         self._tail_r = np.zeros(0)
         self._tail_t = np.zeros(0)
-        self._tail_h = np.zeros(0, dtype=bool)
         self.segmenter = Segmenter(profile)
         self.excursions: list[Excursion] = []
         self._barriers: list[tuple[float, float]] = []  # (start, close) of aborted movements
@@ -135,24 +133,17 @@ class Engine:
         gg = np.vstack((self._tail_g, g))
         rr = np.concatenate((self._tail_r, r2))
         tt = np.concatenate((self._tail_t, chunk.t))
-        # A hole's grid points come in one chunk (when the data resume); only holes long
-        # enough to hide a turn of a rep count (dropped packets are interpolated over).
-        hole = np.zeros(chunk.gap.size, dtype=bool)
-        for a, b in runs(chunk.gap):
-            hole[a:b + 1] = b + 1 - a >= GAP_SPLIT_S * GRID_HZ
-        hh = np.concatenate((self._tail_h, hole))
         n = (gg.shape[0] // TICK_SAMPLES) * TICK_SAMPLES
-        self._tail_g, self._tail_r, self._tail_t, self._tail_h = gg[n:], rr[n:], tt[n:], hh[n:]
+        self._tail_g, self._tail_r, self._tail_t = gg[n:], rr[n:], tt[n:]
         if n == 0:
             return []
         tick_t = tt[TICK_SAMPLES - 1:n:TICK_SAMPLES].tolist()
         tick_g = gg[TICK_SAMPLES - 1:n:TICK_SAMPLES].tolist()
         tick_r = rr[:n].reshape(-1, TICK_SAMPLES).mean(axis=1).tolist()
-        tick_h: list[bool] = np.any(hh[:n].reshape(-1, TICK_SAMPLES), axis=1).tolist()
         out: list[ev.Event] = []
         step = self.segmenter.step
-        for ti, gi, ri, hi in zip(tick_t, tick_g, tick_r, tick_h, strict=True):
-            e = step(ti, gi, ri, hi)
+        for ti, gi, ri in zip(tick_t, tick_g, tick_r, strict=True):
+            e = step(ti, gi, ri, bool(self._gaps) and self._in_hole(ti))
             if e is not None:
                 self._on_tick_event(e, out)
             if self.segmenter.phase is Phase.ACTIVE:
@@ -171,6 +162,18 @@ class Engine:
         self.segmenter.typical_deg = typical_range([r for _, r in self._roms],
                                                    self.profile.rom_range_deg[0])
         self._update_direction()
+
+    def _in_hole(self, t: float) -> bool:
+        """Whether the tick ending at ``t`` (s) has samples in a hole in the data long enough to
+        hide a turn of a rep (``GAP_SPLIT_S``; dropped packets are interpolated over). A hole
+        is noted whole, with the chunk that ends it, before its ticks are taken."""
+        t0 = t - (TICK_SAMPLES - 1) / GRID_HZ
+        for g0, g1 in reversed(self._gaps):
+            if g1 < t0:
+                return False
+            if g0 <= t and g1 - g0 >= GAP_SPLIT_S:
+                return True
+        return False
 
     def _on_tick_event(self, e: TickEvent, out: list[ev.Event]) -> None:
         if e.kind == "start":

@@ -62,12 +62,6 @@ class GridChunk:
         return int(self.t.shape[0])
 
 
-def runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """[first, last] index pairs of the runs of True."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
 class Resampler:
     """Linear interpolation of irregular samples onto the ``GRID_HZ`` grid, chunk by chunk.
 

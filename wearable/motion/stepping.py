@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from wearable.motion.preprocess import GRID_HZ, runs
+from wearable.motion.preprocess import GRID_HZ
 from wearable.motion.reps import RepTiming, stop_time
 
 FloatArray = npt.NDArray[np.float64]
@@ -70,6 +70,12 @@ def vertical_velocity(acc: FloatArray) -> FloatArray:
     a = signal.sosfiltfilt(_SOS_BAND, a, padlen=pad)
     v = np.cumsum(a) / GRID_HZ
     return np.asarray(signal.sosfiltfilt(_SOS_VHP, v, padlen=pad), dtype=np.float64)
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """[first, last] index pairs of the runs of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def _phase(v: FloatArray, a: int, b: int, sign: float) -> tuple[int, int, int]:
@@ -133,8 +139,8 @@ def step_timing(t: FloatArray, acc: FloatArray, timings: list[RepTiming],
     if min(typ_up, typ_dn) < MIN_PEAK_MS:
         return timings  # slow steps: the vertical speed is lost in sway and noise
     up_level, dn_level = PULSE_SHARE * typ_up, PULSE_SHARE * typ_dn
-    pulses = sorted([(a, b, 1.0) for a, b in runs((v > up_level) & inside)]
-                    + [(a, b, -1.0) for a, b in runs((v < -dn_level) & inside)])
+    pulses = sorted([(a, b, 1.0) for a, b in _runs((v > up_level) & inside)]
+                    + [(a, b, -1.0) for a, b in _runs((v < -dn_level) & inside)])
     merged: list[tuple[int, int, float]] = []
     for a, b, s in pulses:  # a rise that dips under the level briefly is still one rise
         if merged and merged[-1][2] == s:
