@@ -178,6 +178,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (42002, "clamshell", "a posture shift of half a rep's range after two reps is not a top"),
     (47030, "step_up", "a recording begun with the first rep: it is counted at the first "
                        "stillness after it"),
+    (31014, "single_leg_bridge", "the rep after a disconnect timed to top just after it is "
+                                 "one of the reps the hole hid"),
     (45008, "hip_hinge", "two reps around a hole that make no rep together are timed each on "
                          "its side of it"),
     (43010, "side_leg_raise", "a slow rep whose top a hole hid: its lift before the hole is not "

@@ -285,6 +285,10 @@ def test_a_rep_timed_to_top_inside_a_hole_is_one_the_hole_hid() -> None:
     assert hidden_reps(reps, [[22.0, 29.8]]) == []
     (hidden,) = hidden_reps(_reps_at([10.0, 15.0, 20.0, 34.5, 40.0, 45.0]), [[22.0, 34.8]])
     assert hidden.top == pytest.approx(27.25)  # of the two at 25 and 30 s, one is still hidden
+    # timed to top just after the hole (0.3 s): the same; a full second after: a neighbour
+    assert hidden_reps(_reps_at([10.0, 15.0, 20.0, 29.8, 35.0, 40.0]), [[22.0, 29.5]]) == []
+    (hidden,) = hidden_reps(_reps_at([10.0, 15.0, 20.0, 30.0, 35.0, 40.0]), [[22.0, 29.0]])
+    assert hidden.top == pytest.approx(25.0)
 
 
 def test_minjerk_ratio_matches_the_profile() -> None:

@@ -36,6 +36,8 @@ HIDE_PERIODS = 1.75
 HIDE_STEADY = 0.2
 #: ... measured over at least this many spacings with no hole between their tops.
 HIDE_MIN_SPACINGS = 3
+#: A rep after a hole timed to top inside it, or this soon after it, had its lift hidden, s.
+HIDE_TOP_AFTER_S = 0.5
 #: Shortest walk, s: footfalls for less time than this are not walking.
 WALK_MIN_S = 3.0
 #: An excursion whose direction has a cosine below this with the set's mean direction goes the
@@ -91,8 +93,8 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
     with the set's median phase durations and the neighbours' mean range. The hole must be able
     to hold most of each: a hole shorter than half a period hides none, and one of n periods
     hides at most n reps. The rep after the hole, when its lift was hidden, is timed to top
-    inside the hole (the tilt is interpolated up to where the data resume): it is one of those
-    n. ``reps`` are the counted reps in time order.
+    inside the hole or just after it (the tilt is interpolated up to where the data resume):
+    it is one of those n. ``reps`` are the counted reps in time order.
     """
     if not gaps or len(reps) < HIDE_MIN_SPACINGS + 1:
         return []
@@ -119,7 +121,7 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
         if span < HIDE_PERIODS * period:
             continue
         n = min(round(span / period) - 1, int((g1 - g0) / period + 0.5))
-        if g0 <= nxt.top <= g1:
+        if g0 <= nxt.top <= g1 + HIDE_TOP_AFTER_S:
             n -= 1  # the rep after the hole was timed to top inside it: it is one of them
         for j in range(1, n + 1):
             top = prev.top + j * span / (n + 1)
