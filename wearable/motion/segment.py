@@ -73,9 +73,9 @@ LOOKBACK_S = 6.0
 LOOKBACK_STILL_S = 0.5
 #: ... and how far beyond its end that one movement may pass on the way (a multiple of its range).
 LOOKBACK_OVERSHOOT = 1.3
-#: Stillness away from rest within these multiples of the typical range is a hold at a rep's top
-#: (for what a hole in the data hides).
-HOLE_HOLD_SHARE = (0.7, 1.5)
+#: An orientation within these multiples of the typical range from rest may be a rep's top
+#: (``Segmenter._at_top``).
+TOP_SHARE = (0.7, 1.5)
 #: ... and before any rep is counted, within the exercise's plausible range up to this tilt,
 #: degrees (lying down from standing is 80-90 deg).
 UNLEARNED_TOP_MAX_DEG = 70.0
@@ -172,8 +172,8 @@ class Segmenter:
         residual_ms : float
             Mean square acceleration above the tilt band over the tick, g².
         in_hole : bool
-            Whether the tick's samples are interpolated across a hole in the data: a straight
-            line there is no stillness to anchor a new rest on.
+            Whether the tick has samples interpolated across a hole in the data of 1 s or more
+            (a movement from a rep's top through it makes no new rest: ``AnchorTracker.step``).
         """
         # Speed over SPEED_TICKS ticks: sensor noise averages out, slow drifts stay slow.
         self._recent.append(g)
@@ -269,8 +269,8 @@ class Segmenter:
                 return TickEvent("abort", t, ex)
             return TickEvent("close", t, ex)
         far = max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])
-        # A hole in the data while held at what may be a rep's top: where the segment went is
-        # unknown, so coming back to the top is no rep from it (see AnchorTracker.step).
+        # Held at what may be a rep's top, a movement through a hole in the data or toward the
+        # rest and back is no rep from a new rest there (see AnchorTracker.step).
         at_top = self._at_top(self._anchors.anchor)
         rebase = self._anchors.step(t, g, still, self._active_still, walking, self.enter_deg,
                                     self.typical_deg, far, in_hole and at_top,
@@ -306,8 +306,7 @@ class Segmenter:
             return False
         tilt = _angle(g, self.ref)
         if self.direction is not None:  # reps seen
-            return (HOLE_HOLD_SHARE[0] * self.typical_deg <= tilt
-                    <= HOLE_HOLD_SHARE[1] * self.typical_deg)
+            return TOP_SHARE[0] * self.typical_deg <= tilt <= TOP_SHARE[1] * self.typical_deg
         return self.profile.rom_range_deg[0] <= tilt <= min(self.profile.rom_range_deg[1],
                                                             UNLEARNED_TOP_MAX_DEG)
 
