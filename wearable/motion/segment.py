@@ -310,15 +310,21 @@ class Segmenter:
         return self.profile.rom_range_deg[0] <= tilt <= min(self.profile.rom_range_deg[1],
                                                             UNLEARNED_TOP_MAX_DEG)
 
+    def _settled(self) -> tuple[list[tuple[float, list[float], bool]], int]:
+        """The recording's first settling ticks (time, gravity direction, still), and the index
+        of the last one before the current still run (-1 when all are still)."""
+        ticks = list(self._settling)
+        i = len(ticks) - 1
+        while i >= 0 and ticks[i][2]:
+            i -= 1
+        return ticks, i
+
     def _rep_before(self, here: list[float]) -> Excursion | None:
         """At the recording's first stillness, a whole rep just before it, out of this rest
         and back (a recording begun at once with the set), if the data show one: it began
         near this orientation (not at a top), went a plausible rep's range away and came
         back. The settling buffer holds what there is of it (``LOOKBACK_S``)."""
-        ticks = list(self._settling)
-        i = len(ticks) - 1
-        while i >= 0 and ticks[i][2]:  # the current still run
-            i -= 1
+        ticks, i = self._settled()
         if i < 2:
             return None
         away = [_angle(x[1], here) for x in ticks[:i + 1]]
@@ -343,11 +349,8 @@ class Segmenter:
         rest. (A set begun at once is first still at the top of its first rep; learning the rest
         there would count the set inside out. Later settlings follow walking or a posture
         change, where the movement into the new stillness is not a rep.)"""
-        ticks = list(self._settling)
+        ticks, i = self._settled()
         here = ticks[-1][1]
-        i = len(ticks) - 1
-        while i >= 0 and ticks[i][2]:  # the current still run
-            i -= 1
         need = round(LOOKBACK_STILL_S * TICK_HZ)
         run = 0
         for j in range(i, -1, -1):
