@@ -184,6 +184,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                          "its side of it"),
     (43010, "side_leg_raise", "a slow rep whose top a hole hid: its lift before the hole is not "
                               "a rep of its own"),
+    (17035, "step_up", "fast step-ups at the thigh with no pause ring in the footfall band: "
+                       "a thigh just back from a swing beyond a walk's is not walking"),
+    (57029, "step_up", "the same, 15 reps with a posture shift"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -134,6 +134,7 @@ class Segmenter:
         self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
         self._valley = 0.0
         self._walk_ticks = 0
+        self._swung_t = -math.inf  # when the thigh last swung beyond a walk's swing, s
         self._settling: deque[tuple[float, list[float], bool]] = deque(
             maxlen=round(LOOKBACK_S * TICK_HZ))
         self.walk_started: list[float] = []  # times at which walking began, s
@@ -184,9 +185,12 @@ class Segmenter:
         # Walking is sustained: a fast squat shakes the step band too, but only for a moment.
         # Small-range exercises move slowly in degrees per second: stillness scales with them.
         still_deg_s = min(STILL_DEG_S, max(STILL_FLOOR_DEG_S, 0.5 * self.typical_deg))
-        # A walking thigh is never still; a thigh standing on the step rings from the landing.
-        shaking = self._walk > self._walk_ms and not (self.profile.step_halves
-                                                      and speed < still_deg_s)
+        # A walking thigh is never still; a thigh standing on the step rings from the landing;
+        # a thigh just back from a swing beyond a walk's (squats, step-ups without a pause) is
+        # between reps, not walking: shaking then counts only ``WALK_SUSTAIN_S`` after it.
+        shaking = (self._walk > self._walk_ms
+                   and not (self.profile.step_halves and speed < still_deg_s)
+                   and t - self._swung_t >= WALK_SUSTAIN_S)
         self._walk_ticks = self._walk_ticks + 1 if shaking else 0
         walking = self._walk_ticks >= WALK_SUSTAIN_S * TICK_HZ
         still = speed < still_deg_s and not walking
@@ -267,6 +271,8 @@ class Segmenter:
             if (self._disturbed or (self._walk_ticks >= 0.5 * TICK_HZ and not exercising)
                     or t - self._start_t < MIN_EXCURSION_S):
                 return TickEvent("abort", t, ex)
+            if self.profile.thigh_outswings_gait and self._peak >= WALK_SWING_MAX_DEG:
+                self._swung_t = t
             return TickEvent("close", t, ex)
         far = max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])
         # Held at what may be a rep's top, a movement through a hole in the data or toward the
