@@ -187,6 +187,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (17035, "step_up", "fast step-ups at the thigh with no pause ring in the footfall band: "
                        "a thigh just back from a swing beyond a walk's is not walking"),
     (57029, "step_up", "the same, 15 reps with a posture shift"),
+    (47018, "step_up", "stepping up with the thigh at 30-35 deg is the exercise, not the first "
+                       "steps of a walk"),
+    (27029, "step_up", "the same, accelerometer only"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

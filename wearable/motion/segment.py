@@ -64,8 +64,9 @@ FAR_SHARE = 2.2
 #: a new posture (lying down after standing), not a hold.
 FAR_UNLEARNED_SHARE = 1.3
 #: Walking swings the thigh less than this from upright, degrees (15-25 in gait); a step-up's
-#: thigh lifts 40-70: landing on the step is the exercise's impact, not a walk's.
-WALK_SWING_MAX_DEG = 35.0
+#: thigh tilts 30-70: landing on the step is the exercise's impact, not a walk's. (35 left
+#: small step-ups' stepping up, 30-35 deg, cut short as the first steps of a walk.)
+WALK_SWING_MAX_DEG = 30.0
 #: How far back the detector looks, when it first settles, for the rest the segment left (the
 #: first still moment of a set can be the top of its first rep), s.
 LOOKBACK_S = 6.0
