@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rehablink.cli import cli
+from wearable.questions import Answers
 from wearable.store import CompanionStore, SensorInfo
 
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
@@ -49,7 +50,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     with CompanionStore.open(home / "companion.db") as store:
         sid = store.create_session(sensor=SensorInfo("rehablink", "RehabLink-1A2B"))
         store.begin_set(sid, 0, "bridge", target_reps=8, hold_target_s=2.0)
-        store.finish_session(sid, pain=2, red_flags=())
+        store.finish_session(sid, "completed", Answers(2, (), ()))
     return home
 
 
@@ -248,7 +249,7 @@ def test_a_hostile_sensor_name_is_shown_as_plain_text_by_show(tmp_path: Path,
     with CompanionStore.open(tmp_path / "companion.db") as store:
         sid = store.create_session(sensor=SensorInfo("rehablink", HOSTILE_NAME, "AA:BB"))
         store.begin_set(sid, 0, "bridge")
-        store.finish_session(sid, pain=1)
+        store.finish_session(sid, "completed", Answers(1, (), ()))
     result = rehab("show", sid[:8])
     assert result.exit_code == 0, (result.output, result.exception)
     assert "[/bold][link=https://evil.example]RehabLink-0001" in result.stdout

@@ -190,6 +190,10 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (47018, "step_up", "stepping up with the thigh at 30-35 deg is the exercise, not the first "
                        "steps of a walk"),
     (27029, "step_up", "the same, accelerometer only"),
+    (47019, "step_up", "a brisk stepping up at the thigh is out and back in 0.3 s of ticks: "
+                       "a movement, not a flick"),
+    (27028, "step_up", "the same; and a stepping up whose rise reads -8 cm before a fall of "
+                       "37 cm is still the first half of the rep"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -13,6 +13,7 @@ from wearable.motion.live import LiveDetector
 from wearable.motion.preprocess import GRID_HZ
 from wearable.motion.reps import RepTiming
 from wearable.motion.stepping import (
+    CLEAR_PAIR_M,
     PAIR_GAP_S,
     G,
     are_halves,
@@ -76,13 +77,17 @@ def _move(start: float, end: float, rise_m: float | None) -> RepTiming:
 
 def test_halves_told_apart_by_their_rise() -> None:
     """At the thigh every movement is half a rep: the one that rises more steps up, unless
-    either clearly goes the wrong way. Halves more than PAIR_GAP_S apart are not one rep; live,
+    either clearly goes the wrong way (the first only when it rises less than CLEAR_PAIR_M
+    more than the second). Halves more than PAIR_GAP_S apart are not one rep; live,
     a second half measured at its close need only rise less than the first."""
     assert are_halves(_move(0, 1, 0.02), _move(1.5, 2.5, -0.01))
     assert not are_halves(_move(0, 1, -0.01), _move(1.5, 2.5, 0.02))
     assert not are_halves(_move(0, 1, 0.2), _move(1.5, 2.5, 0.1))
     assert are_halves(_move(0, 1, 0.2), _move(1.5, 2.5, 0.1), second_ended=False)
     assert not are_halves(_move(0, 1, 0.2), _move(1 + PAIR_GAP_S + 0.1, 12, -0.2))
+    # a brisk stepping up whose rise reads below zero, followed by a clear fall
+    assert are_halves(_move(0, 1, -0.08), _move(1.5, 2.5, -0.08 - CLEAR_PAIR_M - 0.05))
+    assert not are_halves(_move(0, 1, -0.08), _move(1.5, 2.5, -0.08 - CLEAR_PAIR_M + 0.05))
 
 
 def test_rise_of_a_step_up_and_down() -> None:

@@ -11,6 +11,7 @@ import pytest
 import sqlite_utils
 
 from rehablink.results import Rep, SetResult
+from wearable.questions import Answers
 from wearable.store import CompanionStore, Gap, SampleWriter, SensorInfo, StoreError
 from wearable.store.chunks import ChunkError, decode_chunk, encode_chunk
 from wearable.store.migrations import MIGRATIONS, Migration, migrate, schema_version
@@ -89,7 +90,7 @@ def _full_session(store: CompanionStore) -> str:
                      gaps=[Gap(1.2, 0.02)], reconnects=1)
     store.begin_set(sid, 1, "clamshell", "pelvis", 10, None)
     store.finish_set(sid, 1, None, skipped=True)
-    store.finish_session(sid, "completed", pain=3, red_flags=["night_pain"])
+    store.finish_session(sid, "completed", Answers(3, ("night_pain",), ()))
     return sid
 
 
@@ -169,5 +170,5 @@ def test_store_rejects_out_of_range_pain(tmp_path: Path) -> None:
     with CompanionStore.open(tmp_path / "c.db") as store:
         sid = store.create_session()
         with pytest.raises(ValueError):
-            store.finish_session(sid, pain=11)
+            store.finish_session(sid, "completed", Answers(11, (), ()))
         assert store.session_row(sid)["status"] == "recording"

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from rehablink.cli import cli
 from rehablink.rawsamples import decode, encode
 from rehablink.results import Rep, SetResult
+from wearable.questions import Answers
 from wearable.store import CompanionStore, SensorInfo
 from wearable.sync.backoff import backoff_delay
 
@@ -131,7 +132,7 @@ def record_session(home: Path, n_samples: int = 500, reps: int = 8, sets: int = 
                 Rep(1.0 + 9 * i, 2.5 + 9 * i, 7.5 + 9 * i, 9.5 + 9 * i, 22.0,
                     stability_deg=1.0) for i in range(reps)))
             store.finish_set(sid, index, result, samples_received=n_samples)
-        store.finish_session(sid, pain=pain, red_flags=red_flags)
+        store.finish_session(sid, "completed", Answers(pain, red_flags, ()))
     return sid
 
 

@@ -19,6 +19,9 @@ ANCHOR_TICKS = 5
 EXIT_SHARE = 0.3
 #: Shortest time out and back that can be a movement of the exercise, s.
 MIN_EXCURSION_S = 0.35
+#: ... and for a step-up's half at the thigh: stepping up briskly, the thigh is beyond the opening
+#: tilt for 0.3 s, s.
+MIN_STEP_EXCURSION_S = 0.25
 #: A tilt from the anchor within these multiples of the typical range is a rep's.
 HELD_SHARE = (0.5, 1.5)
 #: Two directions further apart than this are different ways, degrees.

@@ -20,6 +20,7 @@ from enum import Enum
 from wearable.motion.anchor import (
     EXIT_SHARE,
     MIN_EXCURSION_S,
+    MIN_STEP_EXCURSION_S,
     SHIFT_ANGLE_DEG,
     AnchorTracker,
 )
@@ -135,6 +136,8 @@ class Segmenter:
         self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
         self._valley = 0.0
         self._walk_ticks = 0
+        self._min_excursion_s = (MIN_STEP_EXCURSION_S if profile.step_halves
+                                 else MIN_EXCURSION_S)
         self._swung_t = -math.inf  # when the thigh last swung beyond a walk's swing, s
         self._settling: deque[tuple[float, list[float], bool]] = deque(
             maxlen=round(LOOKBACK_S * TICK_HZ))
@@ -270,7 +273,7 @@ class Segmenter:
                            (self.ref[0], self.ref[1], self.ref[2]),
                            (self._peak_g[0], self._peak_g[1], self._peak_g[2]))
             if (self._disturbed or (self._walk_ticks >= 0.5 * TICK_HZ and not exercising)
-                    or t - self._start_t < MIN_EXCURSION_S):
+                    or t - self._start_t < self._min_excursion_s):
                 return TickEvent("abort", t, ex)
             if self.profile.thigh_outswings_gait and self._peak >= WALK_SWING_MAX_DEG:
                 self._swung_t = t

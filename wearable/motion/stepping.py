@@ -53,6 +53,9 @@ SPAN_MARGIN_S = 1.0
 FILTER_MARGIN_S = 5.0
 #: A movement whose net rise is beyond this either way clearly stepped up or down, m.
 CLEAR_RISE_M = 0.05
+#: A movement rising this much more than the next is the stepping up before it even when its own
+#: rise reads below zero (a brisk swing of the thigh puts its rise off by 0.1 m or more), m.
+CLEAR_PAIR_M = 0.15
 #: Longest time standing on the step between the thigh's two movements of one rep, s.
 PAIR_GAP_S = 10.0
 
@@ -206,14 +209,16 @@ def are_halves(first: RepTiming, second: RepTiming, second_ended: bool = True) -
     down of one rep.
 
     The stepping up is told by rising more than the movement after it, unless either clearly
-    goes the wrong way; the second must begin within ``PAIR_GAP_S`` of the first's end. Live,
-    the second is measured when it closes, before the body has quite come down
-    (``second_ended`` False): only its rising less than the first is asked.
+    goes the wrong way (the first only when it rises less than ``CLEAR_PAIR_M`` more); the
+    second must begin within ``PAIR_GAP_S`` of the first's end. Live, the second is measured
+    when it closes, before the body has quite come down (``second_ended`` False): only its
+    rising less than the first is asked.
     """
     a, b = first.rise_m, second.rise_m
     if a is None or b is None or second.start - first.end > PAIR_GAP_S:
         return False
-    return a > b and a > -CLEAR_RISE_M and (b < CLEAR_RISE_M or not second_ended)
+    return (a > b and (a > -CLEAR_RISE_M or a - b > CLEAR_PAIR_M)
+            and (b < CLEAR_RISE_M or not second_ended))
 
 
 def pair_steps(timings: list[RepTiming]) -> list[RepTiming]:
