@@ -25,12 +25,39 @@ ALERT_LABELS: dict[str, str] = {
     "pain_rising": "Pain rising",
     "no_session": "Missed days",
     "compensation_rising": "Compensation rising",
+    "questions_unanswered": "Red-flag questions unanswered",
 }
 ALERT_GLYPHS: dict[str, str] = {
     "red_flag": "⚠", "pain_rising": "↑", "no_session": "○", "compensation_rising": "↻",
+    "questions_unanswered": "?",
 }
 #: Short names of the red-flag questions, from the registry's ids.
 RED_FLAG_NAMES: dict[str, str] = {f: f.replace("_", " ").capitalize() for f in RED_FLAGS}
+
+
+def screen_words(unasked: Sequence[str] | None, names: bool = True) -> str:
+    """Whether a session's red-flag questions were all answered, in words: ``unasked`` the ids
+    not asked (None: not known); ``names`` adds which ones.
+
+    Examples
+    --------
+    >>> screen_words([])
+    'all answered'
+    >>> screen_words(["night_pain", "trauma"])
+    'not finished: 2 of 6 not asked (Night pain, Trauma)'
+    >>> screen_words(list(RED_FLAGS))
+    'not asked'
+    >>> screen_words(None)
+    'not known whether all were asked'
+    """
+    if unasked is None:
+        return "not known whether all were asked"
+    if not unasked:
+        return "all answered"
+    if len(unasked) >= len(RED_FLAGS):
+        return "not asked"
+    which = " (" + ", ".join(RED_FLAG_NAMES.get(f, f) for f in unasked) + ")" if names else ""
+    return f"not finished: {len(unasked)} of {len(RED_FLAGS)} not asked{which}"
 
 
 def exercise_name(exercise_id: str) -> str:

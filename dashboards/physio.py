@@ -91,6 +91,7 @@ def patient_page(patient_id: int) -> str:
     page = _page_arg("sessions_page")
     sessions, total = queries.session_list(db, patient_id, SESSIONS_PER_PAGE,
                                            (page - 1) * SESSIONS_PER_PAGE)
+    unanswered, unanswered_total = queries.unanswered_sessions(db, patient_id)
     view = {
         "weeks": weeks_n,
         "calendar_weeks": weeks_n,
@@ -105,6 +106,7 @@ def patient_page(patient_id: int) -> str:
         sessions=sessions, sessions_total=total, sessions_page=page,
         sessions_pages=max(1, -(-total // SESSIONS_PER_PAGE)),
         red_flags=queries.red_flag_sessions(db, patient_id),
+        unanswered=unanswered, unanswered_total=unanswered_total,
         upcoming=[v for v in overview.versions if v.effective_from > today],
         versions=list(reversed(overview.versions)),
         has_red_flag_alert="red_flag" in figures.alert_kinds(overview.alerts))

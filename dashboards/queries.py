@@ -51,6 +51,7 @@ class SessionView:
     status: str
     pain: int | None
     red_flags: tuple[str, ...]
+    red_flags_unasked: tuple[str, ...] | None  # None: not known whether all were asked
     prescription_version: int | None
     sensor: dict[str, Any]
     sets: tuple[SetView, ...]
@@ -74,12 +75,13 @@ def session_list(db: sqlite_utils.Database, patient_id: int, limit: int = 20,
     """Newest sessions first, one summary row each, and the total number of sessions.
 
     Each row has ``id``, ``day``, ``started_at``, ``status``, ``pain``, ``red_flags`` (list),
-    ``sets``, ``sets_skipped``, ``reps`` and ``flagged_reps`` (reps flagged pelvis rotating).
+    ``red_flags_unasked`` (list, None when not known), ``sets``, ``sets_skipped``, ``reps`` and
+    ``flagged_reps`` (reps flagged pelvis rotating).
     """
     total = next(db.query("SELECT count(*) AS n FROM sessions WHERE patient_id = ?",
                           [patient_id]))["n"]
     rows = list(db.query(
-        "SELECT s.id, s.day, s.started_at, s.status, s.pain, s.red_flags, "
+        "SELECT s.id, s.day, s.started_at, s.status, s.pain, s.red_flags, s.red_flags_unasked, "
         "count(x.set_index) AS sets, coalesce(sum(x.skipped), 0) AS sets_skipped, "
         "coalesce(sum(x.rep_count), 0) AS reps, coalesce(sum(x.rotating_reps), 0) AS flagged_reps "
         "FROM sessions s LEFT JOIN session_sets x ON x.session_id = s.id "
@@ -87,6 +89,7 @@ def session_list(db: sqlite_utils.Database, patient_id: int, limit: int = 20,
         [patient_id, limit, offset]))
     for row in rows:
         row["red_flags"] = json.loads(row["red_flags"] or "[]")
+        row["red_flags_unasked"] = json.loads(row["red_flags_unasked"] or "null")
     return rows, int(total)
 
 
@@ -103,6 +106,8 @@ def session_detail(db: sqlite_utils.Database, patient_id: int,
     return SessionView(
         id=s["id"], day=s["day"], started_at=s["started_at"], ended_at=s["ended_at"],
         status=s["status"], pain=s["pain"], red_flags=tuple(json.loads(s["red_flags"] or "[]")),
+        red_flags_unasked=None if s["red_flags_unasked"] is None
+        else tuple(json.loads(s["red_flags_unasked"])),
         prescription_version=s["prescription_version"],
         sensor=json.loads(s["sensor"] or "{}"), sets=tuple(sets))
 
@@ -125,14 +130,29 @@ def red_flag_sessions(db: sqlite_utils.Database, patient_id: int,
     return rows
 
 
+def unanswered_sessions(db: sqlite_utils.Database, patient_id: int,
+                        limit: int = 10) -> tuple[list[dict[str, Any]], int]:
+    """Sessions whose red-flag questions were not all asked, newest first (``id``, ``day``,
+    ``started_at``, ``red_flags``, ``red_flags_unasked``), and how many there are in all."""
+    where = ("FROM sessions WHERE patient_id = ? AND red_flags_unasked IS NOT NULL "
+             "AND red_flags_unasked != '[]'")
+    total = next(db.query(f"SELECT count(*) AS n {where}", [patient_id]))["n"]
+    rows = list(db.query(f"SELECT id, day, started_at, red_flags, red_flags_unasked {where} "
+                         "ORDER BY started_at DESC LIMIT ?", [patient_id, limit]))
+    for row in rows:
+        row["red_flags"] = json.loads(row["red_flags"])
+        row["red_flags_unasked"] = json.loads(row["red_flags_unasked"])
+    return rows, int(total)
+
+
 #: Every session of a patient with its sets, one row per set (a session without sets: one
 #: row of NULLs), oldest session first. The unary ``+`` keeps SQLite from looking the sets up
 #: by the patient's index, which read all of the patient's sets for every session (50 ms for a
 #: year instead of 8): they are found by their key, (session_id, set_index).
 _DOCUMENTS = (
     "SELECT s.id, s.day, s.started_at, s.ended_at, s.status, s.sensor, s.pain, s.red_flags, "
-    "s.prescription_version, x.set_index, x.exercise, x.placement, x.target_reps, "
-    "x.hold_target_s, x.started_at AS set_started_at, x.skipped, x.result, "
+    "s.red_flags_unasked, s.prescription_version, x.set_index, x.exercise, x.placement, "
+    "x.target_reps, x.hold_target_s, x.started_at AS set_started_at, x.skipped, x.result, "
     "x.samples_received, x.samples_lost, x.median_hold_s, x.median_rom_deg, "
     "x.median_stability_deg, x.median_tempo_s, x.rotating_reps "
     "FROM sessions s LEFT JOIN session_sets x "
@@ -167,6 +187,7 @@ def session_documents(db: sqlite_utils.Database, patient_id: int) -> Iterator[di
             "ended_at": s["ended_at"], "status": s["status"],
             "sensor": json.loads(s["sensor"] or "{}"), "pain": s["pain"],
             "red_flags": json.loads(s["red_flags"] or "[]"),
+            "red_flags_unasked": json.loads(s["red_flags_unasked"] or "null"),
             "prescription_version": s["prescription_version"],
             "sets": [_set_document(r) for r in (s, *more) if r["set_index"] is not None],
         }

@@ -69,6 +69,7 @@ def register(app: Flask) -> None:
     for name, fn in (("percent", percent), ("num", num), ("day_ago", day_ago), ("when", when)):
         app.add_template_filter(fn, name)
     app.add_template_global(figures.exercise_name, "exercise_name")
+    app.add_template_global(figures.screen_words, "screen_words")
     app.jinja_env.globals.update(red_flag_names=figures.RED_FLAG_NAMES,
                                  alert_labels=figures.ALERT_LABELS,
                                  alert_glyphs=figures.ALERT_GLYPHS)

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RedFlag:
-    """One red-flag question. ``urgent`` ones need emergency care."""
+    """One red-flag question. ``urgent`` ones need emergency care; ``sign`` names the warning
+    sign in the patient's words (told to a patient who did not answer the question)."""
 
     id: str
     question: str
+    sign: str
     urgent: bool = False
 
 
@@ -22,17 +24,24 @@ RED_FLAGS: dict[str, RedFlag] = {
     f.id: f
     for f in (
         RedFlag("leg_symptoms",
-                "Is the pain spreading below your knee, with numbness, tingling or leg weakness?"),
+                "Is the pain spreading below your knee, with numbness, tingling or leg weakness?",
+                "pain spreading below the knee, with numbness, tingling or leg weakness"),
         RedFlag("bladder_bowel",
                 "Have you newly lost control of your bladder or bowel, or is there numbness "
-                "around your bottom or genitals?", urgent=True),
+                "around your bottom or genitals?",
+                "new loss of bladder or bowel control, or numbness around your bottom or "
+                "genitals", urgent=True),
         RedFlag("night_pain",
-                "Is the pain severe and unrelenting, not eased by rest, or worse at night?"),
+                "Is the pain severe and unrelenting, not eased by rest, or worse at night?",
+                "severe, unrelenting pain not eased by rest, or worse at night"),
         RedFlag("systemic",
-                "Do you have a fever, unexplained weight loss or feel generally unwell?"),
-        RedFlag("trauma", "Did the pain start after a fall or another injury?"),
+                "Do you have a fever, unexplained weight loss or feel generally unwell?",
+                "a fever, unexplained weight loss or feeling generally unwell"),
+        RedFlag("trauma", "Did the pain start after a fall or another injury?",
+                "pain that started after a fall or another injury"),
         RedFlag("no_improvement",
-                "Has the pain not improved at all after about six weeks of exercises?"),
+                "Has the pain not improved at all after about six weeks of exercises?",
+                "pain not improved at all after about six weeks of exercises"),
     )
 }
 

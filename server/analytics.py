@@ -13,7 +13,10 @@ Rules (issue 5, docs/server.md):
 - an *active day* has at least one done set; active days are compared with prescribed days
   (the item with the most days per week), missed days = prescribed days - active days;
 - alerts: any red flag not yet reviewed; mean pain of the last 7 days >= 2 points above the 7
-  days before; no session for N days; pelvis compensation increasing.
+  days before; no session for N days; pelvis compensation increasing; and, last, the red-flag
+  questions not all answered in each of the patient's latest ``UNANSWERED_SESSIONS`` sessions
+  of the last 14 days (a session that does not say whether they were is not counted either
+  way; the alert ends with the next session that answers them all).
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ PAIN_RISE_POINTS = 2.0
 COMPENSATION_RATE_RISE = 0.2  # fraction of reps flagged pelvis_rotating, week on week
 COMPENSATION_STABILITY_RISE_DEG = 1.5
 MIN_REPS_FOR_COMPENSATION = 5
+UNANSWERED_SESSIONS = 3
 
 #: Alert kinds in the order a physiotherapist should see them.
-ALERT_ORDER = ("red_flag", "pain_rising", "no_session", "compensation_rising")
+ALERT_ORDER = ("red_flag", "pain_rising", "no_session", "compensation_rising",
+               "questions_unanswered")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +61,17 @@ class SetRecord:
 
 @dataclass(frozen=True)
 class SessionRecord:
-    """One stored session: its day, pain (0-10) and red-flag ids."""
+    """One stored session: its day, pain (0-10), the red-flag ids answered yes, and those not
+    asked (None: not known whether all were); ``started_at`` (ISO 8601) orders a day's
+    sessions."""
 
     id: str
     day: date
     pain: int | None = None
     red_flags: tuple[str, ...] = ()
     reviewed: bool = False
+    red_flags_unasked: tuple[str, ...] | None = None
+    started_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -390,7 +399,23 @@ def alerts(sessions: Sequence[SessionRecord], sets: Sequence[SetRecord], today: 
     if compensation_rising(*compensation):
         out.append(Alert("compensation_rising",
                          "Pelvis compensation increasing over the last week", today))
+    unanswered = questions_unanswered(sessions, fortnight)
+    if unanswered:
+        out.append(Alert("questions_unanswered",
+                         f"Red-flag questions not all answered in the last {len(unanswered)} "
+                         f"sessions (since {unanswered[-1].day})", unanswered[0].day))
     return sorted(out, key=lambda a: a.rank)
+
+
+def questions_unanswered(sessions: Iterable[SessionRecord],
+                         since: date) -> list[SessionRecord]:
+    """The patient's latest :data:`UNANSWERED_SESSIONS` sessions from ``since`` on, newest
+    first, when none of them had its red-flag questions all answered; else ``[]``."""
+    latest = sorted((s for s in sessions if s.day >= since),
+                    key=lambda s: (s.day, s.started_at), reverse=True)[:UNANSWERED_SESSIONS]
+    if len(latest) < UNANSWERED_SESSIONS or not all(s.red_flags_unasked for s in latest):
+        return []
+    return latest
 
 
 def attention_key(alert_list: Sequence[Alert], adherence_7d: float | None,

@@ -44,6 +44,8 @@ def session_rows(doc: SessionDoc, patient_id: int, device_id: int | None, digest
         "id": doc.id, "patient_id": patient_id, "device_id": device_id, "day": doc.day,
         "started_at": doc.started_at, "ended_at": doc.ended_at, "status": doc.status,
         "pain": doc.pain, "red_flags": json.dumps(list(doc.red_flags)),
+        "red_flags_unasked": None if doc.red_flags_unasked is None
+        else json.dumps(list(doc.red_flags_unasked)),
         "prescription_version": doc.prescription_version,
         "sensor": json.dumps(doc.sensor, sort_keys=True), "received_at": utcnow(),
         "document_sha256": digest,

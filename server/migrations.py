@@ -185,6 +185,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "INSERT INTO sample_chunks SELECT session_id, set_index, 0, data FROM sample_uploads "
         "WHERE completed_at IS NULL AND received_bytes > 0",
     )),
+    Migration(8, "red-flag questions not asked", (
+        # JSON list of the red-flag ids the session did not ask ('[]': all answered); NULL when
+        # not known (sessions stored before, documents of companions that do not send it).
+        "ALTER TABLE sessions ADD COLUMN red_flags_unasked TEXT",
+    )),
 )
 
 

@@ -61,7 +61,9 @@ class PatientOverview:
     pain: tuple[tuple[date, int], ...]
     red_flags: tuple[tuple[date, tuple[str, ...]], ...]  # every report, newest first
     alerts: tuple[an.Alert, ...]
-    sessions: tuple[dict[str, Any], ...]  # newest first: id, day, status, pain, sets, reps
+    # newest first: id, day, started_at, status, pain, red_flags, red_flags_unasked (None: not
+    # known), sets, reps
+    sessions: tuple[dict[str, Any], ...]
 
 
 def _marks(ids: Sequence[object]) -> str:
@@ -139,7 +141,8 @@ def load_sessions(db: sqlite_utils.Database, patient_ids: list[int], since: date
         return out
     columns = ("s.patient_id, s.id, s.day, s.pain, s.red_flags, "
                "(p.red_flags_reviewed_at IS NOT NULL AND s.received_at <= "
-               "p.red_flags_reviewed_at) FROM sessions s JOIN patients p ON p.id = s.patient_id")
+               "p.red_flags_reviewed_at), s.red_flags_unasked, s.started_at "
+               "FROM sessions s JOIN patients p ON p.id = s.patient_id")
     marks = _marks(patient_ids)
     # Two index searches (a day range; the partial index of red-flag sessions) beat one OR.
     in_window = db.execute(
@@ -151,10 +154,11 @@ def load_sessions(db: sqlite_utils.Database, patient_ids: list[int], since: date
         f"AND s.day NOT BETWEEN ? AND ?",
         [*patient_ids, since.isoformat(), until.isoformat()]).fetchall()
     days: dict[str, date] = {}
-    for pid, sid, day, pain, flags, reviewed in in_window + flagged:
+    for pid, sid, day, pain, flags, reviewed, unasked, started in in_window + flagged:
         d = days.get(day) or days.setdefault(day, date.fromisoformat(day))
-        out[pid].append(an.SessionRecord(sid, d, pain, tuple(json.loads(flags)) if flags != "[]"
-                                         else (), bool(reviewed)))
+        out[pid].append(an.SessionRecord(
+            sid, d, pain, tuple(json.loads(flags)) if flags != "[]" else (), bool(reviewed),
+            None if unasked is None else tuple(json.loads(unasked)), started))
     return out
 
 
@@ -222,12 +226,16 @@ def patient_overview(db: sqlite_utils.Database, patient: dict[str, Any],
     flags = [(d, tuple(json.loads(f))) for d, f in db.execute(
         "SELECT day, red_flags FROM sessions WHERE patient_id = ? AND red_flags != '[]' "
         "ORDER BY day DESC", [pid])]
-    recent = [dict(zip(("id", "day", "started_at", "status", "pain", "red_flags", "sets",
-                        "reps"), row, strict=True)) for row in db.execute(
-        "SELECT s.id, s.day, s.started_at, s.status, s.pain, s.red_flags, count(t.set_index), "
-        "coalesce(sum(t.rep_count), 0) FROM sessions s LEFT JOIN session_sets t "
-        "ON t.session_id = s.id WHERE s.patient_id = ? GROUP BY s.id "
+    keys = ("id", "day", "started_at", "status", "pain", "red_flags", "red_flags_unasked",
+            "sets", "reps")
+    recent = [dict(zip(keys, row, strict=True)) for row in db.execute(
+        "SELECT s.id, s.day, s.started_at, s.status, s.pain, s.red_flags, s.red_flags_unasked, "
+        "count(t.set_index), coalesce(sum(t.rep_count), 0) FROM sessions s LEFT JOIN "
+        "session_sets t ON t.session_id = s.id WHERE s.patient_id = ? GROUP BY s.id "
         "ORDER BY s.started_at DESC LIMIT ?", [pid, recent_sessions])]
+    for row in recent:
+        row["red_flags"] = json.loads(row["red_flags"])
+        row["red_flags_unasked"] = json.loads(row["red_flags_unasked"] or "null")
     return PatientOverview(
         patient=dict(patient), versions=tuple(versions),
         current_plan=in_effect(versions, today),
@@ -250,6 +258,7 @@ def session_detail(db: sqlite_utils.Database, patient_id: int,
         return None
     session = rows[0]
     session["red_flags"] = json.loads(session["red_flags"])
+    session["red_flags_unasked"] = json.loads(session["red_flags_unasked"] or "null")
     session["sensor"] = json.loads(session["sensor"])
     session["sets"] = []
     for s in db.query("SELECT t.*, u.completed_at IS NOT NULL AS has_samples FROM session_sets t "

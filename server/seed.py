@@ -2,9 +2,11 @@
 daily sessions, written with bulk inserts (``rehab admin seed``).
 
 Patients follow archetypes so that the dashboards have something to show: steady, lapsed
-(no session for days), pain rising, red flag reported, pelvis compensation rising. Holds and
-reps improve over the months. Reps of sets older than ``FULL_RESULT_DAYS`` are stored as a
-summary only (``result.reps`` empty, ``result.summary_only`` true) to keep the file small.
+(no session for days), pain rising, red flag reported, pelvis compensation rising, red-flag
+questions left unanswered (the last ``UNANSWERED_DAYS`` days; every other seeded session
+answered them all). Holds and reps improve over the months.
+Reps of sets older than ``FULL_RESULT_DAYS`` are stored as a summary only (``result.reps``
+empty, ``result.summary_only`` true) to keep the file small.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
+from rehablink.clinical import RED_FLAGS
 from rehablink.exercises import EXERCISES
 from server.db import write_transaction
 from server.done_flags import flag
@@ -24,8 +27,11 @@ from server.migrations import utcnow
 from server.prescriptions import Item, Prescription
 
 FULL_RESULT_DAYS = 28
-ARCHETYPES = (("steady", 0.70), ("lapsed", 0.12), ("pain_rising", 0.08),
-              ("red_flag", 0.04), ("compensating", 0.06))
+ARCHETYPES = (("steady", 0.65), ("lapsed", 0.12), ("pain_rising", 0.08),
+              ("red_flag", 0.04), ("compensating", 0.06), ("unanswered", 0.05))
+#: Days (back from today) in which the ``unanswered`` archetype leaves the red-flag questions
+#: after the first two, enough sessions for the alert.
+UNANSWERED_DAYS = 10
 FIRST_NAMES = ("Alex", "Sam", "Maria", "John", "Aisha", "Wei", "Olga", "Luis", "Fatima", "Tom",
                "Ines", "Kofi", "Hana", "Piotr", "Nora", "Ravi", "Elena", "Jonas", "Mei", "Omar")
 LAST_NAMES = ("Smith", "Garcia", "Nowak", "Chen", "Okafor", "Silva", "Muller", "Rossi",
@@ -137,6 +143,8 @@ def _patient_history(db: sqlite_utils.Database, rng: random.Random, pid: int, ph
         # The red-flag archetype reports one in its first session of the last week.
         flags = ["leg_symptoms"] if archetype == "red_flag" and age <= 6 and not flagged else []
         flagged = flagged or bool(flags)
+        unasked = list(RED_FLAGS)[2:] if archetype == "unanswered" and age < UNANSWERED_DAYS \
+            else []
         hour = rng.randint(7, 20)
         started = datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), tzinfo=UTC)
         sid = f"{pid:08x}-{d:04x}-4000-8000-{rng.getrandbits(48):012x}"
@@ -144,7 +152,7 @@ def _patient_history(db: sqlite_utils.Database, rng: random.Random, pid: int, ph
                              (started + timedelta(minutes=15)).isoformat(), "completed", pain,
                              json.dumps(flags), 1 if day < switch else 2,
                              '{"has_gyro": true, "name": "RehabLink-SEED", '
-                             '"profile": "rehablink"}', now, "seed"))
+                             '"profile": "rehablink"}', now, "seed", json.dumps(unasked)))
         index = 0
         for it in items:
             ex = EXERCISES[it["exercise"]]
@@ -174,7 +182,7 @@ def _patient_history(db: sqlite_utils.Database, rng: random.Random, pid: int, ph
                                  int(flag(versions, day, ex.id, False, reps,
                                           round(hold, 2) if reps else None))))
                 index += 1
-    db.conn.executemany("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", session_rows)
+    db.conn.executemany("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", session_rows)
     db.conn.executemany(
         "INSERT INTO session_sets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", set_rows)
     return len(session_rows), len(set_rows)

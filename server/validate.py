@@ -23,7 +23,7 @@ MAX_SETS = 50
 MAX_REPS = 500
 MAX_SET_DURATION_S = 3 * 3600.0
 TOP_FIELDS = {"id", "started_at", "ended_at", "status", "sensor", "pain", "red_flags",
-              "prescription_version", "sets"}
+              "red_flags_unasked", "prescription_version", "sets"}
 SET_FIELDS = {"index", "exercise", "placement", "target_reps", "hold_target_s", "started_at",
               "skipped", "result", "samples_received", "samples_lost", "gaps", "reconnects"}
 MAX_GAPS = 10_000
@@ -83,6 +83,9 @@ class SessionDoc:
     sensor: dict[str, Any]
     pain: int | None
     red_flags: tuple[str, ...]
+    #: Red-flag questions not asked ((): all answered); None when the document does not say
+    #: (companions before it was recorded): whether the screen was complete is not known.
+    red_flags_unasked: tuple[str, ...] | None
     prescription_version: int | None
     sets: tuple[SetRow, ...]
 
@@ -139,6 +142,15 @@ def _time(value: Any, where: str, now: datetime) -> datetime:
     if not datetime(2020, 1, 1, tzinfo=UTC) <= parsed <= now + timedelta(days=1):
         raise _fail(where, "is not a plausible time (before 2020 or in the future)")
     return parsed
+
+
+def _flag_ids(value: Any, where: str) -> tuple[str, ...]:
+    """A list of red-flag ids, each once."""
+    if not isinstance(value, list) or not all(_is_str_in(f, RED_FLAGS) for f in value):
+        raise _fail(where, "must be a list of ids from: " + ", ".join(RED_FLAGS))
+    if len(set(value)) != len(value):
+        raise _fail(where, "lists an id twice")
+    return tuple(value)
 
 
 def _object(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
@@ -256,11 +268,14 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
         for key in ("address", "firmware"):
             if key in sensor and sensor[key] is not None:
                 _text(sensor[key], f"sensor.{key}", 128)
-    flags = doc.get("red_flags", [])
-    if not isinstance(flags, list) or not all(_is_str_in(f, RED_FLAGS) for f in flags):
-        raise _fail("red_flags", "must be a list of ids from: " + ", ".join(RED_FLAGS))
-    if len(set(flags)) != len(flags):
-        raise _fail("red_flags", "lists an id twice")
+    flags = _flag_ids(doc.get("red_flags", []), "red_flags")
+    # absent or null: not known whether every red-flag question was asked
+    unasked = None if doc.get("red_flags_unasked") is None else \
+        _flag_ids(doc["red_flags_unasked"], "red_flags_unasked")
+    answered_yes = [f for f in unasked or () if f in flags]
+    if answered_yes:
+        raise _fail("red_flags_unasked", f"lists {answered_yes[0]}, which red_flags has as "
+                    "answered yes")
     raw_sets = doc.get("sets")
     if not isinstance(raw_sets, list) or len(raw_sets) > MAX_SETS:
         raise _fail("sets", f"must be a list of at most {MAX_SETS} sets")
@@ -272,7 +287,7 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
         day=started.date().isoformat(),  # the date at the document's UTC offset
         status=status, sensor=dict(sensor),
         pain=_int(doc.get("pain"), "pain", 0, 10, nullable=True),
-        red_flags=tuple(flags),
+        red_flags=flags, red_flags_unasked=unasked,
         prescription_version=_int(doc.get("prescription_version"), "prescription_version",
                                   1, 10**6, nullable=True),
         sets=sets,

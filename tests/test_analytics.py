@@ -153,3 +153,49 @@ def test_attention_key_sorts_red_flags_then_low_adherence() -> None:
     keys = {"flag": attention_key(flagged, 0.9, "Zed"), "low": attention_key([], 0.1, "Amy"),
             "high": attention_key([], 0.9, "Bob"), "none": attention_key([], None, "Cy")}
     assert sorted(keys, key=keys.__getitem__) == ["flag", "low", "high", "none"]
+
+
+def _screen(sid: str, day: date, unasked: tuple[str, ...] | None, at: str = "09:00",
+            **kw: object) -> SessionRecord:
+    return SessionRecord(sid, day, red_flags_unasked=unasked,  # type: ignore[arg-type]
+                         started_at=f"{day}T{at}:00+00:00", **kw)
+
+
+def test_red_flag_questions_unanswered_in_the_last_three_sessions_alert_last() -> None:
+    today = MON + timedelta(days=13)
+    left = ("night_pain", "systemic")
+    history = [_screen("a", today - timedelta(days=20), left),  # outside the 14 days
+               _screen("b", today - timedelta(days=5), ()),
+               _screen("c", today - timedelta(days=4), left),
+               _screen("d", today - timedelta(days=2), left),
+               _screen("e", today, left, pain=2)]
+    found = alerts(history, [], today, today, MON)
+    assert [(a.kind, a.day, a.urgent) for a in found] == [("questions_unanswered", today, False)]
+    assert found[0].message == "Red-flag questions not all answered in the last 3 sessions " \
+        f"(since {today - timedelta(days=4)})"
+    # lowest rank: after every other alert, and after a red flag answered before leaving
+    flagged = [*history[:-1], _screen("e", today, left[1:], red_flags=("night_pain",))]
+    assert [a.kind for a in alerts(flagged, [], today, today, MON)] == \
+        ["red_flag", "questions_unanswered"]
+
+
+def test_red_flag_questions_answered_or_unknown_break_the_run() -> None:
+    today = MON + timedelta(days=13)
+    left = ("trauma",)
+    runs = {
+        "latest answered": [_screen("a", today - timedelta(days=3), left),
+                            _screen("b", today - timedelta(days=2), left),
+                            _screen("c", today - timedelta(days=1), left),
+                            _screen("d", today, ())],
+        # the same day: started later, so the latest
+        "answered later that day": [_screen("a", today - timedelta(days=2), left),
+                                    _screen("b", today, left, at="08:00"),
+                                    _screen("c", today, (), at="18:00"),
+                                    _screen("d", today, left, at="07:00")],
+        "not known": [_screen("a", today - timedelta(days=2), left),
+                      _screen("b", today - timedelta(days=1), None),
+                      _screen("c", today, left)],
+        "only two": [_screen("a", today - timedelta(days=1), left), _screen("b", today, left)],
+    }
+    for name, sessions in runs.items():
+        assert alerts(sessions, [], today, today, MON) == [], name

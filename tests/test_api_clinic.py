@@ -9,6 +9,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from rehablink.clinical import RED_FLAGS
 from tests.conftest import AuthActions, session_document
 
 PLAN = {"exercises": [{"exercise": "bridge", "sets": 2, "reps": 10, "hold_s": 5.0,
@@ -139,3 +140,35 @@ def test_patient_summary_and_red_flag_review(client: FlaskClient, auth: AuthActi
     assert (f"physio:{physio}", "prescribe") in audit
     assert (f"physio:{physio}", "review_red_flags") in audit
     assert ("device:1", "upload_session") in audit
+
+
+def test_patient_summary_says_which_red_flag_questions_were_not_asked(
+        client: FlaskClient, auth: AuthActions) -> None:
+    """Each recent session carries its red flags and the red-flag questions not asked (null
+    when the companion did not say); three sessions in a row with questions not asked raise
+    the low-priority alert, after the red flag answered before leaving."""
+    physio = auth.create_physio()
+    patient, headers = auth.device(physio)
+    auth.login()
+    days = [(date.today() - timedelta(days=k)).isoformat() for k in (3, 2, 1, 0)]
+    sent = [None, ["systemic", "trauma", "no_improvement"], ["night_pain"], list(RED_FLAGS)]
+    yes = [(), ("night_pain",), ("leg_symptoms",), ()]
+    for day, unasked, flags in zip(days, sent, yes, strict=True):
+        doc = session_document(day, red_flags=flags)
+        if unasked is not None:
+            doc["red_flags_unasked"] = unasked
+        assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    summary = client.get(f"/api/v1/clinic/patients/{patient}").get_json()
+    assert [(s["day"], s["red_flags"], s["red_flags_unasked"]) for s in summary["sessions"]] == \
+        list(reversed(list(zip(days, [list(f) for f in yes], sent, strict=True))))
+    assert [a["kind"] for a in summary["alerts"]] == ["red_flag", "red_flag",
+                                                      "questions_unanswered"]
+    assert summary["alerts"][-1] == {
+        "kind": "questions_unanswered", "urgent": False, "day": days[-1],
+        "message": f"Red-flag questions not all answered in the last 3 sessions (since "
+                   f"{days[1]})"}
+    listed = client.get("/api/v1/clinic/patients").get_json()["patients"][0]
+    assert [a["kind"] for a in listed["alerts"]] == [a["kind"] for a in summary["alerts"]]
+    spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert "red_flags_unasked" in spec["Session"]["properties"]
+    assert "red_flags_unasked" in spec["SessionSummary"]["properties"]

@@ -177,6 +177,47 @@ def test_invalid_documents_are_refused(client: FlaskClient, device: Any, db: Any
     assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
 
 
+@pytest.mark.parametrize(("sent", "stored"), [
+    (KeyError, None),  # a companion from before: not known
+    (None, None),
+    ([], "[]"),  # every red-flag question answered
+    (["night_pain", "systemic"], '["night_pain", "systemic"]'),
+])
+def test_red_flags_not_asked_are_stored_and_optional(client: FlaskClient, device: Any, db: Any,
+                                                     sent: Any, stored: str | None) -> None:
+    _, headers = device
+    doc = session_document(red_flags=("leg_symptoms",))
+    if sent is not KeyError:
+        doc["red_flags_unasked"] = sent
+    assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    row = next(db.query("SELECT red_flags, red_flags_unasked FROM sessions WHERE id = ?",
+                        [doc["id"]]))
+    assert row == {"red_flags": '["leg_symptoms"]', "red_flags_unasked": stored}
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("all", "red_flags_unasked: must be a list of ids from: leg_symptoms, "),
+    (True, "red_flags_unasked: must be a list of ids from: "),
+    ({"trauma": True}, "red_flags_unasked: must be a list of ids from: "),
+    ([["trauma"]], "red_flags_unasked: must be a list of ids from: "),
+    (["headache"], "red_flags_unasked: must be a list of ids from: "),
+    (["trauma", "trauma"], "red_flags_unasked: lists an id twice"),
+    (["leg_symptoms"], "red_flags_unasked: lists leg_symptoms, which red_flags has as "
+                       "answered yes"),
+])
+def test_malformed_red_flags_not_asked_are_a_clear_4xx(client: FlaskClient, device: Any,
+                                                       db: Any, value: Any,
+                                                       message: str) -> None:
+    """Refused as every invalid field is (422 invalid_document, the field named), never a
+    500, and nothing is stored."""
+    _, headers = device
+    doc = {**session_document(red_flags=("leg_symptoms",)), "red_flags_unasked": value}
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 422 and _error(response) == "invalid_document"
+    assert response.get_json()["error"]["message"].startswith(message)
+    assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
+
+
 @pytest.mark.parametrize(("body", "content_type", "status"), [
     (b"{", "application/json", 400),
     (b"\xff\xfe\x00garbage", "application/json", 400),

@@ -746,6 +746,8 @@ def test_companion_session_sensor_that_will_not_start_again_says_so_in_one_plain
     assert code == 2
     sid, document = _new_session_kept(stored_home, before, recording, drop_s, 52.0)
     assert (document["pain"], document["red_flags"]) == (4, [first.id])
+    # the question left and those after it: not asked, never "no"
+    assert document["red_flags_unasked"] == list(RED_FLAGS)[1:]
     screen = term.screen
     line = (f"error: Polar Sense SIM00001 (F0:52:4C:00:00:01) refused to start streaming: device "
             f"in charger (PMD error 13). The session was stopped; what was recorded is saved "
@@ -753,6 +755,7 @@ def test_companion_session_sensor_that_will_not_start_again_says_so_in_one_plain
     assert screen.count(REFUSED_LEAD_IN) == 1
     assert screen.index(REFUSED_LEAD_IN) < screen.index("How bad is your back pain today") < \
         screen.index(f"\r\n{QUESTIONS_SKIPPED}\r\n") < screen.index(SEEK_CARE_ADVICE) < \
+        screen.index("The safety questions were not finished: 5 of 6 were not asked.") < \
         screen.index(f"\r\n{line}\r\n")
     # the questions after the one left are not asked
     assert all(flag.question not in screen for flag in list(RED_FLAGS.values())[2:])

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from rehablink.cli import cli
-from rehablink.clinical import SEEK_CARE_ADVICE
+from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE
 from rehablink.recording import load_recording
 from rehablink.simulator.core import simulate
 from rehablink.simulator.spec import SetSpec
@@ -108,9 +108,35 @@ def test_companion_session_headless_with_answers_stores_pain_and_flags(
     assert {"event": "advice", "text": SEEK_CARE_ADVICE} in events
     document = events[-1]["document"]
     assert document["pain"] == 4 and document["red_flags"] == ["leg_symptoms"]
+    assert document["red_flags_unasked"] == [] and "questions_unfinished" not in kinds
     assert document["prescription_version"] == 4 and document["status"] == "completed"
     assert [s["result"]["rep_count"] for s in document["sets"]] == [1, 1]
     assert all(s["target_reps"] == 1 and s["hold_target_s"] == 2.0 for s in document["sets"])
+
+
+def test_companion_session_nobody_answered_for_says_the_red_flags_were_not_asked(
+        set_csv: str, home: Path, tmp_path: Path) -> None:
+    """``--headless`` without ``--answers``: nobody was asked. The session used to be stored
+    with no red flag, as if every question had been answered no; it now records every
+    red-flag question as not asked, and says so before the document."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "exercises": [
+        {"exercise": "bridge", "sets": 1, "reps": 1}]}))
+    code, out, err = invoke("session", "--plan", str(plan), "--transport", f"sim:{set_csv}",
+                            *FAST, "--headless", "--no-wait")
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    notice, session = events[-2:]
+    assert notice["event"] == "questions_unfinished"
+    assert notice["red_flags_unasked"] == list(RED_FLAGS)
+    assert notice["text"].startswith("The safety questions were not asked this time.\nPlease "
+                                     "answer them at the end of your next session.")
+    assert "advice" not in [e["event"] for e in events]
+    document = session["document"]
+    assert (document["pain"], document["red_flags"], document["red_flags_unasked"]) == \
+        (None, [], list(RED_FLAGS))
+    code, out, _ = invoke("show", document["id"][:8])
+    assert code == 0 and "Pain: -; red flags: not asked" in out
 
 
 @pytest.mark.parametrize(("sim", "profile", "name"), [

@@ -128,6 +128,26 @@ def test_companion_session_keys_and_questions_in_a_terminal(tmp_path: Path) -> N
     assert [s["index"] for s in doc["sets"]] == [0, 1]
 
 
+def _one_bridge_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                    ) -> tuple[Path, list[str], dict[str, str]]:
+    """The companion's home (``REHAB_HOME``, for this test too), and the ``rehab session``
+    command and environment for one simulated bridge set of 3 reps at 10x, whose 30-rep
+    target is never reached: the set ends with the recording, then the end questions."""
+    recording, _ = simulate(SetSpec("bridge", n_reps=3, rate_hz=50.0), seed=6)
+    csv = tmp_path / "set.csv"
+    recording.write_csv(csv)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "exercises": [
+        {"exercise": "bridge", "sets": 1, "reps": 30}]}))
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("REHAB_HOME", str(home))
+    env = {**os.environ, "REHAB_HOME": str(home), "COLUMNS": "100", "LINES": "40"}
+    rehab = str(Path(sys.executable).with_name("rehab"))
+    return home, [rehab, "session", "--plan", str(plan), "--transport", f"sim:{csv}",
+                  "--sim-speed", "10", "--scan-timeout", "0.5"], env
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("key", [CTRL_C, CTRL_D], ids=["ctrl-c", "ctrl-d"])
 def test_companion_session_left_at_the_questions_is_saved_completed_and_synced(
@@ -140,64 +160,119 @@ def test_companion_session_left_at_the_questions_is_saved_completed_and_synced(
     with exit 0 and no traceback."""
     from tests.test_sync import enroll, start_server, stop_server
 
-    recording, _ = simulate(SetSpec("bridge", n_reps=3, rate_hz=50.0), seed=6)
-    csv = tmp_path / "set.csv"
-    recording.write_csv(csv)
-    plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"version": 1, "exercises": [
-        {"exercise": "bridge", "sets": 1, "reps": 30}]}))
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("REHAB_HOME", str(home))
+    home, command, env = _one_bridge_set(tmp_path, monkeypatch)
     (tmp_path / "server").mkdir()
     server = start_server(tmp_path / "server")
     try:
         enroll(server, home)
-        env = {**os.environ, "REHAB_HOME": str(home), "COLUMNS": "100", "LINES": "40"}
-        rehab = str(Path(sys.executable).with_name("rehab"))
-        term = Terminal([rehab, "session", "--plan", str(plan), "--transport", f"sim:{csv}",
-                         "--sim-speed", "10", "--scan-timeout", "0.5"], env)
-        try:
-            term.expect("Ready to start?")
-            term.send("y\n")
-            term.expect("How bad is your back pain today")
-            term.wait_reading()
-            term.send(key)
-            term.expect("Sending it to your physiotherapist in the background.")
-        finally:
-            code = term.close()
-        assert code == 0, term.screen[-2000:]
+        screen, doc = _leave_the_questions(home, command, env, [],
+                                           "How bad is your back pain today", key)
+        sid = doc["id"]
         with CompanionStore.open(home / "companion.db") as store:
-            (row,) = store.sessions()
-            sid = row["id"]
-            stored = store.session_row(sid)
-            doc = store.session_document(sid)
             samples = store.set_recording(sid, 0)
-        assert (stored["status"], stored["pain"], doc["red_flags"]) == ("completed", None, [])
+        assert (doc["status"], doc["pain"], doc["red_flags"]) == ("completed", None, [])
+        # not asked, not "no": every red-flag question
+        assert doc["red_flags_unasked"] == list(RED_FLAGS)
         (done,) = doc["sets"]
         reps = done["result"]["rep_count"]
         assert not done["skipped"] and reps > 0 and len(done["result"]["reps"]) == reps
         assert len(samples) == done["samples_received"] > 0
-        screen = term.screen
         after = screen[screen.index("How bad is your back pain today"):]
         # one line for the questions skipped, no further question, then the session as saved
         assert after.index(f"\r\n{QUESTIONS_SKIPPED}\r\n") < after.index(
-            f"Session saved: 1 sets, {reps} reps.")
+            "The safety questions were not asked this time.\r\nPlease answer them at the end "
+            "of your next session.") < after.index(f"Session saved: 1 sets, {reps} reps.")
         assert screen.count(QUESTIONS_SKIPPED) == 1
         assert all(flag.question[:40] not in screen for flag in RED_FLAGS.values())
         assert "Traceback" not in screen and "Aborted" not in screen
-        assert _uploaded(server, sid) == {"status": "completed", "pain": None}
+        assert _uploaded(server, sid) == {"status": "completed", "pain": None, "red_flags": "[]",
+                                          "red_flags_unasked": json.dumps(list(RED_FLAGS))}
     finally:
         stop_server(server)
 
 
+@pytest.mark.slow
+def test_companion_session_left_after_a_red_flag_keeps_it_and_the_rest_are_not_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The patient answers pain, yes to the first red flag, then leaves with Ctrl-C at the
+    second. The questions still to come used to be stored like answers of "no", and the
+    physiotherapist saw a red flag and nothing else: the yes is kept, with its advice and the
+    clinic's alert, the rest are stored and synced as not asked, and the closing summary asks
+    the patient to answer them next time and names the warning signs to act on now."""
+    from server.reports import patient_list
+    from tests.test_sync import enroll, start_server, stop_server
+
+    first, *rest = RED_FLAGS.values()
+    home, command, env = _one_bridge_set(tmp_path, monkeypatch)
+    (tmp_path / "server").mkdir()
+    server = start_server(tmp_path / "server")
+    try:
+        patient_id = enroll(server, home)
+        screen, doc = _leave_the_questions(
+            home, command, env, [("How bad is your back pain today", "5\n"),
+                                 (first.question[:40], "y\n")], rest[0].question[:40], CTRL_C)
+        sid = doc["id"]
+        assert (doc["status"], doc["pain"], doc["red_flags"], doc["red_flags_unasked"]) == \
+            ("completed", 5, [first.id], [f.id for f in rest])
+        after = screen[screen.index(rest[0].question[:40]):]
+        notice = (f"The safety questions were not finished: {len(rest)} of {len(RED_FLAGS)} "
+                  "were not asked.")
+        assert after.index(f"\r\n{QUESTIONS_SKIPPED}\r\n") < after.index(
+            f"Recorded for your physiotherapist: {first.id}.") < after.index(notice) < \
+            after.index("Session saved")
+        # the question left is not answered; those after it are not asked
+        assert all(flag.question[:40] not in screen for flag in rest[1:])
+        assert all(f"  - {flag.sign}" in after for flag in rest)
+        assert "Traceback" not in screen and "Aborted" not in screen
+        assert _uploaded(server, sid) == {
+            "status": "completed", "pain": 5, "red_flags": json.dumps([first.id]),
+            "red_flags_unasked": json.dumps([f.id for f in rest])}
+        db = server.db()
+        try:
+            (listed,) = patient_list(db, 1)
+        finally:
+            db.close()
+        assert listed.id == patient_id
+        assert [a.kind for a in listed.alerts] == ["red_flag"]
+        assert first.id in listed.alerts[0].message
+    finally:
+        stop_server(server)
+
+
+def _leave_the_questions(home: Path, command: list[str], env: dict[str, str],
+                         answers: list[tuple[str, str]], leave_at: str,
+                         key: str) -> tuple[str, dict[str, Any]]:
+    """Run ``command`` in a terminal, start, type each answer of ``answers`` (the text waited
+    for, the keys typed), then leave the questions with ``key`` at ``leave_at``. Returns the
+    screen and the document of the one session stored, once the command ended with exit 0."""
+    term = Terminal(command, env)
+    try:
+        term.expect("Ready to start?")
+        term.send("y\n")
+        for shown, typed in answers:
+            term.expect(shown)
+            term.send(typed)
+        term.expect(leave_at)
+        term.wait_reading()
+        term.send(key)
+        term.expect("Sending it to your physiotherapist in the background.")
+    finally:
+        code = term.close()
+    assert code == 0, term.screen[-2000:]
+    with CompanionStore.open(home / "companion.db") as store:
+        (row,) = store.sessions()
+        return term.screen, store.session_document(row["id"])
+
+
 def _uploaded(server: Server, sid: str, timeout: float = 30.0) -> dict[str, Any]:
-    """Status and pain of session ``sid`` on ``server``, once a sync has brought it there."""
+    """Status, pain and red-flag answers of session ``sid`` on ``server``, once a sync has
+    brought it there."""
     deadline = time.monotonic() + timeout
     while True:
         db = server.db()
         try:
-            rows = list(db.query("SELECT status, pain FROM sessions WHERE id = ?", [sid]))
+            rows = list(db.query("SELECT status, pain, red_flags, red_flags_unasked FROM "
+                                 "sessions WHERE id = ?", [sid]))
         finally:
             db.close()
         if rows or time.monotonic() > deadline:

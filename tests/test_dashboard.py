@@ -145,6 +145,62 @@ def test_reviewing_red_flags_clears_the_alert(client, auth, clinic):
     assert "Leg symptoms" in text(client.get(path))  # the history keeps it
 
 
+def test_red_flag_questions_not_answered_are_said_in_words(client, auth, clinic, db):
+    """Eve left the red-flag questions in her last three sessions: after the first one, after
+    answering yes to night pain (the third), and before any. The physiotherapist reads that
+    they were not answered, in words, on the patient list (a low-priority alert), the patient
+    page and each session page, never "none"; a session that answered them all, or that does
+    not say (an older companion), reads as such."""
+    from rehablink.clinical import RED_FLAGS
+
+    flags = list(RED_FLAGS)
+    eve, _ = auth.add_patient(clinic["ana"], "Eve Unanswered")
+    prescribe(db, eve, BRIDGE_PLAN, TODAY - timedelta(days=20))
+    # days ago -> (red-flag questions not asked, or None for a document without the field;
+    # red flags answered yes)
+    screens = {4: (None, ()), 3: ([], ()), 2: (flags[1:], ()),
+               1: (flags[3:], ("night_pain",)), 0: (flags, ())}
+    docs = {}
+    for k, (unasked, yes) in screens.items():
+        doc = session_doc(TODAY - timedelta(days=k), BRIDGE_PLAN, Quality(), 2, yes)
+        if unasked is not None:
+            doc["red_flags_unasked"] = unasked
+        store(db, doc, eve)
+        docs[k] = doc
+    auth.login()
+    listed = client.get("/clinic/?alert=questions_unanswered").get_data(as_text=True)
+    row = re.search(rf'data-patient-id="{eve}".*?</tr>', listed, re.S).group(0)
+    assert "? Red-flag questions unanswered" in row
+    assert "Ben Steady" not in listed and "Cara Flagged" not in listed
+    page = text(client.get(f"/clinic/patients/{eve}"))
+    assert "? Red-flag questions unanswered Red-flag questions not all answered in the last 3 " \
+        f"sessions (since {TODAY - timedelta(days=2)})" in page
+    history = page[page.index("Red-flag questions not all answered In 3 sessions the patient "
+                              "left the red-flag questions, or was not asked them"):]
+    assert f"{TODAY} ? not asked – Open " \
+        f"{TODAY - timedelta(days=1)} ? not finished: 3 of 6 not asked (Systemic, Trauma, No " \
+        "improvement) ⚠ Night pain Open " \
+        f"{TODAY - timedelta(days=2)} ? not finished: 5 of 6 not asked (Bladder bowel, Night " \
+        "pain, Systemic, Trauma, No improvement) – Open" in history
+    # the sessions table: its red-flag column, in words
+    table = page[page.index("Reps with pelvis rotating"):]
+    assert table.count("? Questions not asked") == 1
+    assert table.count("⚠ Night pain ? Questions not finished: 3 of 6 not asked") == 1
+    assert table.count("? Questions not finished: 5 of 6 not asked") == 1
+
+    def session_page(k: int) -> str:
+        return text(client.get(f"/clinic/patients/{eve}/sessions/{docs[k]['id']}"))
+
+    ruled_out = " ; a red flag not asked about cannot be ruled out for this session."
+    assert "Red flags: none answered yes. Red-flag questions: ? not asked" + ruled_out \
+        in session_page(0)
+    assert "Red flags: ⚠ Night pain . Red-flag questions: ? not finished: 3 of 6 not asked " \
+        "(Systemic, Trauma, No improvement)" + ruled_out in session_page(1)
+    assert "Red flags: none. Red-flag questions: all answered." in session_page(3)
+    assert "Red flags: none. Red-flag questions: not known whether all were asked (the " \
+        "companion that sent this session does not record it)." in session_page(4)
+
+
 def test_prescription_editor_saves_a_new_version_with_csrf(client, auth, clinic, db):
     auth.login()
     path = f"/clinic/patients/{clinic['ben']}/prescription"

@@ -41,7 +41,7 @@ def test_alert_badges(name, ink, paper):
 
 def test_badges_were_found():
     assert {b[0] for b in BADGES} >= {"red_flag", "pain_rising", "missed_days",
-                                      "compensation_rising", "ok"}
+                                      "compensation_rising", "questions_unanswered", "ok"}
 
 
 @pytest.mark.parametrize(("ink", "paper"), [

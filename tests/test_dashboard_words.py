@@ -72,3 +72,15 @@ def test_csv_has_one_row_per_set_and_defuses_formulas():
         "1", "leg_symptoms", "4")
     assert (skipped["skipped"], skipped["reps"], skipped["duration_s"]) == ("yes", "0", "")
     assert bare["session_id"] == "s2" and bare["exercise"] == ""
+
+
+def test_csv_says_which_red_flag_questions_were_not_asked() -> None:
+    sessions = [{"id": f"s{k}", "red_flags": flags, "sets": [], **extra}
+                for k, (flags, extra) in enumerate([
+                    (["night_pain"], {"red_flags_unasked": ["systemic", "trauma"]}),
+                    ([], {"red_flags_unasked": []}),
+                    ([], {"red_flags_unasked": None}),
+                    ([], {})])]
+    rows = list(csv.DictReader(io.StringIO(patient_csv(sessions))))
+    assert [(r["red_flags"], r["red_flags_unasked"]) for r in rows] == [
+        ("night_pain", "systemic trauma"), ("", ""), ("", "unknown"), ("", "unknown")]

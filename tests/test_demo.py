@@ -82,10 +82,15 @@ def test_demo_headless_end_to_end(tmp_path: Path) -> None:
         samples = db.execute(
             f"SELECT count(*) FROM sample_uploads WHERE completed_at IS NOT NULL AND session_id IN"
             f" ({','.join('?' * len(ids))})", ids).fetchone()[0]
+        # the demo's automatic answers cover every red-flag question ("no" to each)
+        screens = db.execute(
+            f"SELECT red_flags, red_flags_unasked FROM sessions WHERE id IN "
+            f"({','.join('?' * len(ids))})", ids).fetchall()
         history = db.execute("SELECT count(*) FROM sessions WHERE patient_id = ? AND id NOT IN "
                              f"({','.join('?' * len(ids))})",
                              [summary["patient_id"], *ids]).fetchone()[0]
     assert rows == [(summary["patient_id"], 1)], "the session reached the server"
+    assert screens == [("[]", "[]")]
     assert samples == len(sets), "every set's raw samples reached the server"
     assert history == summary["history_sessions"] > 10, "weeks of seeded history"
 

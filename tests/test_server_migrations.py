@@ -4,6 +4,7 @@ the stored done flags."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -57,4 +58,42 @@ def test_done_flags_are_backfilled(tmp_path: Path) -> None:
     assert migrate(db)[0] == 6
     flags = [r[0] for r in db.execute("SELECT done FROM session_sets ORDER BY set_index")]
     assert flags == [c[2] for c in cases]
+    db.close()
+
+
+def test_red_flags_not_asked_column_keeps_every_session(tmp_path: Path) -> None:
+    """A database from before migration 8: its sessions, sets and red flags are kept as they
+    were; whether their red-flag questions were all asked is not known (NULL, never "all
+    answered"), and the reports read them."""
+    from server import reports
+
+    path = tmp_path / "d.db"
+    db = connect(path)
+    migrate(db, MIGRATIONS[:7])
+    db.execute("INSERT INTO physios VALUES (1, 'a@b.example', 'A', 'x', '2026-01-01', NULL)")
+    db.execute("INSERT INTO patients VALUES (1, 1, 'P', '2026-01-01', NULL, NULL)")
+    for sid, flags in (("s1", "[]"), ("s2", '["trauma"]')):
+        db.execute("INSERT INTO sessions (id, patient_id, day, started_at, ended_at, status, "
+                   "pain, red_flags, sensor, received_at, document_sha256) VALUES (?, 1, "
+                   "'2026-02-01', '2026-02-01T09:00:00+00:00', '2026-02-01T09:10:00+00:00', "
+                   "'completed', 4, ?, '{}', '2026-02-01T10:00:00+00:00', 'x')", [sid, flags])
+        db.execute("INSERT INTO session_sets (session_id, set_index, patient_id, day, exercise, "
+                   "placement, started_at, skipped, rep_count, partial_count, duration_s, "
+                   "rotating_reps, samples_received, samples_lost, result) VALUES (?, 0, 1, "
+                   "'2026-02-01', 'bridge', 'pelvis', '2026-02-01T09:00:00+00:00', 0, 8, 0, 60, "
+                   "0, 0, 0, 'null')", [sid])
+    before = {t: list(db.query(f"SELECT * FROM {t} ORDER BY rowid"))
+              for t in ("sessions", "session_sets", "patients")}
+    db.close()
+    db = open_database(path)  # migrates, as the server does on start
+    assert 8 in applied(db)
+    after = {t: list(db.query(f"SELECT * FROM {t} ORDER BY rowid")) for t in before}
+    assert after["sessions"] == [{**r, "red_flags_unasked": None} for r in before["sessions"]]
+    assert (after["session_sets"], after["patients"]) == \
+        (before["session_sets"], before["patients"])
+    patient = next(db.query("SELECT * FROM patients WHERE id = 1"))
+    overview = reports.patient_overview(db, patient, today=date(2026, 2, 2))
+    assert sorted((s["id"], s["red_flags"], s["red_flags_unasked"])
+                  for s in overview.sessions) == [("s1", [], None), ("s2", ["trauma"], None)]
+    assert [a.kind for a in overview.alerts] == ["red_flag"]
     db.close()

@@ -172,3 +172,41 @@ def test_store_rejects_out_of_range_pain(tmp_path: Path) -> None:
         with pytest.raises(ValueError):
             store.finish_session(sid, "completed", Answers(11, (), ()))
         assert store.session_row(sid)["status"] == "recording"
+
+
+def test_store_migration_2_keeps_every_row_and_leaves_old_sessions_not_known(
+        tmp_path: Path) -> None:
+    """A companion database from before the red-flag questions not asked were recorded: its
+    sessions, sets, samples, answers and outbox are kept as they were; whether their
+    questions were all asked is not known (null in the document, not "all answered"), and a
+    session closed after the upgrade says which were not asked."""
+    path = tmp_path / "c.db"
+    db = sqlite_utils.Database(path)
+    migrate(db, MIGRATIONS[:1])
+    assert "red_flags_unasked" not in db["sessions"].columns_dict
+    db.execute("INSERT INTO sessions (id, kind, started_at, ended_at, updated_at, status, pain) "
+               "VALUES ('0a0a0a0a-0000-4000-8000-000000000001', 'session', "
+               "'2026-11-20T09:00:00+00:00', '2026-11-20T09:20:00+00:00', "
+               "'2026-11-20T09:20:00+00:00', 'completed', 5)")
+    db.execute("INSERT INTO sets (session_id, idx, exercise, placement, started_at, skipped) "
+               "VALUES ('0a0a0a0a-0000-4000-8000-000000000001', 0, 'bridge', 'pelvis', "
+               "'2026-11-20T09:01:00+00:00', 1)")
+    db.execute("INSERT INTO red_flags VALUES ('0a0a0a0a-0000-4000-8000-000000000001', "
+               "'night_pain')")
+    db.execute("INSERT INTO outbox (session_id, queued_at) VALUES "
+               "('0a0a0a0a-0000-4000-8000-000000000001', '2026-11-20T09:20:00+00:00')")
+    db.conn.commit()
+    before = {t: list(db.query(f"SELECT * FROM {t}")) for t in ("sessions", "sets", "red_flags",
+                                                               "outbox")}
+    db.close()
+    with CompanionStore.open(path) as store:
+        assert schema_version(store.db) == len(MIGRATIONS)
+        after = {t: list(store.db.query(f"SELECT * FROM {t}")) for t in before}
+        old = store.session_document("0a0a0a0a-0000-4000-8000-000000000001")
+        assert store.pending_uploads() == ["0a0a0a0a-0000-4000-8000-000000000001"]
+        new = _full_session(store)
+        assert store.session_document(new)["red_flags_unasked"] == []
+    assert after["sessions"] == [{**row, "red_flags_unasked": None} for row in before["sessions"]]
+    assert {t: rows for t, rows in after.items() if t != "sessions"} == \
+        {t: rows for t, rows in before.items() if t != "sessions"}
+    assert (old["pain"], old["red_flags"], old["red_flags_unasked"]) == (5, ["night_pain"], None)

@@ -301,9 +301,10 @@ def record_command(exercise: str, hold_target: float | None, duration: float | N
               help="Plan file (default: plan.json in the RehabLink data directory).")
 @click.option("--answers", default=None, metavar="A",
               help="Answer the end questions without asking: pain=3,flags=none "
-                   "(or flags=leg_symptoms+night_pain).")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask to start; answers default to "
-              "pain=skip,flags=none unless --answers is given.")
+                   "(or flags=leg_symptoms+night_pain; flags=skip, or no flags, records the "
+                   "red-flag questions as not asked).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask to start; without --answers the "
+              "end questions are not asked (pain=skip,flags=skip).")
 @click.option("--no-wait", is_flag=True, help="No rest between sets.")
 @click.option("--rest", type=click.FloatRange(0, 600), default=30.0, show_default=True,
               metavar="S", help="Rest between sets, s.")

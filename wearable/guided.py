@@ -15,7 +15,7 @@ from rehablink.clinical import RED_FLAGS
 from rehablink.exercises import get_exercise
 from rehablink.paths import rehab_home
 from wearable.plan import PLAN_FILE, Plan, PlanError, load_plan, session_sets
-from wearable.questions import Answers, AnswersError, ask, parse_answers
+from wearable.questions import NOT_ASKED, Answers, AnswersError, ask, parse_answers
 from wearable.sync.background import sync_in_background
 
 
@@ -58,9 +58,9 @@ def _until_left(question: Callable[[str], _T], unasked: _T,
 
 def _ask_interactively() -> Answers:
     """Ask pain and the red flags in the terminal. The patient may leave the questions
-    (Ctrl-C, or Ctrl-D): the rest are skipped (pain unknown, no further red flag) and the
-    answers given before are kept, so that a red flag answered yes still reaches the
-    physiotherapist."""
+    (Ctrl-C, or Ctrl-D): the rest are skipped (pain unknown, the red flags still to come
+    recorded as not asked, never as "no") and the answers given before are kept, so that a red
+    flag answered yes still reaches the physiotherapist."""
     def prompt_int(text: str) -> int | None:
         value = click.prompt(text + " (Enter to skip)", default="", show_default=False,
                              type=str)
@@ -71,12 +71,12 @@ def _ask_interactively() -> Answers:
                                  show_default=False, type=str)
         return None
 
-    def confirm(question: str) -> bool:
+    def confirm(question: str) -> bool | None:
         return click.confirm(question, default=False)
 
     click.echo("\nA few questions about how you are today.")
     left: list[bool] = []
-    return ask(_until_left(prompt_int, None, left), _until_left(confirm, False, left))
+    return ask(_until_left(prompt_int, None, left), _until_left(confirm, None, left))
 
 
 def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s: float,
@@ -87,7 +87,9 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
     no sensor, and a red flag must reach the patient's advice and the physiotherapist's alerts.
     Why the session stopped comes first, in one plain line (a ``session_stopped`` event when
     headless). A patient who leaves the questions (Ctrl-C, Ctrl-D) has the session closed,
-    reported and synced all the same, with the answers given until then.
+    reported and synced all the same, with the answers given until then. Whoever did not
+    answer (left the questions; ``--yes`` or ``--headless`` without ``--answers``), the red-flag
+    questions not asked are stored as such and the patient is told to answer them next time.
     """
     from wearable.cli import _run, link_failure, open_store
     from wearable.runner import run_sets
@@ -134,13 +136,12 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
         elif interactive and not yes:
             final = _ask_interactively()
         else:
-            final = Answers(None, ())
+            final = NOT_ASKED
         if stopped is None:
             session_id: str | None = result.session_id
-            store.finish_session(result.session_id, "completed", pain=final.pain,
-                                 red_flags=final.red_flags)
+            store.finish_session(result.session_id, "completed", final)
         else:
-            failure = link_failure(stopped, stopped.close(store, final.pain, final.red_flags))
+            failure = link_failure(stopped, stopped.close(store, final))
             session_id = stopped.kept
         document = store.session_document(session_id) if session_id is not None else None
     finally:
@@ -153,11 +154,16 @@ def run_guided(*, plan_path: str | None, answers: str | None, yes: bool, rest_s:
 
 def _report(final: Answers, document: dict[str, Any] | None, syncing: bool, headless: bool,
             summary: bool) -> None:
-    """Advice for the red flags answered yes, then the stored session (``document``, None when
-    nothing was kept); ``summary``: the sets done, when the session ended as it should."""
+    """Advice for the red flags answered yes, what to do about the red-flag questions not
+    asked, then the stored session (``document``, None when nothing was kept); ``summary``: the
+    sets done, when the session ended as it should."""
+    notice = final.unfinished_notice
     if headless:
         for text in final.advice:
             click.echo(json.dumps({"event": "advice", "text": text}))
+        if notice:
+            click.echo(json.dumps({"event": "questions_unfinished", "text": "\n".join(notice),
+                                   "red_flags_unasked": list(final.red_flags_unasked)}))
         if document is not None:
             click.echo(json.dumps({"event": "session", "document": document}))
         return
@@ -166,6 +172,9 @@ def _report(final: Answers, document: dict[str, Any] | None, syncing: bool, head
     if final.red_flags:
         names = ", ".join(RED_FLAGS[f].id for f in final.red_flags)
         click.echo(f"Recorded for your physiotherapist: {names}.")
+    if notice:
+        click.secho(notice[0], fg="yellow", bold=True)
+        click.echo("\n".join(notice[1:]))
     if document is None:
         return
     if summary:

@@ -8,8 +8,7 @@ store the answers with the session when :meth:`SessionStopped.close` closes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
+from wearable.questions import NOT_ASKED, Answers
 from wearable.recorder import SetOutcome
 from wearable.scan import FoundSensor
 from wearable.silence import span_words
@@ -65,16 +64,15 @@ class SessionStopped(Exception):
         kept = " What you did is saved." if self.recorded else ""
         return f"{why}, so the session has stopped.{kept}"
 
-    def close(self, store: CompanionStore, pain: int | None = None,
-              red_flags: Iterable[str] = ()) -> str:
-        """Close the session as ``interrupted`` with the answers to the end questions, if any
-        (queued for the clinic, red flags and all); a session this run began that has neither
-        samples nor answers is dropped instead. Returns one line for the patient: what
-        happened, what is kept (:attr:`kept`), what to try."""
-        red_flags = tuple(red_flags)
-        answered = pain is not None or bool(red_flags)
+    def close(self, store: CompanionStore, answers: Answers = NOT_ASKED) -> str:
+        """Close the session as ``interrupted`` with the answers to the end questions
+        (queued for the clinic, red flags and all; by default none was asked); a session this
+        run began that has neither samples nor pain or a red flag answered is dropped instead.
+        Returns one line for the patient: what happened, what is kept (:attr:`kept`), what to
+        try."""
+        answered = answers.pain is not None or bool(answers.red_flags)
         if self.continued or answered or not store.discard_session(self.session_id):
-            store.finish_session(self.session_id, "interrupted", pain=pain, red_flags=red_flags)
+            store.finish_session(self.session_id, "interrupted", answers)
             self.kept = self.session_id
         return self._words()
 

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from rehablink.cli import BadInput
+from rehablink.clinical import RED_FLAGS
 from rehablink.recording import Recording
 
 
@@ -148,8 +149,26 @@ def show_command(session: str, as_json: bool) -> None:
                       str(s["samples_lost"]), str(len(s["gaps"])), str(s["reconnects"]))
     console.print(table)
     pain = "-" if doc["pain"] is None else f"{doc['pain']}/10"
-    flags = ", ".join(doc["red_flags"]) or "none"
+    flags = red_flag_words(doc["red_flags"], doc["red_flags_unasked"])
     console.print(f"Pain: {pain}; red flags: {flags}", highlight=False)
+
+
+def red_flag_words(yes: list[str], unasked: list[str] | None) -> str:
+    """The red-flag answers of a stored session in a few words, for ``rehab show``.
+
+    Examples
+    --------
+    >>> red_flag_words(["trauma"], ["systemic", "no_improvement"])
+    'trauma; not asked: systemic, no_improvement'
+    >>> red_flag_words([], list(RED_FLAGS))
+    'not asked'
+    """
+    if unasked is None:
+        return (", ".join(yes) or "none") + " (whether all were asked is not recorded)"
+    if len(unasked) >= len(RED_FLAGS):
+        return "not asked"
+    words = ", ".join(yes) or ("none answered yes" if unasked else "none")
+    return words + (f"; not asked: {', '.join(unasked)}" if unasked else "")
 
 
 @click.command("export")

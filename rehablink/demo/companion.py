@@ -12,7 +12,8 @@ from typing import Any
 
 from rehablink.demo.clinic import DemoError
 
-#: The automatic end-of-session answers (a real patient answers them).
+#: The automatic end-of-session answers (a real patient answers them): pain 2/10 and "no" to
+#: every red-flag question.
 DEMO_PAIN = 2
 #: Margin for one headless set beyond its recording's replay time, s (wall).
 SET_TIMEOUT_S = 30.0
@@ -75,6 +76,7 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
     from rehablink.recordings import bundled
     from wearable.cli import _run
     from wearable.plan import load_plan, session_sets
+    from wearable.questions import parse_answers
     from wearable.runner import RunOptions, run_sets
     from wearable.stopped import SessionStopped
     from wearable.store import CompanionStore
@@ -82,6 +84,7 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
 
     plan = load_plan(home / "plan.json")
     sets = session_sets(plan)
+    answers = parse_answers(f"pain={DEMO_PAIN},flags=none")
     runs: list[SetRun] = []
     session_id: str | None = None
     with CompanionStore.open(home / "companion.db") as store:
@@ -120,9 +123,9 @@ def run_session(home: Path, speed: float, live: bool) -> list[SetRun]:
         try:
             _run(go, end_key="q")
         except SessionStopped as stopped:  # a simulated sensor lost: kept, as interrupted
-            raise DemoError(stopped.close(store, pain=DEMO_PAIN)) from None
+            raise DemoError(stopped.close(store, answers)) from None
         if session_id is not None:
-            store.finish_session(session_id, "completed", pain=DEMO_PAIN)
+            store.finish_session(session_id, "completed", answers)
     return runs
 
 

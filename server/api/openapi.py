@@ -31,11 +31,21 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 _OBJ = {"type": "object"}
 
 
-def _clinic(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _clinic(summary: str, body: dict[str, Any] | None = None,
+            response: dict[str, Any] = _OBJ) -> dict[str, Any]:
     """A physiotherapist's operation (login session cookie); path ids added below."""
-    op = _op(summary, {"200": {"description": "ok", "content": _json(_OBJ)}}, body=body)
+    op = _op(summary, {"200": {"description": "ok", "content": _json(response)}}, body=body)
     op["security"] = [{"physio_session": []}]
     return op
+
+
+_RED_FLAGS = {"type": "array", "items": {"type": "string"},
+              "description": "ids of the red-flag questions answered yes"}
+_RED_FLAGS_UNASKED = {
+    "type": "array", "items": {"type": "string"}, "nullable": True,
+    "description": "ids of the red-flag questions not asked (the patient left the questions, "
+                   "or nobody answered them); [] when every one was answered. Absent or null: "
+                   "not known (companions that do not record it)"}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -81,7 +91,9 @@ SPEC: dict[str, Any] = {
         "/api/v1/clinic/patients": {"get": _clinic(
             "The physiotherapist's patients, most in need of attention first")},
         "/api/v1/clinic/patients/{patient_id}": {"get": _clinic(
-            "One patient's adherence, progression, pain, alerts and sessions")},
+            "One patient's adherence, progression, pain, alerts and sessions",
+            response={"type": "object", "properties": {"sessions": {
+                "type": "array", "items": {"$ref": "#/components/schemas/SessionSummary"}}}})},
         "/api/v1/clinic/patients/{patient_id}/prescriptions": {
             "get": _clinic("All versions of the patient's plan"),
             "post": _clinic("Save a new plan version (X-CSRFToken header)",
@@ -141,9 +153,18 @@ SPEC: dict[str, Any] = {
                     "status": {"type": "string", "enum": ["completed", "interrupted"]},
                     "sensor": _OBJ,
                     "pain": {"type": "integer", "minimum": 0, "maximum": 10, "nullable": True},
-                    "red_flags": {"type": "array", "items": {"type": "string"}},
+                    "red_flags": _RED_FLAGS,
+                    "red_flags_unasked": _RED_FLAGS_UNASKED,
                     "prescription_version": {"type": "integer", "nullable": True},
                     "sets": {"type": "array", "items": _OBJ}}},
+            "SessionSummary": {"type": "object", "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "day": {"type": "string", "format": "date"},
+                "started_at": {"type": "string", "format": "date-time"},
+                "status": {"type": "string", "enum": ["completed", "interrupted"]},
+                "pain": {"type": "integer", "nullable": True},
+                "red_flags": _RED_FLAGS, "red_flags_unasked": _RED_FLAGS_UNASKED,
+                "sets": {"type": "integer"}, "reps": {"type": "integer"}}},
         },
     },
 }

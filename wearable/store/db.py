@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ import sqlite_utils
 
 from rehablink.paths import rehab_home
 from rehablink.results import SetResult
+from wearable.questions import NOT_ASKED, Answers
 from wearable.store.chunks import encode_chunk
 from wearable.store.migrations import migrate
 from wearable.store.queries import StoreQueries
@@ -141,7 +142,8 @@ class CompanionStore(StoreQueries):
     # -- writing ----------------------------------------------------------------------------
     def create_session(self, kind: str = "session", sensor: SensorInfo | None = None,
                        prescription_version: int | None = None) -> str:
-        """Start a session now; returns its new UUID4 id."""
+        """Start a session now; returns its new UUID4 id. None of its red-flag questions is
+        asked yet (what a session whose process dies before them keeps)."""
         sid = str(uuid.uuid4())
         now = utc_now()
         with self.db.atomic():
@@ -149,6 +151,7 @@ class CompanionStore(StoreQueries):
                 "id": sid, "kind": kind, "started_at": now, "updated_at": now,
                 "status": "recording", "writer_pid": os.getpid(),
                 "prescription_version": prescription_version,
+                "red_flags_unasked": json.dumps(NOT_ASKED.red_flags_unasked),
             })
             if sensor:
                 self._set_sensor(sid, sensor)
@@ -212,19 +215,25 @@ class CompanionStore(StoreQueries):
                 })
             self._touch(session_id)
 
-    def finish_session(self, session_id: str, status: str = "completed", *,
-                       pain: int | None = None, red_flags: Iterable[str] = ()) -> None:
-        """Close a session and queue it for upload."""
+    def finish_session(self, session_id: str, status: str = "completed",
+                       answers: Answers = NOT_ASKED) -> None:
+        """Close a session with the answers to the end questions and queue it for upload.
+
+        The default, :data:`~wearable.questions.NOT_ASKED`, records that no question was asked
+        (``rehab record``, a session nobody answered for).
+        """
         if status not in ("completed", "interrupted"):
             raise ValueError(f"status must be completed or interrupted, got {status!r}")
+        pain = answers.pain
         if pain is not None and not 0 <= pain <= 10:
             raise ValueError(f"pain must be 0-10, got {pain}")
         now = utc_now()
         with self.db.atomic():
             self.db.execute(
-                "UPDATE sessions SET status=?, ended_at=?, updated_at=?, pain=?, writer_pid=NULL "
-                "WHERE id=?", [status, now, now, pain, session_id])
-            for flag in red_flags:
+                "UPDATE sessions SET status=?, ended_at=?, updated_at=?, pain=?, "
+                "red_flags_unasked=?, writer_pid=NULL WHERE id=?",
+                [status, now, now, pain, json.dumps(answers.red_flags_unasked), session_id])
+            for flag in answers.red_flags:
                 self.db.execute("INSERT OR IGNORE INTO red_flags VALUES (?, ?)",
                                 [session_id, flag])
             self._queue(session_id)

@@ -102,6 +102,10 @@ CREATE INDEX sessions_started ON sessions(started_at);
 #: The schema, oldest first.
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _INITIAL),
+    # JSON list of the red-flag ids not asked at the end of the session ('[]': all answered);
+    # NULL for the sessions stored before it, of which this is not known.
+    Migration(2, "red-flag questions not asked",
+              "ALTER TABLE sessions ADD COLUMN red_flags_unasked TEXT"),
 ]
 
 

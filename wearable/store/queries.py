@@ -95,6 +95,9 @@ class StoreQueries:
                 "profile": s["sensor_profile"], "name": s["sensor_name"],
                 "has_gyro": bool(s["has_gyro"])},
             "pain": s["pain"], "red_flags": self.red_flags(session_id),
+            # None: stored before the companion recorded it (not known)
+            "red_flags_unasked": None if s["red_flags_unasked"] is None
+            else json.loads(s["red_flags_unasked"]),
             "prescription_version": s["prescription_version"], "sets": sets,
         }
 
