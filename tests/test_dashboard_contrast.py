@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from dashboards.calendar import STYLES
+from dashboards.figures import ALERT_GLYPHS, ALERT_LABELS
+from server.analytics import ALERT_ORDER
 
 CSS = (Path(__file__).resolve().parent.parent / "dashboards" / "static"
        / "dashboards.css").read_text()
@@ -30,18 +32,51 @@ def test_contrast_formula_on_known_pairs():
     assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
 
 
-BADGES = re.findall(r"\.badge\.(\w+) \{ color: (#[0-9a-fA-F]{6}); background: (#[0-9a-fA-F]{6});",
-                    CSS)
+def badge_colours(css: str) -> dict[str, tuple[str, str]]:
+    """``.badge.NAME`` -> (text colour, background) of the screen style sheet (print rules
+    are left out); a rule may name several badges (``.badge.a, .badge.b { ... }``)."""
+    found: dict[str, tuple[str, str]] = {}
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css.split("@media print")[0]):
+        ink = re.search(r"(?<![-\w])color: (#[0-9a-fA-F]{6})", body)
+        paper = re.search(r"background: (#[0-9a-fA-F]{6})", body)
+        for name in re.findall(r"\.badge\.(\w+)", selectors):
+            if ink and paper:
+                found[name] = (ink.group(1), paper.group(1))
+    return found
 
 
-@pytest.mark.parametrize(("name", "ink", "paper"), BADGES)
-def test_alert_badges(name, ink, paper):
+BADGES = badge_colours(CSS)
+
+
+def test_badge_colours_are_read_from_shared_rules():
+    css = ".badge.a, .badge.b { color: #111111; background: #eeeeee; }\n" \
+          ".badge.c { color: #222222; border-color: #000000; background: #dddddd; }\n" \
+          "@media print { .badge.a { color: #000000; background: #ffffff; } }"
+    assert badge_colours(css) == {"a": ("#111111", "#eeeeee"), "b": ("#111111", "#eeeeee"),
+                                  "c": ("#222222", "#dddddd")}
+
+
+@pytest.mark.parametrize("name", sorted(BADGES))
+def test_alert_badges(name):
+    ink, paper = BADGES[name]
     assert contrast(ink, paper) >= 4.5, name
 
 
+@pytest.mark.parametrize("kind", ALERT_ORDER)
+def test_every_alert_kind_has_a_badge_a_word_and_a_glyph(kind):
+    """Every alert the server raises is shown as ``<span class="badge KIND">`` with a word and
+    a glyph. The no-session alert used to have no style: its badge was styled as
+    ``missed_days``, a class no alert has, and showed as plain text."""
+    assert kind in BADGES, f".badge.{kind} has no colours in dashboards.css"
+    assert ALERT_LABELS[kind].strip() and ALERT_GLYPHS[kind].strip()
+
+
+def test_only_alert_kinds_have_alert_words():
+    assert set(ALERT_LABELS) == set(ALERT_GLYPHS) == set(ALERT_ORDER)
+
+
 def test_badges_were_found():
-    assert {b[0] for b in BADGES} >= {"red_flag", "pain_rising", "missed_days",
-                                      "compensation_rising", "questions_unanswered", "ok"}
+    assert set(BADGES) >= {*ALERT_ORDER, "missed_days", "ok"}
 
 
 @pytest.mark.parametrize(("ink", "paper"), [
