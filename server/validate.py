@@ -272,10 +272,10 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
     # absent or null: not known whether every red-flag question was asked
     unasked = None if doc.get("red_flags_unasked") is None else \
         _flag_ids(doc["red_flags_unasked"], "red_flags_unasked")
-    answered_yes = [f for f in unasked or () if f in flags]
-    if answered_yes:
-        raise _fail("red_flags_unasked", f"lists {answered_yes[0]}, which red_flags has as "
-                    "answered yes")
+    if unasked is not None:
+        # A question answered yes was asked, whatever else the document says: refusing the
+        # contradiction would keep the yes from the physiotherapist, so the yes wins.
+        unasked = tuple(f for f in unasked if f not in flags)
     raw_sets = doc.get("sets")
     if not isinstance(raw_sets, list) or len(raw_sets) > MAX_SETS:
         raise _fail("sets", f"must be a list of at most {MAX_SETS} sets")

@@ -202,8 +202,6 @@ def test_red_flags_not_asked_are_stored_and_optional(client: FlaskClient, device
     ([["trauma"]], "red_flags_unasked: must be a list of ids from: "),
     (["headache"], "red_flags_unasked: must be a list of ids from: "),
     (["trauma", "trauma"], "red_flags_unasked: lists an id twice"),
-    (["leg_symptoms"], "red_flags_unasked: lists leg_symptoms, which red_flags has as "
-                       "answered yes"),
 ])
 def test_malformed_red_flags_not_asked_are_a_clear_4xx(client: FlaskClient, device: Any,
                                                        db: Any, value: Any,
@@ -216,6 +214,25 @@ def test_malformed_red_flags_not_asked_are_a_clear_4xx(client: FlaskClient, devi
     assert response.status_code == 422 and _error(response) == "invalid_document"
     assert response.get_json()["error"]["message"].startswith(message)
     assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
+
+
+def test_a_red_flag_also_listed_as_not_asked_is_kept_as_yes_and_alerts(
+        client: FlaskClient, auth: AuthActions, db: Any) -> None:
+    """A document that lists a red flag both as answered yes and as not asked used to be
+    refused (422): the session stayed on the patient's computer and the yes never reached the
+    physiotherapist. The yes wins: it is stored and alerts, and only the other ids are stored
+    as not asked."""
+    physio = auth.create_physio()
+    patient, headers = auth.device(physio)
+    doc = {**session_document(red_flags=("leg_symptoms",)),
+           "red_flags_unasked": ["leg_symptoms", "trauma"]}
+    assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    row = next(db.query("SELECT red_flags, red_flags_unasked FROM sessions WHERE id = ?",
+                        [doc["id"]]))
+    assert row == {"red_flags": '["leg_symptoms"]', "red_flags_unasked": '["trauma"]'}
+    auth.login()
+    alerts = client.get(f"/api/v1/clinic/patients/{patient}").get_json()["alerts"]
+    assert [(a["kind"], "leg_symptoms" in a["message"]) for a in alerts] == [("red_flag", True)]
 
 
 @pytest.mark.parametrize(("body", "content_type", "status"), [
