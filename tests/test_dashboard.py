@@ -192,12 +192,15 @@ def test_red_flag_questions_not_answered_are_said_in_words(client, auth, clinic,
         return text(client.get(f"/clinic/patients/{eve}/sessions/{docs[k]['id']}"))
 
     ruled_out = " ; a red flag not asked about cannot be ruled out for this session."
-    assert "Red flags: none answered yes. Red-flag questions: ? not asked" + ruled_out \
+    assert "Red flags: not asked. Red-flag questions: ? not asked" + ruled_out \
         in session_page(0)
+    assert "Red flags: none answered yes. Red-flag questions: ? not finished: 5 of 6 not " \
+        "asked" in session_page(2)
     assert "Red flags: ⚠ Night pain . Red-flag questions: ? not finished: 3 of 6 not asked " \
         "(Systemic, Trauma, No improvement)" + ruled_out in session_page(1)
     assert "Red flags: none. Red-flag questions: all answered." in session_page(3)
-    assert "Red flags: none. Red-flag questions: not known whether all were asked (the " \
+    # an older companion's session: "none" only where every question was answered
+    assert "Red flags: none reported. Red-flag questions: not known whether all were asked (the " \
         "companion that sent this session does not record it)." in session_page(4)
 
 
