@@ -15,8 +15,8 @@ Rules (issue 5, docs/server.md):
 - alerts: any red flag not yet reviewed; mean pain of the last 7 days >= 2 points above the 7
   days before; no session for N days; pelvis compensation increasing; and, last, the red-flag
   questions not all answered in each of the patient's latest ``UNANSWERED_SESSIONS`` sessions
-  of the last 14 days (a session that does not say whether they were is not counted either
-  way; the alert ends with the next session that answers them all).
+  of the last 14 days (a session that does not say whether they were breaks the run, as one
+  that answers them all does; the alert ends with the next session that answers them all).
 """
 
 from __future__ import annotations

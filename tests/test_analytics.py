@@ -192,7 +192,9 @@ def test_red_flag_questions_answered_or_unknown_break_the_run() -> None:
                                     _screen("b", today, left, at="08:00"),
                                     _screen("c", today, (), at="18:00"),
                                     _screen("d", today, left, at="07:00")],
-        "not known": [_screen("a", today - timedelta(days=2), left),
+        # not skipped: with it left out, the latest three would not have answered them all
+        "not known": [_screen("z", today - timedelta(days=3), left),
+                      _screen("a", today - timedelta(days=2), left),
                       _screen("b", today - timedelta(days=1), None),
                       _screen("c", today, left)],
         "only two": [_screen("a", today - timedelta(days=1), left), _screen("b", today, left)],
