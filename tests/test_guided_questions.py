@@ -15,7 +15,7 @@ from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE
 from server import analytics
 from server.validate import session_document as validate
 from wearable.guided import QUESTIONS_SKIPPED, _ask_interactively
-from wearable.questions import NOT_ASKED, Answers, parse_answers
+from wearable.questions import NOT_ASKED, URGENT_SIGN, Answers, AnswersError, parse_answers
 from wearable.store import CompanionStore, SensorInfo
 
 FLAGS = list(RED_FLAGS)
@@ -94,10 +94,10 @@ def test_a_yes_before_leaving_is_kept_and_alerts_and_the_rest_are_not_asked(
     assert notice[0] == f"The safety questions were not finished: {len(FLAGS) - 1} of " \
         f"{len(FLAGS)} were not asked."
     assert "answer them at the end of your next session" in notice[1]
-    assert "contact your physiotherapist or GP today" in notice[1]
-    assert notice[2:] == [f"  - {RED_FLAGS[f].sign}" + (
-        " (this one needs urgent medical care now)" if RED_FLAGS[f].urgent else "")
-        for f in FLAGS[1:]]
+    assert "If you have any of these warning signs, contact your physiotherapist or GP " \
+        "today:" in notice[1]
+    assert notice[2:] == [f"  - {RED_FLAGS[f].sign}" + (URGENT_SIGN if RED_FLAGS[f].urgent
+                                                         else "") for f in FLAGS[1:]]
 
 
 def test_every_question_answered_is_a_complete_screen(monkeypatch: pytest.MonkeyPatch,
@@ -124,13 +124,21 @@ def test_scripted_answers_say_whether_the_red_flags_were_answered(given: str,
     assert parse_answers(given) == expected
 
 
+@pytest.mark.parametrize("given", ["pain=3,flags=", "flags=+", "flags= + "])
+def test_scripted_answers_with_an_empty_flags_value_are_refused(given: str) -> None:
+    """``flags=`` with nothing after it used to answer every red-flag question no."""
+    with pytest.raises(AnswersError, match="flags needs a value; expected pain=N"):
+        parse_answers(given)
+
+
 def test_the_patient_is_told_plainly_when_no_safety_question_was_asked() -> None:
     notice = NOT_ASKED.unfinished_notice
     assert notice[0] == "The safety questions were not asked this time."
     assert len(notice) == 2 + len(FLAGS)
     urgent = [line for line in notice if "urgent medical care" in line]
-    assert urgent == [f"  - {RED_FLAGS['bladder_bowel'].sign} (this one needs urgent medical "
-                      "care now)"]
+    assert urgent == ["  - new loss of bladder or bowel control, or numbness around your bottom "
+                      "or genitals: this needs urgent medical care now (call emergency services "
+                      "or go to the nearest emergency department)"]
 
 
 def test_a_red_flag_cannot_be_both_answered_yes_and_not_asked() -> None:
@@ -155,3 +163,32 @@ def test_a_session_nobody_answered_for_is_stored_as_not_asked(tmp_path: Path) ->
         assert (document["pain"], document["red_flags"], document["red_flags_unasked"]) == \
             (None, [], FLAGS)
     json.dumps(documents)  # the upload documents stay plain JSON
+
+
+def test_a_session_with_nothing_recorded_is_kept_for_red_flags_answered_no(
+        tmp_path: Path) -> None:
+    """The sensor sent nothing, pain was skipped and every red-flag question was answered no.
+    Only pain or a yes used to count as an answer, so the session was dropped and the
+    physiotherapist never learnt that the patient had been asked; now that "no" is told from
+    "not asked", a complete screen is kept. A session nobody answered for is still dropped."""
+    from firmware_protocol.registry import PROFILES
+    from wearable.scan import FoundSensor
+    from wearable.stopped import SessionStopped
+    from wearable.stream import SensorLost
+
+    sensor = FoundSensor(PROFILES["rehablink"], "RehabLink-01", "F0:52:4C:00:00:01", -50)
+    info = SensorInfo("rehablink", "RehabLink-01", "F0:52:4C:00:00:01")
+    with CompanionStore.open(tmp_path / "companion.db") as store:
+        screened, unanswered = store.create_session(sensor=info), store.create_session(sensor=info)
+        kept = SessionStopped(SensorLost("gone"), screened, sensor, [], 120.0, False)
+        line = kept.close(store, parse_answers("pain=skip,flags=none"))
+        dropped = SessionStopped(SensorLost("gone"), unanswered, sensor, [], 120.0, False)
+        dropped.close(store, NOT_ASKED)
+        assert (kept.kept, dropped.kept) == (screened, None)
+        assert f"your answers are saved (session {screened[:8]})" in line
+        assert [s["id"] for s in store.sessions()] == [screened]
+        document = store.session_document(screened)
+        assert store.pending_uploads() == [screened]
+    assert (document["status"], document["pain"], document["red_flags"],
+            document["red_flags_unasked"]) == ("interrupted", None, [], [])
+    assert validate(document).red_flags_unasked == ()

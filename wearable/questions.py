@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE, URGENT_ADVICE
 
+#: Said after a warning sign that needs emergency care, in the list of those not asked about.
+URGENT_SIGN = (": this needs urgent medical care now (call emergency services or go to the "
+               "nearest emergency department)")
+
 
 class AnswersError(ValueError):
     """An ``--answers`` value that cannot be read; the message shows the expected form."""
@@ -45,6 +49,11 @@ class Answers:
             raise ValueError(f"a red flag is answered yes and not asked: {sorted(both)}")
 
     @property
+    def answered(self) -> bool:
+        """Whether any question was answered: pain, or a red-flag question (yes or no)."""
+        return self.pain is not None or len(self.red_flags_unasked) < len(RED_FLAGS)
+
+    @property
     def advice(self) -> list[str]:
         """What to tell the patient: nothing, seek care, or seek urgent care."""
         if not self.red_flags:
@@ -62,11 +71,10 @@ class Answers:
         n, total = len(self.red_flags_unasked), len(RED_FLAGS)
         lead = "The safety questions were not asked this time." if n >= total else \
             f"The safety questions were not finished: {n} of {total} were not asked."
-        lines = [lead, "Please answer them at the end of your next session. Until then, contact "
-                       "your physiotherapist or GP today if you have any of these warning signs:"]
+        lines = [lead, "Please answer them at the end of your next session. If you have any of "
+                       "these warning signs, contact your physiotherapist or GP today:"]
         for flag in (RED_FLAGS[f] for f in self.red_flags_unasked if f in RED_FLAGS):
-            urgent = " (this one needs urgent medical care now)" if flag.urgent else ""
-            lines.append(f"  - {flag.sign}{urgent}")
+            lines.append(f"  - {flag.sign}{URGENT_SIGN if flag.urgent else ''}")
         return lines
 
 
@@ -100,6 +108,8 @@ def parse_answers(text: str) -> Answers:
     flags: tuple[str, ...] = ()
     if raw_flags != "none":
         flags = tuple(dict.fromkeys(f.strip() for f in raw_flags.split("+") if f.strip()))
+        if not flags:  # not taken as "none": that would answer every question no
+            raise AnswersError(f"flags needs a value; expected {_FORM}")
         unknown = [f for f in flags if f not in RED_FLAGS]
         if unknown:
             raise AnswersError(f"unknown red flag {unknown[0]!r}; ids: {', '.join(RED_FLAGS)}")

@@ -67,11 +67,10 @@ class SessionStopped(Exception):
     def close(self, store: CompanionStore, answers: Answers = NOT_ASKED) -> str:
         """Close the session as ``interrupted`` with the answers to the end questions
         (queued for the clinic, red flags and all; by default none was asked); a session this
-        run began that has neither samples nor pain or a red flag answered is dropped instead.
-        Returns one line for the patient: what happened, what is kept (:attr:`kept`), what to
-        try."""
-        answered = answers.pain is not None or bool(answers.red_flags)
-        if self.continued or answered or not store.discard_session(self.session_id):
+        run began that has neither samples nor any answer (pain, or a red-flag question
+        answered yes or no) is dropped instead. Returns one line for the patient: what happened,
+        what is kept (:attr:`kept`), what to try."""
+        if self.continued or answers.answered or not store.discard_session(self.session_id):
             store.finish_session(self.session_id, "interrupted", answers)
             self.kept = self.session_id
         return self._words()
