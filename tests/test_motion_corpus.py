@@ -194,6 +194,12 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                        "a movement, not a flick"),
     (27028, "step_up", "the same; and a stepping up whose rise reads -8 cm before a fall of "
                        "37 cm is still the first half of the rep"),
+    (28009, "generic", "lying down after standing bends forward 40 deg and sits back past "
+                       "upright without a pause: that first movement is not the set's range"),
+    (18028, "generic", "the same, accelerometer only, with a disconnect and fidgets"),
+    (68021, "generic", "the same, with a gyro and partial attempts"),
+    (50021, "bridge", "... but a rep's lowering that overshoots the rest by a third of its range "
+                      "is no posture change: the rep's range and way stand"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -107,6 +107,7 @@ class Engine:
         self._roms: list[tuple[float, float]] = []  # live: (close, range) of the candidates
         self._dirs: list[tuple[float, float, FloatArray]] = []  # live: (close, range, way)
         self._walks_seen = 0
+        self._throughs_seen = 0
         self.count = 0
         self._top_t: float | None = None
         self._hold_announced = False
@@ -151,6 +152,9 @@ class Engine:
             if len(self.segmenter.walk_started) > self._walks_seen:
                 self._walks_seen += 1
                 self._forget_since(self.segmenter.walk_started[-1] - 1.0)
+            if len(self.segmenter.passed_through) > self._throughs_seen:
+                self._throughs_seen += 1
+                self._forget_since(self.segmenter.passed_through[-1])
         return out
 
     def _forget_since(self, t: float) -> None:

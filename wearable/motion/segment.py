@@ -23,6 +23,7 @@ from wearable.motion.anchor import (
     MIN_STEP_EXCURSION_S,
     SHIFT_ANGLE_DEG,
     AnchorTracker,
+    tangent_angle,
 )
 from wearable.motion.anchor import angle as _angle
 from wearable.motion.anchor import norm as _norm
@@ -64,6 +65,11 @@ FAR_SHARE = 2.2
 #: Before any rep is counted, stillness beyond this multiple of the exercise's plausible range is
 #: a new posture (lying down after standing), not a hold.
 FAR_UNLEARNED_SHARE = 1.3
+#: A movement opening the other way than the one that just closed, with no stillness between,
+#: passed through the rest: directions this far apart, degrees.
+THROUGH_ANGLE_DEG = 120.0
+#: ... and going at least this share of its range the other way, unlike a rep's overshoot.
+THROUGH_SHARE = 0.5
 #: Walking swings the thigh less than this from upright, degrees (15-25 in gait); a step-up's
 #: thigh tilts 30-70: landing on the step is the exercise's impact, not a walk's. (35 left
 #: small step-ups' stepping up, 30-35 deg, cut short as the first steps of a walk.)
@@ -139,6 +145,14 @@ class Segmenter:
         self._min_excursion_s = (MIN_STEP_EXCURSION_S if profile.step_halves
                                  else MIN_EXCURSION_S)
         self._swung_t = -math.inf  # when the thigh last swung beyond a walk's swing, s
+        # The last close (time, peak direction) while nothing was still since: for telling a
+        # movement that passed through the rest (lying down: bending forward, then sitting
+        # back) from a rep that came back to it.
+        # (A step-up's leg and pelvis swing back past upright between its two halves.)
+        self._closed: tuple[float, float, list[float]] | None = None  # (s, peak deg, peak g)
+        self._through: tuple[float, float, list[float]] | None = None  # passing through it?
+        self._steps = profile.two_phase or profile.step_halves
+        self.passed_through: list[float] = []  # close times of such movements, s
         self._settling: deque[tuple[float, list[float], bool]] = deque(
             maxlen=round(LOOKBACK_S * TICK_HZ))
         self.walk_started: list[float] = []  # times at which walking began, s
@@ -234,13 +248,24 @@ class Segmenter:
         theta = _angle(g, self.ref)
 
         if self.phase is Phase.REST:
+            self._through = None  # the movement that passed through ended short of it
             if walking:
                 self.phase = Phase.SETTLING
                 return None
             # Re-arm from the lowest tilt since the last excursion closed, so the tail of a
             # lowering never opens a new excursion and reps without a pause still do.
             self._valley = min(self._valley, theta)
+            if still:
+                self._closed = None
             if theta > self._valley + self.enter_deg:
+                if (self._closed is not None and not self.learned and not self._steps
+                        and tangent_angle(g, self._closed[2], self.ref) > THROUGH_ANGLE_DEG):
+                    # Straight on past the rest the other way, never still: once it goes half
+                    # as far, the movement that closed was the first part of a posture change
+                    # (lying down: bending forward, then sitting back), not a rep to learn the
+                    # set's range from (a rep's lowering overshoots the rest by less).
+                    self._through = self._closed
+                self._closed = None
                 self.phase = Phase.ACTIVE
                 self._reset_active()
                 self._base = self._valley  # the level the excursion rose from
@@ -256,6 +281,9 @@ class Segmenter:
         # ACTIVE
         if theta > self._peak:
             self._peak, self._peak_t, self._peak_g = theta, t, g
+            if self._through is not None and theta > THROUGH_SHARE * self._through[1]:
+                self.passed_through.append(self._through[0])
+                self._through = None
         # Squats and step-ups shake the step band themselves: during a full-size excursion
         # the footfall signal is the exercise, not a walk.
         exercising = ((self.profile.step_impacts and self.learned
@@ -277,6 +305,7 @@ class Segmenter:
                 return TickEvent("abort", t, ex)
             if self.profile.thigh_outswings_gait and self._peak >= WALK_SWING_MAX_DEG:
                 self._swung_t = t
+            self._closed = (t, self._peak, self._peak_g)
             return TickEvent("close", t, ex)
         far = max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])
         # Held at what may be a rep's top, a movement through a hole in the data or toward the
