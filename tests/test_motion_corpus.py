@@ -200,6 +200,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (68021, "generic", "the same, with a gyro and partial attempts"),
     (50021, "bridge", "... but a rep's lowering that overshoots the rest by a third of its range "
                       "is no posture change: the rep's range and way stand"),
+    (34021, "hip_hitch", "... nor is a sway of 1 deg before the first rep, which goes the "
+                         "other way"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

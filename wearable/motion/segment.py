@@ -259,6 +259,7 @@ class Segmenter:
                 self._closed = None
             if theta > self._valley + self.enter_deg:
                 if (self._closed is not None and not self.learned and not self._steps
+                        and self._closed[1] >= self.profile.rom_range_deg[0]
                         and tangent_angle(g, self._closed[2], self.ref) > THROUGH_ANGLE_DEG):
                     # Straight on past the rest the other way, never still: once it goes half
                     # as far, the movement that closed was the first part of a posture change
