@@ -202,6 +202,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                       "is no posture change: the rep's range and way stand"),
     (34021, "hip_hitch", "... nor is a sway of 1 deg before the first rep, which goes the "
                          "other way"),
+    (58036, "generic", "a fidget shook the start of a rep: held where the reps hold, it is "
+                       "still a rep, and no posture change"),
+    (12003, "clamshell", "the same at the thigh, accelerometer only"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -301,7 +301,10 @@ class Segmenter:
             ex = Excursion(self._start_t, t, self._peak_t, self._peak,
                            (self.ref[0], self.ref[1], self.ref[2]),
                            (self._peak_g[0], self._peak_g[1], self._peak_g[2]))
-            if (self._disturbed or (self._walk_ticks >= 0.5 * TICK_HZ and not exercising)
+            # Shaking earlier in it (a fidget as the rep began) spoils it only if it does not
+            # look like the set's reps.
+            if ((self._disturbed and not self._like_top(self._peak_g, self._peak))
+                    or (self._walk_ticks >= 0.5 * TICK_HZ and not exercising)
                     or t - self._start_t < self._min_excursion_s):
                 return TickEvent("abort", t, ex)
             if self.profile.thigh_outswings_gait and self._peak >= WALK_SWING_MAX_DEG:
@@ -412,7 +415,9 @@ class Segmenter:
             return False
         still_s = self._active_still / TICK_HZ
         if self._disturbed and still_s >= SETTLE_S:
-            return True
+            # Still after shaking or a movement too large: a new posture, unless this is just
+            # where the set's reps hold (a fidget shook the start of a rep).
+            return not self._like_top(g, theta)
         if self._put_ticks >= self.profile.max_still_away_s * TICK_HZ:
             return True
         if (still_s >= SHIFT_S and not self.learned
@@ -424,10 +429,22 @@ class Segmenter:
             return False
         if theta > 3.0 * self.typical_deg:
             return True
-        if self.direction is not None and self.ref is not None:
-            r = self.ref
-            dot = g[0] * r[0] + g[1] * r[1] + g[2] * r[2]
-            d = [g[0] - dot * r[0], g[1] - dot * r[1], g[2] - dot * r[2]]
-            if math.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2) > 1e-6:
-                return _angle(_norm(d), self.direction) > SHIFT_ANGLE_DEG
-        return False
+        return self._away_angle(g) > SHIFT_ANGLE_DEG
+
+    def _like_top(self, g: list[float], theta: float) -> bool:
+        """Whether ``g`` (``theta`` degrees from the rest) is where the set's reps hold: a rep's
+        range from the rest, the way the reps go."""
+        return (self.direction is not None and theta <= self.profile.max_rom_deg
+                and self._at_top(g) and self._away_angle(g) <= SHIFT_ANGLE_DEG)
+
+    def _away_angle(self, g: list[float]) -> float:
+        """Angle between the way ``g`` lies from the rest and the way the set's reps go,
+        degrees (0 before the way is learned or at the rest itself)."""
+        if self.direction is None or self.ref is None:
+            return 0.0
+        r = self.ref
+        dot = g[0] * r[0] + g[1] * r[1] + g[2] * r[2]
+        d = [g[0] - dot * r[0], g[1] - dot * r[1], g[2] - dot * r[2]]
+        if math.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2) <= 1e-6:
+            return 0.0
+        return _angle(_norm(d), self.direction)
