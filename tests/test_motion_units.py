@@ -26,7 +26,7 @@ from wearable.motion.review import (
     real_walks,
     split_at_gaps,
 )
-from wearable.motion.segment import Excursion
+from wearable.motion.segment import TICK_HZ, Excursion, Segmenter
 from wearable.motion.synthetic import SyntheticRep, synthetic_set
 
 
@@ -306,3 +306,26 @@ def test_stop_time_finds_both_ends_of_a_minimum_jerk_movement(duration_s: float)
     stop = stop_time(t, speed, i_peak, t.size - 1, forward=True)
     assert start == pytest.approx(0.0, abs=0.02)
     assert stop == pytest.approx(duration_s, abs=0.02)
+
+
+def test_a_recording_begun_part_way_out_of_the_rest_does_not_fail() -> None:
+    """At the first stillness the detector looks back for a whole rep before it. A recording
+    begun a little way out of the rest (between 25 and 30 % of the rep's range: near enough to
+    have begun there, with no tick as near as the opening share) is timed from its first tick,
+    never an error."""
+    profile = get_profile("bridge")
+    seg = Segmenter(profile)
+    peak = float(np.mean(profile.rom_range_deg))
+    angles = np.concatenate([np.linspace(0.28 * peak, peak, 10), np.linspace(peak, 0.0, 10)[1:],
+                             np.zeros(12)])
+    events = []
+    for k, a in enumerate(np.deg2rad(angles)):
+        g = [0.0, float(np.sin(a)), float(np.cos(a))]
+        e = seg.step(k / TICK_HZ, g, 0.0)
+        if e is not None:
+            events.append(e)
+    assert [e.kind for e in events] == ["close"]
+    ex = events[0].excursion
+    assert ex is not None
+    assert ex.start_t == 0.0
+    assert ex.peak_deg == pytest.approx(peak, abs=0.01)

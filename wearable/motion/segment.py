@@ -376,7 +376,8 @@ class Segmenter:
         low, high = self.profile.rom_range_deg
         if not low <= peak <= high or away[0] > EXIT_SHARE * peak:
             return None
-        k0 = max(k for k in range(ip + 1) if away[k] <= ENTER_SHARE * peak)
+        # (It began at or before the buffer's first tick when none is as near as ENTER_SHARE.)
+        k0 = max((k for k in range(ip + 1) if away[k] <= ENTER_SHARE * peak), default=0)
         k1 = next((k for k in range(ip, len(away)) if away[k] < EXIT_SHARE * peak), i)
         start_t, close_t = ticks[k0][0], ticks[k1][0]
         if close_t - start_t < MIN_EXCURSION_S:
