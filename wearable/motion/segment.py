@@ -145,12 +145,13 @@ class Segmenter:
         self._min_excursion_s = (MIN_STEP_EXCURSION_S if profile.step_halves
                                  else MIN_EXCURSION_S)
         self._swung_t = -math.inf  # when the thigh last swung beyond a walk's swing, s
-        # The last close (time, peak direction) while nothing was still since: for telling a
-        # movement that passed through the rest (lying down: bending forward, then sitting
-        # back) from a rep that came back to it.
-        # (A step-up's leg and pelvis swing back past upright between its two halves.)
-        self._closed: tuple[float, float, list[float]] | None = None  # (s, peak deg, peak g)
-        self._through: tuple[float, float, list[float]] | None = None  # passing through it?
+        # The last close (s, peak degrees, peak direction) with nothing still since, and one
+        # the segment may be passing on from through the rest: for telling the first part of
+        # a posture change (lying down: bending forward, then sitting back past upright) from a
+        # rep that came back to the rest. Not for step-ups, whose leg and pelvis swing back
+        # past upright between the two halves of every rep.
+        self._closed: tuple[float, float, list[float]] | None = None
+        self._through: tuple[float, float, list[float]] | None = None
         self._steps = profile.two_phase or profile.step_halves
         self.passed_through: list[float] = []  # close times of such movements, s
         self._settling: deque[tuple[float, list[float], bool]] = deque(
