@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -117,7 +118,8 @@ def test_a_note_with_a_nul_is_refused_and_the_plan_kept(client: FlaskClient, aut
     auth.login()
     path = f"/clinic/patients/{patient_id}/prescription"
     token = auth.csrf_token(path)
-    form = {"csrf_token": token, "effective_from": "2026-11-21", "items-0-exercise": "bridge",
+    today = date.today().isoformat()  # a plan cannot start in the past
+    form = {"csrf_token": token, "effective_from": today, "items-0-exercise": "bridge",
             "items-0-sets": "3", "items-0-reps": "8", "items-0-hold_s": "2",
             "items-0-days_per_week": "6", "items-0-note": "lift\x00slowly"}
     response = client.post(path, data=form)
@@ -127,7 +129,7 @@ def test_a_note_with_a_nul_is_refused_and_the_plan_kept(client: FlaskClient, aut
     assert client.post(path, data=form).status_code == 302
     api = client.post(f"/api/v1/clinic/patients/{patient_id}/prescriptions",
                       headers={"X-CSRFToken": token},
-                      json={"effective_from": "2026-11-22", "exercises": [
+                      json={"effective_from": today, "exercises": [
                           {"exercise": "bridge", "sets": 3, "reps": 8, "hold_s": 2,
                            "days_per_week": 6, "note": "\u202ereversed"}]})
     assert api.status_code in {400, 422} and "must not contain" in api.get_data(as_text=True)
