@@ -18,6 +18,7 @@ from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE
 from rehablink.recording import load_recording
 from rehablink.simulator.core import simulate
 from rehablink.simulator.spec import SetSpec
+from wearable.questions import Answers, parse_answers
 from wearable.store import CompanionStore
 
 FAST = ["--sim-speed", "10", "--scan-timeout", "0.5"]
@@ -243,3 +244,41 @@ def test_companion_record_from_a_sensor_in_another_process(
         sensor.wait(timeout=10)
         if sensor.stdout is not None:
             sensor.stdout.close()
+
+
+def test_companion_sessions_says_when_the_red_flag_questions_were_not_asked(
+        home: Path) -> None:
+    """``rehab sessions`` left the flags column blank for a session whose red-flag questions
+    were not asked, as for one answered all no: it now says so in words, as ``rehab show``
+    does, and a free recording reads as a recording ("record") whose questions were not
+    asked."""
+    home.mkdir(parents=True)
+    with CompanionStore.open(home / "companion.db") as store:
+        free = store.create_session("record")
+        store.finish_session(free)
+        nobody = store.create_session()
+        store.finish_session(nobody)
+        left = store.create_session()
+        store.finish_session(left, answers=Answers(None, ("night_pain",),
+                                                   ("systemic", "trauma", "no_improvement")))
+        clear = store.create_session()
+        store.finish_session(clear, answers=parse_answers("pain=2,flags=none"))
+        older = store.create_session()  # stored before the questions not asked were recorded
+        store.finish_session(older, answers=parse_answers("pain=1,flags=none"))
+        store.db.execute("UPDATE sessions SET red_flags_unasked = NULL WHERE id = ?", [older])
+        store.db.commit()
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["sessions"])
+    assert result.exit_code == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    assert header.split() == ["id", "started", "(UTC)", "kind", "status", "sets", "reps", "pain",
+                              "flags", "uploaded"]
+    # id -> the row after the start time: kind, status, sets, reps, pain, flags, uploaded
+    rows = {words[0]: " ".join(words[3:]) for words in map(str.split, lines)}
+    assert rows == {
+        free[:8]: "record completed 0 0 not asked no",
+        nobody[:8]: "session completed 0 0 not asked no",
+        left[:8]: "session completed 0 0 night_pain; not asked: systemic, trauma, "
+                  "no_improvement no",
+        clear[:8]: "session completed 0 0 2 none no",
+        older[:8]: "session completed 0 0 1 none (whether all were asked is not recorded) no",
+    }

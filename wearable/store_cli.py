@@ -106,7 +106,9 @@ def sessions_command(limit: int, as_json: bool) -> None:
         table.add_row(r["id"][:8], r["started_at"][:16].replace("T", " "), r["kind"],
                       f"[{style}]{status}[/]" if style else status, str(r["sets"]),
                       str(r["reps"]), "" if r["pain"] is None else str(r["pain"]),
-                      r["red_flags"] or "", "yes" if r["uploaded_at"] else "no")
+                      red_flag_words(r["red_flags"].split(",") if r["red_flags"] else [],
+                                     r["red_flags_unasked"]),
+                      "yes" if r["uploaded_at"] else "no")
     Console().print(table)
 
 
@@ -154,7 +156,9 @@ def show_command(session: str, as_json: bool) -> None:
 
 
 def red_flag_words(yes: list[str], unasked: list[str] | None) -> str:
-    """The red-flag answers of a stored session in a few words, for ``rehab show``.
+    """The red-flag answers of a stored session in a few words, for ``rehab show`` and the
+    flags column of ``rehab sessions`` (never blank: "not asked" when none was asked, as in a
+    free recording).
 
     Examples
     --------

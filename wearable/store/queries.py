@@ -16,6 +16,12 @@ class StoreError(LookupError):
     """An unknown or ambiguous session id, or a set that does not exist."""
 
 
+def _unasked(stored: str | None) -> list[str] | None:
+    """The red-flag ids not asked, from ``sessions.red_flags_unasked``; None for a session
+    stored before the companion recorded it (not known)."""
+    return None if stored is None else list(json.loads(stored))
+
+
 class StoreQueries:
     """Read-side methods of :class:`wearable.store.CompanionStore` (needs ``self.db``)."""
 
@@ -42,10 +48,12 @@ class StoreQueries:
         return str(rows[0][0])
 
     def sessions(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Sessions newest first with their set count, reps and upload state."""
+        """Sessions newest first with their set count, reps, red-flag answers and upload state
+        (``red_flags`` the ids answered yes, comma-separated or None; ``red_flags_unasked`` the
+        list of ids not asked, None when not known)."""
         sql = (
             "SELECT s.id, s.kind, s.started_at, s.ended_at, s.status, s.pain, "
-            "s.sensor_profile, "
+            "s.sensor_profile, s.red_flags_unasked, "
             "(SELECT COUNT(*) FROM sets WHERE session_id = s.id) AS sets, "
             "(SELECT COUNT(*) FROM reps WHERE session_id = s.id) AS reps, "
             "(SELECT GROUP_CONCAT(flag) FROM red_flags WHERE session_id = s.id) AS red_flags, "
@@ -54,7 +62,10 @@ class StoreQueries:
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [dict(r) for r in self.db.query(sql)]
+        rows = [dict(r) for r in self.db.query(sql)]
+        for row in rows:
+            row["red_flags_unasked"] = _unasked(row["red_flags_unasked"])
+        return rows
 
     def session_row(self, session_id: str) -> dict[str, Any]:
         rows = list(self.db.query("SELECT * FROM sessions WHERE id = ?", [session_id]))
@@ -95,9 +106,7 @@ class StoreQueries:
                 "profile": s["sensor_profile"], "name": s["sensor_name"],
                 "has_gyro": bool(s["has_gyro"])},
             "pain": s["pain"], "red_flags": self.red_flags(session_id),
-            # None: stored before the companion recorded it (not known)
-            "red_flags_unasked": None if s["red_flags_unasked"] is None
-            else json.loads(s["red_flags_unasked"]),
+            "red_flags_unasked": _unasked(s["red_flags_unasked"]),
             "prescription_version": s["prescription_version"], "sets": sets,
         }
 
