@@ -194,6 +194,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                        "a movement, not a flick"),
     (27028, "step_up", "the same; and a stepping up whose rise reads -8 cm before a fall of "
                        "37 cm is still the first half of the rep"),
+    (17003, "step_up", "a stepping up whose rise reads -6 cm before a fall 11 cm deeper is "
+                       "the first half of the rep"),
     (28009, "generic", "lying down after standing bends forward 40 deg and sits back past "
                        "upright without a pause: that first movement is not the set's range"),
     (18028, "generic", "the same, accelerometer only, with a disconnect and fidgets"),

@@ -55,7 +55,7 @@ FILTER_MARGIN_S = 5.0
 CLEAR_RISE_M = 0.05
 #: A movement rising this much more than the next is the stepping up before it even when its own
 #: rise reads below zero (a brisk swing of the thigh puts its rise off by 0.1 m or more), m.
-CLEAR_PAIR_M = 0.15
+CLEAR_PAIR_M = 0.1
 #: Longest time standing on the step between the thigh's two movements of one rep, s.
 PAIR_GAP_S = 10.0
 
