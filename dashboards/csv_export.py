@@ -1,7 +1,9 @@
 """CSV export per patient: one row per set, with the session's pain and red flags (pure).
 
-``red_flags`` holds the ids answered yes; ``red_flags_unasked`` the ids of the red-flag questions
-not asked (empty: all answered; ``unknown``: the session does not say).
+``kind`` is ``session`` (a guided session) or ``record`` (a free recording, which asks no
+questions; ``unknown``: the session does not say); ``red_flags`` holds the ids answered yes;
+``red_flags_unasked`` the ids of the red-flag questions not asked (empty: all answered;
+``unknown``: the session does not say).
 
 Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
 carriage return) are prefixed with an apostrophe (OWASP "CSV injection").
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 COLUMNS = (
-    "session_id", "day", "session_started_at", "status", "pain", "red_flags",
+    "session_id", "day", "session_started_at", "status", "kind", "pain", "red_flags",
     "red_flags_unasked", "set_index", "exercise", "skipped", "target_reps", "reps", "partial_reps",
     "hold_target_s", "median_hold_s", "median_rom_deg", "median_stability_deg",
     "median_tempo_s", "reps_pelvis_rotating", "reps_reduced_rom", "duration_s",
@@ -48,7 +50,8 @@ def set_rows(session: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The CSV rows of one session document (one per set; one empty-set row if it has none)."""
     base = {"session_id": session["id"], "day": session.get("day", ""),
             "session_started_at": session.get("started_at"), "status": session.get("status"),
-            "pain": session.get("pain"), "red_flags": " ".join(session.get("red_flags") or ()),
+            "kind": session.get("kind") or "unknown", "pain": session.get("pain"),
+            "red_flags": " ".join(session.get("red_flags") or ()),
             "red_flags_unasked": "unknown" if session.get("red_flags_unasked") is None
             else " ".join(session["red_flags_unasked"])}
     rows = []

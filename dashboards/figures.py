@@ -31,6 +31,9 @@ ALERT_GLYPHS: dict[str, str] = {
     "red_flag": "⚠", "pain_rising": "↑", "no_session": "○", "compensation_rising": "↻",
     "questions_unanswered": "?",
 }
+#: What a free recording (kind ``record``) says where a session says whether its red-flag
+#: questions were answered: it never asks them, and that is not a warning.
+RECORDING_WORDS = "Free recording: no questions asked"
 #: Short names of the red-flag questions, from the registry's ids.
 RED_FLAG_NAMES: dict[str, str] = {f: f.replace("_", " ").capitalize() for f in RED_FLAGS}
 

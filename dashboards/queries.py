@@ -45,6 +45,7 @@ class SessionView:
     """One stored session with its sets."""
 
     id: str
+    kind: str | None  # server.validate.KINDS; None: not known (read as a guided session)
     day: str
     started_at: str
     ended_at: str
@@ -74,16 +75,17 @@ def session_list(db: sqlite_utils.Database, patient_id: int, limit: int = 20,
                  offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Newest sessions first, one summary row each, and the total number of sessions.
 
-    Each row has ``id``, ``day``, ``started_at``, ``status``, ``pain``, ``red_flags`` (list),
-    ``red_flags_unasked`` (list, None when not known), ``sets``, ``sets_skipped``, ``reps`` and
-    ``flagged_reps`` (reps flagged pelvis rotating).
+    Each row has ``id``, ``kind`` (None when not known), ``day``, ``started_at``, ``status``,
+    ``pain``, ``red_flags`` (list), ``red_flags_unasked`` (list, None when not known), ``sets``,
+    ``sets_skipped``, ``reps`` and ``flagged_reps`` (reps flagged pelvis rotating).
     """
     total = next(db.query("SELECT count(*) AS n FROM sessions WHERE patient_id = ?",
                           [patient_id]))["n"]
     rows = list(db.query(
-        "SELECT s.id, s.day, s.started_at, s.status, s.pain, s.red_flags, s.red_flags_unasked, "
-        "count(x.set_index) AS sets, coalesce(sum(x.skipped), 0) AS sets_skipped, "
-        "coalesce(sum(x.rep_count), 0) AS reps, coalesce(sum(x.rotating_reps), 0) AS flagged_reps "
+        "SELECT s.id, s.kind, s.day, s.started_at, s.status, s.pain, s.red_flags, "
+        "s.red_flags_unasked, count(x.set_index) AS sets, "
+        "coalesce(sum(x.skipped), 0) AS sets_skipped, coalesce(sum(x.rep_count), 0) AS reps, "
+        "coalesce(sum(x.rotating_reps), 0) AS flagged_reps "
         "FROM sessions s LEFT JOIN session_sets x ON x.session_id = s.id "
         "WHERE s.patient_id = ? GROUP BY s.id ORDER BY s.started_at DESC LIMIT ? OFFSET ?",
         [patient_id, limit, offset]))
@@ -104,8 +106,9 @@ def session_detail(db: sqlite_utils.Database, patient_id: int,
     sets = [_set_view(r) for r in db.query(
         "SELECT * FROM session_sets WHERE session_id = ? ORDER BY set_index", [session_id])]
     return SessionView(
-        id=s["id"], day=s["day"], started_at=s["started_at"], ended_at=s["ended_at"],
-        status=s["status"], pain=s["pain"], red_flags=tuple(json.loads(s["red_flags"] or "[]")),
+        id=s["id"], kind=s["kind"], day=s["day"], started_at=s["started_at"],
+        ended_at=s["ended_at"], status=s["status"], pain=s["pain"],
+        red_flags=tuple(json.loads(s["red_flags"] or "[]")),
         red_flags_unasked=None if s["red_flags_unasked"] is None
         else tuple(json.loads(s["red_flags_unasked"])),
         prescription_version=s["prescription_version"],
@@ -133,9 +136,10 @@ def red_flag_sessions(db: sqlite_utils.Database, patient_id: int,
 def unanswered_sessions(db: sqlite_utils.Database, patient_id: int,
                         limit: int = 10) -> tuple[list[dict[str, Any]], int]:
     """Sessions whose red-flag questions were not all asked, newest first (``id``, ``day``,
-    ``started_at``, ``red_flags``, ``red_flags_unasked``), and how many there are in all."""
+    ``started_at``, ``red_flags``, ``red_flags_unasked``), and how many there are in all. Free
+    recordings, which never ask them, are not among them."""
     where = ("FROM sessions WHERE patient_id = ? AND red_flags_unasked IS NOT NULL "
-             "AND red_flags_unasked != '[]'")
+             "AND red_flags_unasked != '[]' AND kind IS NOT 'record'")
     total = next(db.query(f"SELECT count(*) AS n {where}", [patient_id]))["n"]
     rows = list(db.query(f"SELECT id, day, started_at, red_flags, red_flags_unasked {where} "
                          "ORDER BY started_at DESC LIMIT ?", [patient_id, limit]))
@@ -150,10 +154,10 @@ def unanswered_sessions(db: sqlite_utils.Database, patient_id: int,
 #: by the patient's index, which read all of the patient's sets for every session (50 ms for a
 #: year instead of 8): they are found by their key, (session_id, set_index).
 _DOCUMENTS = (
-    "SELECT s.id, s.day, s.started_at, s.ended_at, s.status, s.sensor, s.pain, s.red_flags, "
-    "s.red_flags_unasked, s.prescription_version, x.set_index, x.exercise, x.placement, "
-    "x.target_reps, x.hold_target_s, x.started_at AS set_started_at, x.skipped, x.result, "
-    "x.samples_received, x.samples_lost, x.median_hold_s, x.median_rom_deg, "
+    "SELECT s.id, s.kind, s.day, s.started_at, s.ended_at, s.status, s.sensor, s.pain, "
+    "s.red_flags, s.red_flags_unasked, s.prescription_version, x.set_index, x.exercise, "
+    "x.placement, x.target_reps, x.hold_target_s, x.started_at AS set_started_at, x.skipped, "
+    "x.result, x.samples_received, x.samples_lost, x.median_hold_s, x.median_rom_deg, "
     "x.median_stability_deg, x.median_tempo_s, x.rotating_reps "
     "FROM sessions s LEFT JOIN session_sets x "
     "ON x.session_id = s.id AND +x.patient_id = s.patient_id "
@@ -183,7 +187,7 @@ def session_documents(db: sqlite_utils.Database, patient_id: int) -> Iterator[di
     for _, group in groupby(rows, key=itemgetter("id")):
         s, *more = group
         yield {
-            "id": s["id"], "day": s["day"], "started_at": s["started_at"],
+            "id": s["id"], "kind": s["kind"], "day": s["day"], "started_at": s["started_at"],
             "ended_at": s["ended_at"], "status": s["status"],
             "sensor": json.loads(s["sensor"] or "{}"), "pain": s["pain"],
             "red_flags": json.loads(s["red_flags"] or "[]"),

@@ -17,6 +17,8 @@ Rules (issue 5, docs/server.md):
   questions not all answered in each of the patient's latest ``UNANSWERED_SESSIONS`` sessions
   of the last 14 days (a session that does not say whether they were breaks the run, as one
   that answers them all does; the alert ends with the next session that answers them all).
+  Free recordings (kind ``record``) ask no questions and are not sessions of the plan: that
+  rule skips them, so they neither count towards the run nor break it.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ class SetRecord:
 class SessionRecord:
     """One stored session: its day, pain (0-10), the red-flag ids answered yes, and those not
     asked (None: not known whether all were); ``started_at`` (ISO 8601) orders a day's
-    sessions."""
+    sessions; ``kind`` what made it (``server.validate.KINDS``; None: not known, read as a
+    guided session)."""
 
     id: str
     day: date
@@ -72,6 +75,7 @@ class SessionRecord:
     reviewed: bool = False
     red_flags_unasked: tuple[str, ...] | None = None
     started_at: str = ""
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -410,8 +414,9 @@ def alerts(sessions: Sequence[SessionRecord], sets: Sequence[SetRecord], today: 
 def questions_unanswered(sessions: Iterable[SessionRecord],
                          since: date) -> list[SessionRecord]:
     """The patient's latest :data:`UNANSWERED_SESSIONS` sessions from ``since`` on, newest
-    first, when none of them had its red-flag questions all answered; else ``[]``."""
-    latest = sorted((s for s in sessions if s.day >= since),
+    first, when none of them had its red-flag questions all answered; else ``[]``. Free
+    recordings, which never ask them, are left out."""
+    latest = sorted((s for s in sessions if s.day >= since and s.kind != "record"),
                     key=lambda s: (s.day, s.started_at), reverse=True)[:UNANSWERED_SESSIONS]
     if len(latest) < UNANSWERED_SESSIONS or not all(s.red_flags_unasked for s in latest):
         return []

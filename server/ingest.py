@@ -41,8 +41,9 @@ def session_rows(doc: SessionDoc, patient_id: int, device_id: int | None, digest
     """The ``sessions`` row and ``session_sets`` rows of a validated document."""
     day = date.fromisoformat(doc.day)
     session = {
-        "id": doc.id, "patient_id": patient_id, "device_id": device_id, "day": doc.day,
-        "started_at": doc.started_at, "ended_at": doc.ended_at, "status": doc.status,
+        "id": doc.id, "kind": doc.kind, "patient_id": patient_id, "device_id": device_id,
+        "day": doc.day, "started_at": doc.started_at, "ended_at": doc.ended_at,
+        "status": doc.status,
         "pain": doc.pain, "red_flags": json.dumps(list(doc.red_flags)),
         "red_flags_unasked": None if doc.red_flags_unasked is None
         else json.dumps(list(doc.red_flags_unasked)),

@@ -190,6 +190,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         # not known (sessions stored before, documents of companions that do not send it).
         "ALTER TABLE sessions ADD COLUMN red_flags_unasked TEXT",
     )),
+    Migration(9, "what made a session: a guided session or a free recording", (
+        # 'session' or 'record' (server.validate.KINDS); NULL when not known (sessions stored
+        # before, documents of companions that do not send it), read as a guided session.
+        "ALTER TABLE sessions ADD COLUMN kind TEXT",
+    )),
 )
 
 

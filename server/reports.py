@@ -61,8 +61,8 @@ class PatientOverview:
     pain: tuple[tuple[date, int], ...]
     red_flags: tuple[tuple[date, tuple[str, ...]], ...]  # every report, newest first
     alerts: tuple[an.Alert, ...]
-    # newest first: id, day, started_at, status, pain, red_flags, red_flags_unasked (None: not
-    # known), sets, reps
+    # newest first: id, kind (None: not known), day, started_at, status, pain, red_flags,
+    # red_flags_unasked (None: not known), sets, reps
     sessions: tuple[dict[str, Any], ...]
 
 
@@ -141,7 +141,7 @@ def load_sessions(db: sqlite_utils.Database, patient_ids: list[int], since: date
         return out
     columns = ("s.patient_id, s.id, s.day, s.pain, s.red_flags, "
                "(p.red_flags_reviewed_at IS NOT NULL AND s.received_at <= "
-               "p.red_flags_reviewed_at), s.red_flags_unasked, s.started_at "
+               "p.red_flags_reviewed_at), s.red_flags_unasked, s.started_at, s.kind "
                "FROM sessions s JOIN patients p ON p.id = s.patient_id")
     marks = _marks(patient_ids)
     # Two index searches (a day range; the partial index of red-flag sessions) beat one OR.
@@ -154,11 +154,11 @@ def load_sessions(db: sqlite_utils.Database, patient_ids: list[int], since: date
         f"AND s.day NOT BETWEEN ? AND ?",
         [*patient_ids, since.isoformat(), until.isoformat()]).fetchall()
     days: dict[str, date] = {}
-    for pid, sid, day, pain, flags, reviewed, unasked, started in in_window + flagged:
+    for pid, sid, day, pain, flags, reviewed, unasked, started, kind in in_window + flagged:
         d = days.get(day) or days.setdefault(day, date.fromisoformat(day))
         out[pid].append(an.SessionRecord(
             sid, d, pain, tuple(json.loads(flags)) if flags != "[]" else (), bool(reviewed),
-            None if unasked is None else tuple(json.loads(unasked)), started))
+            None if unasked is None else tuple(json.loads(unasked)), started, kind))
     return out
 
 
@@ -226,13 +226,14 @@ def patient_overview(db: sqlite_utils.Database, patient: dict[str, Any],
     flags = [(d, tuple(json.loads(f))) for d, f in db.execute(
         "SELECT day, red_flags FROM sessions WHERE patient_id = ? AND red_flags != '[]' "
         "ORDER BY day DESC", [pid])]
-    keys = ("id", "day", "started_at", "status", "pain", "red_flags", "red_flags_unasked",
-            "sets", "reps")
+    keys = ("id", "kind", "day", "started_at", "status", "pain", "red_flags",
+            "red_flags_unasked", "sets", "reps")
     recent = [dict(zip(keys, row, strict=True)) for row in db.execute(
-        "SELECT s.id, s.day, s.started_at, s.status, s.pain, s.red_flags, s.red_flags_unasked, "
-        "count(t.set_index), coalesce(sum(t.rep_count), 0) FROM sessions s LEFT JOIN "
-        "session_sets t ON t.session_id = s.id WHERE s.patient_id = ? GROUP BY s.id "
-        "ORDER BY s.started_at DESC LIMIT ?", [pid, recent_sessions])]
+        "SELECT s.id, s.kind, s.day, s.started_at, s.status, s.pain, s.red_flags, "
+        "s.red_flags_unasked, count(t.set_index), coalesce(sum(t.rep_count), 0) "
+        "FROM sessions s LEFT JOIN session_sets t ON t.session_id = s.id "
+        "WHERE s.patient_id = ? GROUP BY s.id ORDER BY s.started_at DESC LIMIT ?",
+        [pid, recent_sessions])]
     for row in recent:
         row["red_flags"] = json.loads(row["red_flags"])
         row["red_flags_unasked"] = json.loads(row["red_flags_unasked"] or "null")

@@ -152,7 +152,8 @@ def _patient_history(db: sqlite_utils.Database, rng: random.Random, pid: int, ph
                              (started + timedelta(minutes=15)).isoformat(), "completed", pain,
                              json.dumps(flags), 1 if day < switch else 2,
                              '{"has_gyro": true, "name": "RehabLink-SEED", '
-                             '"profile": "rehablink"}', now, "seed", json.dumps(unasked)))
+                             '"profile": "rehablink"}', now, "seed", json.dumps(unasked),
+                             "session"))
         index = 0
         for it in items:
             ex = EXERCISES[it["exercise"]]
@@ -182,7 +183,7 @@ def _patient_history(db: sqlite_utils.Database, rng: random.Random, pid: int, ph
                                  int(flag(versions, day, ex.id, False, reps,
                                           round(hold, 2) if reps else None))))
                 index += 1
-    db.conn.executemany("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", session_rows)
+    db.conn.executemany("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", session_rows)
     db.conn.executemany(
         "INSERT INTO session_sets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", set_rows)
     return len(session_rows), len(set_rows)

@@ -19,10 +19,14 @@ from rehablink.exercises import EXERCISES, Placement
 from rehablink.results import REP_FLAGS, SetResult
 
 STATUSES = ("completed", "interrupted")
+#: What made a session, in the companion's words (its store's ``sessions.kind``): ``session``
+#: a guided session of the plan (``rehab session``, which ends with the end questions),
+#: ``record`` a free recording (``rehab record``: one set outside the plan, no end questions).
+KINDS = ("session", "record")
 MAX_SETS = 50
 MAX_REPS = 500
 MAX_SET_DURATION_S = 3 * 3600.0
-TOP_FIELDS = {"id", "started_at", "ended_at", "status", "sensor", "pain", "red_flags",
+TOP_FIELDS = {"id", "kind", "started_at", "ended_at", "status", "sensor", "pain", "red_flags",
               "red_flags_unasked", "prescription_version", "sets"}
 SET_FIELDS = {"index", "exercise", "placement", "target_reps", "hold_target_s", "started_at",
               "skipped", "result", "samples_received", "samples_lost", "gaps", "reconnects"}
@@ -76,6 +80,9 @@ class SessionDoc:
     """A validated session document."""
 
     id: str
+    #: One of :data:`KINDS`; None when the document does not say (companions before it was
+    #: sent), read as a guided session.
+    kind: str | None
     started_at: str
     ended_at: str
     day: str
@@ -248,6 +255,9 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
         raise _fail("id", "must be a UUID") from None
     if session_id != raw_id.lower():
         raise _fail("id", "must be a UUID in canonical form")
+    kind = doc.get("kind")
+    if kind is not None and not _is_str_in(kind, KINDS):
+        raise _fail("kind", f"must be one of {', '.join(KINDS)} or null")
     started = _time(doc.get("started_at"), "started_at", now)
     # An interrupted session may have no end time: it ended when it started, as far as we know.
     ended = started if doc.get("ended_at") is None and doc.get("status") == "interrupted" \
@@ -283,7 +293,7 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
     if len({s.index for s in sets}) != len(sets):
         raise _fail("sets", "two sets have the same index")
     return SessionDoc(
-        id=session_id, started_at=started.isoformat(), ended_at=ended.isoformat(),
+        id=session_id, kind=kind, started_at=started.isoformat(), ended_at=ended.isoformat(),
         day=started.date().isoformat(),  # the date at the document's UTC offset
         status=status, sensor=dict(sensor),
         pain=_int(doc.get("pain"), "pain", 0, 10, nullable=True),

@@ -110,8 +110,8 @@ def auth(client: FlaskClient, db: Any) -> AuthActions:
 
 def session_document(day: str = "2026-11-20", *, exercise: str = "bridge", sets: int = 2,
                      reps: int = 10, hold_s: float = 5.0, pain: int | None = 3,
-                     red_flags: tuple[str, ...] = (), session_id: str | None = None
-                     ) -> dict[str, Any]:
+                     red_flags: tuple[str, ...] = (), session_id: str | None = None,
+                     kind: str = "session") -> dict[str, Any]:
     """A valid session document (the contract in docs/api.md) built from scratch."""
     import uuid
 
@@ -122,7 +122,7 @@ def session_document(day: str = "2026-11-20", *, exercise: str = "bridge", sets:
                 "lift_s": 1.5, "lower_s": 2.0, "stability_deg": 1.0}
 
     return {
-        "id": session_id or str(uuid.uuid4()),
+        "id": session_id or str(uuid.uuid4()), "kind": kind,
         "started_at": f"{day}T09:30:00+01:00", "ended_at": f"{day}T09:45:00+01:00",
         "status": "completed",
         "sensor": {"profile": "rehablink", "name": "RehabLink-1A2B", "has_gyro": True},

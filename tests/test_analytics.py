@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from rehablink.clinical import RED_FLAGS
 from server.analytics import (
     SessionRecord,
     SetRecord,
@@ -201,3 +202,35 @@ def test_red_flag_questions_answered_or_unknown_break_the_run() -> None:
     }
     for name, sessions in runs.items():
         assert alerts(sessions, [], today, today, MON) == [], name
+
+
+def test_free_recordings_neither_count_towards_nor_break_the_unanswered_questions_run() -> None:
+    """A free recording (``rehab record``, e.g. to check the sensor's fit) asks no questions:
+    every red-flag question is stored as not asked. Three of them in a row raised
+    questions_unanswered; they are now left out of that rule, on both sides."""
+    today = MON + timedelta(days=13)
+    every = tuple(RED_FLAGS)
+    left = ("trauma",)
+
+    def recording(sid: str, day: date, at: str = "12:00") -> SessionRecord:
+        return _screen(sid, day, every, at, kind="record")
+
+    only_recordings = [recording(f"r{k}", today - timedelta(days=k)) for k in range(4)]
+    assert alerts(only_recordings, [], today, today, MON) == []
+    # two guided sessions with questions left, the newest sessions being recordings
+    two_guided = [_screen("a", today - timedelta(days=3), left, kind="session"),
+                  _screen("b", today - timedelta(days=2), left),  # kind not known: guided
+                  *only_recordings[:2]]
+    assert alerts(two_guided, [], today, today, MON) == []
+    # a third guided session between the recordings: the run is the three guided ones
+    three_guided = [*two_guided, _screen("c", today, left, at="09:00", kind="session")]
+    found = alerts(three_guided, [], today, today, MON)
+    assert [(a.kind, a.day) for a in found] == [("questions_unanswered", today)]
+    assert found[0].message == "Red-flag questions not all answered in the last 3 sessions " \
+        f"(since {today - timedelta(days=3)})"
+    # a red flag answered yes alerts whatever the session was
+    flagged = SessionRecord("y", today, red_flags=("trauma",),
+                            red_flags_unasked=tuple(f for f in every if f != "trauma"),
+                            kind="record")
+    assert [(a.kind, a.message) for a in alerts([flagged], [], today, today, MON)] == \
+        [("red_flag", f"Red flag reported on {today}: trauma")]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
 
 from rehablink.clinical import RED_FLAGS
 from tests.conftest import AuthActions, session_document
+from wearable.store import CompanionStore
 
 PLAN = {"exercises": [{"exercise": "bridge", "sets": 2, "reps": 10, "hold_s": 5.0,
                        "days_per_week": 7, "note": "Slow lowering"}]}
@@ -172,3 +174,52 @@ def test_patient_summary_says_which_red_flag_questions_were_not_asked(
     spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     assert "red_flags_unasked" in spec["Session"]["properties"]
     assert "red_flags_unasked" in spec["SessionSummary"]["properties"]
+
+
+def test_free_recordings_uploaded_never_raise_the_unanswered_questions_alert(
+        client: FlaskClient, auth: AuthActions, tmp_path: Path) -> None:
+    """The patient checks the sensor's fit with ``rehab record`` again and again: each free
+    recording is uploaded with every red-flag question not asked. Three in a row raised
+    questions_unanswered ("? Questions not asked" for what was never a session of the plan).
+    The companion's documents now say they are recordings; the alert leaves them out, and
+    guided sessions whose questions were left still raise it, recordings between them or
+    not."""
+    physio = auth.create_physio()
+    patient, headers = auth.device(physio)
+    auth.login()
+
+    def upload(kind: str) -> None:
+        with CompanionStore.open(tmp_path / "companion.db") as store:
+            sid = store.create_session(kind)
+            store.begin_set(sid, 0, "bridge")
+            store.finish_set(sid, 0, None)
+            store.finish_session(sid)  # nobody answered: every question not asked
+            doc = store.session_document(sid)
+        assert (doc["kind"], doc["red_flags_unasked"]) == (kind, list(RED_FLAGS))
+        assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+
+    def alerts() -> list[str]:
+        summary = client.get(f"/api/v1/clinic/patients/{patient}").get_json()
+        return [a["kind"] for a in summary["alerts"]]
+
+    for _ in range(3):
+        upload("record")
+    assert alerts() == []
+    upload("session")
+    upload("record")
+    upload("session")
+    upload("record")
+    assert alerts() == []  # two guided sessions, however many recordings
+    upload("session")
+    assert alerts() == ["questions_unanswered"]
+    summary = client.get(f"/api/v1/clinic/patients/{patient}").get_json()
+    assert [s["kind"] for s in summary["sessions"]] == \
+        ["session", "record", "session", "record", "session", "record", "record", "record"]
+    day = summary["sessions"][-1]["day"]  # the day the companion recorded them (UTC)
+    assert summary["alerts"][0]["message"] == \
+        f"Red-flag questions not all answered in the last 3 sessions (since {day})"
+    listed = client.get("/api/v1/clinic/patients").get_json()["patients"][0]
+    assert [a["kind"] for a in listed["alerts"]] == ["questions_unanswered"]
+    spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert spec["Session"]["properties"]["kind"]["enum"] == ["session", "record"]
+    assert spec["SessionSummary"]["properties"]["kind"] == spec["Session"]["properties"]["kind"]

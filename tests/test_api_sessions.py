@@ -235,6 +235,47 @@ def test_a_red_flag_also_listed_as_not_asked_is_kept_as_yes_and_alerts(
     assert [(a["kind"], "leg_symptoms" in a["message"]) for a in alerts] == [("red_flag", True)]
 
 
+@pytest.mark.parametrize(("sent", "stored"), [
+    (KeyError, None),  # a companion from before: not known (read as a guided session)
+    (None, None),
+    ("session", "session"),
+    ("record", "record"),
+])
+def test_session_kind_is_stored_and_optional(client: FlaskClient, auth: AuthActions, db: Any,
+                                             sent: Any, stored: str | None) -> None:
+    """What made the session is stored and returned to the physiotherapist; a red flag
+    answered yes alerts whatever the kind."""
+    physio = auth.create_physio()
+    patient, headers = auth.device(physio)
+    doc = session_document(date.today().isoformat(), red_flags=("leg_symptoms",))
+    if sent is KeyError:
+        del doc["kind"]
+    else:
+        doc["kind"] = sent
+    assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    row = next(db.query("SELECT kind FROM sessions WHERE id = ?", [doc["id"]]))
+    assert row == {"kind": stored}
+    auth.login()
+    summary = client.get(f"/api/v1/clinic/patients/{patient}").get_json()
+    assert [s["kind"] for s in summary["sessions"]] == [stored]
+    assert [a["kind"] for a in summary["alerts"]] == ["red_flag"]
+
+
+@pytest.mark.parametrize("value", ["guided", "recording", "", "RECORD", 1, True, ["record"],
+                                   {"record": True}])
+def test_an_unknown_session_kind_is_a_clear_4xx(client: FlaskClient, device: Any, db: Any,
+                                                value: Any) -> None:
+    """Refused as every invalid field is (422 invalid_document, the field named), never a
+    500, and nothing is stored."""
+    _, headers = device
+    doc = {**session_document(), "kind": value}
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 422 and _error(response) == "invalid_document"
+    assert response.get_json()["error"]["message"] == \
+        "kind: must be one of session, record or null"
+    assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
+
+
 @pytest.mark.parametrize(("body", "content_type", "status"), [
     (b"{", "application/json", 400),
     (b"\xff\xfe\x00garbage", "application/json", 400),

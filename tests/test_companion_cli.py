@@ -64,6 +64,7 @@ def test_companion_record_json_then_sessions_show_export_analyze(
     assert row["id"] == sid and row["status"] == "completed" and row["reps"] == 3
 
     code, out, _ = invoke("show", sid[:8], "--json")
+    assert json.loads(out)["kind"] == "record"  # uploaded as a free recording
     with CompanionStore.open(home / "companion.db") as store:
         assert json.loads(out) == store.session_document(sid)
         stored = store.set_recording(sid, 0)
@@ -111,6 +112,7 @@ def test_companion_session_headless_with_answers_stores_pain_and_flags(
     assert document["pain"] == 4 and document["red_flags"] == ["leg_symptoms"]
     assert document["red_flags_unasked"] == [] and "questions_unfinished" not in kinds
     assert document["prescription_version"] == 4 and document["status"] == "completed"
+    assert document["kind"] == "session"
     assert [s["result"]["rep_count"] for s in document["sets"]] == [1, 1]
     assert all(s["target_reps"] == 1 and s["hold_target_s"] == 2.0 for s in document["sets"])
 

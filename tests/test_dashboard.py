@@ -204,6 +204,50 @@ def test_red_flag_questions_not_answered_are_said_in_words(client, auth, clinic,
         "companion that sent this session does not record it)." in session_page(4)
 
 
+def test_free_recordings_read_as_recordings_not_as_questions_not_asked(client, auth, clinic,
+                                                                       db):
+    """Fay checked her sensor's fit with three free recordings, which ask no questions, after
+    one guided session whose questions she left. The recordings used to read "? Questions not
+    asked" and raised the unanswered-questions alert; they now read as free recordings, with
+    no warning, and only the guided session is listed as not answered."""
+    from rehablink.clinical import RED_FLAGS
+
+    fay, _ = auth.add_patient(clinic["ana"], "Fay Fitcheck")
+    prescribe(db, fay, BRIDGE_PLAN, TODAY - timedelta(days=20))
+    guided = session_doc(TODAY - timedelta(days=3), BRIDGE_PLAN, Quality(), None)
+    guided.update(kind="session", red_flags_unasked=list(RED_FLAGS))
+    store(db, guided, fay)
+    recordings = []
+    for k in (2, 1, 0):
+        doc = session_doc(TODAY - timedelta(days=k), BRIDGE_PLAN[:1], Quality(), None)
+        doc.update(kind="record", red_flags_unasked=list(RED_FLAGS), sets=doc["sets"][:1])
+        store(db, doc, fay)
+        recordings.append(doc)
+    auth.login()
+    listed = client.get("/clinic/?alert=questions_unanswered").get_data(as_text=True)
+    assert "Fay Fitcheck" not in listed
+    page = text(client.get(f"/clinic/patients/{fay}"))
+    assert "Red-flag questions unanswered" not in page
+    history = page[page.index("Red-flag questions not all answered"):page.index("Sessions ")]
+    assert "In 1 session the patient left the red-flag questions" in history
+    assert f"{TODAY - timedelta(days=3)} ? not asked" in history
+    assert all(str(TODAY - timedelta(days=k)) not in history for k in (2, 1, 0))
+    table = page[page.index("Reps with pelvis rotating"):]
+    assert table.count("Free recording: no questions asked") == 3
+    assert table.count("? Questions not asked") == 1
+    assert "? Free recording" not in table
+    path = f"/clinic/patients/{fay}/sessions/{recordings[-1]['id']}"
+    html = client.get(path).get_data(as_text=True)
+    assert 'class="unasked"' not in html and "cannot be ruled out" not in html
+    assert "Free recording of " in text(client.get(path))
+    assert "Red flags: not asked. Red-flag questions: Free recording: no questions asked (one " \
+        "set recorded outside the plan, such as a check of the sensor's fit; the end " \
+        "questions come after a guided session)." in text(client.get(path))
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(f"/clinic/patients/{fay}/export.csv").get_data(as_text=True))))
+    assert [r["kind"] for r in rows] == ["session"] * len(guided["sets"]) + ["record"] * 3
+
+
 def test_prescription_editor_saves_a_new_version_with_csrf(client, auth, clinic, db):
     auth.login()
     path = f"/clinic/patients/{clinic['ben']}/prescription"

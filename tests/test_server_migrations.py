@@ -88,7 +88,8 @@ def test_red_flags_not_asked_column_keeps_every_session(tmp_path: Path) -> None:
     db = open_database(path)  # migrates, as the server does on start
     assert 8 in applied(db)
     after = {t: list(db.query(f"SELECT * FROM {t} ORDER BY rowid")) for t in before}
-    assert after["sessions"] == [{**r, "red_flags_unasked": None} for r in before["sessions"]]
+    assert after["sessions"] == [{**r, "red_flags_unasked": None, "kind": None}
+                                 for r in before["sessions"]]
     assert (after["session_sets"], after["patients"]) == \
         (before["session_sets"], before["patients"])
     patient = next(db.query("SELECT * FROM patients WHERE id = 1"))
@@ -96,4 +97,35 @@ def test_red_flags_not_asked_column_keeps_every_session(tmp_path: Path) -> None:
     assert sorted((s["id"], s["red_flags"], s["red_flags_unasked"])
                   for s in overview.sessions) == [("s1", [], None), ("s2", ["trauma"], None)]
     assert [a.kind for a in overview.alerts] == ["red_flag"]
+    db.close()
+
+
+def test_session_kind_column_keeps_every_session(tmp_path: Path) -> None:
+    """A database from before migration 9: its sessions and sets are kept as they were; what
+    made each session is not known (NULL), and such sessions are read as guided sessions, so
+    three whose red-flag questions were not asked still raise the alert."""
+    from server import reports
+
+    path = tmp_path / "d.db"
+    db = connect(path)
+    migrate(db, MIGRATIONS[:8])
+    db.execute("INSERT INTO physios VALUES (1, 'a@b.example', 'A', 'x', '2026-01-01', NULL)")
+    db.execute("INSERT INTO patients VALUES (1, 1, 'P', '2026-01-01', NULL, NULL)")
+    for k in (1, 2, 3):
+        db.execute("INSERT INTO sessions (id, patient_id, day, started_at, ended_at, status, "
+                   "pain, red_flags, sensor, received_at, document_sha256, red_flags_unasked) "
+                   "VALUES (?, 1, ?, ?, ?, 'completed', NULL, '[]', '{}', ?, 'x', '[\"trauma\"]')",
+                   [f"s{k}", f"2026-02-0{k}", f"2026-02-0{k}T09:00:00+00:00",
+                    f"2026-02-0{k}T09:10:00+00:00", f"2026-02-0{k}T10:00:00+00:00"])
+    before = list(db.query("SELECT * FROM sessions ORDER BY rowid"))
+    db.close()
+    db = open_database(path)  # migrates, as the server does on start
+    assert 9 in applied(db)
+    assert list(db.query("SELECT * FROM sessions ORDER BY rowid")) == \
+        [{**r, "kind": None} for r in before]
+    patient = next(db.query("SELECT * FROM patients WHERE id = 1"))
+    overview = reports.patient_overview(db, patient, today=date(2026, 2, 4))
+    assert [(s["id"], s["kind"]) for s in overview.sessions] == \
+        [("s3", None), ("s2", None), ("s1", None)]
+    assert [a.kind for a in overview.alerts] == ["questions_unanswered"]
     db.close()

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from server.api import bp
+from server.validate import KINDS
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _AUTH: list[dict[str, list[str]]] = [{"device": []}]
@@ -46,6 +47,14 @@ _RED_FLAGS_UNASKED = {
     "description": "ids of the red-flag questions not asked (the patient left the questions, "
                    "or nobody answered them); [] when every one was answered. Absent or null: "
                    "not known (companions that do not record it)"}
+
+_KIND = {
+    "type": "string", "enum": list(KINDS), "nullable": True,
+    "description": "what made the session: session, a guided session of the plan (it ends with "
+                   "the end questions); record, a free recording (one set outside the plan, "
+                   "no end questions, so its red-flag questions are all not asked and the "
+                   "questions_unanswered alert leaves it out). Absent or null: not known "
+                   "(companions that do not send it), read as a guided session"}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -148,6 +157,7 @@ SPEC: dict[str, Any] = {
                 "id", "started_at", "ended_at", "status", "sensor", "sets"],
                 "properties": {
                     "id": {"type": "string", "format": "uuid"},
+                    "kind": _KIND,
                     "started_at": {"type": "string", "format": "date-time"},
                     "ended_at": {"type": "string", "format": "date-time"},
                     "status": {"type": "string", "enum": ["completed", "interrupted"]},
@@ -158,7 +168,7 @@ SPEC: dict[str, Any] = {
                     "prescription_version": {"type": "integer", "nullable": True},
                     "sets": {"type": "array", "items": _OBJ}}},
             "SessionSummary": {"type": "object", "properties": {
-                "id": {"type": "string", "format": "uuid"},
+                "id": {"type": "string", "format": "uuid"}, "kind": _KIND,
                 "day": {"type": "string", "format": "date"},
                 "started_at": {"type": "string", "format": "date-time"},
                 "status": {"type": "string", "enum": ["completed", "interrupted"]},

@@ -100,8 +100,8 @@ class StoreQueries:
                 "gaps": json.loads(row["gaps_json"]), "reconnects": row["reconnects"],
             })
         return {
-            "id": s["id"], "started_at": s["started_at"], "ended_at": s["ended_at"],
-            "status": status,
+            "id": s["id"], "kind": s["kind"], "started_at": s["started_at"],
+            "ended_at": s["ended_at"], "status": status,
             "sensor": None if s["sensor_profile"] is None else {
                 "profile": s["sensor_profile"], "name": s["sensor_name"],
                 "has_gyro": bool(s["has_gyro"])},
