@@ -34,6 +34,10 @@ ALERT_GLYPHS: dict[str, str] = {
 #: What a free recording (kind ``record``) says where a session says whether its red-flag
 #: questions were answered: it never asks them, and that is not a warning.
 RECORDING_WORDS = "Free recording: no questions asked"
+#: Why a free recording is listed but left out of the figures of the plan.
+RECORDING_NOTE = ("Free recordings (a set recorded outside the plan, such as a check of the "
+                  "sensor's fit) are kept and listed, but do not count towards adherence or the "
+                  "missed-days alert, and ask no questions.")
 #: Short names of the red-flag questions, from the registry's ids.
 RED_FLAG_NAMES: dict[str, str] = {f: f.replace("_", " ").capitalize() for f in RED_FLAGS}
 

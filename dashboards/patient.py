@@ -66,8 +66,12 @@ def today() -> str:
     advice = None
     if red_alerts:
         advice = URGENT_ADVICE if any(a.urgent for a in red_alerts) else SEEK_CARE_ADVICE
+    left = overview.questions_left
     return render_template(
         "dashboards/me.html", patient=patient, plan=plan, done_today=done_today,
+        recorded_today=any(s.free_recording for s in sets_today),
+        free_recording_today=words.FREE_RECORDING_TODAY,
+        questions=words.questions_left_notice(left.red_flags_unasked or ()) if left else [],
         overview=overview, progress=progress, advice=advice, red_flags=RED_FLAGS,
         week_done=sum(min(d.done_sets, d.planned_sets) for d in week),
         calendar=figures.calendar_chart(

@@ -72,5 +72,6 @@ def register(app: Flask) -> None:
     app.add_template_global(figures.screen_words, "screen_words")
     app.jinja_env.globals.update(red_flag_names=figures.RED_FLAG_NAMES,
                                  recording_words=figures.RECORDING_WORDS,
+                                 recording_note=figures.RECORDING_NOTE,
                                  alert_labels=figures.ALERT_LABELS,
                                  alert_glyphs=figures.ALERT_GLYPHS)

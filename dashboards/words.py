@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rehablink.clinical import ANSWER_NEXT_TIME, RED_FLAGS, unasked_signs
 from server.analytics import WeekProgress
 
 #: Smallest change worth telling, in the figure's unit (s for holds, reps for reps per set).
 MIN_HOLD_CHANGE_S = 0.5
 MIN_REPS_CHANGE = 1.0
+#: Told to a patient who made a free recording today (``rehab record``), which is kept but
+#: is not part of the plan.
+FREE_RECORDING_TODAY = ("You made a free recording today. It is kept for your "
+                        "physiotherapist, but only the exercises of a session count towards "
+                        "your plan.")
 
 
 def _n(value: float) -> str:
@@ -68,3 +74,22 @@ def progress_sentences(weeks: Sequence[WeekProgress], name: str,
     else:
         out.append(reps_sentence(name, first.reps_per_set, last.reps_per_set, period))
     return out
+
+
+def questions_left_notice(unasked: Sequence[str]) -> list[str]:
+    """What the patient's page says when the red-flag questions were not all answered after
+    their last session (``unasked`` the ids not asked; nothing when it is empty): what
+    happened, to answer them next time, then the warning signs not asked about, to act on now.
+
+    Examples
+    --------
+    >>> questions_left_notice(["trauma"])[0]
+    'The safety questions were not finished after your last session: 1 of 6 was not asked.'
+    """
+    if not unasked:
+        return []
+    n, total = len(unasked), len(RED_FLAGS)
+    lead = "The safety questions were not asked after your last session." if n >= total else \
+        (f"The safety questions were not finished after your last session: {n} of {total} "
+         f"{'was' if n == 1 else 'were'} not asked.")
+    return [lead, ANSWER_NEXT_TIME, *unasked_signs(unasked)]

@@ -6,6 +6,7 @@ flag that raises an alert for the physiotherapist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -53,3 +54,24 @@ URGENT_ADVICE = (
     "This can be serious: please seek urgent medical care now (call emergency services or go to "
     "the nearest emergency department)."
 )
+
+#: Said after a warning sign that needs emergency care, in the list of those not asked about.
+URGENT_SIGN = (": this needs urgent medical care now (call emergency services or go to the "
+               "nearest emergency department)")
+#: Told to a patient whose red-flag questions were not all answered, before the warning signs
+#: of those not asked (:func:`unasked_signs`).
+ANSWER_NEXT_TIME = ("Please answer them at the end of your next session. If you have any of "
+                    "these warning signs, contact your physiotherapist or GP today:")
+
+
+def unasked_signs(unasked: Iterable[str]) -> list[str]:
+    """The warning signs of the red-flag questions not asked, in the patient's words; urgent
+    ones say to seek urgent care (unknown ids are left out).
+
+    Examples
+    --------
+    >>> unasked_signs(["trauma"])
+    ['pain that started after a fall or another injury']
+    """
+    return [RED_FLAGS[f].sign + (URGENT_SIGN if RED_FLAGS[f].urgent else "")
+            for f in unasked if f in RED_FLAGS]

@@ -6,14 +6,17 @@ patient's plan versions; outputs are frozen dataclasses the dashboards render as
 Rules (issue 5, docs/server.md):
 
 - a prescribed set is *done* when it reached >= 80 % of the prescribed reps and, with a hold
-  target, a median hold >= 80 % of it; the plan version in effect on the set's day decides;
+  target, a median hold >= 80 % of it; the plan version in effect on the set's day decides. A
+  set of a free recording (kind ``record``: recorded outside the plan, such as a check of the
+  sensor's fit) is never done: adherence is about the prescribed programme;
 - over a window, each plan item asks ``sets`` sets on ``round(days_per_week * n / 7)`` days
   (``n`` days of the window under that version); done sets count at most ``sets`` per day and
   at most the prescribed total; adherence = done sets / prescribed sets;
 - an *active day* has at least one done set; active days are compared with prescribed days
   (the item with the most days per week), missed days = prescribed days - active days;
 - alerts: any red flag not yet reviewed; mean pain of the last 7 days >= 2 points above the 7
-  days before; no session for N days; pelvis compensation increasing; and, last, the red-flag
+  days before; no session of the programme for N days (free recordings do not count);
+  pelvis compensation increasing; and, last, the red-flag
   questions not all answered in each of the patient's latest ``UNANSWERED_SESSIONS`` sessions
   of the last 14 days (a session that does not say whether they were breaks the run, as one
   that answers them all does; the alert ends with the next session that answers them all).
@@ -47,7 +50,8 @@ ALERT_ORDER = ("red_flag", "pain_rising", "no_session", "compensation_rising",
 
 @dataclass(frozen=True, slots=True)
 class SetRecord:
-    """One stored set, reduced to what the analytics need (angles deg, times s)."""
+    """One stored set, reduced to what the analytics need (angles deg, times s);
+    ``free_recording`` when it belongs to a free recording (never a done prescribed set)."""
 
     day: date
     exercise: str
@@ -59,6 +63,7 @@ class SetRecord:
     median_tempo_s: float | None = None
     rotating_reps: int = 0
     session_id: str = ""
+    free_recording: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ def _item(plan: Prescription | None, exercise: str) -> Item | None:
 
 def set_done(record: SetRecord, item: Item | None) -> bool:
     """Whether a set counts as a done prescribed set under ``item`` (see module rules)."""
-    if item is None or record.skipped:
+    if item is None or record.skipped or record.free_recording:
         return False
     if record.rep_count < DONE_FRACTION * item.reps:
         return False
@@ -374,7 +379,8 @@ def alerts(sessions: Sequence[SessionRecord], sets: Sequence[SetRecord], today: 
     """Alerts for one patient, most important first.
 
     ``sessions`` and ``sets`` need to cover the last 14 days (older red flags may be added);
-    ``last_session`` is the day of the patient's latest session ever; ``has_plan_since`` the
+    ``last_session`` is the day of the patient's latest session of the programme (free
+    recordings left out); ``has_plan_since`` the
     start of their first plan (None: no plan, no inactivity alert). ``compensation`` (this
     week, the week before) may be given already summed up instead of ``sets``.
     """
@@ -416,11 +422,26 @@ def questions_unanswered(sessions: Iterable[SessionRecord],
     """The patient's latest :data:`UNANSWERED_SESSIONS` sessions from ``since`` on, newest
     first, when none of them had its red-flag questions all answered; else ``[]``. Free
     recordings, which never ask them, are left out."""
-    latest = sorted((s for s in sessions if s.day >= since and s.kind != "record"),
-                    key=lambda s: (s.day, s.started_at), reverse=True)[:UNANSWERED_SESSIONS]
+    latest = guided_newest_first(sessions, since)[:UNANSWERED_SESSIONS]
     if len(latest) < UNANSWERED_SESSIONS or not all(s.red_flags_unasked for s in latest):
         return []
     return latest
+
+
+def guided_newest_first(sessions: Iterable[SessionRecord],
+                        since: date = date.min) -> list[SessionRecord]:
+    """The sessions from ``since`` on that ask the end questions, newest first: free
+    recordings (kind ``record``) are left out; a session of unknown kind is read as guided."""
+    return sorted((s for s in sessions if s.day >= since and s.kind != "record"),
+                  key=lambda s: (s.day, s.started_at), reverse=True)
+
+
+def questions_left(sessions: Iterable[SessionRecord]) -> SessionRecord | None:
+    """The patient's latest guided session when its red-flag questions were not all answered
+    (what the patient is asked to answer next time), else None; a session that does not say
+    whether they were counts as answered."""
+    latest = next(iter(guided_newest_first(sessions)), None)
+    return latest if latest is not None and latest.red_flags_unasked else None
 
 
 def attention_key(alert_list: Sequence[Alert], adherence_7d: float | None,

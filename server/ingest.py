@@ -63,7 +63,8 @@ def session_rows(doc: SessionDoc, patient_id: int, device_id: int | None, digest
         "rotating_reps": s.rotating_reps, "samples_received": s.samples_received,
         "samples_lost": s.samples_lost,
         "result": json.dumps(s.result.to_json() if s.result else None),
-        "done": int(flag(versions, day, s.exercise, s.skipped, s.rep_count, s.median("hold_s"))),
+        "done": int(flag(versions, day, s.exercise, s.skipped, s.rep_count, s.median("hold_s"),
+                         doc.kind == "record")),
     } for s in doc.sets]
     return session, sets
 

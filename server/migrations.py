@@ -24,7 +24,7 @@ class Migration:
 def _backfill_done(db: sqlite_utils.Database) -> None:
     from server.done_flags import backfill  # the analytics import the database layer
 
-    backfill(db)
+    backfill(db, kinds=False)  # sessions.kind comes with migration 9
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -194,6 +194,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         # 'session' or 'record' (server.validate.KINDS); NULL when not known (sessions stored
         # before, documents of companions that do not send it), read as a guided session.
         "ALTER TABLE sessions ADD COLUMN kind TEXT",
+    )),
+    Migration(10, "sets of free recordings are not done prescribed sets", (
+        # Adherence is about the prescribed programme (analytics.set_done): the stored done
+        # flags of free recordings' sets, computed as for any set before, are cleared.
+        "UPDATE session_sets SET done = 0 WHERE done = 1 AND session_id IN "
+        "(SELECT id FROM sessions WHERE kind = 'record')",
     )),
 )
 

@@ -61,6 +61,10 @@ class PatientOverview:
     pain: tuple[tuple[date, int], ...]
     red_flags: tuple[tuple[date, tuple[str, ...]], ...]  # every report, newest first
     alerts: tuple[an.Alert, ...]
+    last_session: date | None  # of the programme: free recordings left out
+    #: The latest guided session of the window when its red-flag questions were not all
+    #: answered (``analytics.questions_left``), else None.
+    questions_left: an.SessionRecord | None
     # newest first: id, kind (None: not known), day, started_at, status, pain, red_flags,
     # red_flags_unasked (None: not known), sets, reps
     sessions: tuple[dict[str, Any], ...]
@@ -116,19 +120,25 @@ def load_compensation(db: sqlite_utils.Database, patient_ids: list[int], today: 
 
 def load_sets(db: sqlite_utils.Database, patient_ids: list[int], since: date,
               until: date) -> dict[int, list[an.SetRecord]]:
-    """Set records per patient for days ``since``..``until``."""
+    """Set records per patient for days ``since``..``until`` (those of free recordings
+    marked ``free_recording``)."""
     out: dict[int, list[an.SetRecord]] = defaultdict(list)
     if not patient_ids:
         return out
+    window = [*patient_ids, since.isoformat(), until.isoformat()]
+    # One look at the window's sessions beats joining every set to its session (a year: 2 ms).
+    free = {sid for (sid,) in db.execute(
+        f"SELECT id FROM sessions WHERE patient_id IN ({_marks(patient_ids)}) "
+        f"AND day BETWEEN ? AND ? AND kind = 'record'", window)}
     cur = db.execute(
         f"SELECT patient_id, day, exercise, skipped, rep_count, median_hold_s, median_rom_deg, "
         f"median_stability_deg, median_tempo_s, rotating_reps, session_id FROM session_sets "
-        f"WHERE patient_id IN ({_marks(patient_ids)}) AND day BETWEEN ? AND ?",
-        [*patient_ids, since.isoformat(), until.isoformat()])
+        f"WHERE patient_id IN ({_marks(patient_ids)}) AND day BETWEEN ? AND ?", window)
     days: dict[str, date] = {}
     for pid, day, ex, skipped, reps, hold, rom, stab, tempo, rot, sid in cur:
         d = days.get(day) or days.setdefault(day, date.fromisoformat(day))
-        out[pid].append(an.SetRecord(d, ex, bool(skipped), reps, hold, rom, stab, tempo, rot, sid))
+        out[pid].append(an.SetRecord(d, ex, bool(skipped), reps, hold, rom, stab, tempo, rot, sid,
+                                     sid in free))
     return out
 
 
@@ -163,11 +173,13 @@ def load_sessions(db: sqlite_utils.Database, patient_ids: list[int], since: date
 
 
 def last_sessions(db: sqlite_utils.Database, patient_ids: list[int]) -> dict[int, date]:
-    """Day of each patient's latest session."""
+    """Day of each patient's latest session of the programme (free recordings left out)."""
     if not patient_ids:
         return {}
-    # One index seek per patient (max() over the (patient_id, day) index).
-    cur = db.execute(f"SELECT p.id, (SELECT max(day) FROM sessions WHERE patient_id = p.id) "
+    # The (patient_id, day) index read backwards per patient, stopping at the first session
+    # that is not a free recording (one row for nearly every patient).
+    cur = db.execute(f"SELECT p.id, (SELECT day FROM sessions WHERE patient_id = p.id "
+                     f"AND kind IS NOT 'record' ORDER BY day DESC LIMIT 1) "
                      f"FROM patients p WHERE p.id IN ({_marks(patient_ids)})", patient_ids)
     return {pid: date.fromisoformat(day) for pid, day in cur if day is not None}
 
@@ -247,7 +259,7 @@ def patient_overview(db: sqlite_utils.Database, patient: dict[str, Any],
         progression=tuple(an.progression(sets, versions)),
         pain=tuple(an.pain_series(window)), red_flags=tuple(flags),
         alerts=tuple(an.alerts(sessions, sets, today, last, first_plan, no_session_days)),
-        sessions=tuple(recent))
+        last_session=last, questions_left=an.questions_left(window), sessions=tuple(recent))
 
 
 def session_detail(db: sqlite_utils.Database, patient_id: int,

@@ -16,6 +16,7 @@ from server.analytics import (
     attention_key,
     calendar,
     progression,
+    questions_left,
     set_done,
     streaks,
 )
@@ -40,6 +41,18 @@ def test_set_done_needs_80_percent_of_reps_and_hold() -> None:
     assert set_done(SetRecord(MON, "clamshell", False, 8), CLAM)
     assert not set_done(SetRecord(MON, "clamshell", True, 10), CLAM)  # skipped
     assert not set_done(bridge(MON), None)  # not prescribed
+
+
+def test_sets_of_free_recordings_are_never_done_prescribed_sets() -> None:
+    """A free recording is outside the plan: its sets count neither as done sets nor as
+    active days, whatever their reps and holds; the guided sets of the same day still do."""
+    free = bridge(MON, free_recording=True)
+    assert not set_done(free, BRIDGE)
+    result = adherence([free, free, bridge(MON + timedelta(days=1))], [PLAN], MON,
+                       MON + timedelta(days=1))
+    assert (result.prescribed_sets, result.done_sets, result.active_days) == (4, 1, 1)
+    days = calendar([free], [], [PLAN], MON, MON)
+    assert [(d.planned_sets, d.done_sets) for d in days] == [(2, 0)]
 
 
 def test_adherence_full_week_half_done() -> None:
@@ -234,3 +247,20 @@ def test_free_recordings_neither_count_towards_nor_break_the_unanswered_question
                             kind="record")
     assert [(a.kind, a.message) for a in alerts([flagged], [], today, today, MON)] == \
         [("red_flag", f"Red flag reported on {today}: trauma")]
+
+
+def test_questions_left_is_the_latest_guided_session_when_not_all_answered() -> None:
+    """What the patient's own page asks them to answer next time: the latest session that
+    asks the questions (free recordings left out) when its questions were not all answered;
+    nothing once one answers them all, or when it does not say (an older companion)."""
+    day = MON + timedelta(days=3)
+    left = ("trauma", "no_improvement")
+    guided = _screen("g", day - timedelta(days=1), left, kind="session")
+    recording = _screen("r", day, tuple(RED_FLAGS), kind="record")
+    assert questions_left([guided, recording]) == guided
+    assert questions_left([recording]) is None
+    answered = _screen("a", day, (), at="18:00")
+    assert questions_left([guided, recording, answered]) is None
+    not_known = _screen("n", day, None, at="18:00")
+    assert questions_left([guided, not_known]) is None
+    assert questions_left([]) is None

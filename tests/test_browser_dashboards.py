@@ -67,6 +67,8 @@ def live_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
             pain = 6 if (name == "Cara Flagged" and k <= 7) else 2
             flags = ("leg_symptoms",) if k == flag_day else ()
             doc = session_doc(TODAY - timedelta(days=k), BRIDGE_PLAN, quality, pain, flags)
+            if name == "Ben Steady" and k == last:  # left the questions after the second
+                doc["red_flags_unasked"] = ["night_pain", "systemic", "trauma", "no_improvement"]
             store(db, doc, pid)
         if name == "Cara Flagged":
             store_samples(db, doc["id"], 0, recording_for(doc["sets"][0]["result"]["reps"]))
@@ -217,6 +219,10 @@ def test_physio_walkthrough_and_patient_page(live_server, browser_page, tmp_path
     assert page.get_by_role("heading", level=1).inner_text() == "Hello Ben"
     assert "Glute bridge" in page.locator("section", has=page.locator("#today-h")).inner_text()
     assert "days in a row" in page.locator(".streak").inner_text()
+    prompt = page.get_by_role("status").filter(has_text="safety questions")
+    assert prompt.locator("strong").inner_text() == "The safety questions were not finished " \
+        "after your last session: 4 of 6 were not asked."
+    assert prompt.locator("li").count() == 4
     shot(page, "07-patient-own-page")
     # The patient cannot open the clinic's pages.
     page.goto(f"{base}/clinic/patients/{cara}")

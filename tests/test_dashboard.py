@@ -23,6 +23,7 @@ from test_dashboard_support import (
     store,
 )
 
+from rehablink.clinical import RED_FLAGS
 from rehablink.rawsamples import encode
 
 TODAY = date.today()
@@ -151,8 +152,6 @@ def test_red_flag_questions_not_answered_are_said_in_words(client, auth, clinic,
     they were not answered, in words, on the patient list (a low-priority alert), the patient
     page and each session page, never "none"; a session that answered them all, or that does
     not say (an older companion), reads as such."""
-    from rehablink.clinical import RED_FLAGS
-
     flags = list(RED_FLAGS)
     eve, _ = auth.add_patient(clinic["ana"], "Eve Unanswered")
     prescribe(db, eve, BRIDGE_PLAN, TODAY - timedelta(days=20))
@@ -210,8 +209,6 @@ def test_free_recordings_read_as_recordings_not_as_questions_not_asked(client, a
     one guided session whose questions she left. The recordings used to read "? Questions not
     asked" and raised the unanswered-questions alert; they now read as free recordings, with
     no warning, and only the guided session is listed as not answered."""
-    from rehablink.clinical import RED_FLAGS
-
     fay, _ = auth.add_patient(clinic["ana"], "Fay Fitcheck")
     prescribe(db, fay, BRIDGE_PLAN, TODAY - timedelta(days=20))
     guided = session_doc(TODAY - timedelta(days=3), BRIDGE_PLAN, Quality(), None)
@@ -239,13 +236,76 @@ def test_free_recordings_read_as_recordings_not_as_questions_not_asked(client, a
     path = f"/clinic/patients/{fay}/sessions/{recordings[-1]['id']}"
     html = client.get(path).get_data(as_text=True)
     assert 'class="unasked"' not in html and "cannot be ruled out" not in html
-    assert "Free recording of " in text(client.get(path))
-    assert "Red flags: not asked. Red-flag questions: Free recording: no questions asked (one " \
-        "set recorded outside the plan, such as a check of the sensor's fit; the end " \
-        "questions come after a guided session)." in text(client.get(path))
+    page = text(client.get(path))
+    assert "Free recording of " in page
+    assert "Free recording: no questions asked (pain and the red-flag questions come at the " \
+        "end of a guided session)." in page
+    # nothing that reads as a question the patient left: no "not answered", no "not asked"
+    assert "Pain after the session" not in page and "not answered" not in page
+    assert "Red flags:" not in page and "not asked" not in page
     rows = list(csv.DictReader(io.StringIO(
         client.get(f"/clinic/patients/{fay}/export.csv").get_data(as_text=True))))
     assert [r["kind"] for r in rows] == ["session"] * len(guided["sets"]) + ["record"] * 3
+
+
+def test_free_recordings_count_neither_towards_adherence_nor_against_missed_days(
+        client, auth, clinic, db):
+    """Gus did his plan in guided sessions until five days ago, then only free recordings,
+    each doing every set of the plan well, uploaded through the API. Free recordings are not
+    the prescribed programme: they used to count as done sets (100% adherence) and as his last
+    session (no missed-days alert). Now adherence counts the guided sessions only, the
+    missed-days alert says five days, and the recordings are still listed, labelled, on his
+    page; a new plan version from today (which recomputes the stored done flags) keeps it so,
+    and his own page does not count them as done today."""
+    gus, headers = auth.device(clinic["ana"], "Gus Recorder")
+    prescribe(db, gus, BRIDGE_PLAN, TODAY - timedelta(days=20))
+    for k in range(10, -1, -1):
+        doc = session_doc(TODAY - timedelta(days=k), BRIDGE_PLAN, Quality(), None)
+        if k <= 4:
+            doc.update(kind="record", red_flags_unasked=list(RED_FLAGS))
+        else:
+            doc.update(kind="session", pain=2, red_flags_unasked=[])
+        assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    done = dict(db.execute("SELECT s.kind, sum(x.done) FROM session_sets x JOIN sessions s "
+                           "ON s.id = x.session_id WHERE s.patient_id = ? GROUP BY s.kind",
+                           [gus]).fetchall())
+    assert done == {"session": 6 * 3, "record": 0}
+    auth.login()
+    csrf_header = {"X-CSRFToken": auth.csrf_token(f"/clinic/patients/{gus}")}
+    five_days_ago = TODAY - timedelta(days=5)
+
+    def check() -> None:
+        # 7 days: the guided sessions 6 and 5 days ago, 2 x 3 of 7 x 3 sets = 29%
+        listed = client.get("/api/v1/clinic/patients").get_json()["patients"]
+        (row,) = [p for p in listed if p["id"] == gus]
+        assert (row["adherence_7d"], row["last_session"]) == (0.286, five_days_ago.isoformat())
+        assert [(a["kind"], a["message"]) for a in row["alerts"]] == \
+            [("no_session", "No session for 5 days")]
+        page = text(client.get(f"/clinic/patients/{gus}"))
+        assert "29% Adherence, last 7 days (6 of 21 sets)" in page
+        assert "○ Missed days No session for 5 days" in page
+        assert "5 days ago" in page[:page.index("Last session of the plan")][-40:]
+        sessions = page[page.index("Reps with pelvis rotating"):]
+        assert sessions.count("completed; free recording") == 5
+        assert sessions.count("Free recording: no questions asked") == 5
+        assert "do not count towards adherence or the missed-days alert" in page
+        summary = client.get(f"/api/v1/clinic/patients/{gus}").get_json()
+        assert summary["adherence_7d"] == 0.286 and summary["streak"]["current"] == 0
+        assert [s["kind"] for s in summary["sessions"]] == ["record"] * 5 + ["session"] * 6
+
+    check()
+    new_version = client.post(f"/api/v1/clinic/patients/{gus}/prescriptions", headers=csrf_header,
+                              json={"effective_from": TODAY.isoformat(), "exercises": BRIDGE_PLAN})
+    assert new_version.status_code == 201, new_version.get_json()
+    check()
+    auth.logout()
+    patient_login(client, db, gus)
+    me = text(client.get("/me/"))
+    assert me.count("not yet today") == 2
+    assert "You made a free recording today. It is kept for your physiotherapist, but only " \
+        "the exercises of a session count towards your plan." in me
+    assert "Start a new streak today" in me
+    assert "safety questions" not in me  # a free recording asks none: nothing was left
 
 
 def test_prescription_editor_saves_a_new_version_with_csrf(client, auth, clinic, db):
@@ -446,6 +506,44 @@ def test_patient_sees_plan_streak_and_progress_in_plain_words(client, db, auth):
     assert 3 <= float(match.group(1)) < 4 and 5 < float(match.group(2)) <= 6
     assert "You keep doing about 12 reps per clamshell set" in page
     assert "Clamshell: reps per set each week" in page
+
+
+def test_patient_is_asked_kindly_to_answer_the_red_flag_questions_left(client, db, auth):
+    """Ivy left the red-flag questions after the first one in yesterday's session, then made a
+    free recording (which asks none). Her page used to say nothing of it; it now tells her, in
+    plain words, to answer them next time, and lists the warning signs not asked about, to act
+    on now (the urgent one says so). A session that answers them all ends the prompt."""
+    from rehablink.clinical import URGENT_SIGN
+
+    physio = auth.create_physio()
+    ivy, headers = auth.device(physio, "Ivy Skipper")
+    prescribe(db, ivy, BRIDGE_PLAN, TODAY - timedelta(days=10))
+    flags = list(RED_FLAGS)
+
+    def upload(k: int, kind: str, unasked: list[str], hour: int = 9) -> None:
+        doc = session_doc(TODAY - timedelta(days=k), BRIDGE_PLAN, Quality(), 2, hour=hour)
+        doc.update(kind=kind, red_flags_unasked=unasked)
+        assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+
+    upload(2, "session", [])
+    upload(1, "session", flags[1:])
+    upload(0, "record", flags)
+    patient_login(client, db, ivy)
+    body = client.get("/me/").get_data(as_text=True)
+    assert 'role="status" id="questions-left"' in body
+    page = text(client.get("/me/"))
+    assert "The safety questions were not finished after your last session: 5 of 6 were not " \
+        "asked. These questions help keep your exercises safe. Please answer them at the end " \
+        "of your next session. If you have any of these warning signs, contact your " \
+        "physiotherapist or GP today:" in page
+    signs = [RED_FLAGS[f].sign + (URGENT_SIGN if RED_FLAGS[f].urgent else "")
+             for f in flags[1:]]
+    assert " ".join(signs) in page
+    assert RED_FLAGS["leg_symptoms"].sign not in page  # answered: not listed
+    assert "needs urgent medical care now" in page  # bladder and bowel
+    upload(0, "session", [], hour=18)
+    page = text(client.get("/me/"))
+    assert "safety questions" not in page and "warning signs" not in page
 
 
 def test_patient_sees_only_their_own_pages(client, db, auth, clinic):

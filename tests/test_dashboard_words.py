@@ -7,7 +7,13 @@ import io
 from datetime import date, timedelta
 
 from dashboards.csv_export import COLUMNS, patient_csv
-from dashboards.words import hold_sentence, progress_sentences, reps_sentence
+from dashboards.words import (
+    hold_sentence,
+    progress_sentences,
+    questions_left_notice,
+    reps_sentence,
+)
+from rehablink.clinical import ANSWER_NEXT_TIME, RED_FLAGS, URGENT_SIGN
 from server.analytics import WeekProgress
 
 
@@ -84,3 +90,16 @@ def test_csv_says_which_red_flag_questions_were_not_asked() -> None:
     rows = list(csv.DictReader(io.StringIO(patient_csv(sessions))))
     assert [(r["red_flags"], r["red_flags_unasked"]) for r in rows] == [
         ("night_pain", "systemic trauma"), ("", ""), ("", "unknown"), ("", "unknown")]
+
+
+def test_questions_left_notice_in_plain_words():
+    """What the patient's page says when the red-flag questions were left: what happened,
+    then to answer them next time, then each warning sign not asked about (urgent: say so)."""
+    assert questions_left_notice([]) == []
+    every = questions_left_notice(list(RED_FLAGS))
+    assert every[:2] == ["The safety questions were not asked after your last session.",
+                         ANSWER_NEXT_TIME]
+    assert every[2:] == [f.sign + (URGENT_SIGN if f.urgent else "") for f in RED_FLAGS.values()]
+    assert questions_left_notice(["night_pain", "trauma"]) == [
+        "The safety questions were not finished after your last session: 2 of 6 were not "
+        "asked.", ANSWER_NEXT_TIME, RED_FLAGS["night_pain"].sign, RED_FLAGS["trauma"].sign]

@@ -11,11 +11,11 @@ from typing import Any
 import click
 import pytest
 
-from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE
+from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE, URGENT_SIGN
 from server import analytics
 from server.validate import session_document as validate
 from wearable.guided import QUESTIONS_SKIPPED, _ask_interactively
-from wearable.questions import NOT_ASKED, URGENT_SIGN, Answers, AnswersError, parse_answers
+from wearable.questions import NOT_ASKED, Answers, AnswersError, parse_answers
 from wearable.store import CompanionStore, SensorInfo
 
 FLAGS = list(RED_FLAGS)

@@ -129,3 +129,50 @@ def test_session_kind_column_keeps_every_session(tmp_path: Path) -> None:
         [("s3", None), ("s2", None), ("s1", None)]
     assert [a.kind for a in overview.alerts] == ["questions_unanswered"]
     db.close()
+
+
+def test_free_recordings_stored_before_migration_10_stop_counting_as_done(
+        tmp_path: Path) -> None:
+    """Sets of free recordings uploaded before migration 10 had their done flag computed as
+    for any set, so they counted towards adherence. The migration clears those flags and only
+    those: guided sessions and sessions of unknown kind keep theirs, and every other column
+    and row is kept as it was."""
+    from server import reports
+
+    path = tmp_path / "e.db"
+    db = connect(path)
+    migrate(db, MIGRATIONS[:9])
+    db.execute("INSERT INTO physios VALUES (1, 'a@b.example', 'A', 'x', '2026-01-01', NULL)")
+    db.execute("INSERT INTO patients VALUES (1, 1, 'P', '2026-01-01', NULL, NULL)")
+    db.execute("INSERT INTO prescriptions VALUES (1, 1, 1, '2026-02-01', '2026-01-01', 1)")
+    db.execute("INSERT INTO prescription_items VALUES (1, 0, 'bridge', 1, 10, NULL, 7, '')")
+    sessions = (("guided", "session", "2026-02-01"), ("unknown", None, "2026-02-02"),
+                ("recording", "record", "2026-02-03"))
+    for sid, kind, day in sessions:
+        db.execute("INSERT INTO sessions (id, patient_id, day, started_at, ended_at, status, "
+                   "red_flags, sensor, received_at, document_sha256, kind) VALUES (?, 1, ?, ?, "
+                   "?, 'completed', '[]', '{}', ?, 'x', ?)",
+                   [sid, day, f"{day}T09:00:00+00:00", f"{day}T09:10:00+00:00",
+                    f"{day}T10:00:00+00:00", kind])
+        db.execute("INSERT INTO session_sets (session_id, set_index, patient_id, day, exercise, "
+                   "placement, started_at, skipped, rep_count, partial_count, duration_s, "
+                   "rotating_reps, samples_received, samples_lost, result, done) VALUES (?, 0, "
+                   "1, ?, 'bridge', 'pelvis', ?, 0, 10, 0, 60, 0, 0, 0, 'null', 1)",
+                   [sid, day, f"{day}T09:00:00+00:00"])
+    before = {t: list(db.query(f"SELECT * FROM {t} ORDER BY rowid"))
+              for t in ("sessions", "session_sets")}
+    db.close()
+    db = open_database(path)  # migrates, as the server does on start
+    assert 10 in applied(db)
+    after = {t: list(db.query(f"SELECT * FROM {t} ORDER BY rowid")) for t in before}
+    assert after["sessions"] == before["sessions"]
+    assert after["session_sets"] == [{**r, "done": 0 if r["session_id"] == "recording" else 1}
+                                     for r in before["session_sets"]]
+    # the patient list counts the stored flags; the patient page recomputes them: both agree
+    today = date(2026, 2, 7)
+    (row,) = reports.patient_list(db, 1, today=today)
+    overview = reports.patient_overview(db, next(db.query("SELECT * FROM patients")), today)
+    assert row.adherence_7d.done_sets == overview.adherence_7d.done_sets == 2
+    assert row.last_session == overview.last_session == date(2026, 2, 2)
+    assert [a.message for a in overview.alerts] == ["No session for 5 days"]
+    db.close()

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rehablink.clinical import RED_FLAGS, SEEK_CARE_ADVICE, URGENT_ADVICE
-
-#: Said after a warning sign that needs emergency care, in the list of those not asked about.
-URGENT_SIGN = (": this needs urgent medical care now (call emergency services or go to the "
-               "nearest emergency department)")
+from rehablink.clinical import (
+    ANSWER_NEXT_TIME,
+    RED_FLAGS,
+    SEEK_CARE_ADVICE,
+    URGENT_ADVICE,
+    unasked_signs,
+)
 
 
 class AnswersError(ValueError):
@@ -71,11 +73,8 @@ class Answers:
         n, total = len(self.red_flags_unasked), len(RED_FLAGS)
         lead = "The safety questions were not asked this time." if n >= total else \
             f"The safety questions were not finished: {n} of {total} were not asked."
-        lines = [lead, "Please answer them at the end of your next session. If you have any of "
-                       "these warning signs, contact your physiotherapist or GP today:"]
-        for flag in (RED_FLAGS[f] for f in self.red_flags_unasked if f in RED_FLAGS):
-            lines.append(f"  - {flag.sign}{URGENT_SIGN if flag.urgent else ''}")
-        return lines
+        return [lead, ANSWER_NEXT_TIME,
+                *(f"  - {sign}" for sign in unasked_signs(self.red_flags_unasked))]
 
 
 #: Nobody answered: pain unknown and every red-flag question not asked.

@@ -53,7 +53,8 @@ _KIND = {
     "description": "what made the session: session, a guided session of the plan (it ends with "
                    "the end questions); record, a free recording (one set outside the plan, "
                    "no end questions, so its red-flag questions are all not asked and the "
-                   "questions_unanswered alert leaves it out). Absent or null: not known "
+                   "questions_unanswered alert leaves it out; it counts towards neither "
+                   "adherence nor the no_session alert). Absent or null: not known "
                    "(companions that do not send it), read as a guided session"}
 
 SPEC: dict[str, Any] = {
