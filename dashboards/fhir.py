@@ -6,6 +6,14 @@ hold times (median, with one component per rep). A session's pain score becomes 
 Observation. Reps and holds have no LOINC code, so they use the project's own code system
 :data:`METRIC_SYSTEM` and always carry a text, as FHIR allows for local codes.
 
+A session's red-flag questions become one "red-flag screen" Observation (category ``survey``,
+local code system :data:`RED_FLAG_SYSTEM`) with one component per question: ``valueBoolean``
+true (answered yes, interpretation ``POS``) or false (answered no), or no value and a
+``dataAbsentReason`` of ``not-asked`` (the patient left the questions before it) or ``unknown``
+(the companion did not record whether it was asked), never false for a question not answered.
+A session that records nothing of the questions, and a free recording (which asks none) with no
+yes, give no screen.
+
 References inside the Bundle (``type: collection``) are ``urn:uuid:`` full URLs; the ids are
 UUID5s derived from the session ids, so exporting twice gives the same resource ids and a receiving
 system can de-duplicate.
@@ -16,18 +24,24 @@ from __future__ import annotations
 import json
 import statistics
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from dashboards.figures import RED_FLAG_NAMES
+from rehablink.clinical import RED_FLAGS
 from rehablink.exercises import EXERCISES
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 #: The project's code systems (local codes; FHIR requires only a stable URI).
 EXERCISE_SYSTEM = "https://rehablink.org/fhir/CodeSystem/exercise"
 METRIC_SYSTEM = "https://rehablink.org/fhir/CodeSystem/exercise-metric"
+#: The red-flag screen (``red-flag-screen``) and its questions (``rehablink.clinical`` ids).
+RED_FLAG_SYSTEM = "https://rehablink.org/fhir/CodeSystem/red-flag"
 PATIENT_ID_SYSTEM = "https://rehablink.org/fhir/NamingSystem/patient-id"
 SESSION_ID_SYSTEM = "https://rehablink.org/fhir/NamingSystem/session-set"
 
@@ -40,6 +54,12 @@ PAIN_CODE = {"system": LOINC, "code": "72514-3",
 REPS_CODE = {"system": METRIC_SYSTEM, "code": "repetitions", "display": "Repetitions counted"}
 HOLD_CODE = {"system": METRIC_SYSTEM, "code": "hold-time-median", "display": "Median hold time"}
 REP_HOLD_CODE = {"system": METRIC_SYSTEM, "code": "hold-time", "display": "Hold time of one rep"}
+SCREEN_CODE = {"system": RED_FLAG_SYSTEM, "code": "red-flag-screen",
+               "display": "Red-flag screen for low back pain"}
+POSITIVE = {"system": INTERPRETATION, "code": "POS", "display": "Positive"}
+NOT_ASKED = {"system": DATA_ABSENT_REASON, "code": "not-asked", "display": "Not Asked"}
+UNKNOWN = {"system": DATA_ABSENT_REASON, "code": "unknown", "display": "Unknown"}
+_SURVEY = [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}]
 
 
 def _uid(*parts: object) -> str:
@@ -154,8 +174,49 @@ def pain_observation(session: Mapping[str, Any],
                        "Pain score after the exercise session (0-10)", when,
                        valueQuantity={"value": int(pain), "unit": "score", "system": UCUM,
                                       "code": "{score}"})
-    obs["category"] = [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey",
-                                    "display": "Survey"}]}]
+    obs["category"] = _SURVEY
+    return obs
+
+
+def _red_flag_component(flag_id: str, yes: bool, unasked: Collection[str] | None
+                        ) -> dict[str, Any]:
+    """One question of the screen: yes, no, not asked, or not known whether it was asked."""
+    flag = RED_FLAGS.get(flag_id)
+    component: dict[str, Any] = {"code": {
+        "coding": [{"system": RED_FLAG_SYSTEM, "code": flag_id,
+                    "display": RED_FLAG_NAMES.get(flag_id, flag_id)}],
+        "text": flag.question if flag else flag_id}}
+    if yes:
+        component.update(valueBoolean=True, interpretation=[{"coding": [POSITIVE]}])
+    elif unasked is None:
+        component["dataAbsentReason"] = {"coding": [UNKNOWN],
+                                         "text": "not recorded whether it was asked"}
+    elif flag_id in unasked:
+        component["dataAbsentReason"] = {"coding": [NOT_ASKED], "text": "not asked"}
+    else:
+        component["valueBoolean"] = False
+    return component
+
+
+def red_flag_observation(session: Mapping[str, Any],
+                         patient_ref: dict[str, str]) -> dict[str, Any] | None:
+    """The session's red-flag screen as an Observation with one component per question (see
+    the module notes), or None when the session records nothing of the questions or is a free
+    recording with no red flag answered yes."""
+    flags = [str(f) for f in session.get("red_flags") or ()]
+    unasked = session.get("red_flags_unasked")
+    when = _instant(session.get("ended_at")) or _instant(session.get("started_at"))
+    asked_none = unasked is None or session.get("kind") == "record"
+    if when is None or (asked_none and not flags):
+        return None
+    ids = [*RED_FLAGS, *(f for f in flags if f not in RED_FLAGS)]
+    obs = _observation(
+        _uid(session["id"], "red-flags"), patient_ref, SCREEN_CODE,
+        "Red-flag questions after the exercise session", when,
+        component=[_red_flag_component(f, f in flags, unasked) for f in ids])
+    obs["category"] = _SURVEY
+    if flags:
+        obs["interpretation"] = [{"coding": [POSITIVE]}]
     return obs
 
 
@@ -170,14 +231,16 @@ def _patient(patient_id: int | str, patient_name: str) -> dict[str, Any]:
 
 def _observations(sessions: Iterable[Mapping[str, Any]],
                   patient_ref: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """Every Observation of the sessions in Bundle order: each set's, then the pain score."""
+    """Every Observation of the sessions in Bundle order: each set's, then the pain score and
+    the red-flag screen."""
     for session in sessions:
         for set_doc in session.get("sets", ()):
             if isinstance(set_doc, Mapping):
                 yield from set_observations(session, set_doc, patient_ref)
-        pain = pain_observation(session, patient_ref)
-        if pain is not None:
-            yield pain
+        for obs in (pain_observation(session, patient_ref),
+                    red_flag_observation(session, patient_ref)):
+            if obs is not None:
+                yield obs
 
 
 def _resources(patient_id: int | str, patient_name: str,

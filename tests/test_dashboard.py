@@ -426,6 +426,36 @@ def test_exports_keep_a_session_without_sets(client, auth, clinic, db):
     assert (last["valueQuantity"]["value"], last["effectiveDateTime"]) == (7, doc["ended_at"])
 
 
+def test_fhir_export_carries_the_red_flags(client, auth, clinic, db):
+    """Cara's red flag of yesterday (from a companion that did not record which questions it
+    asked) and a session today whose questions she left after the first two: each session's
+    red-flag screen is in the download, yes as true, no as false, the rest absent with the
+    reason, never false."""
+    pid = clinic["cara"]
+    left = ["night_pain", "systemic", "trauma", "no_improvement"]
+    doc = session_doc(TODAY, BRIDGE_PLAN, Quality(), 4, hour=18)
+    doc.update(kind="session", red_flags_unasked=left)
+    store(db, doc, pid)
+    auth.login()
+    bundle = client.get(f"/clinic/patients/{pid}/export.fhir.json").get_json()
+    Bundle.model_validate(bundle)
+    screens = [r for r in (e["resource"] for e in bundle["entry"][1:])  # after the Patient
+               if r["code"]["coding"][0]["code"] == "red-flag-screen"]
+
+    def answers(screen: dict[str, Any]) -> dict[str, Any]:
+        return {c["code"]["coding"][0]["code"]: c.get("valueBoolean",
+                                                      c.get("dataAbsentReason", {}))
+                for c in screen["component"]}
+
+    assert len(screens) == 2  # her other sessions record nothing of the questions
+    flagged, today = (answers(s) for s in screens)
+    assert flagged["leg_symptoms"] is True
+    assert {v["coding"][0]["code"] for k, v in flagged.items() if k != "leg_symptoms"} == \
+        {"unknown"}
+    assert [today[f] for f in ("leg_symptoms", "bladder_bowel")] == [False, False]
+    assert {today[f]["coding"][0]["code"] for f in left} == {"not-asked"}
+
+
 def test_physio_never_sees_another_physios_patient(client, auth, clinic):
     auth.login("olga@clinic.example")
     sid = clinic["docs"][clinic["ben"]][0]["id"]

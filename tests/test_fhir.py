@@ -10,7 +10,15 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
 
-from dashboards.fhir import LOINC, UCUM, patient_bundle
+from dashboards.fhir import (
+    DATA_ABSENT_REASON,
+    INTERPRETATION,
+    LOINC,
+    RED_FLAG_SYSTEM,
+    UCUM,
+    patient_bundle,
+)
+from rehablink.clinical import RED_FLAGS
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -149,3 +157,91 @@ def test_patient_without_sessions_gives_a_valid_bundle_with_the_patient_only():
     bundle = patient_bundle(7, "New Patient", [], now=NOW)
     Bundle.model_validate(bundle)
     assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Patient"]
+
+
+def screen_doc(red_flags: list[str], unasked: list[str] | None, kind: str | None = "session",
+               sid: str = "5d2e1c4b-3a29-4f18-9e07-d6c5b4a39281") -> dict:
+    """A session (no sets) with its red-flag answers: ``unasked`` None when not recorded."""
+    doc = {**session_doc(sid), "sets": [], "kind": kind, "red_flags": red_flags}
+    if unasked is not None:
+        doc["red_flags_unasked"] = unasked
+    return doc
+
+
+def screen_of(doc: dict) -> dict | None:
+    """The red-flag screen Observation of a one-session Bundle (None when there is none),
+    validated against the R4B model."""
+    screens = by_code(patient_bundle(42, "Ann", [doc], now=NOW)).get("red-flag-screen", [])
+    assert len(screens) <= 1
+    for screen in screens:
+        Observation.model_validate(screen)
+    return screens[0] if screens else None
+
+
+def answers(screen: dict) -> dict[str, object]:
+    """Per question: True / False (answered yes / no) or the data-absent-reason code."""
+    out = {}
+    for c in screen["component"]:
+        (coding,) = c["code"]["coding"]
+        assert coding["system"] == RED_FLAG_SYSTEM
+        # FHIR invariant obs-6: a value or a reason it is absent, never both
+        assert ("valueBoolean" in c) != ("dataAbsentReason" in c), c
+        absent = c.get("dataAbsentReason", {}).get("coding", [{}])[0]
+        assert not absent or absent["system"] == DATA_ABSENT_REASON
+        out[coding["code"]] = c["valueBoolean"] if "valueBoolean" in c else absent["code"]
+    return out
+
+
+def test_red_flag_screen_says_yes_no_and_not_asked_per_question():
+    """The patient answered no, yes (bladder and bowel, urgent), no, then left the questions:
+    the three not reached are absent as not-asked, never false; the yes is flagged positive."""
+    screen = screen_of(screen_doc(["bladder_bowel"], ["systemic", "trauma", "no_improvement"]))
+    assert screen is not None
+    assert answers(screen) == {"leg_symptoms": False, "bladder_bowel": True,
+                               "night_pain": False, "systemic": "not-asked",
+                               "trauma": "not-asked", "no_improvement": "not-asked"}
+    assert screen["category"][0]["coding"][0]["code"] == "survey"
+    assert screen["status"] == "final"
+    assert screen["effectiveDateTime"] == "2026-11-20T09:45:00+00:00"  # answered at the end
+    positive = [{"coding": [{"system": INTERPRETATION, "code": "POS", "display": "Positive"}]}]
+    assert screen["interpretation"] == positive
+    (yes,) = [c for c in screen["component"] if c.get("valueBoolean")]
+    assert yes["interpretation"] == positive
+    assert yes["code"]["text"] == RED_FLAGS["bladder_bowel"].question
+
+
+def test_red_flag_screen_all_answered_no_is_all_false():
+    screen = screen_of(screen_doc([], []))
+    assert screen is not None and "interpretation" not in screen
+    assert answers(screen) == dict.fromkeys(RED_FLAGS, False)
+
+
+def test_red_flag_screen_of_an_older_companion_says_not_known_beside_the_yes():
+    """A companion that did not record which questions it asked: the yes is kept, and the
+    others are absent as unknown, not "no"."""
+    screen = screen_of(screen_doc(["trauma"], None, kind=None))
+    assert screen is not None
+    assert answers(screen) == {**dict.fromkeys(RED_FLAGS, "unknown"), "trauma": True}
+
+
+def test_no_red_flag_screen_when_nothing_is_known_or_for_a_free_recording():
+    assert screen_of(screen_doc([], None, kind=None)) is None  # nothing recorded
+    assert screen_of(screen_doc([], list(RED_FLAGS), kind="record")) is None  # asks none
+    # a yes is exported whatever the session was
+    flagged = screen_of(screen_doc(["trauma"], [f for f in RED_FLAGS if f != "trauma"],
+                                   kind="record"))
+    assert flagged is not None
+    assert answers(flagged) == {**dict.fromkeys(RED_FLAGS, "not-asked"), "trauma": True}
+
+
+def test_red_flag_screens_have_stable_distinct_ids_and_resolve():
+    docs = [screen_doc(["night_pain"], []), screen_doc([], [], sid=session_doc()["id"])]
+    first = patient_bundle(42, "Ann", docs, now=NOW)
+    assert first == patient_bundle(42, "Ann", docs, now=NOW)
+    Bundle.model_validate(first)
+    ids = [e["resource"]["id"] for e in first["entry"]]
+    assert len(ids) == len(set(ids))
+    screens = by_code(first)["red-flag-screen"]
+    assert len(screens) == 2
+    patient = first["entry"][0]["resource"]
+    assert {s["subject"]["reference"] for s in screens} == {f"urn:uuid:{patient['id']}"}
