@@ -159,8 +159,8 @@ def _run(coro_factory: Callable[[Any], Any], end_key: str) -> Any:
     import signal
 
     from wearable.keys import keyboard
+    from wearable.link import StreamError
     from wearable.scan import ScanError
-    from wearable.stream import StreamError
 
     async def main() -> Any:
         keys: asyncio.Queue[str] = asyncio.Queue()

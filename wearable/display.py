@@ -14,9 +14,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from wearable.link import LinkState
 from wearable.session import Phase, SessionView
 from wearable.silence import span_words
-from wearable.stream import LinkState
 
 #: While reconnecting, up to this long without data the patient is told to keep going (a
 #: drop-out is short, and our profile resends what it kept); after it, to come near, s.

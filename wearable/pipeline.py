@@ -1,11 +1,11 @@
 """From notification bytes to ordered, timed sample blocks: the pure core of a sensor stream.
 
-No Bluetooth and no event loop: :class:`~wearable.stream.SensorLink` passes in each
-notification with its host arrival time (``time.monotonic()``) and the pipeline decodes it with
-the profile's decoder, puts packets in order (:class:`~wearable.ledger.PacketLedger`), times the
-samples on the stream's clock (:class:`~wearable.clock.ClockAligner` for sensors that stamp
-their samples, :class:`~wearable.timeline.UntimedTimeline` for those that do not) and gathers
-them as :class:`SampleBlock` objects until :meth:`SamplePipeline.take_block`.
+No Bluetooth and no event loop: :class:`~wearable.notifications.NotificationConsumer` passes in
+each notification with its host arrival time (``time.monotonic()``) and the pipeline decodes it
+with the profile's decoder, puts packets in order (:class:`~wearable.ledger.PacketLedger`),
+times the samples on the stream's clock (:class:`~wearable.clock.ClockAligner` for sensors that
+stamp their samples, :class:`~wearable.timeline.UntimedTimeline` for those that do not) and
+gathers them as :class:`SampleBlock` objects until :meth:`SamplePipeline.take_block`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,21 @@ from wearable.timeline import UntimedTimeline
 
 #: Sequence-number modulus of the RehabLink profile (u16).
 RL_MODULUS = 1 << 16
+
+
+def rebooted_while_away(next_sequence: int, last_sequence: int | None) -> bool:
+    """Whether a sensor of our profile rebooted while the link was down: the next sequence
+    number its Status gives is behind the last one seen (u16, wrapping).
+
+    >>> rebooted_while_away(5, 1000), rebooted_while_away(1001, 1000)
+    (True, False)
+    >>> rebooted_while_away(3, 65530), rebooted_while_away(7, None)  # wrapped; nothing seen
+    (False, False)
+    """
+    if last_sequence is None:
+        return False
+    return (next_sequence - (last_sequence + 1)) % RL_MODULUS >= RL_MODULUS // 2
+
 
 #: RESEND_FROM answers that carry a plan (SPEC.md 7.2).
 _PLANNED = (rl.ResultCode.OK, rl.ResultCode.NOT_IN_BUFFER)

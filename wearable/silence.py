@@ -1,9 +1,10 @@
 """How long a sensor may send nothing before the companion reconnects it or gives it up.
 
-Pure rules on host times (``time.monotonic()``, s); :class:`~wearable.stream.SensorLink` applies
-them. A sensor that has streamed and then sends no data, whether its link is down (out of range,
-switched off, flat battery) or up and silent (a hung firmware, a stream that did not restart
-after a reconnection), is handled in two steps:
+Pure rules on host times (``time.monotonic()``, s) and the :class:`SilenceClock` that keeps the
+count; :class:`~wearable.stream.SensorLink` applies them. A sensor that has streamed and then
+sends no data, whether its link is down (out of range, switched off, flat battery) or up and
+silent (a hung firmware, a stream that did not restart after a reconnection), is handled in two
+steps:
 
 - connected but silent for :func:`reconnect_after_s`: disconnected and connected again, which
   restarts its stream;
@@ -82,3 +83,52 @@ def span_words(seconds: float) -> str:
     if seconds >= 60.0 and minutes == int(minutes):
         return f"{int(minutes)} minute" + ("s" if minutes > 1 else "")
     return f"{seconds:g} s"
+
+
+class SilenceClock:
+    """The count of silence the give-up limit is measured against, for one link.
+
+    Pure: the caller passes in host times (``time.monotonic()``, s) and the host time of the
+    last data (None before any). The count starts at the first stream set up; pauses stop it
+    (:meth:`set_paused`).
+
+    >>> clock = SilenceClock()
+    >>> clock.silent_for_s(5.0, None) is None  # nothing streamed yet
+    True
+    >>> clock.streaming(10.0); clock.silent_for_s(14.0, 12.0)
+    2.0
+    >>> clock.set_paused(True, 14.0, 12.0); clock.silent_for_s(100.0, 12.0)
+    2.0
+    >>> clock.set_paused(False, 100.0, 12.0); clock.silent_for_s(103.0, 12.0)
+    5.0
+    """
+
+    def __init__(self) -> None:
+        #: Host time the first stream was set up, s (None before).
+        self.streamed_since_s: float | None = None
+        #: Host time silence counts from when no data came after it, s: the first stream set
+        #: up, moved on by pauses (None before the first stream).
+        self._since_s: float | None = None
+        self._paused_at_s: float | None = None
+
+    def streaming(self, now_s: float) -> None:
+        """A stream was set up at ``now_s``, s: the count starts at the first one."""
+        if self.streamed_since_s is None:
+            self.streamed_since_s = self._since_s = now_s
+
+    def silent_for_s(self, now_s: float, last_data_s: float | None) -> float | None:
+        """Seconds without data at ``now_s``, pauses left out, s (None before the first
+        stream)."""
+        if self._since_s is None:
+            return None
+        return silent_s(now_s, last_data_s, self._since_s, self._paused_at_s)
+
+    def set_paused(self, paused: bool, now_s: float, last_data_s: float | None) -> None:
+        """Stop the count at ``now_s`` (``paused``) or let it go on from where it stopped."""
+        paused_at = self._paused_at_s
+        if paused and paused_at is None:
+            self._paused_at_s = now_s
+        elif not paused and paused_at is not None:
+            if self._since_s is not None:
+                self._since_s = resumed_since_s(now_s, last_data_s, self._since_s, paused_at)
+            self._paused_at_s = None

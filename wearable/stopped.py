@@ -8,12 +8,12 @@ store the answers with the session when :meth:`SessionStopped.close` closes it.
 
 from __future__ import annotations
 
+from wearable.link import SensorLost, StreamError
 from wearable.questions import NOT_ASKED, Answers
 from wearable.recorder import SetOutcome
 from wearable.scan import FoundSensor
 from wearable.silence import span_words
 from wearable.store import CompanionStore
-from wearable.stream import SensorLost, StreamError
 
 
 class SessionStopped(Exception):
@@ -22,7 +22,7 @@ class SessionStopped(Exception):
     Parameters
     ----------
     failure : StreamError
-        What ended it: :class:`~wearable.stream.SensorLost`, or a sensor that refused to start.
+        What ended it: :class:`~wearable.link.SensorLost`, or a sensor that refused to start.
     session_id : str
         The session, still ``recording``.
     sensor : FoundSensor
