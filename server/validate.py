@@ -1,7 +1,12 @@
-"""Strict validation of uploaded session documents (pure: a dict in, a value or an error out).
+"""Validation of uploaded session documents (pure: a dict in, a value or an error out).
 
-The document format is the contract in docs/api.md. Every field is checked for type and range;
-anything unknown or impossible is refused with a message naming the field.
+The document format is the contract in docs/api.md. Every known field is checked strictly for
+type and range, and anything impossible is refused with a message naming the field. Fields this
+server does not know (a newer companion's) are ignored, not stored, and named in
+:attr:`SessionDoc.ignored_fields` as paths such as ``sets[].tempo_cue``, so that an upload of a
+newer companion is not refused whole; a document lists in ``must_understand`` the fields it
+may not be stored without, and is refused (:class:`UnsupportedFields`) when this server does
+not know one of them.
 """
 
 from __future__ import annotations
@@ -27,14 +32,25 @@ MAX_SETS = 50
 MAX_REPS = 500
 MAX_SET_DURATION_S = 3 * 3600.0
 TOP_FIELDS = {"id", "kind", "started_at", "ended_at", "status", "sensor", "pain", "red_flags",
-              "red_flags_unasked", "prescription_version", "sets"}
+              "red_flags_unasked", "prescription_version", "sets", "must_understand"}
 SET_FIELDS = {"index", "exercise", "placement", "target_reps", "hold_target_s", "started_at",
               "skipped", "result", "samples_received", "samples_lost", "gaps", "reconnects"}
+SENSOR_FIELDS = {"profile", "name", "has_gyro", "address", "firmware"}
+GAP_FIELDS = {"start", "duration_s"}
+#: Every field this server knows, by the paths ``ignored_fields`` and ``must_understand`` use.
+KNOWN_FIELDS = frozenset(TOP_FIELDS | {f"sets[].{f}" for f in SET_FIELDS}
+                         | {f"sets[].gaps[].{f}" for f in GAP_FIELDS}
+                         | {f"sensor.{f}" for f in SENSOR_FIELDS})
 MAX_GAPS = 10_000
+MAX_MUST_UNDERSTAND = 100
 
 
 class DocumentError(ValueError):
     """A session document that breaks the contract; the message names the field."""
+
+
+class UnsupportedFields(DocumentError):
+    """A document whose ``must_understand`` names fields this server does not know."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,9 @@ class SessionDoc:
     red_flags_unasked: tuple[str, ...] | None
     prescription_version: int | None
     sets: tuple[SetRow, ...]
+    #: Fields of the document this server does not know, ignored and not stored, as sorted
+    #: paths (``posture``, ``sensor.serial``, ``sets[].tempo_cue``).
+    ignored_fields: tuple[str, ...] = ()
 
 
 def _is_str_in(value: Any, options: Collection[str]) -> bool:
@@ -160,13 +179,29 @@ def _flag_ids(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _object(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+def _object(value: Any, where: str, allowed: set[str], ignored: set[str],
+            path: str = "") -> dict[str, Any]:
+    """The known fields of an object; the names of the others go into ``ignored`` as
+    ``path`` + name (``path`` like ``sets[].``, the same for every set)."""
     if not isinstance(value, dict):
         raise _fail(where, "must be an object")
-    unknown = set(value) - allowed
+    ignored.update(path + str(k) for k in value if k not in allowed)
+    return {k: v for k, v in value.items() if k in allowed}
+
+
+def _must_understand(value: Any) -> None:
+    """Refuse a document that cannot be stored without a field this server does not know."""
+    if value is None:
+        return
+    if not isinstance(value, list) or len(value) > MAX_MUST_UNDERSTAND or \
+            not all(isinstance(n, str) and len(n) <= 200 for n in value):
+        raise _fail("must_understand", f"must be a list of at most {MAX_MUST_UNDERSTAND} field "
+                                       "paths such as sets[].tempo_cue")
+    unknown = sorted(set(value) - KNOWN_FIELDS)
     if unknown:
-        raise _fail(where, f"unknown fields {', '.join(sorted(map(str, unknown)))}")
-    return value
+        raise UnsupportedFields(
+            f"must_understand: this server does not know {', '.join(unknown)}; the session "
+            f"cannot be stored without them until the server is updated")
 
 
 def _result(data: Any, where: str, exercise: str) -> SetResult:
@@ -201,8 +236,8 @@ def _result(data: Any, where: str, exercise: str) -> SetResult:
         raise _fail(where, f"not a SetResult ({exc})") from None
 
 
-def _set(data: Any, where: str, now: datetime) -> SetRow:
-    data = _object(data, where, SET_FIELDS)
+def _set(data: Any, where: str, now: datetime, ignored: set[str]) -> SetRow:
+    data = _object(data, where, SET_FIELDS, ignored, "sets[].")
     exercise = data.get("exercise")
     if not _is_str_in(exercise, EXERCISES):
         raise _fail(f"{where}.exercise", f"unknown exercise {exercise!r}; known: "
@@ -219,7 +254,7 @@ def _set(data: Any, where: str, now: datetime) -> SetRow:
     if not isinstance(gaps, list) or len(gaps) > MAX_GAPS:
         raise _fail(f"{where}.gaps", f"must be a list of at most {MAX_GAPS} gaps")
     for i, gap in enumerate(gaps):
-        gap = _object(gap, f"{where}.gaps[{i}]", {"start", "duration_s"})
+        gap = _object(gap, f"{where}.gaps[{i}]", GAP_FIELDS, ignored, "sets[].gaps[].")
         _num(gap.get("start"), f"{where}.gaps[{i}].start", 0, MAX_SET_DURATION_S)
         _num(gap.get("duration_s"), f"{where}.gaps[{i}].duration_s", 0, MAX_SET_DURATION_S)
     _int(data.get("reconnects", 0), f"{where}.reconnects", 0, 10_000)
@@ -244,10 +279,13 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
     Raises
     ------
     DocumentError
-        Naming the first field that breaks the contract.
+        Naming the first field that breaks the contract (:class:`UnsupportedFields` for
+        fields in ``must_understand`` that this server does not know).
     """
     now = now or datetime.now(UTC)
-    doc = _object(doc, "document", TOP_FIELDS)
+    ignored: set[str] = set()
+    doc = _object(doc, "document", TOP_FIELDS, ignored)
+    _must_understand(doc.get("must_understand"))
     raw_id = _text(doc.get("id"), "id", 36)
     try:
         session_id = str(uuid.UUID(raw_id))
@@ -269,7 +307,7 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
         raise _fail("status", f"must be one of {', '.join(STATUSES)}")
     # null: the session ended before a sensor was connected.
     sensor = {} if doc.get("sensor") is None else _object(
-        doc.get("sensor"), "sensor", {"profile", "name", "has_gyro", "address", "firmware"})
+        doc.get("sensor"), "sensor", SENSOR_FIELDS, ignored, "sensor.")
     if sensor:
         for key in ("profile", "name"):
             _text(sensor.get(key), f"sensor.{key}", 128)
@@ -289,7 +327,7 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
     raw_sets = doc.get("sets")
     if not isinstance(raw_sets, list) or len(raw_sets) > MAX_SETS:
         raise _fail("sets", f"must be a list of at most {MAX_SETS} sets")
-    sets = tuple(_set(s, f"sets[{i}]", now) for i, s in enumerate(raw_sets))
+    sets = tuple(_set(s, f"sets[{i}]", now, ignored) for i, s in enumerate(raw_sets))
     if len({s.index for s in sets}) != len(sets):
         raise _fail("sets", "two sets have the same index")
     return SessionDoc(
@@ -300,5 +338,5 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
         red_flags=flags, red_flags_unasked=unasked,
         prescription_version=_int(doc.get("prescription_version"), "prescription_version",
                                   1, 10**6, nullable=True),
-        sets=sets,
+        sets=sets, ignored_fields=tuple(sorted(ignored)),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from datetime import date
 from typing import Any
 
@@ -97,7 +98,7 @@ def test_upload_is_idempotent(client: FlaskClient, device: Any, db: Any) -> None
     first = client.post("/api/v1/sessions", json=doc, headers=headers)
     assert first.status_code == 201
     assert first.get_json() == {"id": doc["id"], "created": True, "identical": True,
-                                "sets": [0, 1]}
+                                "sets": [0, 1], "ignored_fields": []}
     before = list(db.query("SELECT * FROM sessions"))
     again = client.post("/api/v1/sessions", json=doc, headers=headers)
     assert again.status_code == 200 and again.get_json()["created"] is False
@@ -162,7 +163,7 @@ def _broken(path: str, value: Any) -> dict[str, Any]:
     ("sets.0.gaps", [{"start": -1, "duration_s": 1}], "gaps"),
     ("ended_at", None, "ended_at"),
     ("sets.1.index", 0, "same index"),
-    ("extra", 1, "unknown fields"),
+    ("must_understand", ["posture"], "must_understand: this server does not know posture"),
     ("sensor", "x", "sensor"),
 ])
 def test_invalid_documents_are_refused(client: FlaskClient, device: Any, db: Any, path: str,
@@ -175,6 +176,165 @@ def test_invalid_documents_are_refused(client: FlaskClient, device: Any, db: Any
     assert needle in response.get_json()["error"]["message"] or _error(response) == \
         "malformed_json"
     assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
+
+
+def _newer(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` as a newer companion might send it: fields this server does not know at the
+    top, in the sensor, in every set and in a gap."""
+    newer = copy.deepcopy(doc)
+    newer["posture"] = {"tilt_deg": [1.5, -1e308, [[{}]]], "note": "\u202e" + "x" * 1000}
+    newer["app_build"] = None
+    newer["sensor"]["serial"] = "A1B2"
+    for s in newer["sets"]:
+        s["tempo_cue"] = True
+    for gap in newer["sets"][0].setdefault("gaps", [{"start": 3.0, "duration_s": 0.5}]):
+        gap["cause"] = "radio"
+    return newer
+
+
+NEWER_FIELDS = ["app_build", "posture", "sensor.serial", "sets[].gaps[].cause",
+                "sets[].tempo_cue"]
+
+
+def _stored(db: Any, session_id: str) -> dict[str, Any]:
+    """What is stored of a session, less what differs between two uploads of it."""
+    session = next(db.query("SELECT * FROM sessions WHERE id = ?", [session_id]))
+    for key in ("id", "received_at", "document_sha256"):
+        session.pop(key)
+    sets = [{k: v for k, v in row.items() if k != "session_id"} for row in db.query(
+        "SELECT * FROM session_sets WHERE session_id = ? ORDER BY set_index", [session_id])]
+    return {"session": session, "sets": sets}
+
+
+def test_fields_of_a_newer_companion_are_ignored_and_named(
+        client: FlaskClient, device: Any, db: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A companion newer than the server sends fields it does not know: the upload used to be
+    refused whole (422), so the session never reached the physiotherapist. It is stored with
+    every field the server knows, exactly as without the others, which are not stored (nor
+    logged) and are named in the answer so that the companion can tell. A set result's own
+    new figures are kept with the result, as before."""
+    caplog.set_level(logging.DEBUG)
+    _, headers = device
+    plain = session_document()
+    plain["sets"][0]["gaps"] = [{"start": 3.0, "duration_s": 0.5}]
+    newer = _newer({**plain, "id": "0d5f3a2e-7c41-4b9e-8f60-2a1b3c4d5e6f"})
+    newer["sets"][0]["result"]["cadence_hz"] = 0.4
+    body = json.dumps(newer)
+    response = client.post("/api/v1/sessions", data=body, headers=headers,
+                           content_type="application/json")
+    assert response.status_code == 201
+    assert response.get_json() == {"id": newer["id"], "created": True, "identical": True,
+                                   "sets": [0, 1], "ignored_fields": NEWER_FIELDS}
+    assert client.post("/api/v1/sessions", json=plain, headers=headers).status_code == 201
+    stored, expected = _stored(db, newer["id"]), _stored(db, plain["id"])
+    result = json.loads(stored["sets"][0].pop("result"))
+    assert result == {**json.loads(expected["sets"][0].pop("result")), "cadence_hz": 0.4}
+    assert stored == expected
+    assert "A1B2" not in caplog.text and "posture" not in caplog.text
+    sensor = next(db.query("SELECT sensor FROM sessions WHERE id = ?", [newer["id"]]))["sensor"]
+    assert json.loads(sensor) == plain["sensor"]  # no serial
+    # the same upload again: nothing changes, and it is told the same
+    again = client.post("/api/v1/sessions", data=body, headers=headers,
+                        content_type="application/json")
+    assert again.status_code == 200
+    assert again.get_json() == {"id": newer["id"], "created": False, "identical": True,
+                                "sets": [0, 1], "ignored_fields": NEWER_FIELDS}
+    # its raw samples upload as any session's
+    data = encode(_recording())
+    assert _put(client, headers, newer["id"], data, 0, len(data)).get_json()["complete"]
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "must_understand" in spec["components"]["schemas"]["Session"]["properties"]
+    stored = spec["paths"]["/api/v1/sessions"]["post"]["responses"]["201"]["content"]
+    assert "ignored_fields" in stored["application/json"]["schema"]["properties"]
+
+
+def test_a_newer_companion_resending_a_stored_session_loses_nothing(
+        client: FlaskClient, auth: AuthActions, db: Any) -> None:
+    """A session stored from an older companion, with its raw samples, is sent again by a
+    newer one (new fields, and a pain answer changed on the way): nothing stored changes, the
+    answer says the upload differs, and the physiotherapist still sees the red flag."""
+    physio = auth.create_physio()
+    patient, headers = auth.device(physio)
+    doc = session_document(date.today().isoformat(), red_flags=("leg_symptoms",))
+    assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    data = encode(_recording())
+    assert _put(client, headers, doc["id"], data, 0, len(data)).get_json()["complete"]
+    tables = ("sessions", "session_sets", "sample_uploads")
+    before = {t: list(db.query(f"SELECT * FROM {t}")) for t in tables}
+    newer = {**_newer(doc), "pain": 9}
+    response = client.post("/api/v1/sessions", json={**newer, "posture": None}, headers=headers)
+    assert response.status_code == 200
+    assert response.get_json() == {"id": doc["id"], "created": False, "identical": False,
+                                   "sets": [0, 1], "ignored_fields": NEWER_FIELDS}
+    assert {t: list(db.query(f"SELECT * FROM {t}")) for t in tables} == before
+    auth.login()
+    summary = client.get(f"/api/v1/clinic/patients/{patient}").get_json()
+    assert [(s["pain"], s["red_flags"]) for s in summary["sessions"]] == [(3, ["leg_symptoms"])]
+    assert [a["kind"] for a in summary["alerts"]] == ["red_flag"]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    ("pain", 11, "pain: must be an integer from 0 to 10 or null"),
+    ("red_flags", ["leg_symptoms", "new_flag"], "red_flags: must be a list of ids from: "),
+    ("kind", "guided", "kind: must be one of session, record or null"),
+    ("sets.0.exercise", "push_up", "sets[0].exercise: unknown exercise 'push_up'"),
+    ("sensor.has_gyro", "yes", "sensor.has_gyro: must be true or false"),
+    ("sets.0.gaps", [{"start": -1, "duration_s": 1}], "sets[0].gaps[0].start"),
+])
+def test_known_fields_stay_strict_beside_ignored_ones(client: FlaskClient, device: Any, db: Any,
+                                                      path: str, value: Any,
+                                                      message: str) -> None:
+    """Unknown fields are ignored, but a known field out of its range or list (a red flag
+    this server does not know among them) is still refused: 422, the field named, nothing
+    stored, never a 500."""
+    _, headers = device
+    doc = _newer(_broken(path, value))
+    response = client.post("/api/v1/sessions", data=json.dumps(doc), headers=headers,
+                           content_type="application/json")
+    assert response.status_code == 422 and _error(response) == "invalid_document"
+    assert response.get_json()["error"]["message"].startswith(message)
+    assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
+
+
+@pytest.mark.parametrize(("must", "status", "code", "message"), [
+    (["pain", "sets[].exercise", "sensor.name", "sets[].gaps[].start", "must_understand"],
+     201, None, None),
+    ([], 201, None, None),
+    (None, 201, None, None),
+    (["sets[].tempo_cue", "pain", "posture"], 422, "unsupported_field",
+     "must_understand: this server does not know posture, sets[].tempo_cue; the session "
+     "cannot be stored without them until the server is updated"),
+    ("posture", 422, "invalid_document", "must_understand: must be a list of at most 100 "),
+    ([["posture"]], 422, "invalid_document", "must_understand: must be a list of at most 100 "),
+    (["x"] * 101, 422, "invalid_document", "must_understand: must be a list of at most 100 "),
+])
+def test_a_document_names_the_fields_it_cannot_be_stored_without(
+        client: FlaskClient, device: Any, db: Any, must: Any, status: int, code: str | None,
+        message: str | None) -> None:
+    """A newer companion whose new field changes what the others mean lists it in
+    ``must_understand``: a server that does not know it refuses the session (422
+    unsupported_field, nothing stored; the companion keeps it) rather than store it misread."""
+    _, headers = device
+    doc = {**_newer(session_document()), "must_understand": must}
+    response = client.post("/api/v1/sessions", data=json.dumps(doc), headers=headers,
+                           content_type="application/json")
+    assert response.status_code == status
+    if code is None:
+        assert response.get_json()["ignored_fields"] == NEWER_FIELDS
+    else:
+        assert _error(response) == code
+        assert response.get_json()["error"]["message"].startswith(message)
+    assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == (status == 201)
+
+
+def test_many_long_ignored_fields_are_listed_in_short(client: FlaskClient, device: Any) -> None:
+    _, headers = device
+    doc = session_document()
+    doc.update({f"{k:03d}" + "z" * 300: k for k in range(150)})
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 201
+    listed = response.get_json()["ignored_fields"]
+    assert listed == [f"{k:03d}" + "z" * 97 for k in range(100)]
 
 
 @pytest.mark.parametrize(("sent", "stored"), [

@@ -57,6 +57,16 @@ _KIND = {
                    "adherence nor the no_session alert). Absent or null: not known "
                    "(companions that do not send it), read as a guided session"}
 
+_IGNORED = {
+    "description": "fields of the document this server does not know (a newer companion's), "
+                   "ignored and not stored, as sorted paths such as posture, sensor.serial, "
+                   "sets[].tempo_cue (at most 100 listed, each cut to 100 characters); [] when "
+                   "every field was known"}
+_STORED = _json({"type": "object", "properties": {
+    "id": {"type": "string", "format": "uuid"}, "created": {"type": "boolean"},
+    "identical": {"type": "boolean"}, "sets": {"type": "array", "items": {"type": "integer"}},
+    "ignored_fields": {"type": "array", "items": {"type": "string"}, **_IGNORED}}})
+
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "RehabLink sync API", "version": "1",
@@ -80,8 +90,8 @@ SPEC: dict[str, Any] = {
                                                   "expires_in_s": {"type": "integer"}}})}})},
         "/api/v1/sessions": {"post": _op(
             "Upload a session document (idempotent by its id)",
-            {"201": {"description": "stored", "content": _json(_OBJ)},
-             "200": {"description": "already stored; nothing changed", "content": _json(_OBJ)}},
+            {"201": {"description": "stored", "content": _STORED},
+             "200": {"description": "already stored; nothing changed", "content": _STORED}},
             body=_json({"$ref": "#/components/schemas/Session"}))},
         "/api/v1/sessions/{session_id}": {"get": _op(
             "Whether a session is stored and which sets' samples are complete",
@@ -156,7 +166,16 @@ SPEC: dict[str, Any] = {
                 "complete": {"type": "boolean"}}},
             "Session": {"type": "object", "required": [
                 "id", "started_at", "ended_at", "status", "sensor", "sets"],
+                "additionalProperties": True,
+                "description": "Known fields are checked strictly; other fields (here, in "
+                               "sensor, in sets and in gaps) are ignored, not stored, and "
+                               "named in the answer's ignored_fields",
                 "properties": {
+                    "must_understand": {
+                        "type": "array", "items": {"type": "string"}, "maxItems": 100,
+                        "description": "paths (as in ignored_fields) of fields the session may "
+                                       "not be stored without: one this server does not know "
+                                       "is refused with 422 unsupported_field"},
                     "id": {"type": "string", "format": "uuid"},
                     "kind": _KIND,
                     "started_at": {"type": "string", "format": "date-time"},

@@ -7,16 +7,22 @@ from flask import Response, current_app, jsonify, request
 from server.api import ApiError, bp, current_device, device_required, json_body
 from server.db import get_db
 from server.ingest import SessionConflict, document_digest, store_session
-from server.validate import DocumentError, session_document
+from server.validate import DocumentError, UnsupportedFields, session_document
+
+#: Ignored fields named in an upload's answer, at most (sorted, each cut to 100 characters).
+MAX_IGNORED_LISTED = 100
 
 
 @bp.post("/sessions")
 @device_required
 def upload_session() -> tuple[Response, int]:
-    """Store a session document; 201 when new, 200 when this id was already stored."""
+    """Store a session document; 201 when new, 200 when this id was already stored. Fields
+    this server does not know are ignored and named in ``ignored_fields``."""
     raw = json_body(int(current_app.config["MAX_DOCUMENT_BYTES"]))
     try:
         doc = session_document(raw)
+    except UnsupportedFields as exc:
+        raise ApiError(422, "unsupported_field", str(exc)) from None
     except DocumentError as exc:
         raise ApiError(422, "invalid_document", str(exc)) from None
     device = current_device()
@@ -26,7 +32,8 @@ def upload_session() -> tuple[Response, int]:
     except SessionConflict as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     body = {"id": stored.id, "created": stored.created, "identical": stored.identical,
-            "sets": [s.index for s in doc.sets]}
+            "sets": [s.index for s in doc.sets],
+            "ignored_fields": [f[:100] for f in doc.ignored_fields[:MAX_IGNORED_LISTED]]}
     return jsonify(body), 201 if stored.created else 200
 
 
