@@ -353,24 +353,32 @@ def _rehab_record(monkeypatch: pytest.MonkeyPatch, csv: str, *options: str,
                   prepare: Callable[[SimulatedSensor], None] | None = None) -> CliRun:
     """``rehab record -e bridge --json`` from the simulated sensor replaying ``csv``; returns
     the sensor too, to see what it went through (``prepare`` sets it up before the scan)."""
+    return rehab_watched(monkeypatch, ["record", "-e", "bridge", "--transport", f"sim:{csv}",
+                                       "--scan-timeout", "0.5", "--json", *options], prepare)
+
+
+def rehab_watched(monkeypatch: pytest.MonkeyPatch, args: list[str],
+                  prepare: Callable[[SimulatedSensor], None] | None = None) -> CliRun:
+    """``rehab ARGS`` streaming from one simulated sensor (a ``sim:`` transport); returns the
+    sensor too, to see what it went through (``prepare`` sets it up before the scan)."""
     from wearable.bumble_backend import transport
 
     sensors: list[SimulatedSensor] = []
     open_link = transport.open_link
 
     @contextlib.asynccontextmanager
-    async def open_watched(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        async with open_link(*args, **kwargs) as link:
+    async def open_watched(*given: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with open_link(*given, **kwargs) as link:
             sensors.extend(link.sensors)
             if prepare is not None:
                 prepare(link.sensors[0])
             yield link
 
-    # `rehab record` opens its link with transport.open_link: the same link, seen from here
+    # the streaming commands open their link with transport.open_link: the same link, seen
+    # from here
     monkeypatch.setattr(transport, "open_link", open_watched)
     began = time.monotonic()
-    result = CliRunner().invoke(cli, ["record", "-e", "bridge", "--transport", f"sim:{csv}",
-                                      "--scan-timeout", "0.5", "--json", *options])
+    result = CliRunner().invoke(cli, args)
     (sensor,) = sensors
     return CliRun(result, sensor, began, time.monotonic())
 

@@ -10,7 +10,10 @@ from rich.console import Console
 
 from rehablink.clinical import SEEK_CARE_ADVICE, URGENT_ADVICE
 from rehablink.results import Rep
+from wearable.cues import CuePlayer
 from wearable.display import LinkView, render
+from wearable.link import LinkState
+from wearable.link_cues import SENSOR_LOST_TEXT, SIGNAL_BACK_TEXT, SIGNAL_LOST_TEXT, LinkWatch
 from wearable.motion.events import (
     HoldTargetReached,
     RepCompleted,
@@ -20,8 +23,7 @@ from wearable.motion.events import (
 )
 from wearable.plan import PlanError, load_plan, parse_plan, session_sets
 from wearable.questions import AnswersError, parse_answers
-from wearable.session import CueKind, GuidedSession, Phase
-from wearable.stream import LinkState
+from wearable.session import Cue, CueKind, GuidedSession, Phase
 
 PLAN = {"version": 3, "effective_from": "2026-11-01", "exercises": [
     {"exercise": "bridge", "sets": 2, "reps": 2, "hold_s": 5.0, "days_per_week": 5,
@@ -103,6 +105,28 @@ def test_session_rest_timer_pause_and_next_set() -> None:
     assert s.phase == Phase.EXERCISE and s.current.spec.set_number == 2
 
 
+def test_session_next_set_waits_for_the_sensor_and_the_rest_is_not_silence() -> None:
+    """The rest is over while the sensor is out of reach (the patient walked away with it): the
+    next set used to start without them. It waits for the sensor; the silence of a lost sensor
+    counts (``expects_data``) in a set and once the rest is over, not in the rest or a pause."""
+    s = _session(rest_s=30.0)
+    s.start()
+    assert s.expects_data
+    s.on_event(RepCompleted(5.0, _rep(5.0), 2), 0.0)
+    assert s.phase == Phase.REST and not s.expects_data
+    assert s.tick(29.0, sensor_ready=False) == [] and not s.expects_data
+    assert s.tick(30.0, sensor_ready=False) == []
+    view = s.view(40.0)
+    assert s.phase == Phase.REST and view.waiting_for_sensor and view.rest_left_s == 0.0
+    assert s.expects_data  # the rest is over: the give-up time runs again
+    s.on_key("p", 41.0)
+    assert not s.expects_data and s.tick(50.0, sensor_ready=True) == []
+    s.on_key("p", 60.0)
+    cues = s.tick(60.1, sensor_ready=True)
+    assert [c.kind for c in cues] == [CueKind.REST_OVER, CueKind.SET_START]
+    assert s.phase == Phase.EXERCISE and not s.view(60.1).waiting_for_sensor and s.expects_data
+
+
 def test_session_skip_set_skip_rest_and_stop() -> None:
     s = _session(rest_s=30.0)
     s.start()
@@ -170,10 +194,66 @@ def test_display_asks_to_come_near_in_a_long_drop_out_and_says_when_the_sensor_i
     brief = LinkView("RehabLink-01", LinkState.RECONNECTING, 80, 9, 120.0)
     assert status(brief) == "Sensor RehabLink-01: reconnecting… keep going   battery 80%"
     long = LinkView("RehabLink-01", LinkState.RECONNECTING, 80, 25, 120.0)
+    # how long is left, not the whole limit (which read as if two minutes were still left)
     assert status(long) == ("Sensor RehabLink-01: no signal for 25 s - come near this computer "
-                            "(stops after 2 minutes)   battery 80%")
+                            "(the session stops in 95 s)   battery 80%")
+    assert "(the session stops in 1 minute)" in status(
+        LinkView("RehabLink-01", LinkState.RECONNECTING, 80, 60, 120.0))
     lost = LinkView("RehabLink-01", LinkState.LOST, 80, None, 120.0)
     assert status(lost) == "Sensor RehabLink-01: lost - the session has stopped   battery 80%"
+    # in a pause or a rest the give-up time does not run: the session waits
+    s.on_key("p", 0.0)
+    assert status(long) == ("Sensor RehabLink-01: reconnecting… the session waits while you "
+                            "rest   battery 80%")
+
+
+def test_display_rest_waiting_for_the_sensor() -> None:
+    s = _session(rest_s=10.0)
+    s.start()
+    s.on_event(RepCompleted(8.0, _rep(8.0), 2), 0.0)
+    s.tick(10.0, sensor_ready=False)
+    console = Console(width=120, record=True, color_system=None)
+    console.print(render(s.view(12.0), LinkView("RehabLink-01", LinkState.RECONNECTING, 80, 2,
+                                                120.0)))
+    text = console.export_text()
+    assert "Waiting for the sensor: the next set starts when it is back (s to start now)" in text
+    assert "Next set starts when the timer ends" not in text
+    assert "Sensor RehabLink-01: reconnecting…   battery 80%" in text  # not "keep going"
+
+
+def test_link_watch_tells_once_out_of_reach_once_back_and_once_lost() -> None:
+    watch = LinkWatch(give_up_after_s=120.0)
+    assert watch.update(LinkState.STREAMING, 0.02, 5.0) == []
+    assert watch.update(LinkState.RECONNECTING, 9.9, 5.0) == []  # a drop-out
+    assert watch.update(LinkState.RECONNECTING, 10.0, 5.0) == [
+        Cue(CueKind.SIGNAL_LOST, SIGNAL_LOST_TEXT)]
+    # connected again but silent (a hung sensor): not back
+    assert watch.update(LinkState.STREAMING, 12.0, 5.0) == []
+    assert watch.update(LinkState.STREAMING, 0.0, 17.5) == [
+        Cue(CueKind.SIGNAL_BACK, SIGNAL_BACK_TEXT)]
+    assert watch.update(LinkState.STREAMING, 0.0, 17.6) == []
+    # a second loss is told again; the end of a session is not a loss
+    assert [c.kind for c in watch.update(LinkState.RECONNECTING, 11.0, 17.6)] == [
+        CueKind.SIGNAL_LOST]
+    assert watch.update(LinkState.STOPPED, 40.0, 17.6) == []
+    assert watch.update(LinkState.LOST, 120.0, 17.6) == [
+        Cue(CueKind.SENSOR_LOST, SENSOR_LOST_TEXT)]
+    assert watch.update(LinkState.LOST, 121.0, 17.6) == []
+    # a short give-up time: told at half of it
+    assert [c.kind for c in LinkWatch(3.0).update(LinkState.RECONNECTING, 1.5, None)] == [
+        CueKind.SIGNAL_LOST]
+    assert LinkWatch(3.0).update(LinkState.STOPPED, 1.5, None) == []
+
+
+def test_cues_about_the_sensor_ring_twice_when_it_is_out_of_reach_or_lost() -> None:
+    rings: list[None] = []
+    player = CuePlayer(lambda: rings.append(None), speak=False)
+    for kind, expected in ((CueKind.SIGNAL_LOST, 2), (CueKind.SIGNAL_BACK, 0),
+                           (CueKind.SENSOR_LOST, 2)):
+        rings.clear()
+        player.play(Cue(kind, "words"))
+        assert len(rings) == expected, kind
+    player.close()
 
 
 def test_answers_parse_and_advice() -> None:

@@ -11,12 +11,15 @@ from collections.abc import Callable
 
 from wearable.session import Cue, CueKind
 
-#: Cues that ring the bell (the hold target and the end of a set must be unmistakable).
+#: Cues that ring the bell (the hold target, the end of a set and a sensor out of reach must be
+#: unmistakable).
 BELL_CUES = {CueKind.HOLD_REACHED: 1, CueKind.SET_DONE: 2, CueKind.SESSION_DONE: 2,
-             CueKind.STABILITY: 1, CueKind.REST_OVER: 1}
-#: Cues that are spoken where a synthesiser exists.
+             CueKind.STABILITY: 1, CueKind.REST_OVER: 1, CueKind.SIGNAL_LOST: 2,
+             CueKind.SENSOR_LOST: 2}
+#: Cues that are spoken where a synthesiser exists (not the sensor given up: the display closes
+#: at once and the words are on the screen).
 SPOKEN_CUES = {CueKind.HOLD_REACHED, CueKind.SET_DONE, CueKind.STABILITY, CueKind.SET_START,
-               CueKind.SESSION_DONE}
+               CueKind.SESSION_DONE, CueKind.SIGNAL_LOST, CueKind.SIGNAL_BACK}
 
 
 def find_speech() -> str | None:

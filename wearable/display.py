@@ -16,19 +16,16 @@ from rich.text import Text
 
 from wearable.link import LinkState
 from wearable.session import Phase, SessionView
-from wearable.silence import span_words
-
-#: While reconnecting, up to this long without data the patient is told to keep going (a
-#: drop-out is short, and our profile resends what it kept); after it, to come near, s.
-KEEP_GOING_S = 10.0
+from wearable.silence import KEEP_GOING_S, come_near_after_s, span_words
 
 
 @dataclass(frozen=True)
 class LinkView:
     """The sensor as the patient sees it.
 
-    ``silent_s``: whole seconds since its last data while reconnecting (None otherwise);
-    ``give_up_after_s``: the silence, s, after which the session stops.
+    ``silent_s``: whole seconds since its last data while reconnecting, as the give-up time
+    counts them (rests left out; None otherwise); ``give_up_after_s``: the silence, s, after
+    which the session stops.
     """
 
     name: str
@@ -47,12 +44,29 @@ _STATE_TEXT = {
 }
 
 
-def _status_line(link: LinkView) -> Text:
+def _reconnecting_words(link: LinkView, view: SessionView) -> str:
+    """What the patient is told while the link reconnects: keep going through a short
+    drop-out; after it, come near, and how long until the session stops without the sensor;
+    in a rest or a pause, that the session waits (the give-up time does not run then)."""
+    resting = view.paused or (view.phase == Phase.REST and not view.waiting_for_sensor)
+    if resting:
+        return "reconnecting… the session waits while you rest"
+    give_up_s = link.give_up_after_s
+    come_near_s = KEEP_GOING_S if give_up_s is None else come_near_after_s(give_up_s)
+    silent_s = link.silent_s or 0
+    if silent_s < come_near_s:
+        return "reconnecting… keep going" if view.phase == Phase.EXERCISE else "reconnecting…"
+    words = f"no signal for {silent_s} s - come near this computer"
+    if give_up_s is not None:
+        left_s = max(round(give_up_s - silent_s), 0)
+        words += f" (the session stops in {span_words(left_s)})"
+    return words
+
+
+def _status_line(link: LinkView, view: SessionView) -> Text:
     words, style = _STATE_TEXT[link.state]
-    if link.state == LinkState.RECONNECTING and (link.silent_s or 0) >= KEEP_GOING_S:
-        words = f"no signal for {link.silent_s} s - come near this computer"
-        if link.give_up_after_s is not None:
-            words += f" (stops after {span_words(link.give_up_after_s)})"
+    if link.state == LinkState.RECONNECTING:
+        words = _reconnecting_words(link, view)
     text = Text(f"Sensor {link.name}: ", style="dim")
     text.append(words, style=style)
     if link.battery_pct is not None:
@@ -90,7 +104,12 @@ def render(view: SessionView, link: LinkView) -> RenderableType:
     if view.phase == Phase.REST:
         left = view.rest_left_s or 0.0
         parts.append(Text(f"\nRest: {left:3.0f} s", style="bold cyan"))
-        parts.append(Text("Next set starts when the timer ends (s to start now)", style="dim"))
+        if view.waiting_for_sensor:
+            parts.append(Text("Waiting for the sensor: the next set starts when it is back "
+                              "(s to start now)", style="bold yellow"))
+        else:
+            parts.append(Text("Next set starts when the timer ends (s to start now)",
+                              style="dim"))
     elif view.phase == Phase.EXERCISE:
         target = f" / {view.target_reps}" if view.target_reps else ""
         parts.append(Text(f"\nReps: {view.reps}{target}", style="bold white"))
@@ -102,6 +121,6 @@ def render(view: SessionView, link: LinkView) -> RenderableType:
     if view.paused:
         parts.append(Text("PAUSED - press p to carry on", style="bold magenta"))
     parts.append(Text(""))
-    parts.append(_status_line(link))
+    parts.append(_status_line(link, view))
     parts.append(Text("keys: p pause   s skip set   q stop", style="dim"))
     return Panel(Group(*parts), title=title, border_style="blue")

@@ -7,6 +7,10 @@ shows it. Used by ``rehab record`` (one free set) and ``rehab session`` (today's
 When the link fails mid-session (the sensor is lost, or refuses to start again), the set under
 way is finished with what it received and :class:`~wearable.stopped.SessionStopped` is raised
 with the session still open, for the caller to ask the end questions and close it.
+The silence of a lost sensor counts towards the give-up time only while the patient is meant to
+be exercising: not in a pause, not in the rest between sets (the patient may walk away with the
+sensor); the next set waits for the sensor, and cues (:mod:`wearable.link_cues`) tell a patient
+who is not looking at the screen when it is out of reach and when it is back.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from firmware_protocol.registry import PROFILES
 from firmware_protocol.simulated.faults import Faults
+from wearable.link_cues import LinkWatch
 from wearable.plan import SetSpec
 from wearable.recorder import SetOutcome, SetRecorder
 from wearable.scan import FoundSensor, scan
@@ -91,6 +96,7 @@ class _Run:
         self.outcomes: list[SetOutcome] = []
         self.done = asyncio.Event()
         self.link: SensorLink | None = None
+        self.watch = LinkWatch(options.give_up_after_s)
 
     def view(self) -> SessionView:
         return self.machine.view(self.clock())
@@ -124,10 +130,11 @@ class _Run:
 
     def after_transition(self) -> None:
         """Close the recorder when its set has ended; finish when the questions are due. The
-        link counts no silence while the session is paused."""
+        link counts no silence while the patient is not meant to be exercising (paused, or
+        resting between sets)."""
         m = self.machine
         if self.link is not None:
-            self.link.set_paused(m.paused)
+            self.link.set_resting(not m.expects_data)
         rec = self.recorder
         if rec is not None and (m.phase != Phase.EXERCISE or m.index != self.recorder_pos):
             progress = m.progress[self.recorder_pos]
@@ -153,9 +160,22 @@ class _Run:
         if self.recorder is not None:
             self.recorder.tick()
 
+    def link_changed(self) -> None:
+        """Play the cues about the sensor that are due (on a change of the link's state, and a
+        few times a second), and show the link."""
+        link = self.link
+        if link is None:
+            return
+        cues = self.watch.update(link.state, link.silent_for_s(self.clock()), link.last_data_s)
+        if cues:
+            self.play(cues)
+        self.ui.update(self.view(), link)
+
     def periodic(self) -> None:
+        self.link_changed()
         now = self.clock()
-        self.play(self.machine.tick(now))
+        ready = self.link is not None and self.link.receiving
+        self.play(self.machine.tick(now, sensor_ready=ready))
         rec, limit = self.recorder, self.options.duration_s
         if rec is not None and limit is not None and now - rec.started_host >= limit:
             self.play(self.machine.end_set(now))
@@ -237,7 +257,7 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
     stop = asyncio.Event()
     link = SensorLink(sensor, run.on_samples, client_backend=ble.client_backend,
                       scanner_backend=ble.scanner_backend, rate_hz=options.rate_hz,
-                      on_state=lambda _s: ui.update(run.view(), link), on_tick=run.tick,
+                      on_state=lambda _s: run.link_changed(), on_tick=run.tick,
                       give_up_after_s=options.give_up_after_s)
     run.link = link
     run.play(run.machine.start())

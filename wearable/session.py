@@ -47,6 +47,10 @@ class CueKind(StrEnum):
     STABILITY = "stability"
     REST_OVER = "rest_over"
     SESSION_DONE = "session_done"
+    # about the sensor (wearable.link_cues)
+    SIGNAL_LOST = "signal_lost"
+    SIGNAL_BACK = "signal_back"
+    SENSOR_LOST = "sensor_lost"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class SessionView:
     paused: bool
     warning: str | None
     rest_left_s: float | None
+    waiting_for_sensor: bool = False  # the rest is over; the next set waits for the sensor
 
 
 @dataclass
@@ -103,7 +108,8 @@ class GuidedSession:
     sets : list of SetSpec
         In order (from :func:`wearable.plan.session_sets`, or one free set).
     rest_s : float
-        Rest between sets, s; 0 for none.
+        Rest between sets, s; 0 for none. When it is over, the next set waits for the sensor
+        (:meth:`tick`), so that it does not start while the patient is away with it.
     """
 
     sets: list[SetSpec]
@@ -112,6 +118,7 @@ class GuidedSession:
     index: int = 0
     paused: bool = False
     stopped: bool = False
+    waiting_for_sensor: bool = False
     progress: list[SetProgress] = field(default_factory=list)
     _rest_until: float | None = None
     _rest_left: float = 0.0
@@ -191,12 +198,26 @@ class GuidedSession:
                 return self._next_set()
         return []
 
-    def tick(self, now: float) -> list[Cue]:
-        """Time passes: ends the rest when its timer runs out (not while paused)."""
+    def tick(self, now: float, sensor_ready: bool = True) -> list[Cue]:
+        """Time passes: ends the rest when its timer runs out (not while paused) and the
+        sensor sends data (``sensor_ready``); until it does, the next set waits for it."""
         due = self._rest_until is not None and now >= self._rest_until
         if self.phase == Phase.REST and due and not self.paused:
+            if not sensor_ready:
+                self.waiting_for_sensor = True
+                return []
             return self._next_set()
         return []
+
+    @property
+    def expects_data(self) -> bool:
+        """Whether the patient is meant to be exercising with the sensor now: during a set, or
+        once the rest is over, but not while paused or resting (they may put the sensor down or
+        walk away with it then)."""
+        if self.paused:
+            return False
+        return self.phase == Phase.EXERCISE or (self.phase == Phase.REST
+                                                 and self.waiting_for_sensor)
 
     def end_set(self, now: float) -> list[Cue]:
         """The set ended from outside (duration reached, end of stream)."""
@@ -238,6 +259,7 @@ class GuidedSession:
         self.index += 1
         self.phase = Phase.EXERCISE
         self.paused = False
+        self.waiting_for_sensor = False
         self._rest_until = None
         self._recording_now = 0.0
         return [Cue(CueKind.REST_OVER, "Next set"), self._set_start_cue()]
@@ -265,4 +287,5 @@ class GuidedSession:
             paused=self.paused,
             warning="Keep your pelvis still" if now < self._warning_until else None,
             rest_left_s=rest_left,
+            waiting_for_sensor=self.phase == Phase.REST and self.waiting_for_sensor,
         )

@@ -36,6 +36,22 @@ GIVE_UP_AFTER_S = 120.0
 SILENT_RECONNECT_S = 10.0
 
 
+#: Up to this long without data a drop-out is short and the patient is told to keep going; after
+#: it, to come near this computer (shown, rung and spoken), s.
+KEEP_GOING_S = 10.0
+
+
+def come_near_after_s(give_up_after_s: float) -> float:
+    """Silence, s, after which the patient is told to come near this computer:
+    :data:`KEEP_GOING_S`, or half the give-up time when that is shorter (they are told before
+    the session stops).
+
+    >>> come_near_after_s(120.0), come_near_after_s(3.0)
+    (10.0, 1.5)
+    """
+    return min(KEEP_GOING_S, give_up_after_s / 2)
+
+
 def reconnect_after_s(give_up_after_s: float) -> float:
     """Silence, s, after which a connected sensor is connected again: :data:`SILENT_RECONNECT_S`,
     or half the give-up time when that is shorter (a fresh connection is tried before giving up).

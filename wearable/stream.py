@@ -12,7 +12,7 @@ becomes :attr:`SensorLink.rate_hz`.
 Reconnection is not endless (:mod:`wearable.silence`): a connected sensor that sends nothing is
 connected again, and once a sensor that has streamed has sent no data for ``give_up_after_s``
 the link stops trying and :meth:`SensorLink.run` raises :class:`SensorLost`. The silence is not
-counted while the session is paused (:meth:`SensorLink.set_paused`).
+counted while the patient rests or has paused the session (:meth:`SensorLink.set_resting`).
 Callbacks are registered once per client, never twice (BlueZ would deliver every notification
 twice).
 """
@@ -83,7 +83,7 @@ class SensorLink:
         How long each scan for the sensor before a reconnection lasts, s.
     give_up_after_s : float
         Once it has streamed, how long the sensor may send no data (link down, or up and
-        silent) before :meth:`run` raises :class:`SensorLost`, s; pauses do not count. A
+        silent) before :meth:`run` raises :class:`SensorLost`, s; rests do not count. A
         reconnection that found the sensor before then may take up to
         :func:`~wearable.silence.reconnect_after_s` longer to bring data.
     """
@@ -103,6 +103,7 @@ class SensorLink:
         self.connect_attempts, self.rescan_timeout_s = connect_attempts, rescan_timeout_s
         self.give_up_after_s = give_up_after_s
         self.silence = SilenceClock()
+        self._stream_set_up_s: float | None = None  # host time of this connection's start, s
         self.state = LinkState.CONNECTING
         self.battery_pct: int | None = sensor.battery_pct
         self.mtu: int | None = None
@@ -138,15 +139,23 @@ class SensorLink:
         return self.pipeline.host_time(stream_t)
 
     def silent_for_s(self, now: float) -> float | None:
-        """Seconds without data at host time ``now``, pauses left out, s (None before the first
+        """Seconds without data at host time ``now``, rests left out, s (None before the first
         stream)."""
         return self.silence.silent_for_s(now, self.last_data_s)
 
-    def set_paused(self, paused: bool) -> None:
-        """The session is paused (or goes on): silence stops counting towards the give-up time
-        during a pause, when the patient may put the sensor down or walk away with it, and goes
-        on from there afterwards. The link keeps reconnecting meanwhile."""
-        self.silence.set_paused(paused, time.monotonic(), self.last_data_s)
+    @property
+    def receiving(self) -> bool:
+        """The sensor streams and has sent data since this connection's stream was set up."""
+        since, last = self._stream_set_up_s, self.last_data_s
+        return self.state == LinkState.STREAMING and since is not None and last is not None \
+            and last >= since
+
+    def set_resting(self, resting: bool) -> None:
+        """The patient rests (a pause, the rest between sets) or exercises again: silence stops
+        counting towards the give-up time while they rest, when they may put the sensor down or
+        walk away with it, and goes on from there afterwards. The link keeps reconnecting
+        meanwhile."""
+        self.silence.set_paused(resting, time.monotonic(), self.last_data_s)
 
     # -- the run loop ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -196,7 +205,8 @@ class SensorLink:
                 if not first:
                     self.counters.reconnects += 1
                 first = False
-                self.silence.streaming(time.monotonic())
+                self._stream_set_up_s = time.monotonic()
+                self.silence.streaming(self._stream_set_up_s)
                 self._set_state(LinkState.STREAMING)
                 await self._stream(stop, disconnected, consumer, grace_s)
                 if consumer.done():  # the consumer failed: stop and report it
