@@ -4,9 +4,10 @@ The registry is data: one :class:`SensorProfile` per supported sensor family in 
 Matching an advertisement and the "unsupported sensor" message are both built from it, so the
 list of supported sensors can never drift from what the code can decode.
 
-Most sensors start with fixed writes (``start_builder``). A sensor that must first say what it
-offers (Polar PMD) has a :class:`StartQuery` instead: the companion asks, builds the start from
-the answer and checks the sensor's confirmation.
+Most sensors start with fixed writes (``start_builder``) at the one of their :class:`Rates`
+nearest to the rate asked for. A sensor that must first say what it offers (Polar PMD) has a
+:class:`StartQuery` instead: the companion asks, builds the start from the answer (the offered
+rate nearest to the one asked for) and checks the sensor's confirmation.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from firmware_protocol import microbit, polar_pmd, rehablink_profile, thingy52, witmotion
 from firmware_protocol import movesense as ms
 from firmware_protocol import polar_pmd_control as pmd
+from firmware_protocol.rates import Rates
 from firmware_protocol.rehablink_profile import Command
 from firmware_protocol.samples import StreamDecoder
 
@@ -74,7 +76,11 @@ class SensorProfile:
     default_rate_hz : float
         Rate requested when the caller does not choose one.
     start_builder : callable or None
-        ``start_builder(rate_hz)``: the writes that start the sensor (see :meth:`start_commands`).
+        ``start_builder(rate_hz)``: the writes that start the sensor at ``rate_hz``, one of its
+        ``rates`` (see :meth:`start_commands`).
+    rates : Rates or None
+        The rates ``start_builder`` can set (None for a sensor with a ``start_query``, whose
+        answer says what it offers).
     start_query : StartQuery or None
         For sensors started from what they offer, instead of ``start_builder``.
     advertised_uuids : tuple of str
@@ -98,6 +104,7 @@ class SensorProfile:
     decoder_factory: Callable[[], StreamDecoder] = field(repr=False)
     stop_builder: Callable[[], list[Write]] = field(repr=False)
     start_builder: Callable[[float], list[Write]] | None = field(default=None, repr=False)
+    rates: Rates | None = None
     start_query: StartQuery | None = None
     advertised_uuids: tuple[str, ...] = ()
     subscribe_first: tuple[str, ...] = ()
@@ -108,20 +115,38 @@ class SensorProfile:
             raise ValueError(f"{self.id}: give either start_builder or start_query")
         if self.start_query is not None and not self.subscribe_first:
             raise ValueError(f"{self.id}: a start query needs a characteristic to answer on")
+        if (self.start_builder is None) != (self.rates is None):
+            raise ValueError(f"{self.id}: a start_builder needs the rates it can set")
+        if self.rates is not None and not self.rates.supports(self.default_rate_hz):
+            raise ValueError(f"{self.id}: the default rate is not one of {self.rates.words()}")
 
     def new_decoder(self) -> StreamDecoder:
         """A fresh decoder for one connection's notification stream."""
         return self.decoder_factory()
 
+    def rate_for(self, rate_hz: float | None = None) -> float | None:
+        """The rate, Hz, that :meth:`start_commands` sets for ``rate_hz`` (default:
+        ``default_rate_hz``): the nearest of :attr:`rates`. None for a sensor with a
+        :attr:`start_query`: its answer says what it offers.
+
+        >>> PROFILES["rehablink"].rate_for(60.0), PROFILES["polar_pmd"].rate_for(60.0)
+        (50, None)
+        """
+        if self.rates is None:
+            return None
+        return self.rates.nearest(self.default_rate_hz if rate_hz is None else rate_hz)
+
     def start_commands(self, rate_hz: float | None = None) -> list[Write]:
-        """Writes that configure ``rate_hz`` (default: ``default_rate_hz``) and start streaming.
+        """Writes that configure the rate nearest to ``rate_hz`` (:meth:`rate_for`) and start
+        streaming.
 
         Raises ``ValueError`` for a profile with a :attr:`start_query`: its start is built from
         the sensor's answer (:attr:`StartQuery.build`).
         """
-        if self.start_builder is None:
+        rate = self.rate_for(rate_hz)
+        if self.start_builder is None or rate is None:
             raise ValueError(f"{self.name} is started from its answer to a query (start_query)")
-        return self.start_builder(self.default_rate_hz if rate_hz is None else rate_hz)
+        return self.start_builder(rate)
 
     def stop_commands(self) -> list[Write]:
         """Writes that stop streaming (empty when unsubscribing is enough)."""
@@ -136,37 +161,28 @@ class SensorProfile:
         return any(fnmatch.fnmatchcase(lowered, p.lower()) for p in self.name_patterns)
 
 
-def _nearest_rate(rate_hz: float, rates: Iterable[int]) -> int:
-    """The lowest listed rate >= ``rate_hz``, else the highest."""
-    ordered = sorted(rates)
-    return next((r for r in ordered if r >= rate_hz), ordered[-1])
-
-
 def _rehablink_start(rate_hz: float) -> list[Write]:
-    rate = _nearest_rate(rate_hz, rehablink_profile.RATES_HZ)
     control = rehablink_profile.CONTROL_UUID
     return [
-        (control, bytes(Command.set_rate(rate, 1)), True),
+        (control, bytes(Command.set_rate(int(rate_hz), 1)), True),
         (control, bytes(Command.start(2)), True),
     ]
 
 
 def _witmotion_start(rate_hz: float) -> list[Write]:
-    rate = _nearest_rate(rate_hz, witmotion.RATE_CODES)
     return [
         (witmotion.WRITE_UUID, witmotion.UNLOCK, False),
-        (witmotion.WRITE_UUID, witmotion.set_rate(rate), False),
+        (witmotion.WRITE_UUID, witmotion.set_rate(rate_hz), False),
     ]
 
 
 def _microbit_start(rate_hz: float) -> list[Write]:
-    period = microbit.period_for(min(rate_hz, 1000.0))
+    period = microbit.period_for(rate_hz)
     return [(microbit.PERIOD_UUID, microbit.encode_period(period), True)]
 
 
 def _thingy_start(rate_hz: float) -> list[Write]:
-    rate = int(min(max(round(rate_hz), thingy52.MIN_RATE_HZ), thingy52.MAX_RATE_HZ))
-    return [(thingy52.CONFIG_UUID, thingy52.encode_config(rate), True)]
+    return [(thingy52.CONFIG_UUID, thingy52.encode_config(int(rate_hz)), True)]
 
 
 def _polar_start(settings_answer: bytes, rate_hz: float) -> tuple[list[Write], float]:
@@ -184,10 +200,9 @@ def _polar_start(settings_answer: bytes, rate_hz: float) -> tuple[list[Write], f
 
 
 def _movesense_start(rate_hz: float) -> list[Write]:
-    rate = _nearest_rate(rate_hz, ms.IMU_RATES_HZ)
     return [
         (ms.WRITE_UUID, ms.hello_command(ms.HELLO_REFERENCE), True),
-        (ms.WRITE_UUID, ms.subscribe_command(ms.IMU_REFERENCE, f"/Meas/IMU6/{rate}"), True),
+        (ms.WRITE_UUID, ms.subscribe_command(ms.IMU_REFERENCE, f"/Meas/IMU6/{rate_hz:g}"), True),
     ]
 
 
@@ -210,6 +225,7 @@ PROFILES: dict[str, SensorProfile] = {
             default_rate_hz=100,
             decoder_factory=rehablink_profile.RehabLinkDecoder,
             start_builder=_rehablink_start,
+            rates=Rates(listed=rehablink_profile.RATES_HZ),
             stop_builder=lambda: [(rehablink_profile.CONTROL_UUID, bytes(Command.stop(3)), True)],
             subscribe_first=(rehablink_profile.CONTROL_UUID,),
         ),
@@ -225,6 +241,7 @@ PROFILES: dict[str, SensorProfile] = {
             default_rate_hz=50,
             decoder_factory=witmotion.WitMotionDecoder,
             start_builder=_witmotion_start,
+            rates=Rates(listed=tuple(sorted(witmotion.RATE_CODES))),
             stop_builder=_no_writes,
         ),
         SensorProfile(
@@ -239,6 +256,7 @@ PROFILES: dict[str, SensorProfile] = {
             default_rate_hz=50,
             decoder_factory=microbit.MicrobitDecoder,
             start_builder=_microbit_start,
+            rates=Rates(listed=tuple(1000.0 / p for p in microbit.VALID_PERIODS_MS)),
             stop_builder=_no_writes,
             notes="the program must include the Bluetooth accelerometer service; "
             "pair it first, or build it with 'No Pairing Required'",
@@ -277,6 +295,7 @@ PROFILES: dict[str, SensorProfile] = {
             default_rate_hz=52,
             decoder_factory=ms.MovesenseDecoder,
             start_builder=_movesense_start,
+            rates=Rates(listed=ms.IMU_RATES_HZ),
             stop_builder=lambda: [(ms.WRITE_UUID, ms.unsubscribe_command(ms.IMU_REFERENCE), True)],
             notes="needs the gatt_sensordata_app firmware",
         ),
@@ -292,6 +311,7 @@ PROFILES: dict[str, SensorProfile] = {
             default_rate_hz=50,
             decoder_factory=thingy52.Thingy52Decoder,
             start_builder=_thingy_start,
+            rates=Rates(span_hz=(thingy52.MIN_RATE_HZ, thingy52.MAX_RATE_HZ)),
             stop_builder=_no_writes,
             advertised_uuids=(thingy52.CONFIGURATION_SERVICE_UUID,),
         ),

@@ -74,6 +74,53 @@ def test_registry_start_commands() -> None:
     assert PROFILES["thingy52"].start_commands(100)[0][1] == bytes.fromhex("e803f401f401640001")
 
 
+def test_registry_rates_each_family_takes() -> None:
+    """The rates come from the codecs' own tables (SENSORS.md): RehabLink's rate codes, the
+    WitMotion output-rate register, the micro:bit's accelerometer periods, Movesense's IMU
+    paths, the Thingy:52's motion frequency; a Polar says what it offers when asked."""
+    words = {pid: p.rates.words() if p.rates else None for pid, p in PROFILES.items()}
+    assert words == {
+        "rehablink": "25, 50, 100 or 200 Hz",
+        "witmotion": "10, 20, 50, 100 or 200 Hz",
+        "microbit": "1.5625, 6.25, 12.5, 50, 100, 200, 500 or 1000 Hz",
+        "polar_pmd": None,
+        "movesense": "13, 26, 52, 104, 208, 416, 833 or 1666 Hz",
+        "thingy52": "1 to 200 Hz in whole numbers",
+    }
+    for profile in PROFILES.values():  # the default is one of them
+        assert profile.rate_for() == (None if profile.rates is None else profile.default_rate_hz)
+
+
+@pytest.mark.parametrize(("profile", "asked", "set_to", "written"), [
+    ("rehablink", 60.0, 50, bytes.fromhex("030101")),  # SET_RATE, token 1, code 1 = 50 Hz
+    ("rehablink", 75.0, 50, bytes.fromhex("030101")),  # as close to 50 and 100: the slower
+    ("rehablink", 5000.0, 200, bytes.fromhex("030103")),
+    ("witmotion", 150.0, 100, bytes.fromhex("ffaa030900")),  # RRATE 0x09 = 100 Hz
+    ("microbit", 60.0, 50, bytes.fromhex("1400")),  # 20 ms
+    ("microbit", 12.0, 12.5, bytes.fromhex("5000")),  # 80 ms
+    ("movesense", 100.0, 104, b"\x01\x63/Meas/IMU6/104"),
+    ("thingy52", 60.4, 60, bytes.fromhex("e803f401f4013c0001")),
+])
+def test_registry_starts_a_sensor_at_its_rate_nearest_to_the_one_asked(
+        profile: str, asked: float, set_to: float, written: bytes) -> None:
+    """A rate a sensor does not take is not written as it is (the codec would refuse it or
+    round it its own way): the start sets the nearest of the family's rates, and says which."""
+    sensor = PROFILES[profile]
+    assert sensor.rate_for(asked) == set_to
+    assert written in [value for _uuid, value, _response in sensor.start_commands(asked)]
+
+
+def test_registry_rates_refuse_what_cannot_be_a_rate() -> None:
+    from firmware_protocol.rates import Rates
+
+    for bad in ({}, {"listed": (25.0,), "span_hz": (1, 2)}, {"listed": (0.0, 50.0)},
+                {"listed": (float("nan"),)}, {"span_hz": (0, 10)}, {"span_hz": (20, 10)}):
+        with pytest.raises(ValueError):
+            Rates(**bad)
+    assert Rates(listed=(52,)).words() == "52 Hz"
+    assert Rates(span_hz=(1, 200)).nearest(0.2) == 1 and Rates(span_hz=(1, 200)).nearest(52.5) == 52
+
+
 def test_registry_polar_is_started_from_its_settings() -> None:
     polar = PROFILES["polar_pmd"]
     query = polar.start_query

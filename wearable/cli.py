@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The rates ``--rate`` takes, Hz: from what still shows the shape of a rep (the motion engine
+#: works on a 50 Hz grid) up to 1 kHz, more than a BLE link carries for long.
+RATE_MIN_HZ, RATE_MAX_HZ = 10.0, 1000.0
+
 
 def _options(func: F, options: list[Callable[[Any], Any]]) -> F:
     """``func`` with the ``options`` (click decorators) in that order."""
@@ -97,6 +101,11 @@ def transport_options(func: F) -> F:
                      help="Play the simulated recording X times faster than real time."),
         click.option("--address", default=None, metavar="ADDR",
                      help="Use the sensor with this address (default: the strongest signal)."),
+        click.option("--rate", "rate_hz", type=click.FloatRange(RATE_MIN_HZ, RATE_MAX_HZ),
+                     default=None, metavar="HZ",
+                     help="Sampling rate to ask the sensor for, Hz (default: the sensor's own, "
+                          "50-100 Hz). A sensor that cannot sample at it streams at its nearest "
+                          "rate, and a note says so."),
         click.option("--scan-timeout", type=click.FloatRange(0.5, 60.0), default=5.0,
                      show_default=True, metavar="S", help="How long to look for sensors, s."),
         click.option("--give-up-after", type=click.FloatRange(1.0, 3600.0),
@@ -126,7 +135,7 @@ def _run_options(kw: dict[str, Any], **extra: Any) -> Any:
                        "to start, and can refuse")
     return RunOptions(transport=transport, sim_profile=sim_profile, sim_model=sim_model,
                       faults=faults, speed=kw["sim_speed"], address=kw["address"],
-                      scan_timeout_s=kw["scan_timeout"],
+                      scan_timeout_s=kw["scan_timeout"], rate_hz=kw["rate_hz"],
                       give_up_after_s=kw["give_up_after"], **extra)
 
 

@@ -30,6 +30,7 @@ from wearable.recorder import SetOutcome, SetRecorder
 from wearable.scan import FoundSensor, scan
 from wearable.session import Cue, GuidedSession, Phase, SessionView
 from wearable.silence import GIVE_UP_AFTER_S
+from wearable.start import rate_note
 from wearable.stopped import SessionStopped
 from wearable.store import CompanionStore, SensorInfo
 from wearable.stream import LinkState, SampleBlock, SensorLink, StreamError
@@ -48,6 +49,8 @@ class SessionUI(Protocol):
 
     def cue(self, cue: Cue, view: SessionView) -> None: ...
 
+    def note(self, text: str) -> None: ...
+
 
 @dataclass
 class RunOptions:
@@ -56,7 +59,9 @@ class RunOptions:
     ``sim_profile`` and ``sim_model``: the family and model a ``sim:`` transport's simulated
     sensor plays (``polar_pmd`` and ``h10`` for a Polar H10; model None: the family's default).
     ``give_up_after_s``: how long a sensor that has streamed may send nothing before the
-    session stops (:data:`wearable.silence.GIVE_UP_AFTER_S`).
+    session stops (:data:`wearable.silence.GIVE_UP_AFTER_S`). ``rate_hz``: the sampling rate to
+    ask the sensor for, Hz (None: the sensor family's default); a sensor that cannot sample at
+    it streams at its nearest rate, and the UI is given a note saying so.
     """
 
     transport: str = "os"
@@ -270,6 +275,10 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
         if continued is None:
             store.discard_session(session_id)
         raise
+    if options.rate_hz is not None:
+        note = rate_note(sensor.name, sensor.profile, options.rate_hz, link.rate_hz)
+        if note is not None:
+            ui.note(note)
     try:
         while not run.done.is_set() and not streaming.done():
             with contextlib.suppress(TimeoutError):

@@ -21,7 +21,8 @@ class StartRefused(ValueError):
 
 async def start_sensor(client: BleakClient, profile: SensorProfile, rate_hz: float,
                        answers: asyncio.Queue[bytes]) -> float:
-    """Start streaming; returns the rate the sensor was started at, Hz.
+    """Start streaming; returns the rate the sensor was started at, Hz: the one of its rates
+    nearest to ``rate_hz``.
 
     Parameters
     ----------
@@ -30,7 +31,8 @@ async def start_sensor(client: BleakClient, profile: SensorProfile, rate_hz: flo
     profile : SensorProfile
         The sensor family.
     rate_hz : float
-        The rate wanted, Hz (a sensor with a start query gets the offered rate closest to it).
+        The rate wanted, Hz (a sensor is started at its rate nearest to it; one with a start
+        query at the offered rate nearest to it).
     answers : asyncio.Queue of bytes
         Notifications/indications of ``profile.subscribe_first``, in order of arrival.
 
@@ -42,9 +44,10 @@ async def start_sensor(client: BleakClient, profile: SensorProfile, rate_hz: flo
         It did not answer within the query's ``timeout_s``.
     """
     query = profile.start_query
-    if query is None:
+    started_hz = profile.rate_for(rate_hz)
+    if query is None or started_hz is not None:
         await _write_all(client, profile.start_commands(rate_hz))
-        return rate_hz
+        return rate_hz if started_hz is None else started_hz
     while not answers.empty():  # anything from before this start is not an answer to it
         answers.get_nowait()
     await _write_all(client, [query.write])
@@ -72,3 +75,25 @@ async def _answer(answers: asyncio.Queue[bytes], query: StartQuery, what: str) -
         return await asyncio.wait_for(answers.get(), query.timeout_s)
     except TimeoutError:
         raise TimeoutError(f"no answer to {what} within {query.timeout_s:g} s") from None
+
+
+def rate_note(sensor_name: str, profile: SensorProfile, asked_hz: float,
+              streamed_hz: float) -> str | None:
+    """What the patient is told when a sensor streams at another rate than the one asked for
+    (``--rate``), Hz; None when it streams at that rate.
+
+    >>> from firmware_protocol.registry import PROFILES
+    >>> rate_note("RehabLink-0001", PROFILES["rehablink"], 60.0, 50.0)  # doctest: +ELLIPSIS
+    'RehabLink-0001 cannot sample at 60 Hz: it streams at 50 Hz, the nearest of its rates (25...'
+    >>> rate_note("Polar Sense 1", PROFILES["polar_pmd"], 100.0, 52.0)
+    'Polar Sense 1 cannot sample at 100 Hz: it streams at 52 Hz, the nearest rate it offers.'
+    >>> rate_note("RehabLink-0001", PROFILES["rehablink"], 50.0, 50.0) is None
+    True
+    """
+    if streamed_hz == asked_hz:
+        return None
+    rates = profile.rates
+    which = "the nearest rate it offers" if rates is None else \
+        f"the nearest of its rates ({rates.words()})"
+    return f"{sensor_name} cannot sample at {asked_hz:g} Hz: it streams at {streamed_hz:g} Hz, " \
+        f"{which}."

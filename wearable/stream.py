@@ -70,8 +70,9 @@ class SensorLink:
     client_backend, scanner_backend : type or None
         Bleak backend classes; None for the operating system's stack.
     rate_hz : float or None
-        Sampling rate to request (the profile's default otherwise). :attr:`rate_hz` is the
-        rate streamed: for a sensor started from its settings, the offered rate closest to it.
+        Sampling rate to request, Hz (the profile's default otherwise). :attr:`rate_hz` is the
+        rate streamed: the one of the sensor's rates nearest to it (for a sensor started from
+        its settings, the offered one).
     on_state : callable, optional
         Called with each :class:`LinkState` change.
     on_tick : callable, optional
@@ -99,7 +100,10 @@ class SensorLink:
         self.on_state = on_state
         self.client_backend, self.scanner_backend = client_backend, scanner_backend
         self.requested_rate_hz = rate_hz or self.profile.default_rate_hz
-        self.rate_hz = self.requested_rate_hz
+        #: The rate streamed, Hz: the one of the sensor's rates nearest to the one asked for
+        #: (known from the start, as sensors without timestamps are timed by it), or for a
+        #: sensor started from what it offers, the offered one (known once started).
+        self.rate_hz = self.profile.rate_for(self.requested_rate_hz) or self.requested_rate_hz
         self.connect_attempts, self.rescan_timeout_s = connect_attempts, rescan_timeout_s
         self.give_up_after_s = give_up_after_s
         self.silence = SilenceClock()

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.live import Live
+from rich.text import Text
 
 from wearable.cues import CuePlayer
 from wearable.display import LinkView, render
@@ -29,13 +30,16 @@ MAX_FPS = 10
 
 
 class QuietUI:
-    """Shows nothing."""
+    """Shows nothing but notes, on standard error (standard output is left to the caller)."""
 
     def update(self, view: SessionView, link: SensorLink) -> None:
         pass
 
     def cue(self, cue: Cue, view: SessionView) -> None:
         pass
+
+    def note(self, text: str) -> None:
+        print(f"note: {text}", file=sys.stderr, flush=True)
 
 
 class HeadlessUI:
@@ -60,6 +64,9 @@ class HeadlessUI:
         if cue.set_index is not None:
             obj.update({"set": cue.set_index, "reps": cue.reps})
         self._emit(obj)
+
+    def note(self, text: str) -> None:
+        self._emit({"event": "note", "text": text})
 
 
 class LiveUI:
@@ -98,3 +105,7 @@ class LiveUI:
     def cue(self, cue: Cue, view: SessionView) -> None:
         self._force = True
         self.player.play(cue)
+
+    def note(self, text: str) -> None:
+        """A line above the live display (it stays when the display moves on)."""
+        self.console.print(Text(text, style="yellow"))
