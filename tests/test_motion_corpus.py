@@ -207,6 +207,12 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (58036, "generic", "a fidget shook the start of a rep: held where the reps hold, it is "
                        "still a rep, and no posture change"),
     (12003, "clamshell", "the same at the thigh, accelerometer only"),
+    (57036, "step_up", "without a gyro, the forward lurch of stepping up bends the "
+                       "accelerometer's gravity by 20 deg where the pelvis leans 8: low-passed "
+                       "at 0.6 Hz it is no movement of its own"),
+    (17011, "step_up", "the same, 15 reps of a 6 deg lean with no pause"),
+    (55008, "hip_hinge", "the same for the hip shifting back in a hinge"),
+    (36003, "squat", "the same for the pelvis sinking and rising in a squat"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -9,8 +9,14 @@ from rehablink.recording import Recording
 from rehablink.results import Rep
 from wearable.motion.analyze import analyze
 from wearable.motion.orientation import GravityTracker, angle_deg, plane_angles, unit_rows
-from wearable.motion.preprocess import GRID_HZ, ImpactMeter, LowPass, Resampler
-from wearable.motion.profiles import get_profile
+from wearable.motion.preprocess import (
+    GRID_HZ,
+    ImpactMeter,
+    LowPass,
+    Resampler,
+    zero_phase_lowpass,
+)
+from wearable.motion.profiles import TRANSLATION_CUTOFF_HZ, get_profile
 from wearable.motion.reps import (
     RepTiming,
     classify,
@@ -96,6 +102,24 @@ def test_lowpass_and_gravity_on_constant_input_are_exact() -> None:
     np.testing.assert_allclose(g, x, atol=1e-9)
     assert np.allclose(ImpactMeter().push(x), 0.0)
     assert LowPass().push(np.zeros((0, 3))).shape == (0, 3)
+
+
+def test_translation_cutoff_keeps_a_lurch_out_of_the_tilt() -> None:
+    """The pelvis carried 0.35 m forward in 0.8 s with no tilt at all (stepping up, no gyro):
+    the 2 Hz low-pass passes the lurch as a lean of 15 deg or more, the translation cut-off
+    leaves under half of it (a step-up leans the pelvis 3-10 deg)."""
+    t = np.arange(0.0, 6.0, 1.0 / GRID_HZ)
+    u = np.clip((t - 2.0) / 0.8, 0.0, 1.0)
+    x = 0.35 * u**3 * (10.0 - 15.0 * u + 6.0 * u**2)
+    forward = np.gradient(np.gradient(x, 1.0 / GRID_HZ), 1.0 / GRID_HZ) / 9.80665  # g
+    acc = np.stack([forward, np.zeros_like(t), np.ones_like(t)], axis=1)
+    up = np.array([0.0, 0.0, 1.0])
+    for window in (LowPass(TRANSLATION_CUTOFF_HZ).push(acc),
+                   zero_phase_lowpass(acc, TRANSLATION_CUTOFF_HZ)):
+        assert angle_deg(unit_rows(window), up).max() < 8.0
+    assert angle_deg(unit_rows(LowPass().push(acc)), up).max() > 15.0
+    assert get_profile("step_up").acc_tilt_cutoff_hz == TRANSLATION_CUTOFF_HZ
+    assert get_profile("step_up", "thigh").acc_tilt_cutoff_hz > TRANSLATION_CUTOFF_HZ
 
 
 def test_gravity_tracker_follows_a_rotation_with_the_gyro() -> None:

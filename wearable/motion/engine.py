@@ -19,6 +19,7 @@ from wearable.motion import events as ev
 from wearable.motion.orientation import GravityTracker, tangent_direction, unit_rows
 from wearable.motion.preprocess import (
     GRID_HZ,
+    TILT_CUTOFF_HZ,
     ImpactMeter,
     LowPass,
     Resampler,
@@ -90,7 +91,7 @@ class Engine:
         self.profile = profile
         self.hold_target_s = hold_target_s
         self._resampler = Resampler()
-        self._lowpass = LowPass()
+        self._lowpass: LowPass | None = None  # its cut-off depends on the gyro (first chunk)
         self._impacts = ImpactMeter()
         self._gravity = GravityTracker()
         self._t = _Grow(1)
@@ -121,6 +122,9 @@ class Engine:
         chunk = self._resampler.push(t, acc, gyro)
         if len(chunk) == 0:
             return []
+        if self._lowpass is None:
+            self._lowpass = LowPass(TILT_CUTOFF_HZ if chunk.gyro is not None
+                                    else self.profile.acc_tilt_cutoff_hz)
         lp = self._lowpass.push(chunk.acc)
         g = self._gravity.push(lp, chunk.gyro)
         r2 = self._impacts.push(chunk.acc)
@@ -381,7 +385,8 @@ class Engine:
             gyro: FloatArray | None = self._gyro.view[w0:w1]
             g = self._g.view[w0:w1]
         else:
-            gyro, g = None, unit_rows(zero_phase_lowpass(self._acc.view[w0:w1]))
+            gyro, g = None, unit_rows(zero_phase_lowpass(self._acc.view[w0:w1],
+                                                         self.profile.acc_tilt_cutoff_hz))
         return refine(t[w0:w1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
                       ex.start_t if after is None else after,
                       ex.close_t if before is None else before,

@@ -7,6 +7,7 @@ equal to the offline analysis.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,8 +30,6 @@ GAP_S = 0.3
 #: during holds (8-12 Hz).
 STEP_BAND_HZ = (1.3, 3.0)
 
-_SOS = signal.butter(2, TILT_CUTOFF_HZ, fs=GRID_HZ, output="sos")
-_SOS_ZI = signal.sosfilt_zi(_SOS)
 _SOS_HP = signal.butter(2, STEP_BAND_HZ, "bandpass", fs=GRID_HZ, output="sos")
 
 
@@ -132,10 +131,23 @@ class Resampler:
                          np.zeros((0, 3)) if self.has_gyro else None, np.zeros(0, bool))
 
 
-class LowPass:
-    """Causal 2nd-order Butterworth low-pass at ``TILT_CUTOFF_HZ`` on columns, with state."""
+@functools.cache
+def _lowpass_sos(cutoff_hz: float) -> FloatArray:
+    """2nd-order Butterworth low-pass on the grid (second-order sections)."""
+    return np.asarray(signal.butter(2, cutoff_hz, fs=GRID_HZ, output="sos"), dtype=np.float64)
 
-    def __init__(self) -> None:
+
+class LowPass:
+    """Causal 2nd-order Butterworth low-pass on columns, with state.
+
+    Parameters
+    ----------
+    cutoff_hz : float
+        Cut-off, Hz (``TILT_CUTOFF_HZ`` unless the profile asks for less).
+    """
+
+    def __init__(self, cutoff_hz: float = TILT_CUTOFF_HZ) -> None:
+        self._sos = _lowpass_sos(cutoff_hz)
         self._zi: FloatArray | None = None
 
     def push(self, x: FloatArray) -> FloatArray:
@@ -143,17 +155,17 @@ class LowPass:
         if x.shape[0] == 0:
             return x.copy()
         if self._zi is None:  # start settled on the first value: no start-up transient
-            self._zi = _SOS_ZI[:, :, None] * x[0][None, None, :]
-        y, self._zi = signal.sosfilt(_SOS, x, axis=0, zi=self._zi)
+            self._zi = signal.sosfilt_zi(self._sos)[:, :, None] * x[0][None, None, :]
+        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
         return np.asarray(y, dtype=np.float64)
 
 
-def zero_phase_lowpass(x: FloatArray) -> FloatArray:
+def zero_phase_lowpass(x: FloatArray, cutoff_hz: float = TILT_CUTOFF_HZ) -> FloatArray:
     """Forward-backward version of :class:`LowPass` for a finished window (no delay)."""
     if x.shape[0] < 16:
         return x.copy()
-    return np.asarray(signal.sosfiltfilt(_SOS, x, axis=0, padlen=min(x.shape[0] - 1, 50)),
-                      dtype=np.float64)
+    return np.asarray(signal.sosfiltfilt(_lowpass_sos(cutoff_hz), x, axis=0,
+                                         padlen=min(x.shape[0] - 1, 50)), dtype=np.float64)
 
 
 class ImpactMeter:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rehablink.exercises import EXERCISES, Placement, get_exercise
+from wearable.motion.preprocess import TILT_CUTOFF_HZ
 
 #: Pelvic motion about the other axes above which a rep is flagged ``pelvis_rotating``, degrees.
 #: Physiotherapy cues treat a visible pelvic roll or drop as compensation; 5 degrees is about the
@@ -25,6 +26,13 @@ MIN_REP_S = 0.9
 #: ... and for step-ups at the thigh, whose movements are halves of a rep (stepping up, stepping
 #: down), s.
 MIN_STEP_MOVEMENT_S = 0.6
+#: Tilt low-pass without a gyro for the exercises that carry the pelvis bodily (hip hinge, squat,
+#: step-up at the pelvis), Hz. Their forward, back, up and down motion (0.1-0.5 m in about a
+#: second) bends the accelerometer's gravity by up to 20 deg, where the tilt itself is 3-10 deg
+#: for step-ups; a translation starts and ends at rest, so its acceleration averages out over it
+#: and a low cut-off removes most of it, where the usual 2 Hz passes it whole. The tilt is
+#: smoothed too (lifts take 0.7 s or more). 0.4-0.6 Hz were best on development sets.
+TRANSLATION_CUTOFF_HZ = 0.6
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class MotionProfile:
         band.
     min_movement_s : float
         Shortest timed movement that can be a rep (or, for step-ups, half of one), s.
+    acc_tilt_cutoff_hz : float
+        Low-pass of the accelerometer's gravity when there is no gyro, Hz.
     """
 
     exercise: str
@@ -81,6 +91,7 @@ class MotionProfile:
     step_impacts: bool
     thigh_outswings_gait: bool
     min_movement_s: float
+    acc_tilt_cutoff_hz: float = TILT_CUTOFF_HZ
 
 
 #: Typical thigh tilt ranges when the sensor is strapped above the knee, degrees.
@@ -132,8 +143,10 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         thigh_outswings_gait=ex.id in ("step_up", "squat") and place is Placement.THIGH,
         min_movement_s=(MIN_STEP_MOVEMENT_S if ex.id == "step_up" and place is Placement.THIGH
                         else MIN_REP_S),
+        acc_tilt_cutoff_hz=(TRANSLATION_CUTOFF_HZ if place is Placement.PELVIS
+                            and ex.id in ("hip_hinge", "squat", "step_up") else TILT_CUTOFF_HZ),
     )
 
 
 __all__ = ["EXERCISES", "PARTIAL_SHARE", "PELVIS_ROTATING_DEG", "REDUCED_ROM_SHARE",
-           "MotionProfile", "get_profile"]
+           "TRANSLATION_CUTOFF_HZ", "MotionProfile", "get_profile"]
