@@ -272,15 +272,62 @@ def test_companion_sessions_says_when_the_red_flag_questions_were_not_asked(
     result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["sessions"])
     assert result.exit_code == 0, result.stderr
     header, *lines = result.stdout.splitlines()
-    assert header.split() == ["id", "started", "(UTC)", "kind", "status", "sets", "reps", "pain",
-                              "flags", "uploaded"]
-    # id -> the row after the start time: kind, status, sets, reps, pain, flags, uploaded
+    assert header.split() == ["id", "started", "(UTC)", "kind", "status", "sensor", "sets",
+                              "reps", "pain", "flags", "uploaded"]
+    # id -> the row after the start time: kind, status, sensor (none here), sets, reps, pain,
+    # flags, uploaded
     rows = {words[0]: " ".join(words[3:]) for words in map(str.split, lines)}
     assert rows == {
-        free[:8]: "record completed 0 0 not asked no",
-        nobody[:8]: "session completed 0 0 not asked no",
-        left[:8]: "session completed 0 0 night_pain; not asked: systemic, trauma, "
+        free[:8]: "record completed - 0 0 not asked no",
+        nobody[:8]: "session completed - 0 0 not asked no",
+        left[:8]: "session completed - 0 0 night_pain; not asked: systemic, trauma, "
                   "no_improvement no",
-        clear[:8]: "session completed 0 0 2 none no",
-        older[:8]: "session completed 0 0 1 none (whether all were asked is not recorded) no",
+        clear[:8]: "session completed - 0 0 2 none no",
+        older[:8]: "session completed - 0 0 1 none (whether all were asked is not recorded) no",
     }
+
+
+@pytest.mark.parametrize(("sim", "model"), [
+    ([], "RehabLink reference sensor (simulated)"),
+    (["--sim-profile", "polar_pmd", "--sim-model", "h10"], "Polar H10 (simulated)"),
+    (["--sim-profile", "witmotion"], "WT901BLECL (simulated)"),
+])
+def test_companion_sessions_lists_the_sensor_model(
+        set_csv: str, home: Path, monkeypatch: pytest.MonkeyPatch, sim: list[str],
+        model: str) -> None:
+    """The model the sensor says it is (its Device Information) is kept with the session and
+    shown by `rehab sessions` and `rehab show`; the document uploaded to the clinic is as it
+    was (the model is not in it)."""
+    monkeypatch.setenv("COLUMNS", "250")  # one line per session
+    code, out, err = invoke("record", "-e", "bridge", "--transport", f"sim:{set_csv}", *FAST,
+                            *sim, "--json")
+    assert code == 0, err
+    sid = json.loads(out)["session_id"]
+    code, out, _ = invoke("sessions", "--json")
+    (row,) = json.loads(out)
+    assert (row["id"], row["sensor_model"]) == (sid, model)
+    code, out, _ = invoke("sessions")
+    (line,) = [text for text in out.splitlines() if text.strip().startswith(sid[:8])]
+    assert f" completed  {model}  1 " in line
+    code, out, _ = invoke("show", sid[:8])
+    assert code == 0 and f"], {model}\n" in out
+    code, out, _ = invoke("show", sid[:8], "--json")
+    assert model not in out and set(json.loads(out)["sensor"]) == {"profile", "name", "has_gyro"}
+
+
+def test_companion_sessions_shows_a_model_from_the_air_as_plain_text(
+        set_csv: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sensor's model is text from the air: terminal escapes are stored and shown replaced,
+    rich markup is shown as it is, never interpreted."""
+    from firmware_protocol.simulated.rehablink_sim import RehabLinkPersonality
+
+    monkeypatch.setattr(RehabLinkPersonality, "model", "Evil\x1b[2J [bold red]board[/]")
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, err = invoke("record", "-e", "bridge", "--transport", f"sim:{set_csv}", *FAST,
+                            "--json")
+    assert code == 0, err
+    code, out, _ = invoke("sessions", "--json")
+    assert json.loads(out)[0]["sensor_model"] == "Evil\ufffd[2J [bold red]board[/]"
+    for args in (("sessions",), ("show", json.loads(out)[0]["id"][:8])):
+        code, out, _ = invoke(*args)
+        assert code == 0 and "Evil\ufffd[2J [bold red]board[/]" in out and "\x1b" not in out

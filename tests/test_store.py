@@ -206,7 +206,44 @@ def test_store_migration_2_keeps_every_row_and_leaves_old_sessions_not_known(
         assert store.pending_uploads() == ["0a0a0a0a-0000-4000-8000-000000000001"]
         new = _full_session(store)
         assert store.session_document(new)["red_flags_unasked"] == []
-    assert after["sessions"] == [{**row, "red_flags_unasked": None} for row in before["sessions"]]
+    assert after["sessions"] == [{**row, "red_flags_unasked": None, "sensor_model": None}
+                                 for row in before["sessions"]]
     assert {t: rows for t, rows in after.items() if t != "sessions"} == \
         {t: rows for t, rows in before.items() if t != "sessions"}
     assert (old["pain"], old["red_flags"], old["red_flags_unasked"]) == (5, ["night_pain"], None)
+
+
+def test_store_migration_3_keeps_every_row_and_the_model_stays_off_the_document(
+        tmp_path: Path) -> None:
+    """The sensor's model is kept with new sessions, on this computer only: sessions stored
+    before it keep every value (model unknown), and the session document uploaded to the clinic
+    is the same with or without it."""
+    path = tmp_path / "c.db"
+    db = sqlite_utils.Database(path)
+    migrate(db, MIGRATIONS[:2])
+    assert "sensor_model" not in db["sessions"].columns_dict
+    old = "0a0a0a0a-0000-4000-8000-000000000002"
+    db.execute("INSERT INTO sessions (id, kind, started_at, updated_at, status, sensor_profile, "
+               "sensor_name, sensor_address, has_gyro, red_flags_unasked) VALUES (?, 'record', "
+               "'2026-11-20T09:00:00+00:00', '2026-11-20T09:20:00+00:00', 'interrupted', "
+               "'witmotion', 'WT901BLE01', 'AA:BB', 1, '[]')", [old])
+    db.conn.commit()
+    before = list(db.query("SELECT * FROM sessions"))
+    db.close()
+    with CompanionStore.open(path) as store:
+        assert schema_version(store.db) == len(MIGRATIONS) == 3
+        assert list(store.db.query("SELECT * FROM sessions")) == [
+            {**row, "sensor_model": None} for row in before]
+        assert store.session_document(old)["sensor"] == {"profile": "witmotion",
+                                                         "name": "WT901BLE01", "has_gyro": True}
+        new = store.create_session("record", SensorInfo("polar_pmd", "Polar H10 1234", "CC:DD",
+                                                        False))
+        without_model = store.session_document(new)
+        store.set_sensor(new, SensorInfo("polar_pmd", "Polar H10 1234", "CC:DD", False,
+                                         model="Polar H10"))
+        assert store.session_document(new) == without_model
+        assert without_model["sensor"] == {"profile": "polar_pmd", "name": "Polar H10 1234",
+                                           "has_gyro": False}
+        rows = {r["id"]: r for r in store.sessions()}
+    assert (rows[new]["sensor_model"], rows[new]["sensor_profile"]) == ("Polar H10", "polar_pmd")
+    assert (rows[old]["sensor_model"], rows[old]["sensor_profile"]) == (None, "witmotion")

@@ -1,4 +1,4 @@
-"""One-off reads from a connected sensor: its battery level and our profile's Status.
+"""One-off reads from a connected sensor: its battery level, its model and our profile's Status.
 
 Each read is a help, never a requirement: a sensor without the characteristic, or one that does
 not answer, gives None and the stream is set up all the same.
@@ -10,9 +10,12 @@ from bleak import BleakClient
 from bleak.exc import BleakError
 
 from firmware_protocol import rehablink_profile as rl
+from rehablink.text import printable
 
 #: Battery Level (GATT Battery service), u8 %.
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+#: Model Number String (GATT Device Information service), UTF-8.
+MODEL_NUMBER_UUID = "00002a24-0000-1000-8000-00805f9b34fb"
 
 #: What a read that did not work raises (no such characteristic, link lost, no answer).
 _READ_FAILED = (BleakError, TimeoutError, EOFError)
@@ -25,6 +28,17 @@ async def read_battery(client: BleakClient) -> int | None:
     except _READ_FAILED:
         return None
     return int(level[0]) if level else None
+
+
+async def read_model(client: BleakClient) -> str | None:
+    """The model the sensor says it is (Device Information's Model Number String), made safe to
+    show and store (it came over the air), or None when it has none."""
+    try:
+        value = await client.read_gatt_char(MODEL_NUMBER_UUID)
+    except _READ_FAILED:
+        return None
+    model = printable(bytes(value).decode("utf-8", errors="replace").strip("\x00 \t\r\n"))
+    return model or None
 
 
 async def read_status(client: BleakClient) -> rl.Status | None:

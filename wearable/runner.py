@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from firmware_protocol.registry import PROFILES
@@ -255,9 +255,8 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
             + (f" with address {options.address}" if options.address else "")
             + ". Switch the sensor on, keep it close, and check it is one of: " + supported)
     sensor = found[0]
-    session_id = continued or store.create_session(
-        kind, SensorInfo(sensor.profile.id, sensor.name, sensor.address,
-                         sensor.profile.has_gyro), prescription_version)
+    info = SensorInfo(sensor.profile.id, sensor.name, sensor.address, sensor.profile.has_gyro)
+    session_id = continued or store.create_session(kind, info, prescription_version)
     run = _Run(sets, store, session_id, ui, options, time.monotonic)
     stop = asyncio.Event()
     link = SensorLink(sensor, run.on_samples, client_backend=ble.client_backend,
@@ -275,6 +274,8 @@ async def _run_on(ble: BleLink, sets: list[SetSpec], store: CompanionStore, ui: 
         if continued is None:
             store.discard_session(session_id)
         raise
+    if continued is None and link.model is not None:  # what the sensor says it is
+        store.set_sensor(session_id, replace(info, model=link.model))
     if options.rate_hz is not None:
         note = rate_note(sensor.name, sensor.profile, options.rate_hz, link.rate_hz)
         if note is not None:

@@ -97,14 +97,16 @@ def sessions_command(limit: int, as_json: bool) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table("id", "started (UTC)", "kind", "status", "sets", "reps", "pain", "flags",
-                  "uploaded", box=None)
+    table = Table("id", "started (UTC)", "kind", "status", "sensor", "sets", "reps", "pain",
+                  "flags", "uploaded", box=None)
     for r in rows:
         status = r["status"]
         style = "yellow" if status == "interrupted" else ""
         table.add_row(r["id"][:8], r["started_at"][:16].replace("T", " "), r["kind"],
-                      f"[{style}]{status}[/]" if style else status, str(r["sets"]),
+                      f"[{style}]{status}[/]" if style else status,
+                      Text(sensor_words(r["sensor_model"], r["sensor_profile"])), str(r["sets"]),
                       str(r["reps"]), "" if r["pain"] is None else str(r["pain"]),
                       red_flag_words(r["red_flags"].split(",") if r["red_flags"] else [],
                                      r["red_flags_unasked"]),
@@ -122,6 +124,7 @@ def show_command(session: str, as_json: bool) -> None:
     with open_store() as store:
         sid, _ = _resolve(store, session)
         doc = store.session_document(sid)
+        store_row = store.session_row(sid)
     if as_json:
         click.echo(json.dumps(doc))
         return
@@ -133,10 +136,12 @@ def show_command(session: str, as_json: bool) -> None:
 
     console = Console()
     sensor = doc["sensor"] or {}
+    model = store_row["sensor_model"]
     console.print(f"Session {doc['id']} ({doc['status']})", style="bold")
     console.print(f"{doc['started_at']} to {doc['ended_at'] or '-'}; sensor "
-                  f"{printable(str(sensor.get('name', '-')))} [{sensor.get('profile', '-')}]",
-                  highlight=False, markup=False)  # the name came over the air: plain text
+                  f"{printable(str(sensor.get('name', '-')))} [{sensor.get('profile', '-')}]"
+                  + (f", {printable(model)}" if model else ""),
+                  highlight=False, markup=False)  # name and model came over the air: plain text
     table = Table("set", "exercise", "reps", "target", "hold (median s)", "lost", "gaps",
                   "reconnects", box=None)
     for s in doc["sets"]:
@@ -153,6 +158,29 @@ def show_command(session: str, as_json: bool) -> None:
     pain = "-" if doc["pain"] is None else f"{doc['pain']}/10"
     flags = red_flag_words(doc["red_flags"], doc["red_flags_unasked"])
     console.print(f"Pain: {pain}; red flags: {flags}", highlight=False)
+
+
+def sensor_words(model: str | None, profile: str | None) -> str:
+    """The sensor of a stored session for ``rehab sessions``: the model it said it is, else the
+    name of its family in the registry (sessions stored before models were, sensors that do not
+    say), else "-" (a session without one).
+
+    Examples
+    --------
+    >>> sensor_words("Polar H10", "polar_pmd"), sensor_words(None, "witmotion")
+    ('Polar H10', 'WitMotion WT901BLECL / BWT901BLE 5.0')
+    >>> sensor_words(None, None), sensor_words(None, "gone")
+    ('-', 'gone')
+    """
+    from firmware_protocol.registry import PROFILES
+    from rehablink.text import printable
+
+    if model:
+        return printable(model)
+    if profile is None:
+        return "-"
+    family = PROFILES.get(profile)
+    return family.name if family is not None else printable(profile)
 
 
 def red_flag_words(yes: list[str], unasked: list[str] | None) -> str:

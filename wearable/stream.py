@@ -32,7 +32,7 @@ from bleak.exc import BleakError
 
 from firmware_protocol import rehablink_profile as rl
 from wearable.connect import connect, find_device, within_limit
-from wearable.gatt_reads import read_battery, read_status
+from wearable.gatt_reads import read_battery, read_model, read_status
 from wearable.link import LinkCounters, LinkState, SensorLost, StreamError
 from wearable.notifications import NotificationConsumer
 from wearable.pipeline import SampleBlock, SamplePipeline, rebooted_while_away
@@ -110,6 +110,8 @@ class SensorLink:
         self._stream_set_up_s: float | None = None  # host time of this connection's start, s
         self.state = LinkState.CONNECTING
         self.battery_pct: int | None = sensor.battery_pct
+        #: The model the sensor says it is (Device Information), None until read or without it.
+        self.model: str | None = None
         self.mtu: int | None = None
         self.counters = LinkCounters()
         self.pipeline = SamplePipeline(self.profile, self.rate_hz)
@@ -282,6 +284,8 @@ class SensorLink:
         level = await read_battery(client)
         if level is not None:
             self.battery_pct = level
+        if self.model is None:
+            self.model = await read_model(client)
         rebooted = False
         if reconnect and not self.profile.can_resend:
             self.pipeline.clock_may_have_restarted()

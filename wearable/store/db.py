@@ -39,12 +39,15 @@ def utc_now() -> str:
 
 @dataclass(frozen=True)
 class SensorInfo:
-    """The sensor a session was recorded with."""
+    """The sensor a session was recorded with: its family (``profile``, a registry id), the name
+    and address it advertises, and the ``model`` it says it is once connected (None when it
+    does not say)."""
 
     profile: str
     name: str
     address: str = ""
     has_gyro: bool = True
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,9 +167,10 @@ class CompanionStore(StoreQueries):
 
     def _set_sensor(self, session_id: str, sensor: SensorInfo) -> None:
         self.db.execute(
-            "UPDATE sessions SET sensor_profile=?, sensor_name=?, sensor_address=?, has_gyro=? "
-            "WHERE id=?",
-            [sensor.profile, sensor.name, sensor.address, int(sensor.has_gyro), session_id])
+            "UPDATE sessions SET sensor_profile=?, sensor_name=?, sensor_address=?, has_gyro=?, "
+            "sensor_model=? WHERE id=?",
+            [sensor.profile, sensor.name, sensor.address, int(sensor.has_gyro), sensor.model,
+             session_id])
 
     def begin_set(self, session_id: str, index: int, exercise: str, placement: str = "pelvis",
                   target_reps: int | None = None, hold_target_s: float | None = None) -> None:

@@ -106,6 +106,9 @@ MIGRATIONS: list[Migration] = [
     # NULL for the sessions stored before it, of which this is not known.
     Migration(2, "red-flag questions not asked",
               "ALTER TABLE sessions ADD COLUMN red_flags_unasked TEXT"),
+    # The model the sensor says it is (its Device Information Model Number String); NULL when it
+    # gives none, and for the sessions stored before it. Kept on this computer only.
+    Migration(3, "sensor model", "ALTER TABLE sessions ADD COLUMN sensor_model TEXT"),
 ]
 
 

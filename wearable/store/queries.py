@@ -48,12 +48,13 @@ class StoreQueries:
         return str(rows[0][0])
 
     def sessions(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Sessions newest first with their set count, reps, red-flag answers and upload state
-        (``red_flags`` the ids answered yes, comma-separated or None; ``red_flags_unasked`` the
-        list of ids not asked, None when not known)."""
+        """Sessions newest first with their sensor, set count, reps, red-flag answers and upload
+        state (``sensor_model`` the model the sensor said it is, or None; ``red_flags`` the ids
+        answered yes, comma-separated or None; ``red_flags_unasked`` the list of ids not asked,
+        None when not known)."""
         sql = (
             "SELECT s.id, s.kind, s.started_at, s.ended_at, s.status, s.pain, "
-            "s.sensor_profile, s.red_flags_unasked, "
+            "s.sensor_profile, s.sensor_model, s.red_flags_unasked, "
             "(SELECT COUNT(*) FROM sets WHERE session_id = s.id) AS sets, "
             "(SELECT COUNT(*) FROM reps WHERE session_id = s.id) AS reps, "
             "(SELECT GROUP_CONCAT(flag) FROM red_flags WHERE session_id = s.id) AS red_flags, "
