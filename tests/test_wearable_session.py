@@ -219,6 +219,10 @@ def test_display_rest_waiting_for_the_sensor() -> None:
     assert "Waiting for the sensor: the next set starts when it is back (s to start now)" in text
     assert "Next set starts when the timer ends" not in text
     assert "Sensor RehabLink-01: reconnecting…   battery 80%" in text  # not "keep going"
+    console = Console(width=120, record=True, color_system=None)
+    console.print(render(s.view(13.0), LinkView("RehabLink-01", LinkState.LOST, 80, None, 120.0)))
+    text = console.export_text()  # the last frame: no next set to wait for or start
+    assert "lost - the session has stopped" in text and "s to start now" not in text
 
 
 def test_link_watch_tells_once_out_of_reach_once_back_and_once_lost() -> None:

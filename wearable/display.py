@@ -104,12 +104,15 @@ def render(view: SessionView, link: LinkView) -> RenderableType:
     if view.phase == Phase.REST:
         left = view.rest_left_s or 0.0
         parts.append(Text(f"\nRest: {left:3.0f} s", style="bold cyan"))
-        if view.waiting_for_sensor:
-            parts.append(Text("Waiting for the sensor: the next set starts when it is back "
-                              "(s to start now)", style="bold yellow"))
+        if link.state == LinkState.LOST:  # no next set: the status line says it has stopped
+            hint = None
+        elif view.waiting_for_sensor:
+            hint = Text("Waiting for the sensor: the next set starts when it is back "
+                        "(s to start now)", style="bold yellow")
         else:
-            parts.append(Text("Next set starts when the timer ends (s to start now)",
-                              style="dim"))
+            hint = Text("Next set starts when the timer ends (s to start now)", style="dim")
+        if hint is not None:
+            parts.append(hint)
     elif view.phase == Phase.EXERCISE:
         target = f" / {view.target_reps}" if view.target_reps else ""
         parts.append(Text(f"\nReps: {view.reps}{target}", style="bold white"))
