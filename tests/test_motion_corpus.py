@@ -213,6 +213,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (17011, "step_up", "the same, 15 reps of a 6 deg lean with no pause"),
     (55008, "hip_hinge", "the same for the hip shifting back in a hinge"),
     (36003, "squat", "the same for the pelvis sinking and rising in a squat"),
+    (25002, "hip_hinge", "a disconnect hid a rep among five: two steady spacings give the "
+                         "rhythm that places it"),
+    (46018, "squat", "the same among four reps"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

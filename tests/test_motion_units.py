@@ -299,6 +299,10 @@ def test_hidden_reps_follow_a_steady_rhythm_only() -> None:
     assert hidden_reps(steady, []) == []
     uneven = _reps_at([10.0, 13.0, 21.0, 30.0, 33.0, 42.0])
     assert hidden_reps(uneven, [[22.0, 29.0]]) == []
+    # two steady spacings (three reps besides the hole's neighbours) are rhythm enough; one is not
+    (hidden,) = hidden_reps(_reps_at([15.0, 20.0, 30.0, 35.0]), hole)
+    assert hidden.top == pytest.approx(25.0)
+    assert hidden_reps(_reps_at([15.0, 20.0, 30.0]), hole) == []
 
 
 def test_a_rep_timed_to_top_inside_a_hole_is_one_the_hole_hid() -> None:

@@ -35,7 +35,7 @@ HIDE_PERIODS = 1.75
 #: (median absolute deviation) ...
 HIDE_STEADY = 0.2
 #: ... measured over at least this many spacings with no hole between their tops.
-HIDE_MIN_SPACINGS = 3
+HIDE_MIN_SPACINGS = 2
 #: A rep after a hole timed to top inside it, or this soon after it, had its lift hidden, s.
 HIDE_TOP_AFTER_S = 0.5
 #: Shortest walk, s: footfalls for less time than this are not walking.
