@@ -16,7 +16,7 @@ def _parse_hex(index: int, text: str) -> bytes:
     except ValueError:
         data = b""
     if not data:
-        from rehablink.cli import BadInput
+        from rehablink.cli_errors import BadInput
 
         raise BadInput(f"payload {index} ({text[:40]!r}) is not valid hex bytes")
     return data
@@ -59,7 +59,7 @@ def decode(profile_id: str, payloads: tuple[str, ...]) -> None:
     Malformed frames within the stream are counted in "dropped".
     """
     from firmware_protocol.registry import PROFILES
-    from rehablink.cli import BadInput
+    from rehablink.cli_errors import BadInput
 
     if profile_id not in PROFILES:
         raise BadInput(f"unknown profile '{profile_id}'; choose one of: {', '.join(PROFILES)}")

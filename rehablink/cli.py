@@ -2,7 +2,8 @@
 
 Each area (``wearable``, ``firmware_protocol``, ``server``, ``dashboards``) exposes a module-level
 ``commands`` list in its ``cli`` module. Heavy imports (Bleak, Bumble, Flask) happen inside the
-command functions so that ``rehab analyze`` starts quickly.
+command functions so that ``rehab analyze`` starts quickly. Command modules take their errors
+from :mod:`rehablink.cli_errors`, not from here: this module imports them all.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ from typing import Any
 import click
 
 from rehablink import __version__
+from rehablink.cli_errors import BadInput, RuntimeFailure
+
+#: The errors stay importable from here for modules written before rehablink.cli_errors.
+__all__ = ["BadInput", "RuntimeFailure", "cli", "main"]
 
 #: Modules whose ``commands`` list is added to the group, in help order.
 COMMAND_MODULES = (
     "wearable.motion.cli",
     "wearable.cli",
+    "wearable.store_cli",
     "wearable.sync.cli",
     "firmware_protocol.cli",
     "firmware_protocol.simulated.cli",
@@ -30,28 +36,6 @@ COMMAND_MODULES = (
     "rehablink.simulator.cli",
     "rehablink.demo",
 )
-
-#: Exit code for bad input (a malformed file, an unknown id, a wrong password).
-EXIT_BAD_INPUT = 2
-
-
-class BadInput(click.ClickException):
-    """A user error with a message they can act on; exits with status 2, never a traceback."""
-
-    exit_code = EXIT_BAD_INPUT
-
-    def show(self, file: object = None) -> None:  # one clear line on stderr
-        click.echo(f"error: {self.format_message()}", err=True)
-
-
-class RuntimeFailure(click.ClickException):
-    """A failure of the machine rather than of the input (disk, database, network): exit 1,
-    one ``error:`` line on stderr."""
-
-    exit_code = 1
-
-    def show(self, file: object = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
 
 
 class RehabGroup(click.Group):

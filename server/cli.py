@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from rehablink.cli import BadInput
+from rehablink.cli_errors import BadInput
 
 #: A row id: SQLite integers are 64-bit, so a larger number is refused as bad input.
 ROW_ID = click.IntRange(1, 2**63 - 1)
@@ -53,7 +53,7 @@ def _open(db_path: Path | None, create: bool = False) -> Any:
     must not look like an empty clinic)."""
     import sqlite3
 
-    from rehablink.cli import RuntimeFailure
+    from rehablink.cli_errors import RuntimeFailure
     from server.db import open_database
 
     path = database_path(db_path)
@@ -87,7 +87,7 @@ def serve(host: str, port: int, db_path: Path | None, threads: int,
 
     import waitress
 
-    from rehablink.cli import RuntimeFailure
+    from rehablink.cli_errors import RuntimeFailure
     from server import create_app
 
     settings: dict[str, Any] = {"DATABASE": str(database_path(db_path))}

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import click
+import pytest
 from click.testing import CliRunner
 
-from rehablink.cli import cli
+from rehablink.cli import COMMAND_MODULES, cli
+
+#: Command modules that still take their errors from rehablink.cli rather than
+#: rehablink.cli_errors: imported before the group, the group imports them back half loaded and
+#: their own command is left out.
+IMPORT_THE_GROUP = {"wearable.motion.cli", "rehablink.simulator.cli"}
 
 
 def _all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
@@ -30,3 +39,17 @@ def test_version() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0
     assert result.output.startswith("rehab, version ")
+
+
+@pytest.mark.parametrize("module", sorted(set(COMMAND_MODULES) - IMPORT_THE_GROUP))
+def test_a_command_module_imported_first_leaves_the_group_whole(module: str) -> None:
+    """Regression: ``wearable.store_cli`` imported on its own (as the docstring examples do)
+    imported the group, which imported ``wearable.cli``, which imported ``wearable.store_cli``
+    again half loaded: an ImportError. Each command module imported first in a fresh
+    interpreter must now load, and the group must have every command."""
+    code = (f"import {module}\nfrom rehablink.cli import cli\n"
+            "print(' '.join(sorted(cli.commands)))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == sorted(cli.commands)

@@ -1,7 +1,8 @@
 """Commands of ``wearable`` for the ``rehab`` group (heavy imports stay inside the commands).
 
 ``rehab scan``, ``rehab record``, ``rehab session`` stream a sensor; ``rehab sessions``,
-``rehab show`` and ``rehab export`` read the local store.
+``rehab show`` and ``rehab export``, which read the local store, are in
+:mod:`wearable.store_cli`.
 
 Exit codes of the streaming commands: 0 when the session ends (as planned, or stopped with
 q / Ctrl-C; also when the end questions of ``rehab session`` are left with Ctrl-C / Ctrl-D);
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from rehablink.cli import BadInput, RuntimeFailure
+from rehablink.cli_errors import BadInput, RuntimeFailure
 from rehablink.exercises import EXERCISES
 from wearable.silence import GIVE_UP_AFTER_S
 from wearable.sync.background import sync_in_background
@@ -330,7 +331,3 @@ def session_command(plan_path: str | None, answers: str | None, yes: bool, no_wa
 
 
 commands: list[click.Command] = [scan_command, record_command, session_command]
-
-from wearable.store_cli import commands as _store_commands  # noqa: E402
-
-commands += _store_commands

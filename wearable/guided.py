@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from rehablink.cli import BadInput
+from rehablink.cli_errors import BadInput
 from rehablink.clinical import RED_FLAGS
 from rehablink.exercises import get_exercise
 from rehablink.paths import rehab_home

@@ -13,9 +13,10 @@ from typing import Any
 
 import click
 
-from rehablink.cli import BadInput
+from rehablink.cli_errors import BadInput
 from rehablink.clinical import RED_FLAGS
 from rehablink.recording import Recording
+from wearable.cli import open_store
 
 
 def split_set(ref: str) -> tuple[str, int | None]:
@@ -85,8 +86,6 @@ def stored_recording(ref: str) -> StoredSet:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def sessions_command(limit: int, as_json: bool) -> None:
     """List the sessions kept on this computer, newest first."""
-    from wearable.cli import open_store
-
     with open_store() as store:
         rows = store.sessions(limit)
     if as_json:
@@ -119,8 +118,6 @@ def sessions_command(limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the session document (JSON).")
 def show_command(session: str, as_json: bool) -> None:
     """Show one stored session: its sets, reps, stream quality and answers."""
-    from wearable.cli import open_store
-
     with open_store() as store:
         sid, _ = _resolve(store, session)
         doc = store.session_document(sid)
@@ -211,7 +208,6 @@ def red_flag_words(yes: list[str], unasked: list[str] | None) -> str:
               help="Write to this file (default: standard output).")
 def export_command(session: str, as_csv: bool, output: str | None) -> None:
     """Export the raw samples of a set (SESSION or SESSION:N, default set 0) as CSV."""
-    from wearable.cli import open_store
     from wearable.store import StoreError
 
     with open_store() as store:

@@ -124,7 +124,7 @@ def sim_sensor(
     The recording starts when the companion starts streaming. Stop with Ctrl-C.
     """
     from firmware_protocol.simulated.faults import Faults
-    from rehablink.cli import BadInput
+    from rehablink.cli_errors import BadInput
     from rehablink.recording import RecordingError, load_recording
 
     try:

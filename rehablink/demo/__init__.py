@@ -217,7 +217,7 @@ def demo_command(home: Path | None, port: int, speed: float | None, headless: bo
         run_demo(report, home, port, speed, headless, say)
     except DemoError as exc:
         if not headless:
-            from rehablink.cli import RuntimeFailure
+            from rehablink.cli_errors import RuntimeFailure
 
             raise RuntimeFailure(f"demo failed at {exc}") from None
     report.data["elapsed_s"] = round(time.monotonic() - started, 1)

@@ -25,7 +25,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
-from rehablink.cli import BadInput
+from rehablink.cli_errors import BadInput
 
 #: Today's programme: (exercise, sets, reps, hold target s, note). Matches the bundled
 #: recordings: bridges of 8 reps held ~4 s, clamshells of 10 and side-lying raises of 9 held

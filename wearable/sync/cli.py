@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from rehablink.cli import BadInput, RuntimeFailure
+from rehablink.cli_errors import BadInput, RuntimeFailure
 from rehablink.text import printable
 
 
