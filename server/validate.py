@@ -35,7 +35,9 @@ TOP_FIELDS = {"id", "kind", "started_at", "ended_at", "status", "sensor", "pain"
               "red_flags_unasked", "prescription_version", "sets", "must_understand"}
 SET_FIELDS = {"index", "exercise", "placement", "target_reps", "hold_target_s", "started_at",
               "skipped", "result", "samples_received", "samples_lost", "gaps", "reconnects"}
-SENSOR_FIELDS = {"profile", "name", "has_gyro", "address", "firmware"}
+SENSOR_FIELDS = {"profile", "name", "has_gyro", "address", "firmware", "model"}
+#: The longest sensor model taken (``sensor.model``, the sensor's Model Number String).
+MAX_SENSOR_MODEL = 64
 GAP_FIELDS = {"start", "duration_s"}
 #: Every field this server knows, by the paths ``ignored_fields`` and ``must_understand`` use.
 KNOWN_FIELDS = frozenset(TOP_FIELDS | {f"sets[].{f}" for f in SET_FIELDS}
@@ -153,6 +155,29 @@ def _num_required(value: Any, where: str, low: float, high: float) -> float:
 def _text(value: Any, where: str, max_len: int) -> str:
     if not isinstance(value, str) or len(value) > max_len:
         raise _fail(where, f"must be text of at most {max_len} characters")
+    return value
+
+
+def _sensor_model(value: Any) -> str | None:
+    """``sensor.model``: what the sensor says it is, 1 to :data:`MAX_SENSOR_MODEL` printable
+    characters (not only spaces), or None when not known (null or absent).
+
+    Examples
+    --------
+    >>> _sensor_model("Polar H10"), _sensor_model(None)
+    ('Polar H10', None)
+    >>> try:
+    ...     _sensor_model("H10\\x1b[2J")
+    ... except DocumentError as exc:
+    ...     print(exc)
+    sensor.model: must be 1 to 64 printable characters (no control characters, not only ...
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_SENSOR_MODEL \
+            or not value.isprintable() or not value.strip():
+        raise _fail("sensor.model", f"must be 1 to {MAX_SENSOR_MODEL} printable characters "
+                                    "(no control characters, not only spaces), or null")
     return value
 
 
@@ -316,6 +341,7 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
         for key in ("address", "firmware"):
             if key in sensor and sensor[key] is not None:
                 _text(sensor[key], f"sensor.{key}", 128)
+        _sensor_model(sensor.get("model"))
     flags = _flag_ids(doc.get("red_flags", []), "red_flags")
     # absent or null: not known whether every red-flag question was asked
     unasked = None if doc.get("red_flags_unasked") is None else \

@@ -436,6 +436,61 @@ def test_an_unknown_session_kind_is_a_clear_4xx(client: FlaskClient, device: Any
     assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
 
 
+@pytest.mark.parametrize(("sent", "stored"), [
+    (KeyError, {}),  # a companion from before, or a sensor that does not say
+    (None, {"model": None}),
+    ("Polar H10", {"model": "Polar H10"}),
+    ("M" * 64, {"model": "M" * 64}),
+    ("WT901BLE 5.0 \ufffd ß", {"model": "WT901BLE 5.0 \ufffd ß"}),  # as the companion cleans it
+])
+def test_sensor_model_is_stored_and_optional(client: FlaskClient, device: Any, db: Any,
+                                             sent: Any, stored: dict[str, Any]) -> None:
+    """The model the sensor said it is is stored with the session's sensor, exactly as sent;
+    absent, it is not known and the session is stored as before."""
+    _, headers = device
+    doc = session_document()
+    if sent is not KeyError:
+        doc["sensor"]["model"] = sent
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 201 and response.get_json()["ignored_fields"] == []
+    row = next(db.query("SELECT sensor FROM sessions WHERE id = ?", [doc["id"]]))
+    assert json.loads(row["sensor"]) == {"profile": "rehablink", "name": "RehabLink-1A2B",
+                                         "has_gyro": True, **stored}
+
+
+@pytest.mark.parametrize("value", [
+    "", " ", "   \t", "M" * 65, "H10\x1b[2J", "H10\n", "\x00", "H10\u202e01H", "H10\u200b",
+    "H\u00a010", 10, 1.5, True, ["H10"], {"model": "H10"}])
+def test_a_bad_sensor_model_is_a_clear_4xx(client: FlaskClient, device: Any, db: Any,
+                                           value: Any) -> None:
+    """Empty, too long, control characters (a terminal escape, a newline, NUL), a
+    text-direction override, an invisible or non-printable space, or not text: refused as
+    every invalid field is (422 invalid_document, the field named), never a 500, and nothing
+    is stored."""
+    _, headers = device
+    doc = session_document()
+    doc["sensor"]["model"] = value
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 422 and _error(response) == "invalid_document"
+    assert response.get_json()["error"]["message"] == (
+        "sensor.model: must be 1 to 64 printable characters (no control characters, not only "
+        "spaces), or null")
+    assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
+
+
+def test_a_sensor_model_is_understood(client: FlaskClient, device: Any) -> None:
+    """A companion that may not store a session without its sensor's model (must_understand)
+    is understood by this server."""
+    _, headers = device
+    doc = {**session_document(), "must_understand": ["sensor.model"]}
+    doc["sensor"]["model"] = "Polar H10"
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 201 and response.get_json()["ignored_fields"] == []
+    spec = client.get("/api/v1/openapi.json").get_json()
+    model = spec["components"]["schemas"]["Session"]["properties"]["sensor"]["properties"]
+    assert model["model"]["maxLength"] == 64
+
+
 @pytest.mark.parametrize(("body", "content_type", "status"), [
     (b"{", "application/json", 400),
     (b"\xff\xfe\x00garbage", "application/json", 400),

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from server.api import bp
-from server.validate import KINDS
+from server.validate import KINDS, MAX_SENSOR_MODEL
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _AUTH: list[dict[str, list[str]]] = [{"device": []}]
@@ -56,6 +56,23 @@ _KIND = {
                    "questions_unanswered alert leaves it out; it counts towards neither "
                    "adherence nor the no_session alert). Absent or null: not known "
                    "(companions that do not send it), read as a guided session"}
+
+_SENSOR = {
+    "type": "object", "nullable": True, "additionalProperties": True,
+    "description": "the sensor the session streamed from; null when none was connected",
+    "properties": {
+        "profile": {"type": "string", "maxLength": 128},
+        "name": {"type": "string", "maxLength": 128},
+        "has_gyro": {"type": "boolean"},
+        "address": {"type": "string", "maxLength": 128, "nullable": True},
+        "firmware": {"type": "string", "maxLength": 128, "nullable": True},
+        "model": {"type": "string", "minLength": 1, "maxLength": MAX_SENSOR_MODEL,
+                  "nullable": True,
+                  "description": "the model the sensor says it is (the Model Number String "
+                                 "of its Device Information service): printable characters, "
+                                 "no control characters, not only spaces. Absent or null: not "
+                                 "known (the sensor does not say, or the companion does not "
+                                 "send it)"}}}
 
 _IGNORED = {
     "description": "fields of the document this server does not know (a newer companion's), "
@@ -181,7 +198,7 @@ SPEC: dict[str, Any] = {
                     "started_at": {"type": "string", "format": "date-time"},
                     "ended_at": {"type": "string", "format": "date-time"},
                     "status": {"type": "string", "enum": ["completed", "interrupted"]},
-                    "sensor": _OBJ,
+                    "sensor": _SENSOR,
                     "pain": {"type": "integer", "minimum": 0, "maximum": 10, "nullable": True},
                     "red_flags": _RED_FLAGS,
                     "red_flags_unasked": _RED_FLAGS_UNASKED,
