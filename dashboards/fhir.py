@@ -14,6 +14,11 @@ true (answered yes, interpretation ``POS``) or false (answered no), or no value 
 A session that records nothing of the questions, and a free recording (which asks none) with no
 yes, give no screen.
 
+The sensor a session streamed from is a ``Device`` (its advertised name, its family as a code
+of :data:`SENSOR_PROFILE_SYSTEM`, and the model it said it is as ``modelNumber``), referred to by
+the ``device`` of every Observation of the session's sets; sessions with the same sensor share
+one Device, placed before the first Observation that refers to it.
+
 References inside the Bundle (``type: collection``) are ``urn:uuid:`` full URLs; the ids are
 UUID5s derived from the session ids, so exporting twice gives the same resource ids and a receiving
 system can de-duplicate.
@@ -22,6 +27,7 @@ system can de-duplicate.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -42,6 +48,8 @@ EXERCISE_SYSTEM = "https://rehablink.org/fhir/CodeSystem/exercise"
 METRIC_SYSTEM = "https://rehablink.org/fhir/CodeSystem/exercise-metric"
 #: The red-flag screen (``red-flag-screen``) and its questions (``rehablink.clinical`` ids).
 RED_FLAG_SYSTEM = "https://rehablink.org/fhir/CodeSystem/red-flag"
+#: Sensor families: the companion's profile ids (``firmware_protocol.registry``).
+SENSOR_PROFILE_SYSTEM = "https://rehablink.org/fhir/CodeSystem/sensor-profile"
 PATIENT_ID_SYSTEM = "https://rehablink.org/fhir/NamingSystem/patient-id"
 SESSION_ID_SYSTEM = "https://rehablink.org/fhir/NamingSystem/session-set"
 
@@ -60,6 +68,10 @@ POSITIVE = {"system": INTERPRETATION, "code": "POS", "display": "Positive"}
 NOT_ASKED = {"system": DATA_ABSENT_REASON, "code": "not-asked", "display": "Not Asked"}
 UNKNOWN = {"system": DATA_ABSENT_REASON, "code": "unknown", "display": "Unknown"}
 _SURVEY = [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}]
+
+
+#: What FHIR takes as a ``code``: no leading, trailing or repeated white space.
+_CODE = re.compile(r"[^\s]+( [^\s]+)*")
 
 
 def _uid(*parts: object) -> str:
@@ -110,8 +122,10 @@ def _observation(oid: str, patient_ref: dict[str, str], code: dict[str, str], te
 
 
 def set_observations(session: Mapping[str, Any], set_doc: Mapping[str, Any],
-                     patient_ref: dict[str, str]) -> list[dict[str, Any]]:
-    """Observations of one set of a session document: panel, duration, reps and holds.
+                     patient_ref: dict[str, str],
+                     device_ref: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Observations of one set of a session document: panel, duration, reps and holds, each
+    with ``device_ref`` (the session's sensor, :func:`sensor_device`) when there is one.
 
     Skipped sets and sets without a result give no Observation.
     """
@@ -160,6 +174,9 @@ def set_observations(session: Mapping[str, Any], set_doc: Mapping[str, Any],
                                           "display": name}], "text": name},
         hasMember=[{"reference": f"urn:uuid:{m['id']}"} for m in members])
     panel["identifier"] = [{"system": SESSION_ID_SYSTEM, "value": f"{key[0]}/{key[1]}"}]
+    if device_ref is not None:
+        for obs in (panel, *members):
+            obs["device"] = device_ref
     return [panel, *members]
 
 
@@ -220,6 +237,54 @@ def red_flag_observation(session: Mapping[str, Any],
     return obs
 
 
+def _fhir_text(value: Any) -> str | None:
+    """``value`` when it is text to put in a FHIR string (printable, not blank), else None."""
+    return value if isinstance(value, str) and value.strip() and value.isprintable() else None
+
+
+def sensor_device(session: Mapping[str, Any],
+                  patient_ref: dict[str, str]) -> dict[str, Any] | None:
+    """The sensor a session streamed from as a Device, or None for a session without one.
+
+    ``deviceName`` is the name it advertised, ``type`` its family (the companion's profile id,
+    coded in :data:`SENSOR_PROFILE_SYSTEM`) and ``modelNumber`` the model it said it is (the
+    Model Number String of its Device Information service), each left out when not known
+    (sessions stored before the companion sent the model have none). The id is a UUID5 of the
+    patient and these three, so every session with the same sensor gives the same Device.
+
+    Examples
+    --------
+    >>> ref = {"reference": "urn:uuid:1"}
+    >>> device = sensor_device({"sensor": {"profile": "polar_pmd", "name": "Polar H10 1A2B",
+    ...                                    "has_gyro": False, "model": "Polar H10"}}, ref)
+    >>> device["deviceName"], device["modelNumber"]
+    ([{'name': 'Polar H10 1A2B', 'type': 'user-friendly-name'}], 'Polar H10')
+    >>> "modelNumber" in sensor_device({"sensor": {"profile": "rehablink", "name": "RL-1"}}, ref)
+    False
+    >>> sensor_device({"sensor": {}}, ref) is None
+    True
+    """
+    sensor = session.get("sensor")
+    if not isinstance(sensor, Mapping):
+        return None
+    name, profile, model = (_fhir_text(sensor.get(k)) for k in ("name", "profile", "model"))
+    if name is None and profile is None and model is None:
+        return None
+    device: dict[str, Any] = {
+        "resourceType": "Device",
+        "id": _uid("device", patient_ref["reference"], json.dumps([profile, name, model]))}
+    if name is not None:
+        device["deviceName"] = [{"name": name, "type": "user-friendly-name"}]
+    if model is not None:
+        device["modelNumber"] = model
+    kind: dict[str, Any] = {"text": "Wearable motion sensor (Bluetooth LE)"}
+    if profile is not None and _CODE.fullmatch(profile):
+        kind["coding"] = [{"system": SENSOR_PROFILE_SYSTEM, "code": profile}]
+    device["type"] = kind
+    device["patient"] = patient_ref
+    return device
+
+
 def _patient(patient_id: int | str, patient_name: str) -> dict[str, Any]:
     return {
         "resourceType": "Patient",
@@ -229,14 +294,23 @@ def _patient(patient_id: int | str, patient_name: str) -> dict[str, Any]:
     }
 
 
-def _observations(sessions: Iterable[Mapping[str, Any]],
-                  patient_ref: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """Every Observation of the sessions in Bundle order: each set's, then the pain score and
-    the red-flag screen."""
+def _session_resources(sessions: Iterable[Mapping[str, Any]],
+                       patient_ref: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """The resources of the sessions in Bundle order: per session its sensor's Device (the
+    first time it is seen), each set's Observations, then the pain score and the red-flag
+    screen."""
+    devices: set[str] = set()
     for session in sessions:
+        device = sensor_device(session, patient_ref)
+        device_ref = None
+        if device is not None:
+            device_ref = {"reference": f"urn:uuid:{device['id']}"}
+            if device["id"] not in devices:
+                devices.add(device["id"])
+                yield device
         for set_doc in session.get("sets", ()):
             if isinstance(set_doc, Mapping):
-                yield from set_observations(session, set_doc, patient_ref)
+                yield from set_observations(session, set_doc, patient_ref, device_ref)
         for obs in (pain_observation(session, patient_ref),
                     red_flag_observation(session, patient_ref)):
             if obs is not None:
@@ -248,7 +322,7 @@ def _resources(patient_id: int | str, patient_name: str,
     patient = _patient(patient_id, patient_name)
     yield patient
     # The name is on the Patient only; every Observation refers to it by this one dict.
-    yield from _observations(sessions, {"reference": f"urn:uuid:{patient['id']}"})
+    yield from _session_resources(sessions, {"reference": f"urn:uuid:{patient['id']}"})
 
 
 def _entry(resource: dict[str, Any]) -> dict[str, Any]:
@@ -269,7 +343,8 @@ def _envelope(patient_id: int | str, now: datetime | None) -> dict[str, Any]:
 def patient_bundle(patient_id: int | str, patient_name: str,
                    sessions: Iterable[Mapping[str, Any]],
                    now: datetime | None = None) -> dict[str, Any]:
-    """A FHIR R4 ``collection`` Bundle: the Patient, then the Observations of every session.
+    """A FHIR R4 ``collection`` Bundle: the Patient, then the Observations of every session,
+    each session's sensor Device before the first Observation that refers to it.
 
     Parameters
     ----------

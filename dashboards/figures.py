@@ -6,9 +6,10 @@ server's dataclasses, lays them on a week axis and draws them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from markupsafe import Markup
 
@@ -65,6 +66,23 @@ def screen_words(unasked: Sequence[str] | None, names: bool = True) -> str:
         return "not asked"
     which = " (" + ", ".join(RED_FLAG_NAMES.get(f, f) for f in unasked) + ")" if names else ""
     return f"not finished: {len(unasked)} of {len(RED_FLAGS)} not asked{which}"
+
+
+def sensor_words(sensor: Mapping[str, Any]) -> str:
+    """The sensor of a session (its stored ``sensor``) in a few words: its name (its family's
+    profile id when it has none), then the model it said it is, when it did (sessions stored
+    before the companion sent it have none).
+
+    Examples
+    --------
+    >>> sensor_words({"profile": "polar_pmd", "name": "Polar H10 1A2B", "model": "Polar H10"})
+    'Polar H10 1A2B (model Polar H10)'
+    >>> sensor_words({"profile": "rehablink", "name": "RehabLink-1A2B"}), sensor_words({})
+    ('RehabLink-1A2B', 'unknown')
+    """
+    name = sensor.get("name") or sensor.get("profile") or "unknown"
+    model = sensor.get("model")
+    return f"{name} (model {model})" if model else str(name)
 
 
 def exercise_name(exercise_id: str) -> str:

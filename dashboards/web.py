@@ -70,6 +70,7 @@ def register(app: Flask) -> None:
         app.add_template_filter(fn, name)
     app.add_template_global(figures.exercise_name, "exercise_name")
     app.add_template_global(figures.screen_words, "screen_words")
+    app.add_template_global(figures.sensor_words, "sensor_words")
     app.jinja_env.globals.update(red_flag_names=figures.RED_FLAG_NAMES,
                                  recording_words=figures.RECORDING_WORDS,
                                  recording_note=figures.RECORDING_NOTE,

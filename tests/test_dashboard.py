@@ -387,6 +387,35 @@ def test_session_page_draws_the_uploaded_trace_and_the_rep_table(client, auth, c
     assert text(page).count("pelvis rotating") >= 2
 
 
+def test_session_page_and_fhir_export_give_the_sensor_model(client, auth, clinic, db):
+    """A session uploaded with the model its sensor said it is shows it on its page and gives
+    it as the modelNumber of the sensor's Device in the FHIR export; a session without one
+    (from a sensor that does not say, or stored before the companion sent it) reads as before.
+    The model is text from a sensor: it is shown as text, never as markup."""
+    pid, headers = auth.device(clinic["ana"], "Gil Modelled")
+    older, newer = (session_doc(TODAY - timedelta(days=k), BRIDGE_PLAN, Quality(), hour=9 + k)
+                    for k in (2, 1))
+    older["sensor"] = {"profile": "rehablink", "name": "RehabLink-1A2B", "has_gyro": True}
+    newer["sensor"] = {"profile": "polar_pmd", "name": "Polar H10 1A2B3C4D", "has_gyro": False,
+                       "model": "H10 <b>&amp;</b>"}
+    for doc in (older, newer):
+        assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    auth.login()
+    pages = {doc["id"]: client.get(f"/clinic/patients/{pid}/sessions/{doc['id']}")
+             for doc in (older, newer)}
+    assert "Status: completed; sensor RehabLink-1A2B." in text(pages[older["id"]])
+    body = pages[newer["id"]].get_data(as_text=True)
+    assert "sensor Polar H10 1A2B3C4D (model H10 &lt;b&gt;&amp;amp;&lt;/b&gt;)." in body
+    bundle = client.get(f"/clinic/patients/{pid}/export.fhir.json").get_json()
+    Bundle.model_validate(bundle)
+    devices = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Device"]
+    assert [(d["deviceName"][0]["name"], d.get("modelNumber")) for d in devices] == \
+        [("RehabLink-1A2B", None), ("Polar H10 1A2B3C4D", "H10 <b>&amp;</b>")]
+    refs = [e["resource"].get("device") for e in bundle["entry"]
+            if e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "73985-4"]
+    assert refs == [{"reference": f"urn:uuid:{d['id']}"} for d in devices for _ in range(3)]
+
+
 def test_exports_csv_and_fhir(client, auth, clinic):
     auth.login()
     pid = clinic["ben"]
@@ -439,8 +468,9 @@ def test_fhir_export_carries_the_red_flags(client, auth, clinic, db):
     auth.login()
     bundle = client.get(f"/clinic/patients/{pid}/export.fhir.json").get_json()
     Bundle.model_validate(bundle)
-    screens = [r for r in (e["resource"] for e in bundle["entry"][1:])  # after the Patient
-               if r["code"]["coding"][0]["code"] == "red-flag-screen"]
+    screens = [r for r in (e["resource"] for e in bundle["entry"])
+               if r["resourceType"] == "Observation"
+               and r["code"]["coding"][0]["code"] == "red-flag-screen"]
 
     def answers(screen: dict[str, Any]) -> dict[str, Any]:
         return {c["code"]["coding"][0]["code"]: c.get("valueBoolean",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
 
@@ -15,6 +16,7 @@ from dashboards.fhir import (
     INTERPRETATION,
     LOINC,
     RED_FLAG_SYSTEM,
+    SENSOR_PROFILE_SYSTEM,
     UCUM,
     patient_bundle,
 )
@@ -56,6 +58,11 @@ def session_doc(sid: str = "3f1c8e2a-9d4b-4c1e-8a7f-2b6d5e4c3a10", pain: int | N
     }
 
 
+def resources(bundle: dict, kind: str) -> list[dict]:
+    """The resources of one type in the Bundle, in order."""
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
 def by_code(bundle: dict) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for entry in bundle["entry"]:
@@ -69,14 +76,18 @@ def test_bundle_validates_as_fhir_r4_collection():
     bundle = patient_bundle(42, "Ann Example", [session_doc()], now=NOW)
     model = Bundle.model_validate(bundle)
     assert model.type == "collection"
-    for entry in bundle["entry"]:
-        if entry["resource"]["resourceType"] == "Observation":
-            Observation.model_validate(entry["resource"])
+    for obs in resources(bundle, "Observation"):
+        Observation.model_validate(obs)
+    (device,) = resources(bundle, "Device")
+    Device.model_validate(device)
 
 
 #: Required binding of Observation.status (FHIR R4 ObservationStatus value set).
 OBSERVATION_STATUS = {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
                       "entered-in-error", "unknown"}
+#: Required binding of Device.deviceName.type (FHIR R4 DeviceNameType value set).
+DEVICE_NAME_TYPE = {"udi-label-name", "user-friendly-name", "patient-reported-name",
+                    "manufacturer-name", "model-name", "other"}
 
 
 @pytest.mark.parametrize("breakage", [
@@ -88,7 +99,7 @@ OBSERVATION_STATUS = {"registered", "preliminary", "final", "amended", "correcte
 def test_validator_rejects_a_broken_observation(breakage):
     """The validation above means something: the same models refuse a broken Observation."""
     bundle = patient_bundle(42, "Ann Example", [session_doc()], now=NOW)
-    obs = copy.deepcopy(bundle["entry"][1]["resource"])
+    obs = copy.deepcopy(resources(bundle, "Observation")[0])
     breakage(obs)
     with pytest.raises(ValidationError):
         Observation.model_validate(obs)
@@ -99,8 +110,12 @@ def test_required_bindings():
     bundle = patient_bundle(42, "Ann Example", [session_doc()], now=NOW)
     assert bundle["type"] in {"document", "message", "transaction", "transaction-response",
                               "batch", "batch-response", "history", "searchset", "collection"}
-    for entry in bundle["entry"][1:]:
-        assert entry["resource"]["status"] in OBSERVATION_STATUS
+    observations = resources(bundle, "Observation")
+    assert observations and all(o["status"] in OBSERVATION_STATUS for o in observations)
+    (device,) = resources(bundle, "Device")
+    assert "status" not in device  # FHIRDeviceStatus, required when given: not known here
+    assert [n["type"] for n in device["deviceName"]] == ["user-friendly-name"]
+    assert {n["type"] for n in device["deviceName"]} <= DEVICE_NAME_TYPE
 
 
 def test_every_reference_resolves_inside_the_bundle():
@@ -110,11 +125,16 @@ def test_every_reference_resolves_inside_the_bundle():
     patient = bundle["entry"][0]["resource"]
     assert patient["resourceType"] == "Patient"
     assert patient["identifier"][0]["value"] == "42"
-    for entry in bundle["entry"][1:]:
-        res = entry["resource"]
-        assert res["subject"]["reference"] == f"urn:uuid:{patient['id']}"
+    patient_ref = {"reference": f"urn:uuid:{patient['id']}"}
+    (device,) = resources(bundle, "Device")
+    assert device["patient"] == patient_ref
+    for res in resources(bundle, "Observation"):
+        assert res["subject"] == patient_ref
         for member in res.get("hasMember", []):
             assert member["reference"] in full_urls
+        assert res.get("device", {"reference": f"urn:uuid:{device['id']}"})["reference"] in \
+            full_urls
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]].index("Device") == 1
 
 
 def test_values_codes_and_units_per_set():
@@ -245,3 +265,80 @@ def test_red_flag_screens_have_stable_distinct_ids_and_resolve():
     assert len(screens) == 2
     patient = first["entry"][0]["resource"]
     assert {s["subject"]["reference"] for s in screens} == {f"urn:uuid:{patient['id']}"}
+
+
+def sensor_session(sid: str, sensor: dict | None) -> dict:
+    """A session of :func:`session_doc` streamed from ``sensor``."""
+    return {**session_doc(sid), "sensor": sensor}
+
+
+def set_devices(bundle: dict) -> list[str | None]:
+    """Per Observation of a set (exercise panels and their members), the Device it refers to."""
+    panels = by_code(bundle)["73985-4"]
+    members = {m["reference"] for p in panels for m in p["hasMember"]}
+    return [o.get("device", {}).get("reference") for o in resources(bundle, "Observation")
+            if o in panels or f"urn:uuid:{o['id']}" in members]
+
+
+def test_the_sensor_is_a_device_with_its_model_number():
+    """A session whose sensor said its model: one Device with its name, its family and the
+    model as modelNumber; every Observation of its sets refers to it, the pain score and the
+    red-flag screen (answers, not measurements) do not."""
+    sensor = {"profile": "polar_pmd", "name": "Polar H10 1A2B3C4D", "has_gyro": False,
+              "model": "Polar H10"}
+    doc = {**sensor_session("3f1c8e2a-9d4b-4c1e-8a7f-2b6d5e4c3a10", sensor),
+           "red_flags_unasked": []}
+    bundle = patient_bundle(42, "Ann", [doc], now=NOW)
+    Bundle.model_validate(bundle)
+    (device,) = resources(bundle, "Device")
+    assert device == {
+        "resourceType": "Device", "id": device["id"],
+        "deviceName": [{"name": "Polar H10 1A2B3C4D", "type": "user-friendly-name"}],
+        "modelNumber": "Polar H10",
+        "type": {"text": "Wearable motion sensor (Bluetooth LE)",
+                 "coding": [{"system": SENSOR_PROFILE_SYSTEM, "code": "polar_pmd"}]},
+        "patient": {"reference": f"urn:uuid:{bundle['entry'][0]['resource']['id']}"}}
+    Device.model_validate(device)
+    assert set_devices(bundle) == [f"urn:uuid:{device['id']}"] * 7  # 2 sets: 4 + 3 resources
+    codes = by_code(bundle)
+    assert [("device" in o) for o in codes["72514-3"] + codes["red-flag-screen"]] == \
+        [False, False]
+
+
+def test_one_device_per_sensor_and_none_without_a_sensor():
+    """Sessions with the same sensor share one Device, placed before the first Observation
+    that refers to it; the same sensor without its model (a session stored before the
+    companion sent it) is another; a session without a sensor has none, and its sets refer to
+    none."""
+    with_model = {"profile": "rehablink", "name": "RL-1", "has_gyro": True, "model": "XIAO"}
+    without = {k: v for k, v in with_model.items() if k != "model"}
+    docs = [sensor_session("00000000-0000-4000-8000-00000000000" + str(k), sensor)
+            for k, sensor in enumerate([without, with_model, with_model, None, {}])]
+    bundle = patient_bundle(42, "Ann", docs, now=NOW)
+    Bundle.model_validate(bundle)
+    devices = resources(bundle, "Device")
+    assert [d.get("modelNumber") for d in devices] == [None, "XIAO"]
+    assert len({d["id"] for d in devices}) == 2
+    refs = [f"urn:uuid:{d['id']}" for d in devices]
+    assert set_devices(bundle) == [refs[0]] * 7 + [refs[1]] * 14 + [None] * 14
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    # the first session: its Device, 7 Observations of its sets and its pain; then the next
+    assert kinds[:11] == ["Patient", "Device", *["Observation"] * 8, "Device"]
+    assert patient_bundle(42, "Ann", docs, now=NOW) == bundle  # the same ids every time
+
+
+@pytest.mark.parametrize(("sensor", "device"), [
+    # what no companion sends, but a server may hold: no FHIR string or code is made of it
+    ({"profile": " odd  id ", "name": "RL\x1b[2J", "has_gyro": True},
+     {"type": {"text": "Wearable motion sensor (Bluetooth LE)"}}),
+    ({"profile": "", "name": "", "has_gyro": True, "model": None}, None),
+    ({"profile": "rehablink", "name": " ", "has_gyro": True, "model": "M\u202e1"},
+     {"type": {"text": "Wearable motion sensor (Bluetooth LE)",
+               "coding": [{"system": SENSOR_PROFILE_SYSTEM, "code": "rehablink"}]}}),
+])
+def test_a_sensor_described_with_odd_text_still_gives_valid_fhir(sensor, device):
+    bundle = patient_bundle(42, "Ann", [sensor_session(session_doc()["id"], sensor)], now=NOW)
+    Bundle.model_validate(bundle)
+    found = resources(bundle, "Device")
+    assert [{k: v for k, v in d.items() if k not in {"resourceType", "id", "patient"}}
+            for d in found] == ([] if device is None else [device])

@@ -22,11 +22,14 @@ from server.seed import seed
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 #: Seed 7, three patients, a year to 20 Nov 2026: patient 3 ("Tom Kumar") has 351 sessions
-#: and 2,106 sets (the last 28 days with every rep), 6,735,099 bytes of JSON. The digest
+#: and 2,106 sets (the last 28 days with every rep), 7,195,613 bytes of JSON. The digest
 #: changed when each session's red-flag screen was added (351 Observations, every question
 #: answered no); without them the export is byte for byte the one before (digest 199f5780...).
+#: It changed again when the sensor became a Device (one: every seeded session has the same
+#: sensor, without a model) referred to by the 6,480 Observations of the sets; without the
+#: Device and those references the export is byte for byte the one before (9702a4f0...).
 YEAR_PATIENT = 3
-YEAR_DIGEST = "9702a4f00e5c3639c0e8786f6caac7fa82495bb700f58f45d3b0e65f2c5c0c52"
+YEAR_DIGEST = "06d12826651cee6a0acab196b026b5660daca0158426c09dd3a6210602f5a412"
 
 
 @pytest.fixture(scope="module")
@@ -59,4 +62,4 @@ def test_year_export_text_is_the_bundle(year):
 def test_year_export_validates_as_fhir_r4(year):
     bundle = Bundle.model_validate_json(export_text(year))
     kinds = [e.resource.get_resource_type() for e in bundle.entry]
-    assert kinds[0] == "Patient" and set(kinds[1:]) == {"Observation"}
+    assert kinds[:2] == ["Patient", "Device"] and set(kinds[2:]) == {"Observation"}
