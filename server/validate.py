@@ -22,6 +22,7 @@ from typing import Any
 from rehablink.clinical import RED_FLAGS
 from rehablink.exercises import EXERCISES, Placement
 from rehablink.results import REP_FLAGS, SetResult
+from rehablink.text import MAX_MODEL_CHARS, is_sensor_model
 
 STATUSES = ("completed", "interrupted")
 #: What made a session, in the companion's words (its store's ``sessions.kind``): ``session``
@@ -36,8 +37,6 @@ TOP_FIELDS = {"id", "kind", "started_at", "ended_at", "status", "sensor", "pain"
 SET_FIELDS = {"index", "exercise", "placement", "target_reps", "hold_target_s", "started_at",
               "skipped", "result", "samples_received", "samples_lost", "gaps", "reconnects"}
 SENSOR_FIELDS = {"profile", "name", "has_gyro", "address", "firmware", "model"}
-#: The longest sensor model taken (``sensor.model``, the sensor's Model Number String).
-MAX_SENSOR_MODEL = 64
 GAP_FIELDS = {"start", "duration_s"}
 #: Every field this server knows, by the paths ``ignored_fields`` and ``must_understand`` use.
 KNOWN_FIELDS = frozenset(TOP_FIELDS | {f"sets[].{f}" for f in SET_FIELDS}
@@ -159,8 +158,8 @@ def _text(value: Any, where: str, max_len: int) -> str:
 
 
 def _sensor_model(value: Any) -> str | None:
-    """``sensor.model``: what the sensor says it is, 1 to :data:`MAX_SENSOR_MODEL` printable
-    characters (not only spaces), or None when not known (null or absent).
+    """``sensor.model``: what the sensor says it is, 1 to 64 printable characters (not only
+    spaces: :func:`rehablink.text.is_sensor_model`), or None when not known (null or absent).
 
     Examples
     --------
@@ -174,11 +173,10 @@ def _sensor_model(value: Any) -> str | None:
     """
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_SENSOR_MODEL \
-            or not value.isprintable() or not value.strip():
-        raise _fail("sensor.model", f"must be 1 to {MAX_SENSOR_MODEL} printable characters "
+    if not is_sensor_model(value):
+        raise _fail("sensor.model", f"must be 1 to {MAX_MODEL_CHARS} printable characters "
                                     "(no control characters, not only spaces), or null")
-    return value
+    return str(value)
 
 
 def _time(value: Any, where: str, now: datetime) -> datetime:

@@ -295,9 +295,9 @@ def test_companion_sessions_says_when_the_red_flag_questions_were_not_asked(
 def test_companion_sessions_lists_the_sensor_model(
         set_csv: str, home: Path, monkeypatch: pytest.MonkeyPatch, sim: list[str],
         model: str) -> None:
-    """The model the sensor says it is (its Device Information) is kept with the session and
-    shown by `rehab sessions` and `rehab show`; the document uploaded to the clinic is as it
-    was (the model is not in it)."""
+    """The model the sensor says it is (its Device Information) is kept with the session,
+    shown by `rehab sessions` and `rehab show`, and is the sensor.model of the document
+    uploaded to the clinic."""
     monkeypatch.setenv("COLUMNS", "250")  # one line per session
     code, out, err = invoke("record", "-e", "bridge", "--transport", f"sim:{set_csv}", *FAST,
                             *sim, "--json")
@@ -312,7 +312,8 @@ def test_companion_sessions_lists_the_sensor_model(
     code, out, _ = invoke("show", sid[:8])
     assert code == 0 and f"], {model}\n" in out
     code, out, _ = invoke("show", sid[:8], "--json")
-    assert model not in out and set(json.loads(out)["sensor"]) == {"profile", "name", "has_gyro"}
+    sensor = json.loads(out)["sensor"]
+    assert (set(sensor), sensor["model"]) == ({"profile", "name", "has_gyro", "model"}, model)
 
 
 def test_companion_sessions_shows_a_model_from_the_air_as_plain_text(

@@ -213,11 +213,11 @@ def test_store_migration_2_keeps_every_row_and_leaves_old_sessions_not_known(
     assert (old["pain"], old["red_flags"], old["red_flags_unasked"]) == (5, ["night_pain"], None)
 
 
-def test_store_migration_3_keeps_every_row_and_the_model_stays_off_the_document(
+def test_store_migration_3_keeps_every_row_and_the_model_goes_into_the_document(
         tmp_path: Path) -> None:
-    """The sensor's model is kept with new sessions, on this computer only: sessions stored
-    before it keep every value (model unknown), and the session document uploaded to the clinic
-    is the same with or without it."""
+    """The sensor's model is kept with new sessions and sent to the clinic as sensor.model:
+    sessions stored before it keep every value (model unknown), and their session document is
+    as it was, without a model."""
     path = tmp_path / "c.db"
     db = sqlite_utils.Database(path)
     migrate(db, MIGRATIONS[:2])
@@ -239,11 +239,24 @@ def test_store_migration_3_keeps_every_row_and_the_model_stays_off_the_document(
         new = store.create_session("record", SensorInfo("polar_pmd", "Polar H10 1234", "CC:DD",
                                                         False))
         without_model = store.session_document(new)
-        store.set_sensor(new, SensorInfo("polar_pmd", "Polar H10 1234", "CC:DD", False,
-                                         model="Polar H10"))
-        assert store.session_document(new) == without_model
         assert without_model["sensor"] == {"profile": "polar_pmd", "name": "Polar H10 1234",
                                            "has_gyro": False}
+        store.set_sensor(new, SensorInfo("polar_pmd", "Polar H10 1234", "CC:DD", False,
+                                         model="Polar H10"))
+        assert store.session_document(new) == {
+            **without_model, "sensor": {**without_model["sensor"], "model": "Polar H10"}}
         rows = {r["id"]: r for r in store.sessions()}
-    assert (rows[new]["sensor_model"], rows[new]["sensor_profile"]) == ("Polar H10", "polar_pmd")
     assert (rows[old]["sensor_model"], rows[old]["sensor_profile"]) == (None, "witmotion")
+
+
+@pytest.mark.parametrize("stored", ["", " ", "M" * 65, "H10\x1b[2J", "H10\n"])
+def test_a_stored_model_the_clinic_would_refuse_stays_off_the_document(
+        tmp_path: Path, stored: str) -> None:
+    """The companion keeps what it read from the air made printable (never one of these), but
+    a model the clinic would refuse must never keep a session, with its red flags, from it:
+    such a model is left out of the document, as a model not known."""
+    with CompanionStore.open(tmp_path / "d.db") as store:
+        sid = store.create_session("record", SensorInfo("rehablink", "RL-1", "AA", True))
+        plain = store.session_document(sid)
+        store.db.execute("UPDATE sessions SET sensor_model = ? WHERE id = ?", [stored, sid])
+        assert store.session_document(sid) == plain

@@ -115,11 +115,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def record_session(home: Path, n_samples: int = 500, reps: int = 8, sets: int = 2,
-                   pain: int | None = 3, red_flags: tuple[str, ...] = ()) -> str:
-    """A finished session in the companion store, with raw samples for each set."""
+                   pain: int | None = 3, red_flags: tuple[str, ...] = (),
+                   model: str | None = None) -> str:
+    """A finished session in the companion store, with raw samples for each set (``model``:
+    what the sensor said it is)."""
     rng = np.random.default_rng(n_samples)
     with CompanionStore.open(home / "companion.db") as store:
-        sid = store.create_session(sensor=SensorInfo("rehablink", "RehabLink-1A2B"),
+        sid = store.create_session(sensor=SensorInfo("rehablink", "RehabLink-1A2B",
+                                                     model=model),
                                    prescription_version=1)
         for index in range(sets):
             store.begin_set(sid, index, "bridge", target_reps=10, hold_target_s=5.0)
@@ -475,3 +478,27 @@ def test_samples_over_the_server_limit_stay_local(tmp_path: Path, home: Path) ->
             assert len(store.set_recording(sid, 0)) == 500
     finally:
         stop_server(small)
+
+
+def test_the_sensor_model_reaches_the_clinic(server: Server, home: Path) -> None:
+    """The model the sensor said it is goes up with its session and is stored with the
+    session's sensor (made printable on the way in, as read from the air); a session whose
+    sensor did not say goes up as before, without one. The server names no field as ignored,
+    so the sync says nothing about it."""
+    from rehablink.text import printable
+
+    patient_id = enroll(server, home)
+    from_the_air = printable("Evil\x1b[2J " + "x" * 80)  # a hostile model, as read_model keeps it
+    said, silent = record_session(home, sets=1, model=from_the_air), record_session(home, sets=1)
+    result = rehab("sync")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "uploaded 2 sessions"
+    assert "did not keep" not in result.output
+    db = server.db()
+    sensors = {r["id"]: json.loads(r["sensor"]) for r in db.query(
+        "SELECT id, sensor FROM sessions WHERE patient_id = ?", [patient_id])}
+    db.close()
+    plain = {"profile": "rehablink", "name": "RehabLink-1A2B", "has_gyro": True}
+    assert sensors == {said: {**plain, "model": from_the_air}, silent: plain}
+    assert len(from_the_air) == 64
+

@@ -10,7 +10,7 @@ from bleak import BleakClient
 from bleak.exc import BleakError
 
 from firmware_protocol import rehablink_profile as rl
-from rehablink.text import printable
+from rehablink.text import MAX_MODEL_CHARS, printable
 
 #: Battery Level (GATT Battery service), u8 %.
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
@@ -37,7 +37,8 @@ async def read_model(client: BleakClient) -> str | None:
         value = await client.read_gatt_char(MODEL_NUMBER_UUID)
     except _READ_FAILED:
         return None
-    model = printable(bytes(value).decode("utf-8", errors="replace").strip("\x00 \t\r\n"))
+    model = printable(bytes(value).decode("utf-8", errors="replace").strip("\x00 \t\r\n"),
+                      MAX_MODEL_CHARS)
     return model or None
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from rehablink.text import MAX_MODEL_CHARS
 from server.api import bp
-from server.validate import KINDS, MAX_SENSOR_MODEL
+from server.validate import KINDS
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _AUTH: list[dict[str, list[str]]] = [{"device": []}]
@@ -66,7 +67,7 @@ _SENSOR = {
         "has_gyro": {"type": "boolean"},
         "address": {"type": "string", "maxLength": 128, "nullable": True},
         "firmware": {"type": "string", "maxLength": 128, "nullable": True},
-        "model": {"type": "string", "minLength": 1, "maxLength": MAX_SENSOR_MODEL,
+        "model": {"type": "string", "minLength": 1, "maxLength": MAX_MODEL_CHARS,
                   "nullable": True,
                   "description": "the model the sensor says it is (the Model Number String "
                                  "of its Device Information service): printable characters, "

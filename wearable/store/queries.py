@@ -9,6 +9,7 @@ import numpy as np
 import sqlite_utils
 
 from rehablink.recording import Recording
+from rehablink.text import is_sensor_model
 from wearable.store.chunks import ChunkError, decode_chunk
 
 
@@ -20,6 +21,19 @@ def _unasked(stored: str | None) -> list[str] | None:
     """The red-flag ids not asked, from ``sessions.red_flags_unasked``; None for a session
     stored before the companion recorded it (not known)."""
     return None if stored is None else list(json.loads(stored))
+
+
+def _sensor(session: dict[str, Any]) -> dict[str, Any] | None:
+    """The session document's ``sensor`` from a ``sessions`` row: None when no sensor was
+    connected; ``model`` only when the sensor said one (sessions stored before the model was
+    kept have none), so the document of a session without one is as it always was."""
+    if session["sensor_profile"] is None:
+        return None
+    sensor = {"profile": session["sensor_profile"], "name": session["sensor_name"],
+              "has_gyro": bool(session["has_gyro"])}
+    if is_sensor_model(session["sensor_model"]):  # never a reason for the clinic to refuse it
+        sensor["model"] = session["sensor_model"]
+    return sensor
 
 
 class StoreQueries:
@@ -103,9 +117,7 @@ class StoreQueries:
         return {
             "id": s["id"], "kind": s["kind"], "started_at": s["started_at"],
             "ended_at": s["ended_at"], "status": status,
-            "sensor": None if s["sensor_profile"] is None else {
-                "profile": s["sensor_profile"], "name": s["sensor_name"],
-                "has_gyro": bool(s["has_gyro"])},
+            "sensor": _sensor(s),
             "pain": s["pain"], "red_flags": self.red_flags(session_id),
             "red_flags_unasked": _unasked(s["red_flags_unasked"]),
             "prescription_version": s["prescription_version"], "sets": sets,
