@@ -229,3 +229,44 @@ def test_the_patient_name_from_enrollment_is_plain_text(home: Path, serve: Any) 
     assert result.exit_code == 0, result.output
     stored = json.loads((home / "device.json").read_text())["patient_name"]
     assert "\x1b" not in result.output and "\x1b" not in stored and stored.startswith("Pat")
+
+
+@pytest.mark.parametrize(("ignored", "named"), [
+    ([ESCAPE, "sensor.model" + ESCAPE, 7, None, {"a": 1}, "x" * 101, "Pat Jones",
+      "sensor.model"], "sensor.model"),
+    ({"sensor.model": True}, None),
+    ("sensor.model", None),
+    (None, None),
+    ([f"field_{k:03d}" for k in range(150)], "field_000, field_001"),
+])
+def test_a_strange_list_of_ignored_fields_is_never_a_failure(home: Path, serve: Any,
+                                                             ignored: Any,
+                                                             named: str | None) -> None:
+    """``ignored_fields`` comes from the server: only field paths are named in the sync's
+    line (no escape sequences, no free text), ten of the first hundred at most and the others
+    counted, and whatever else is there does not fail the sync or keep the session in the
+    outbox."""
+    sid = record_session(home, n_samples=300, sets=1)
+
+    def script(method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+        if path == "/api/v1/sessions":
+            return json_answer({"id": sid, "created": True, "identical": True, "sets": [0],
+                                "ignored_fields": ignored}, 201)
+        if path.endswith("/samples"):
+            return json_answer({"received_bytes": 0, "total_bytes": None, "complete": True})
+        return json_answer({"error": {"code": "no_prescription", "message": "none"}}, 404)
+
+    enrolled(home, serve(script).url)
+    result = rehab("sync", "--retries", "0")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "Pat Jones" not in result.output
+    notes = [line for line in result.output.splitlines() if "did not keep" in line]
+    if named is None:
+        assert notes == []
+    else:
+        (note,) = notes
+        assert f"did not keep {named}" in note
+        assert note.endswith(" and 90 more (the sessions were uploaded without them)") == \
+            (len(ignored) > 100)
+    with CompanionStore.open(home / "companion.db") as store:
+        assert store.pending_uploads() == []

@@ -502,3 +502,46 @@ def test_the_sensor_model_reaches_the_clinic(server: Server, home: Path) -> None
     assert sensors == {said: {**plain, "model": from_the_air}, silent: plain}
     assert len(from_the_air) == 64
 
+
+def test_fields_an_older_server_did_not_keep_are_told_once(
+        server: Server, home: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A server older than the companion ignores the fields it does not know and names them:
+    the sync says so in one plain line (the fields' names, never their values), however many
+    sessions carried them, and it is not a failure: the sessions are uploaded and leave the
+    outbox. The background sync writes the same line to its log."""
+    from wearable.store.queries import StoreQueries
+    from wearable.sync.background import main as background_sync
+
+    document = StoreQueries.session_document
+
+    def newer(store: StoreQueries, session_id: str) -> dict[str, Any]:
+        doc = document(store, session_id)  # what a companion newer than this server sends
+        doc["sensor"]["serial"] = "SN-PRIVATE-1234"
+        doc["posture"] = {"note": "Pat's private words"}
+        return doc
+
+    monkeypatch.setattr(StoreQueries, "session_document", newer)
+    patient_id = enroll(server, home)
+    sids = [record_session(home, sets=1), record_session(home, sets=1)]
+    result = rehab("sync")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    note = ("the clinic's server is older than this companion: it did not keep posture, "
+            "sensor.serial (the sessions were uploaded without them)")
+    assert lines[:3] == ["uploaded 2 sessions", "uploaded raw samples of 2 sets (0.0 MB)", note]
+    assert lines.count(note) == 1
+    assert "SN-PRIVATE" not in result.output and "private words" not in result.output
+    with CompanionStore.open(home / "companion.db") as store:
+        assert store.pending_uploads() == []
+    db = server.db()
+    assert {r["id"] for r in db.query("SELECT id FROM sessions WHERE patient_id = ?",
+                                      [patient_id])} == set(sids)
+    db.close()
+    third = record_session(home, sets=1)
+    assert background_sync() == 0
+    (logged,) = capsys.readouterr().out.splitlines()
+    assert logged.count("did not keep posture, sensor.serial") == 1 and "SN-PRIVATE" not in logged
+    assert "uploaded 1 session" in logged
+    with CompanionStore.open(home / "companion.db") as store:
+        assert third not in store.pending_uploads()

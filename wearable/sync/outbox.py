@@ -10,6 +10,7 @@ byte the server reports.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ from wearable.sync.device import write_private
 
 CHUNK_BYTES = 256 * 1024
 PLAN_FILE = "plan.json"
+#: A field path as the server names the fields it ignored: ``sensor.model``,
+#: ``sets[].gaps[].cause`` (docs/api.md, Forward compatibility).
+_FIELD_PATH = re.compile(r"[A-Za-z0-9_]+(\[\])?(\.[A-Za-z0-9_]+(\[\])?)*")
+#: The ignored fields named in the sync's line, at most (the others are counted).
+MAX_IGNORED_NAMED = 10
 
 
 class LocalError(RuntimeError):
@@ -55,6 +61,9 @@ class SyncReport:
     plan_version: int | None = None
     plan_message: str = ""
     offline: str = ""
+    #: Fields of the uploaded sessions that the server said it did not keep (it is older than
+    #: this companion), as paths such as ``sensor.model``.
+    ignored_fields: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -73,6 +82,8 @@ class SyncReport:
             out.append(f"uploaded raw samples of {self.sample_sets} set"
                        f"{'s' if self.sample_sets != 1 else ''} "
                        f"({self.sample_bytes / 1e6:.1f} MB)")
+        if self.ignored_fields:
+            out.append(ignored_line(self.ignored_fields))
         for sid, index, why in self.samples_refused:
             out.append(f"raw samples of set {index} of session {sid[:8]} refused "
                        f"(kept on this computer): {why}")
@@ -88,6 +99,44 @@ class SyncReport:
         if self.plan_message:
             out.append(self.plan_message)
         return out
+
+
+def ignored_fields(body: Any) -> set[str]:
+    """The fields of an uploaded session that the server says it ignored (the
+    ``ignored_fields`` of its answer): a server older than this companion does not know them.
+
+    Only field paths are taken (names, never values, so nothing personal is told); anything
+    else in that place, or none (a server from before it was answered), gives nothing: it is
+    news for the user, never a reason to fail.
+
+    Examples
+    --------
+    >>> sorted(ignored_fields({"ignored_fields": ["sensor.model", "sets[].tempo_cue", 7]}))
+    ['sensor.model', 'sets[].tempo_cue']
+    >>> ignored_fields({"ignored_fields": "sensor.model"}), ignored_fields({"id": "x"})
+    (set(), set())
+    """
+    names = body.get("ignored_fields") if isinstance(body, dict) else None
+    if not isinstance(names, list):
+        return set()
+    return {name for name in names[:100]
+            if isinstance(name, str) and len(name) <= 100 and _FIELD_PATH.fullmatch(name)}
+
+
+def ignored_line(fields: set[str]) -> str:
+    """The sync's one line about the fields the server did not keep.
+
+    Examples
+    --------
+    >>> print(ignored_line({"sensor.model", "posture"}))
+    the clinic's server is older than this companion: it did not keep posture, sensor.model (...
+    """
+    named = sorted(fields)
+    listed = ", ".join(named[:MAX_IGNORED_NAMED])
+    if len(named) > MAX_IGNORED_NAMED:
+        listed += f" and {len(named) - MAX_IGNORED_NAMED} more"
+    return (f"the clinic's server is older than this companion: it did not keep {listed} "
+            f"(the sessions were uploaded without {'it' if len(named) == 1 else 'them'})")
 
 
 def _with_retries(call: Callable[[], Any], retries: int,
@@ -176,6 +225,7 @@ def _upload_session(client: ApiClient, store: Store, session_id: str, report: Sy
                 report.sample_bytes += sent
     store.mark_uploaded(session_id, (response.body or {}).get("id"))
     (report.new_sessions if response.status == 201 else report.known_sessions).append(session_id)
+    report.ignored_fields |= ignored_fields(response.body)
 
 
 def save_plan(plan: dict[str, Any], home: Path) -> Path:
