@@ -17,7 +17,7 @@ yes, give no screen.
 The sensor a session streamed from is a ``Device`` (its advertised name, its family as a code
 of :data:`SENSOR_PROFILE_SYSTEM`, and the model it said it is as ``modelNumber``), referred to by
 the ``device`` of every Observation of the session's sets; sessions with the same sensor share
-one Device, placed before the first Observation that refers to it.
+one Device, placed before the first Observation that refers to it (none when none does).
 
 References inside the Bundle (``type: collection``) are ``urn:uuid:`` full URLs; the ids are
 UUID5s derived from the session ids, so exporting twice gives the same resource ids and a receiving
@@ -297,20 +297,18 @@ def _patient(patient_id: int | str, patient_name: str) -> dict[str, Any]:
 def _session_resources(sessions: Iterable[Mapping[str, Any]],
                        patient_ref: dict[str, str]) -> Iterator[dict[str, Any]]:
     """The resources of the sessions in Bundle order: per session its sensor's Device (the
-    first time it is seen), each set's Observations, then the pain score and the red-flag
-    screen."""
+    first time an Observation refers to it), each set's Observations, then the pain score and
+    the red-flag screen."""
     devices: set[str] = set()
     for session in sessions:
         device = sensor_device(session, patient_ref)
-        device_ref = None
-        if device is not None:
-            device_ref = {"reference": f"urn:uuid:{device['id']}"}
-            if device["id"] not in devices:
-                devices.add(device["id"])
-                yield device
-        for set_doc in session.get("sets", ()):
-            if isinstance(set_doc, Mapping):
-                yield from set_observations(session, set_doc, patient_ref, device_ref)
+        device_ref = None if device is None else {"reference": f"urn:uuid:{device['id']}"}
+        observed = [obs for set_doc in session.get("sets", ()) if isinstance(set_doc, Mapping)
+                    for obs in set_observations(session, set_doc, patient_ref, device_ref)]
+        if device is not None and observed and device["id"] not in devices:
+            devices.add(device["id"])
+            yield device
+        yield from observed
         for obs in (pain_observation(session, patient_ref),
                     red_flag_observation(session, patient_ref)):
             if obs is not None:

@@ -309,11 +309,13 @@ def test_one_device_per_sensor_and_none_without_a_sensor():
     """Sessions with the same sensor share one Device, placed before the first Observation
     that refers to it; the same sensor without its model (a session stored before the
     companion sent it) is another; a session without a sensor has none, and its sets refer to
-    none."""
+    none; a session without sets (stopped before the first) gives no Device of its own."""
     with_model = {"profile": "rehablink", "name": "RL-1", "has_gyro": True, "model": "XIAO"}
     without = {k: v for k, v in with_model.items() if k != "model"}
     docs = [sensor_session("00000000-0000-4000-8000-00000000000" + str(k), sensor)
             for k, sensor in enumerate([without, with_model, with_model, None, {}])]
+    docs.append({**sensor_session("00000000-0000-4000-8000-000000000009",
+                                  {**with_model, "model": "Other"}), "sets": []})
     bundle = patient_bundle(42, "Ann", docs, now=NOW)
     Bundle.model_validate(bundle)
     devices = resources(bundle, "Device")

@@ -176,3 +176,46 @@ def test_free_recordings_stored_before_migration_10_stop_counting_as_done(
     assert row.last_session == overview.last_session == date(2026, 2, 2)
     assert [a.message for a in overview.alerts] == ["No session for 5 days"]
     db.close()
+
+
+def test_sessions_stored_before_the_sensor_model_need_no_migration(tmp_path: Path) -> None:
+    """The sensor's model is stored in the session's sensor JSON, as its address and firmware
+    are, so no migration comes with it: a database of sessions stored before (sensor JSON
+    without a model) opens unchanged, its sessions read as from a sensor whose model is not
+    known on the session page and in the FHIR export, and a session uploaded with a model is
+    stored beside them."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    from dashboards import queries
+    from dashboards.fhir import patient_bundle
+    from dashboards.figures import sensor_words
+    from server.ingest import store_session
+    from server.validate import session_document
+    from tests.conftest import session_document as upload
+
+    path = tmp_path / "f.db"
+    db = connect(path)
+    migrate(db)
+    db.execute("INSERT INTO physios VALUES (1, 'a@b.example', 'A', 'x', '2026-01-01', NULL)")
+    db.execute("INSERT INTO patients VALUES (1, 1, 'P', '2026-01-01', NULL, NULL)")
+    old = upload("2026-02-01")  # a companion that did not send a model, or a server before it
+    store_session(db, session_document(old), 1, None, "x")
+    before = list(db.query("SELECT * FROM sessions"))
+    assert [r["sensor"] for r in before] == [  # as servers stored a sensor before the model
+        '{"has_gyro": true, "name": "RehabLink-1A2B", "profile": "rehablink"}']
+    db.close()
+    db = open_database(path)  # as the server does on start
+    assert migrate(db) == [] and list(db.query("SELECT * FROM sessions")) == before
+    new = upload("2026-02-02")
+    new["sensor"]["model"] = "XIAO nRF52840 Sense"
+    store_session(db, session_document(new), 1, None, "y")
+    old_view = queries.session_detail(db, 1, old["id"])
+    assert old_view is not None and sensor_words(old_view.sensor) == "RehabLink-1A2B"
+    new_view = queries.session_detail(db, 1, new["id"])
+    assert new_view is not None
+    assert sensor_words(new_view.sensor) == "RehabLink-1A2B (model XIAO nRF52840 Sense)"
+    bundle = patient_bundle(1, "P", queries.session_documents(db, 1))
+    Bundle.model_validate(bundle)
+    assert [r.get("modelNumber") for r in (e["resource"] for e in bundle["entry"])
+            if r["resourceType"] == "Device"] == [None, "XIAO nRF52840 Sense"]
+    db.close()
