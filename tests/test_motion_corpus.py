@@ -216,6 +216,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (25002, "hip_hinge", "a disconnect hid a rep among five: two steady spacings give the "
                          "rhythm that places it"),
     (46018, "squat", "the same among four reps"),
+    (61005, "single_leg_bridge", "reps 1.6 periods apart around a hole had one between them "
+                                 "(the hole hid a rep's return and the next one's lift)"),
+    (67015, "step_up", "the same for step-ups"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

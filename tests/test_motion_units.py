@@ -303,6 +303,10 @@ def test_hidden_reps_follow_a_steady_rhythm_only() -> None:
     (hidden,) = hidden_reps(_reps_at([15.0, 20.0, 30.0, 35.0]), hole)
     assert hidden.top == pytest.approx(25.0)
     assert hidden_reps(_reps_at([15.0, 20.0, 30.0]), hole) == []
+    # a rep hidden between neighbours 1.64 periods apart (the set sped up around the hole)
+    (hidden,) = hidden_reps(_reps_at([10.0, 15.0, 20.0, 28.2, 33.2, 38.2]), [[21.5, 26.5]])
+    assert hidden.top == pytest.approx(24.1)
+    assert hidden_reps(_reps_at([10.0, 15.0, 20.0, 27.5, 32.5, 37.5]), [[21.5, 26.0]]) == []
 
 
 def test_a_rep_timed_to_top_inside_a_hole_is_one_the_hole_hid() -> None:

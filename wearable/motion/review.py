@@ -30,7 +30,7 @@ GAP_SPLIT_S = 1.0
 #: flagged ``in_gap``: its times and range are partly interpolated), s.
 HIDE_MIN_S = 1.0
 #: Reps whose tops are this many of the set's periods apart (or more) had a rep between them ...
-HIDE_PERIODS = 1.75
+HIDE_PERIODS = 1.6
 #: ... when the rhythm is steady: the tops' spacing varies by at most this share of the period
 #: (median absolute deviation) ...
 HIDE_STEADY = 0.2
