@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rehablink.cli import BadInput
+from rehablink.cli_errors import BadInput
 from rehablink.exercises import EXERCISES, Placement
 from rehablink.simulator.spec import HAZARDS
 

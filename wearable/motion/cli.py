@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rehablink.cli import BadInput
+from rehablink.cli_errors import BadInput
 from rehablink.exercises import EXERCISES, Placement
 from rehablink.recording import Recording, RecordingError, load_recording
 from rehablink.results import SetResult
