@@ -1,8 +1,10 @@
 """Gravity direction and tilt angles from the accelerometer, with the gyro where there is one.
 
-The accelerometer low-passed at ``TILT_CUTOFF_HZ`` gives the direction of gravity in the sensor
-frame. Where a gyro is present a complementary filter trusts the gyro above ``FUSION_HZ`` (it is
-immune to the linear accelerations of squats and step-ups) and the accelerometer below (no drift).
+The accelerometer low-passed (at ``preprocess.TILT_CUTOFF_HZ``, or the profile's lower
+``acc_tilt_cutoff_hz`` without a gyro for the exercises that carry the pelvis) gives the direction
+of gravity in the sensor frame. Where a gyro is present a complementary filter trusts the gyro
+above ``FUSION_HZ`` (it is immune to the linear accelerations of squats and step-ups) and the
+accelerometer below (no drift).
 The filter is linear, so it runs vectorised with :func:`scipy.signal.lfilter`.
 """
 
