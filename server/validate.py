@@ -328,10 +328,11 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
     status = doc.get("status")
     if not _is_str_in(status, STATUSES):
         raise _fail("status", f"must be one of {', '.join(STATUSES)}")
-    # null: the session ended before a sensor was connected.
+    # null: the session ended before a sensor was connected. A sensor object, whatever else
+    # it carries, names its profile, name and gyro.
     sensor = {} if doc.get("sensor") is None else _object(
         doc.get("sensor"), "sensor", SENSOR_FIELDS, ignored, "sensor.")
-    if sensor:
+    if doc.get("sensor") is not None:
         for key in ("profile", "name"):
             _text(sensor.get(key), f"sensor.{key}", 128)
         if not isinstance(sensor.get("has_gyro"), bool):

@@ -491,6 +491,45 @@ def test_a_sensor_model_is_understood(client: FlaskClient, device: Any) -> None:
     assert model["model"]["maxLength"] == 64
 
 
+@pytest.mark.parametrize(("sensor", "message"), [
+    ({}, "sensor.profile: must be text of at most 128 characters"),
+    ({"serial": "A1B2"}, "sensor.profile: must be text of at most 128 characters"),
+    ({"profile": "rehablink", "has_gyro": True, "serial": "A1B2"},
+     "sensor.name: must be text of at most 128 characters"),
+    ({"profile": "rehablink", "name": "RehabLink-1A2B"}, "sensor.has_gyro: must be true or false"),
+    ({"profile": "rehablink", "name": "RehabLink-1A2B", "model": "Polar H10"},
+     "sensor.has_gyro: must be true or false"),
+])
+def test_a_sensor_names_its_profile_name_and_gyro(client: FlaskClient, device: Any, db: Any,
+                                                  sensor: dict[str, Any], message: str) -> None:
+    """A sensor object with none of the fields this server knows (empty, or only a newer
+    companion's) used to be stored as an empty sensor, as if it had been checked: a sensor
+    names its profile, name and gyro whatever else it carries (null: no sensor was
+    connected). Refused with 422, the field named; nothing is stored, and a session already
+    stored under that id is left as it was."""
+    _, headers = device
+    doc = {**session_document(), "sensor": sensor}
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 422 and _error(response) == "invalid_document"
+    assert response.get_json()["error"]["message"] == message
+    assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
+    assert next(db.query("SELECT count(*) AS n FROM session_sets"))["n"] == 0
+    stored = session_document()
+    assert client.post("/api/v1/sessions", json=stored, headers=headers).status_code == 201
+    tables = ("sessions", "session_sets")
+    before = {t: list(db.query(f"SELECT * FROM {t}")) for t in tables}
+    again = client.post("/api/v1/sessions", json={**stored, "sensor": sensor}, headers=headers)
+    assert again.status_code == 422 and again.get_json()["error"]["message"] == message
+    assert {t: list(db.query(f"SELECT * FROM {t}")) for t in tables} == before
+    # no sensor connected: null, as always
+    none = client.post("/api/v1/sessions", json={**session_document(), "sensor": None},
+                       headers=headers)
+    assert none.status_code == 201
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["components"]["schemas"]["Session"]["properties"]["sensor"]["required"] == [
+        "profile", "name", "has_gyro"]
+
+
 @pytest.mark.parametrize(("body", "content_type", "status"), [
     (b"{", "application/json", 400),
     (b"\xff\xfe\x00garbage", "application/json", 400),

@@ -61,6 +61,7 @@ _KIND = {
 _SENSOR = {
     "type": "object", "nullable": True, "additionalProperties": True,
     "description": "the sensor the session streamed from; null when none was connected",
+    "required": ["profile", "name", "has_gyro"],
     "properties": {
         "profile": {"type": "string", "maxLength": 128},
         "name": {"type": "string", "maxLength": 128},
