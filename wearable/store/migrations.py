@@ -107,7 +107,7 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "red-flag questions not asked",
               "ALTER TABLE sessions ADD COLUMN red_flags_unasked TEXT"),
     # The model the sensor says it is (its Device Information Model Number String); NULL when it
-    # gives none, and for the sessions stored before it. Kept on this computer only.
+    # gives none, and for the sessions stored before it. Sent to the clinic as sensor.model.
     Migration(3, "sensor model", "ALTER TABLE sessions ADD COLUMN sensor_model TEXT"),
 ]
 
