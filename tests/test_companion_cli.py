@@ -332,3 +332,30 @@ def test_companion_sessions_shows_a_model_from_the_air_as_plain_text(
     for args in (("sessions",), ("show", json.loads(out)[0]["id"][:8])):
         code, out, _ = invoke(*args)
         assert code == 0 and "Evil\ufffd[2J [bold red]board[/]" in out and "\x1b" not in out
+
+
+def test_companion_show_gives_the_model_the_clinic_is_sent(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rehab show`` printed the model kept in the store even where the document (``show
+    --json``, and the upload) leaves it out, as one the clinic would refuse: it now prints
+    the document's ``sensor.model``, so the two never disagree."""
+    from wearable.store import SensorInfo
+
+    monkeypatch.setenv("COLUMNS", "250")  # the sensor on one line
+    home.mkdir(parents=True)
+    with CompanionStore.open(home / "companion.db") as store:
+        kept = store.create_session("record", SensorInfo("rehablink", "RL-1", "AA", True,
+                                                         model="RL board"))
+        store.finish_session(kept)
+        refused = store.create_session("record", SensorInfo("rehablink", "RL-2", "BB", True))
+        store.finish_session(refused)
+        store.db.execute("UPDATE sessions SET sensor_model = ? WHERE id = ?",
+                         ["M" * 65, refused])
+        store.db.commit()
+    for sid, shown in ((kept, "RL-1 [rehablink], RL board\n"),
+                       (refused, "RL-2 [rehablink]\n")):
+        code, out, _ = invoke("show", sid[:8], "--json")
+        assert code == 0 and json.loads(out)["sensor"].get("model") == \
+            ("RL board" if sid == kept else None)
+        code, out, _ = invoke("show", sid[:8])
+        assert code == 0 and f"; sensor {shown}" in out and "M" * 65 not in out

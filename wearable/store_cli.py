@@ -121,7 +121,6 @@ def show_command(session: str, as_json: bool) -> None:
     with open_store() as store:
         sid, _ = _resolve(store, session)
         doc = store.session_document(sid)
-        store_row = store.session_row(sid)
     if as_json:
         click.echo(json.dumps(doc))
         return
@@ -133,7 +132,7 @@ def show_command(session: str, as_json: bool) -> None:
 
     console = Console()
     sensor = doc["sensor"] or {}
-    model = store_row["sensor_model"]
+    model = sensor.get("model")  # as the clinic is sent it
     console.print(f"Session {doc['id']} ({doc['status']})", style="bold")
     console.print(f"{doc['started_at']} to {doc['ended_at'] or '-'}; sensor "
                   f"{printable(str(sensor.get('name', '-')))} [{sensor.get('profile', '-')}]"
