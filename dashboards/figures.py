@@ -37,8 +37,9 @@ ALERT_GLYPHS: dict[str, str] = {
 RECORDING_WORDS = "Free recording: no questions asked"
 #: Why a free recording is listed but left out of the figures of the plan.
 RECORDING_NOTE = ("Free recordings (a set recorded outside the plan, such as a check of the "
-                  "sensor's fit) are kept and listed, but do not count towards adherence or the "
-                  "missed-days alert, and ask no questions.")
+                  "sensor's fit) are kept and listed, but do not count towards adherence, the "
+                  "progression charts or the missed-days and compensation alerts, and ask no "
+                  "questions.")
 #: Short names of the red-flag questions, from the registry's ids.
 RED_FLAG_NAMES: dict[str, str] = {f: f.replace("_", " ").capitalize() for f in RED_FLAGS}
 

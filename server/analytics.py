@@ -14,6 +14,8 @@ Rules (issue 5, docs/server.md):
   at most the prescribed total; adherence = done sets / prescribed sets;
 - an *active day* has at least one done set; active days are compared with prescribed days
   (the item with the most days per week), missed days = prescribed days - active days;
+- progression per exercise and week, and the compensation alert, are about the sets of the
+  plan too: the sets of free recordings are left out of both;
 - alerts: any red flag not yet reviewed; mean pain of the last 7 days >= 2 points above the 7
   days before; no session of the programme for N days (free recordings do not count);
   pelvis compensation increasing; and, last, the red-flag
@@ -301,10 +303,11 @@ def _median(values: Iterable[float | None]) -> float | None:
 def progression(sets: Iterable[SetRecord],
                 versions: Sequence[Prescription]) -> list[WeekProgress]:
     """Per exercise and ISO week, oldest first: reps per set, holds against the target,
-    range of motion, pelvic stability, tempo and the share of reps with compensation."""
+    range of motion, pelvic stability, tempo and the share of reps with compensation, of the
+    sets of the plan (free recordings left out)."""
     groups: dict[tuple[str, date], list[SetRecord]] = defaultdict(list)
     for r in sets:
-        if not r.skipped:
+        if not r.skipped and not r.free_recording:
             groups[(r.exercise, r.day - timedelta(days=r.day.weekday()))].append(r)
     out = []
     for (exercise, monday), rows in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
@@ -350,9 +353,10 @@ class CompensationWeek:
 
 
 def compensation_week(sets: Iterable[SetRecord], start: date, end: date) -> CompensationWeek:
-    """Sum up the sets of ``start``..``end`` for the compensation alert."""
+    """Sum up the sets of ``start``..``end`` for the compensation alert (free recordings left
+    out)."""
     rows = [r for r in sets if start <= r.day <= end and not r.skipped
-            and EXERCISES[r.exercise].stability_matters]
+            and not r.free_recording and EXERCISES[r.exercise].stability_matters]
     return CompensationWeek(sum(r.rep_count for r in rows), sum(r.rotating_reps for r in rows),
                             tuple(r.median_stability_deg for r in rows
                                   if r.median_stability_deg is not None))

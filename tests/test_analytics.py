@@ -5,6 +5,7 @@ Expected values are worked out by hand from the rules in server/analytics.py's d
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from rehablink.clinical import RED_FLAGS
@@ -160,6 +161,29 @@ def test_compensation_rising() -> None:
     # The bridge does not demand a still pelvis: its flags never raise this alert.
     bridges = [bridge(d.day, rotating_reps=d.rotating_reps) for d in calm + rolling]
     assert alerts([], bridges, today, today, MON) == []
+
+
+def test_free_recordings_are_left_out_of_progression_and_compensation() -> None:
+    """A free recording is not a set of the plan (a check of the sensor's fit, a try of an
+    exercise): its reps, holds and rotating reps used to feed the progression of the week
+    and the compensation alert while adherence left them out. Both now count the plan's sets
+    only, and a week of free recordings alone is no week of progression."""
+    sets = [bridge(MON, reps=8, hold=3.0),
+            bridge(MON, reps=20, hold=9.0, median_rom_deg=40.0, rotating_reps=20,
+                   free_recording=True),
+            bridge(MON + timedelta(days=7), free_recording=True)]
+    weeks = progression(sets, [PLAN])
+    assert [(w.week, w.sets, w.reps_per_set, w.median_hold_s, w.median_rom_deg,
+             w.compensation_rate) for w in weeks] == [("2026-W45", 1, 8.0, 3.0, None, 0.0)]
+    today = MON + timedelta(days=13)
+    calm = [SetRecord(day, "clamshell", False, 10, rotating_reps=1, median_stability_deg=1.0)
+            for d in range(3) for day in (MON + timedelta(days=d), today - timedelta(days=d))]
+    rolling = [SetRecord(today - timedelta(days=d), "clamshell", False, 10, rotating_reps=10,
+                         median_stability_deg=9.0, free_recording=True) for d in range(3)]
+    assert alerts([], calm + rolling, today, today, MON) == []
+    guided = [replace(r, free_recording=False) for r in rolling]
+    assert [a.kind for a in alerts([], calm + guided, today, today, MON)] == \
+        ["compensation_rising"]
 
 
 def test_attention_key_sorts_red_flags_then_low_adherence() -> None:

@@ -288,7 +288,8 @@ def test_free_recordings_count_neither_towards_adherence_nor_against_missed_days
         sessions = page[page.index("Reps with pelvis rotating"):]
         assert sessions.count("completed; free recording") == 5
         assert sessions.count("Free recording: no questions asked") == 5
-        assert "do not count towards adherence or the missed-days alert" in page
+        assert "do not count towards adherence, the progression charts or the missed-days " \
+            "and compensation alerts" in page
         summary = client.get(f"/api/v1/clinic/patients/{gus}").get_json()
         assert summary["adherence_7d"] == 0.286 and summary["streak"]["current"] == 0
         assert [s["kind"] for s in summary["sessions"]] == ["record"] * 5 + ["session"] * 6
@@ -533,6 +534,51 @@ def test_viewing_a_patient_is_audited(client, auth, clinic, db):
         "SELECT action FROM audit_log WHERE patient_id = ? AND actor = ?",
         [clinic["ben"], f"physio:{clinic['ana']}"])]
     assert "export_fhir" in actions
+
+
+def test_free_recordings_leave_the_progression_and_the_compensation_alert(client, auth,
+                                                                           clinic, db):
+    """Hal does his plan every day, holding 5 s, with a still pelvis; for the last five days he
+    also tried the exercises in free recordings, holding 10 s with his pelvis rotating on
+    every rep. Free recordings are not the plan: they used to move his weekly holds, raise the
+    compensation alert (in the list and on his page) and tell him his holds went up. His
+    progression, alerts and words now come from his sessions only, and the recordings are
+    still listed."""
+    hal, headers = auth.device(clinic["ana"], "Hal Hybrid")
+    prescribe(db, hal, BRIDGE_PLAN, TODAY - timedelta(days=30))
+    for k in range(20, -1, -1):
+        day = TODAY - timedelta(days=k)
+        docs = [{**session_doc(day, BRIDGE_PLAN, Quality()), "kind": "session",
+                 "red_flags_unasked": []}]
+        if k <= 4:
+            tried = session_doc(day, BRIDGE_PLAN, Quality(hold_fraction=2.0, rotating_every=1,
+                                                          stability_deg=9.0), None, hour=15)
+            docs.append({**tried, "kind": "record", "red_flags_unasked": list(RED_FLAGS)})
+        for doc in docs:
+            assert client.post("/api/v1/sessions", json=doc, headers=headers).status_code == 201
+    auth.login()
+    listed = client.get("/api/v1/clinic/patients").get_json()["patients"]
+    (row,) = [p for p in listed if p["id"] == hal]
+    assert row["alerts"] == []
+    summary = client.get(f"/api/v1/clinic/patients/{hal}").get_json()
+    assert summary["alerts"] == []
+    weeks = summary["progression"]
+    assert {w["compensation_rate"] for w in weeks} == {0.0}
+    assert {w["median_hold_s"] for w in weeks if w["exercise"] == "bridge"} == {5.0}
+    sets = {w["week_start"]: w["sets"] for w in weeks if w["exercise"] == "clamshell"}
+    guided_days = {(TODAY - timedelta(days=k)) for k in range(21)}
+    assert sets == {monday.isoformat(): sum(d - timedelta(days=d.weekday()) == monday
+                                            for d in guided_days)
+                    for monday in {d - timedelta(days=d.weekday()) for d in guided_days}}
+    assert [s["kind"] for s in summary["sessions"][:2]] == ["record", "session"]
+    page = text(client.get(f"/clinic/patients/{hal}"))
+    assert "Compensation rising" not in page
+    assert "do not count towards adherence, the progression charts or the missed-days and " \
+        "compensation alerts" in page
+    auth.logout()
+    patient_login(client, db, hal)
+    me = text(client.get("/me/"))
+    assert "Your glute bridge holds stay steady at about 5 seconds." in me
 
 
 def patient_login(client: Any, db: Any, patient_id: int) -> None:
