@@ -166,18 +166,25 @@ class _Run:
             self.recorder.tick()
 
     def link_changed(self) -> None:
-        """Play the cues about the sensor that are due (on a change of the link's state, and a
-        few times a second), and show the link."""
+        """On a change of the link's state: play the cues about the sensor that are due, and
+        show the link."""
+        self._link_cues()
+        if self.link is not None:
+            self.ui.update(self.view(), self.link)
+
+    def _link_cues(self) -> None:
+        """Play the cues about the sensor that are due."""
         link = self.link
         if link is None:
             return
         cues = self.watch.update(link.state, link.silent_for_s(self.clock()), link.last_data_s)
         if cues:
             self.play(cues)
-        self.ui.update(self.view(), link)
 
     def periodic(self) -> None:
-        self.link_changed()
+        """A few times a second: the cues about the sensor, the session's clock, the set's
+        time limit, then one update of the display."""
+        self._link_cues()
         now = self.clock()
         ready = self.link is not None and self.link.receiving
         self.play(self.machine.tick(now, sensor_ready=ready))
