@@ -20,9 +20,6 @@ import click
 from rehablink import __version__
 from rehablink.cli_errors import BadInput, RuntimeFailure
 
-#: The errors stay importable from here for modules written before rehablink.cli_errors.
-__all__ = ["BadInput", "RuntimeFailure", "cli", "main"]
-
 #: Modules whose ``commands`` list is added to the group, in help order.
 COMMAND_MODULES = (
     "wearable.motion.cli",
