@@ -45,12 +45,13 @@ from firmware_protocol.simulated.faults import Faults  # noqa: E402
 from rehablink.recording import Recording  # noqa: E402
 from rehablink.simulator.core import simulate  # noqa: E402
 from rehablink.simulator.spec import SetSpec as SimSpec  # noqa: E402
+from wearable.link import StreamError  # noqa: E402
 from wearable.plan import SetSpec  # noqa: E402
 from wearable.runner import RunOptions, RunResult, run_sets  # noqa: E402
 from wearable.session import Cue, CueKind, SessionView  # noqa: E402
 from wearable.stopped import SessionStopped  # noqa: E402
 from wearable.store import CompanionStore  # noqa: E402
-from wearable.stream import SensorLink, StreamError  # noqa: E402
+from wearable.stream import SensorLink  # noqa: E402
 from wearable.ui import LiveUI, QuietUI  # noqa: E402
 
 _T = TypeVar("_T")

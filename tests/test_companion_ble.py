@@ -41,12 +41,13 @@ from tests.test_companion_terminal import CTRL_D, Terminal
 from tests.test_hostile_cli import assert_clean_error
 from tests.test_sync import enroll, record_session, start_server, stop_server
 from wearable.guided import QUESTIONS_SKIPPED
+from wearable.pipeline import SampleBlock
 from wearable.plan import SetSpec
 from wearable.runner import RunOptions, RunResult, run_sets
 from wearable.scan import scan
 from wearable.stopped import SessionStopped
 from wearable.store import CompanionStore
-from wearable.stream import SampleBlock, SensorLink
+from wearable.stream import SensorLink
 from wearable.timeline import find_gaps
 from wearable.ui import QuietUI
 
@@ -299,7 +300,7 @@ def test_companion_starts_a_polar_at_the_rate_it_offers(
 
 
 def test_companion_polar_refusing_to_start_is_one_clean_error() -> None:
-    from wearable.stream import StreamError
+    from wearable.link import StreamError
 
     source = Recording(np.arange(100) / 50.0, np.tile([0.0, 0.0, 1.0], (100, 1)), None)
     with pytest.raises(StreamError) as error:

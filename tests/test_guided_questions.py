@@ -172,9 +172,9 @@ def test_a_session_with_nothing_recorded_is_kept_for_red_flags_answered_no(
     physiotherapist never learnt that the patient had been asked; now that "no" is told from
     "not asked", a complete screen is kept. A session nobody answered for is still dropped."""
     from firmware_protocol.registry import PROFILES
+    from wearable.link import SensorLost
     from wearable.scan import FoundSensor
     from wearable.stopped import SessionStopped
-    from wearable.stream import SensorLost
 
     sensor = FoundSensor(PROFILES["rehablink"], "RehabLink-01", "F0:52:4C:00:00:01", -50)
     info = SensorInfo("rehablink", "RehabLink-01", "F0:52:4C:00:00:01")

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from firmware_protocol.registry import PROFILES
 from firmware_protocol.simulated.faults import Faults
+from wearable.link import LinkState, StreamError
 from wearable.link_cues import LinkWatch
+from wearable.pipeline import SampleBlock
 from wearable.plan import SetSpec
 from wearable.recorder import SetOutcome, SetRecorder
 from wearable.scan import FoundSensor, scan
@@ -33,7 +35,7 @@ from wearable.silence import GIVE_UP_AFTER_S
 from wearable.start import rate_note
 from wearable.stopped import SessionStopped
 from wearable.store import CompanionStore, SensorInfo
-from wearable.stream import LinkState, SampleBlock, SensorLink, StreamError
+from wearable.stream import SensorLink
 
 if TYPE_CHECKING:
     from wearable.bumble_backend.transport import BleLink
@@ -233,7 +235,7 @@ async def run_sets(sets: list[SetSpec], store: CompanionStore, ui: SessionUI,
         No supported sensor found, or the first connection failed (a new session is dropped).
     SessionStopped
         Mid-session, the sensor sent nothing for ``options.give_up_after_s`` (its ``failure``
-        is a :class:`~wearable.stream.SensorLost`) or refused to start again: the set under way
+        is a :class:`~wearable.link.SensorLost`) or refused to start again: the set under way
         is stored with what it received, and the session is left for the caller to close with
         :meth:`SessionStopped.close`.
     """

@@ -47,9 +47,6 @@ from wearable.silence import (
 )
 from wearable.start import StartRefused, start_sensor
 
-__all__ = ["LinkCounters", "LinkState", "SampleBlock", "SensorLink", "SensorLost",
-           "StreamError"]
-
 log = logging.getLogger(__name__)
 
 #: How often a streaming link checks that data still arrives, s.

@@ -14,8 +14,9 @@ from rich.text import Text
 
 from wearable.cues import CuePlayer
 from wearable.display import LinkView, render
+from wearable.link import LinkState
 from wearable.session import Cue, SessionView
-from wearable.stream import LinkState, SensorLink
+from wearable.stream import SensorLink
 
 
 def link_view(link: SensorLink) -> LinkView:
