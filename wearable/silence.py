@@ -11,9 +11,9 @@ steps:
 - silent for ``give_up_after_s`` (:data:`GIVE_UP_AFTER_S` unless the patient says otherwise with
   ``--give-up-after``): the link stops trying and the session stops, with everything recorded
   kept. Counted from the last data (or from the first stream set up, when none came), so
-  reconnections that bring no data do not reset it. The count stops while the patient has
-  paused the session (they may put the sensor down or walk away with it) and goes on from
-  there when the session does.
+  reconnections that bring no data do not reset it. The count stops while the patient is not
+  meant to be exercising, when they have paused the session or rest between sets (they may
+  put the sensor down or walk away with it), and goes on from there when they exercise again.
 
 A reconnection that found the sensor again before the limit is not cut short by it: it gets up
 to :func:`reconnect_after_s` more to connect, start and bring its first data.
@@ -66,8 +66,9 @@ def reconnect_after_s(give_up_after_s: float) -> float:
 def silent_s(now_s: float, last_data_s: float | None, since_s: float,
              paused_at_s: float | None = None) -> float:
     """Seconds without data at ``now_s``: from the last data, or from ``since_s`` (when the
-    stream was set up) if that is later or no data ever came. While the session is paused (since
-    ``paused_at_s``) the count stays where the pause found it. Times are host times, s.
+    stream was set up) if that is later or no data ever came. While the count is stopped (since
+    ``paused_at_s``: a pause, or the rest between sets) it stays where the stop found it.
+    Times are host times, s.
 
     >>> silent_s(100.0, 95.0, 90.0), silent_s(100.0, 95.0, 98.0), silent_s(100.0, None, 70.0)
     (5.0, 2.0, 30.0)
@@ -80,8 +81,8 @@ def silent_s(now_s: float, last_data_s: float | None, since_s: float,
 
 def resumed_since_s(now_s: float, last_data_s: float | None, since_s: float,
                     paused_at_s: float) -> float:
-    """The ``since_s`` to count silence from when a pause (since ``paused_at_s``) ends at
-    ``now_s``: the count goes on from where the pause stopped it, s.
+    """The ``since_s`` to count silence from when a pause or a rest (since ``paused_at_s``)
+    ends at ``now_s``: the count goes on from where it stopped, s.
 
     >>> resumed_since_s(200.0, 95.0, 90.0, 97.0)  # 2 s without data before the pause
     198.0
@@ -105,8 +106,9 @@ class SilenceClock:
     """The count of silence the give-up limit is measured against, for one link.
 
     Pure: the caller passes in host times (``time.monotonic()``, s) and the host time of the
-    last data (None before any). The count starts at the first stream set up; pauses stop it
-    (:meth:`set_paused`).
+    last data (None before any). The count starts at the first stream set up; pauses and the
+    rests between sets stop it (:meth:`set_paused`, which
+    :meth:`~wearable.stream.SensorLink.set_resting` calls for both).
 
     >>> clock = SilenceClock()
     >>> clock.silent_for_s(5.0, None) is None  # nothing streamed yet
@@ -123,7 +125,7 @@ class SilenceClock:
         #: Host time the first stream was set up, s (None before).
         self.streamed_since_s: float | None = None
         #: Host time silence counts from when no data came after it, s: the first stream set
-        #: up, moved on by pauses (None before the first stream).
+        #: up, moved on by pauses and rests (None before the first stream).
         self._since_s: float | None = None
         self._paused_at_s: float | None = None
 
@@ -133,14 +135,15 @@ class SilenceClock:
             self.streamed_since_s = self._since_s = now_s
 
     def silent_for_s(self, now_s: float, last_data_s: float | None) -> float | None:
-        """Seconds without data at ``now_s``, pauses left out, s (None before the first
-        stream)."""
+        """Seconds without data at ``now_s``, pauses and rests left out, s (None before the
+        first stream)."""
         if self._since_s is None:
             return None
         return silent_s(now_s, last_data_s, self._since_s, self._paused_at_s)
 
     def set_paused(self, paused: bool, now_s: float, last_data_s: float | None) -> None:
-        """Stop the count at ``now_s`` (``paused``) or let it go on from where it stopped."""
+        """Stop the count at ``now_s`` (``paused``: the session is paused, or the patient rests
+        between sets) or let it go on from where it stopped."""
         paused_at = self._paused_at_s
         if paused and paused_at is None:
             self._paused_at_s = now_s
