@@ -33,10 +33,10 @@ def refresh(db: sqlite_utils.Database, patient_id: int, since: date | None = Non
     many changed. ``kinds`` False for a database without ``sessions.kind`` (before migration
     9: no session is known to be a free recording). Call inside the caller's transaction."""
     versions = history(db, patient_id)
-    free = "s.kind IS 'record'" if kinds else "0"
+    free_sql = "s.kind IS 'record'" if kinds else "0"
     rows = db.execute(
         f"SELECT x.session_id, x.set_index, x.day, x.exercise, x.skipped, x.rep_count, "
-        f"x.median_hold_s, x.done, {free} FROM session_sets x "
+        f"x.median_hold_s, x.done, {free_sql} FROM session_sets x "
         f"JOIN sessions s ON s.id = x.session_id WHERE x.patient_id = ? AND x.day >= ?",
         [patient_id, (since or date.min).isoformat()]).fetchall()
     changes = []
