@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rehablink.clinical import RED_FLAGS
+from rehablink.contract import MAX_MUST_UNDERSTAND, MAX_MUST_UNDERSTAND_CHARS
 from rehablink.exercises import EXERCISES, Placement
 from rehablink.results import REP_FLAGS, SetResult
 from rehablink.text import MAX_MODEL_CHARS, is_sensor_model
@@ -43,7 +44,6 @@ KNOWN_FIELDS = frozenset(TOP_FIELDS | {f"sets[].{f}" for f in SET_FIELDS}
                          | {f"sets[].gaps[].{f}" for f in GAP_FIELDS}
                          | {f"sensor.{f}" for f in SENSOR_FIELDS})
 MAX_GAPS = 10_000
-MAX_MUST_UNDERSTAND = 100
 
 
 class DocumentError(ValueError):
@@ -217,7 +217,7 @@ def _must_understand(value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, list) or len(value) > MAX_MUST_UNDERSTAND or \
-            not all(isinstance(n, str) and len(n) <= 200 for n in value):
+            not all(isinstance(n, str) and len(n) <= MAX_MUST_UNDERSTAND_CHARS for n in value):
         raise _fail("must_understand", f"must be a list of at most {MAX_MUST_UNDERSTAND} field "
                                        "paths such as sets[].tempo_cue")
     unknown = sorted(set(value) - KNOWN_FIELDS)

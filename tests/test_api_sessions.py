@@ -243,9 +243,11 @@ def test_fields_of_a_newer_companion_are_ignored_and_named(
     data = encode(_recording())
     assert _put(client, headers, newer["id"], data, 0, len(data)).get_json()["complete"]
     spec = client.get("/api/v1/openapi.json").get_json()
-    assert "must_understand" in spec["components"]["schemas"]["Session"]["properties"]
+    must = spec["components"]["schemas"]["Session"]["properties"]["must_understand"]
+    assert (must["maxItems"], must["items"]["maxLength"]) == (100, 200)
     stored = spec["paths"]["/api/v1/sessions"]["post"]["responses"]["201"]["content"]
-    assert "ignored_fields" in stored["application/json"]["schema"]["properties"]
+    ignored = stored["application/json"]["schema"]["properties"]["ignored_fields"]
+    assert (ignored["maxItems"], ignored["items"]["maxLength"]) == (100, 100)
 
 
 def test_a_newer_companion_resending_a_stored_session_loses_nothing(
@@ -307,6 +309,8 @@ def test_known_fields_stay_strict_beside_ignored_ones(client: FlaskClient, devic
     ("posture", 422, "invalid_document", "must_understand: must be a list of at most 100 "),
     ([["posture"]], 422, "invalid_document", "must_understand: must be a list of at most 100 "),
     (["x"] * 101, 422, "invalid_document", "must_understand: must be a list of at most 100 "),
+    (["x" * 201], 422, "invalid_document", "must_understand: must be a list of at most 100 "),
+    (["x" * 200], 422, "unsupported_field", "must_understand: this server does not know x"),
 ])
 def test_a_document_names_the_fields_it_cannot_be_stored_without(
         client: FlaskClient, device: Any, db: Any, must: Any, status: int, code: str | None,

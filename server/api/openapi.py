@@ -6,6 +6,12 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from rehablink.contract import (
+    MAX_IGNORED_CHARS,
+    MAX_IGNORED_LISTED,
+    MAX_MUST_UNDERSTAND,
+    MAX_MUST_UNDERSTAND_CHARS,
+)
 from rehablink.text import MAX_MODEL_CHARS
 from server.api import bp
 from server.validate import KINDS
@@ -77,14 +83,17 @@ _SENSOR = {
                                  "send it)"}}}
 
 _IGNORED = {
+    "maxItems": MAX_IGNORED_LISTED,
     "description": "fields of the document this server does not know (a newer companion's), "
                    "ignored and not stored, as sorted paths such as posture, sensor.serial, "
-                   "sets[].tempo_cue (at most 100 listed, each cut to 100 characters); [] when "
-                   "every field was known"}
+                   f"sets[].tempo_cue (at most {MAX_IGNORED_LISTED} listed, each cut to "
+                   f"{MAX_IGNORED_CHARS} characters); [] when every field was known"}
 _STORED = _json({"type": "object", "properties": {
     "id": {"type": "string", "format": "uuid"}, "created": {"type": "boolean"},
     "identical": {"type": "boolean"}, "sets": {"type": "array", "items": {"type": "integer"}},
-    "ignored_fields": {"type": "array", "items": {"type": "string"}, **_IGNORED}}})
+    "ignored_fields": {"type": "array",
+                       "items": {"type": "string", "maxLength": MAX_IGNORED_CHARS},
+                       **_IGNORED}}})
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -191,7 +200,8 @@ SPEC: dict[str, Any] = {
                                "named in the answer's ignored_fields",
                 "properties": {
                     "must_understand": {
-                        "type": "array", "items": {"type": "string"}, "maxItems": 100,
+                        "type": "array", "maxItems": MAX_MUST_UNDERSTAND,
+                        "items": {"type": "string", "maxLength": MAX_MUST_UNDERSTAND_CHARS},
                         "description": "paths (as in ignored_fields) of fields the session may "
                                        "not be stored without: one this server does not know "
                                        "is refused with 422 unsupported_field"},

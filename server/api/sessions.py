@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
 
+from rehablink.contract import MAX_IGNORED_CHARS, MAX_IGNORED_LISTED
 from server.api import ApiError, bp, current_device, device_required, json_body
 from server.db import get_db
 from server.ingest import SessionConflict, document_digest, store_session
 from server.validate import DocumentError, UnsupportedFields, session_document
-
-#: Ignored fields named in an upload's answer, at most (sorted, each cut to 100 characters).
-MAX_IGNORED_LISTED = 100
 
 
 @bp.post("/sessions")
@@ -33,7 +31,8 @@ def upload_session() -> tuple[Response, int]:
         raise ApiError(409, "conflict", str(exc)) from None
     body = {"id": stored.id, "created": stored.created, "identical": stored.identical,
             "sets": [s.index for s in doc.sets],
-            "ignored_fields": [f[:100] for f in doc.ignored_fields[:MAX_IGNORED_LISTED]]}
+            "ignored_fields": [f[:MAX_IGNORED_CHARS]
+                               for f in doc.ignored_fields[:MAX_IGNORED_LISTED]]}
     return jsonify(body), 201 if stored.created else 200
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from rehablink.contract import MAX_IGNORED_CHARS, MAX_IGNORED_LISTED
 from rehablink.rawsamples import encode
 from rehablink.recording import Recording
 from rehablink.text import printable
@@ -119,8 +120,9 @@ def ignored_fields(body: Any) -> set[str]:
     names = body.get("ignored_fields") if isinstance(body, dict) else None
     if not isinstance(names, list):
         return set()
-    return {name for name in names[:100]
-            if isinstance(name, str) and len(name) <= 100 and _FIELD_PATH.fullmatch(name)}
+    return {name for name in names[:MAX_IGNORED_LISTED]
+            if isinstance(name, str) and len(name) <= MAX_IGNORED_CHARS
+            and _FIELD_PATH.fullmatch(name)}
 
 
 def ignored_line(fields: set[str]) -> str:
