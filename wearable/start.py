@@ -43,11 +43,12 @@ async def start_sensor(client: BleakClient, profile: SensorProfile, rate_hz: flo
     TimeoutError
         It did not answer within the query's ``timeout_s``.
     """
-    query = profile.start_query
     started_hz = profile.rate_for(rate_hz)
-    if query is None or started_hz is not None:
+    if started_hz is not None:  # fixed writes (start_builder), at the nearest of its rates
         await _write_all(client, profile.start_commands(rate_hz))
-        return rate_hz if started_hz is None else started_hz
+        return started_hz
+    query = profile.start_query
+    assert query is not None  # SensorProfile: a profile without rates has a start query
     while not answers.empty():  # anything from before this start is not an answer to it
         answers.get_nowait()
     await _write_all(client, [query.write])
