@@ -1,8 +1,8 @@
 """The FHIR export of a seeded year, as the clinic route builds it: content locked in.
 
-The digest below locks in past output (the export as it was before it was encoded one entry at
-a time from streamed session documents), not ground truth: a deliberate change to the export's
-content changes it, and the commit that does so says why and records the new value.
+The digest below is golden output, not ground truth: it locks in the export, byte for byte, so
+that any change to its content fails here. A change meant to alter the content records the new
+digest with the reason.
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ from server.seed import seed
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 #: Seed 7, three patients, a year to 20 Nov 2026: patient 3 ("Tom Kumar") has 351 sessions
-#: and 2,106 sets (the last 28 days with every rep), 7,195,613 bytes of JSON. The digest
-#: changed when each session's red-flag screen was added (351 Observations, every question
-#: answered no); without them the export is byte for byte the one before (digest 199f5780...).
-#: It changed again when the sensor became a Device (one: every seeded session has the same
-#: sensor, without a model) referred to by the 6,480 Observations of the sets; without the
-#: Device and those references the export is byte for byte the one before (9702a4f0...).
+#: and 2,106 sets (the last 28 days with every rep). Its export, 7,195,613 bytes of JSON: the
+#: Patient, one Device (every seeded session has the same sensor, without a model) and 7,182
+#: Observations: each session's pain and red-flag screen (every question answered no) and the
+#: Observations of its sets, each of those naming the Device.
 YEAR_PATIENT = 3
 YEAR_DIGEST = "06d12826651cee6a0acab196b026b5660daca0158426c09dd3a6210602f5a412"
 
