@@ -574,7 +574,7 @@ def test_companion_records_a_set_from_a_simulated_polar_h10(
     document, samples = stored
     assert document["id"] == printed["session_id"] and document["status"] == "completed"
     assert document["sensor"] == {"profile": "polar_pmd", "name": "Polar H10 SIM00001",
-                                  "has_gyro": False}
+                                  "has_gyro": False, "model": "Polar H10 (simulated)"}
     (stored_set,) = document["sets"]
     result = stored_set["result"]
     assert result["sample_rate_hz"] == 50 and result["gyro"] is False
