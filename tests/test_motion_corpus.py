@@ -219,6 +219,10 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (61005, "single_leg_bridge", "reps 1.6 periods apart around a hole had one between them "
                                  "(the hole hid a rep's return and the next one's lift)"),
     (67015, "step_up", "the same for step-ups"),
+    (37001, "step_up", "walking off after the last rep: a short movement just before the first "
+                       "steps, timed on into them, is part of the walk, not a rep"),
+    (47035, "step_up", "the same, the first steps timed as a 6 s movement"),
+    (67023, "step_up", "the same, a movement that closed just after walking became certain"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -413,10 +413,13 @@ class Engine:
         walks = real_walks(self.segmenter.walk_started, self.segmenter.walk_ended)
         set_direction, set_axis = self._set_direction(), self._set_axis()
         overshoot = overshoots(self.excursions, set_direction)
+        onsets = [(w, w + WALK_SUSTAIN_S + 0.1) for w in walks]  # a walk's first steps, s
+        # Excursions that close at a walk's onset are its first steps; so is a movement timed
+        # into them (a short excursion just before whose timing ran on into the first steps).
         timings = [tm for k, (ex, o) in enumerate(zip(self.excursions, overshoot, strict=True))
-                   if not o and not any(w - 1.0 <= ex.close_t <= w + WALK_SUSTAIN_S + 0.1
-                                        for w in walks)
-                   for tm in self._times(k, set_direction=set_direction, set_axis=set_axis)]
+                   if not o and not any(a - 1.0 <= ex.close_t <= b for a, b in onsets)
+                   for tm in self._times(k, set_direction=set_direction, set_axis=set_axis)
+                   if not any(tm.start < b and tm.end > a for a, b in onsets)]
         kept: list[RepTiming] = []
         for tm in timings:
             if tm.rom_deg > self.profile.max_rom_deg:
