@@ -223,6 +223,11 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                        "steps, timed on into them, is part of the walk, not a rep"),
     (47035, "step_up", "the same, the first steps timed as a 6 s movement"),
     (67023, "step_up", "the same, a movement that closed just after walking became certain"),
+    (32036, "clamshell", "a short movement overlapping the start of a rep is part of it (a "
+                         "fidget as it began), not a rep of its own"),
+    (33007, "side_leg_raise", "the same at a rep's end"),
+    (54002, "hip_hitch", "the same twice in one set at the thigh"),
+    (64004, "hip_hitch", "the same: a wobble timed across the end of a rep"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -27,6 +27,7 @@ from wearable.motion.reps import (
 )
 from wearable.motion.review import (
     fidget_limit_s,
+    fragments,
     hidden_reps,
     overshoots,
     real_walks,
@@ -307,6 +308,22 @@ def test_hidden_reps_follow_a_steady_rhythm_only() -> None:
     (hidden,) = hidden_reps(_reps_at([10.0, 15.0, 20.0, 28.2, 33.2, 38.2]), [[21.5, 26.5]])
     assert hidden.top == pytest.approx(24.1)
     assert hidden_reps(_reps_at([10.0, 15.0, 20.0, 27.5, 32.5, 37.5]), [[21.5, 26.0]]) == []
+
+
+def _rep(start: float, end: float) -> Rep:
+    span = end - start
+    return Rep(start=start, top=start + 0.3 * span, lower_start=start + 0.5 * span, end=end,
+               rom_deg=10.0, flags=(), stability_deg=None)
+
+
+def test_a_short_rep_overlapping_its_neighbour_is_a_fragment_of_it() -> None:
+    reps = [_rep(0.0, 5.0), _rep(5.0, 10.0), _rep(9.5, 11.0), _rep(12.0, 17.0)]
+    assert fragments(reps) == [False, False, True, False]
+    # reps without a pause touch (timing 0.1 s apart) but are reps of their own
+    assert fragments([_rep(0.0, 5.0), _rep(4.9, 7.5), _rep(7.5, 12.0)]) == [False] * 3
+    # a long rep overlapping is not a fragment (a hole's two halves are timed elsewhere)
+    assert fragments([_rep(0.0, 5.0), _rep(4.5, 9.5), _rep(10.0, 15.0)]) == [False] * 3
+    assert fragments([_rep(0.0, 5.0), _rep(4.0, 5.5)]) == [False, False]  # tempo unknown
 
 
 def test_a_rep_timed_to_top_inside_a_hole_is_one_the_hole_hid() -> None:

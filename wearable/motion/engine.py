@@ -31,6 +31,7 @@ from wearable.motion.review import (
     GAP_SPLIT_S,
     HIDE_MIN_S,
     fidget_limit_s,
+    fragments,
     hidden_reps,
     note_gaps,
     overshoots,
@@ -449,6 +450,7 @@ class Engine:
                 partials += 1
             else:
                 reps.append(self._rep(tm, kind))
+        reps = [r for r, part in zip(reps, fragments(reps), strict=True) if not part]
         reps = sorted(reps + hidden_reps(reps, self._gaps), key=lambda r: r.top)
         extras = {
             "typical_rom_deg": round(typical, 2),

@@ -48,6 +48,10 @@ AGAINST_SHARE = 0.7
 #: A movement below the set's full range that lasts less than this share of the set's median
 #: full rep is a fidget, not a rep nor a partial attempt.
 FIDGET_TEMPO_SHARE = 0.3
+#: A rep lasting less than this share of the set's median rep ...
+FRAGMENT_SHARE = 0.6
+#: ... that overlaps a neighbouring rep by more than this is part of that rep, s.
+FRAGMENT_OVERLAP_S = 0.1
 
 
 def note_gaps(gaps: list[list[float]], times: FloatArray) -> None:
@@ -162,3 +166,23 @@ def fidget_limit_s(kept: list[RepTiming], typical_deg: float) -> float:
     """
     full_s = [tm.end - tm.start for tm in kept if classify(tm.rom_deg, typical_deg) == "full"]
     return FIDGET_TEMPO_SHARE * float(np.median(full_s)) if len(full_s) >= 3 else 0.0
+
+
+def fragments(reps: list[Rep]) -> list[bool]:
+    """Which reps (in time order) are part of a neighbouring rep rather than reps of their own.
+
+    Two reps cannot overlap in time. A short one (under ``FRAGMENT_SHARE`` of the set's median
+    rep) that overlaps its neighbour by more than ``FRAGMENT_OVERLAP_S`` is a wobble at that
+    rep's top, a fidget as it began or ended, or a rep's own movement found a second time
+    (a lowering timed apart from its lift); a rep of its own with no pause meets its neighbours
+    at most at their ends (timing 0.1-0.2 s apart). Needs three reps to know the set's tempo.
+    """
+    if len(reps) < 3:
+        return [False] * len(reps)
+    short = FRAGMENT_SHARE * float(np.median([r.end - r.start for r in reps]))
+    out = []
+    for i, r in enumerate(reps):
+        before = i > 0 and reps[i - 1].end - r.start > FRAGMENT_OVERLAP_S
+        after = i + 1 < len(reps) and r.end - reps[i + 1].start > FRAGMENT_OVERLAP_S
+        out.append(r.end - r.start < short and (before or after))
+    return out
