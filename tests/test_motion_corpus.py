@@ -228,6 +228,11 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (33007, "side_leg_raise", "the same at a rep's end"),
     (54002, "hip_hitch", "the same twice in one set at the thigh"),
     (64004, "hip_hitch", "the same: a wobble timed across the end of a rep"),
+    (58002, "generic", "a rep held into a hole and lowered out of it is one rep, not two: "
+                       "their tops lie less than a period apart"),
+    (20022, "bridge", "the same, accelerometer only"),
+    (62028, "clamshell", "the same for a 1.4 deg clamshell at the pelvis"),
+    (47012, "step_up", "the same for a step-up"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -29,6 +29,7 @@ from wearable.motion.review import (
     fidget_limit_s,
     fragments,
     hidden_reps,
+    join_at_gaps,
     overshoots,
     real_walks,
     split_at_gaps,
@@ -324,6 +325,23 @@ def test_a_short_rep_overlapping_its_neighbour_is_a_fragment_of_it() -> None:
     # a long rep overlapping is not a fragment (a hole's two halves are timed elsewhere)
     assert fragments([_rep(0.0, 5.0), _rep(4.5, 9.5), _rep(10.0, 15.0)]) == [False] * 3
     assert fragments([_rep(0.0, 5.0), _rep(4.0, 5.5)]) == [False, False]  # tempo unknown
+
+
+def test_the_two_sides_of_a_rep_whose_top_a_hole_hid_are_joined() -> None:
+    timing = _timing
+    reps = [timing(0.0, 2.0, 4.0, 6.0), timing(10.0, 12.0, 14.0, 16.0),
+            timing(20.0, 22.0, 24.0, 24.0), timing(26.0, 26.0, 28.0, 30.0),  # a hole 24-26 s
+            timing(30.0, 32.0, 34.0, 36.0), timing(40.0, 42.0, 44.0, 46.0)]
+    joined = join_at_gaps(reps, [[24.0, 26.0]])
+    assert len(joined) == 5
+    assert (joined[2].start, joined[2].top, joined[2].lower_start, joined[2].end) == (
+        20.0, 22.0, 28.0, 30.0)
+    assert join_at_gaps(reps, []) == reps
+    assert join_at_gaps(reps, [[24.0, 24.5]]) == reps  # too short a hole to hide anything
+    # a period apart: the hole hid one rep's return and the next one's lift
+    apart = [timing(0.0, 2.0, 4.0, 6.0), timing(10.0, 12.0, 12.0, 12.0),
+             timing(20.0, 20.0, 24.0, 26.0), timing(30.0, 32.0, 34.0, 36.0)]
+    assert join_at_gaps(apart, [[12.0, 20.0]]) == apart
 
 
 def test_a_rep_timed_to_top_inside_a_hole_is_one_the_hole_hid() -> None:

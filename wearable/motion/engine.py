@@ -33,6 +33,7 @@ from wearable.motion.review import (
     fidget_limit_s,
     fragments,
     hidden_reps,
+    join_at_gaps,
     note_gaps,
     overshoots,
     real_walks,
@@ -430,7 +431,7 @@ class Engine:
                     kept[-1] = tm
                 continue
             kept.append(tm)
-        kept = split_at_gaps(kept, self._gaps)
+        kept = join_at_gaps(split_at_gaps(kept, self._gaps), self._gaps)
         if self.profile.two_phase:  # step-ups: the top and the return from the rise and fall
             kept = step_timing(self._t.view[:, 0], self._acc.view, kept, self._gaps)
         if self.profile.step_halves:  # step-ups at the thigh: a rep seen as two movements

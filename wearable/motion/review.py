@@ -29,6 +29,12 @@ GAP_SPLIT_S = 1.0
 #: A hole in the data at least this long can hide most of a rep (and a rep overlapping one is
 #: flagged ``in_gap``: its times and range are partly interpolated), s.
 HIDE_MIN_S = 1.0
+#: Two reps timed on either side of a hole (the first's return and the second's lift unseen,
+#: within this of its edges, s) ...
+JOIN_TOL_S = 0.3
+#: ... are one rep whose top the hole hid when their tops are less than this many of the set's
+#: periods apart.
+JOIN_PERIODS = 0.6
 #: Reps whose tops are this many of the set's periods apart (or more) had a rep between them ...
 HIDE_PERIODS = 1.6
 #: ... when the rhythm is steady: the tops' spacing varies by at most this share of the period
@@ -85,6 +91,36 @@ def split_at_gaps(kept: list[RepTiming], gaps: list[list[float]]) -> list[RepTim
             continue
         out.append(replace(tm, top=min(tm.top, hole[0]), lower_start=hole[0], end=hole[0]))
         out.append(replace(tm, start=hole[1], top=hole[1]))
+    return out
+
+
+def join_at_gaps(kept: list[RepTiming], gaps: list[list[float]]) -> list[RepTiming]:
+    """Join the two halves of a rep whose turn at the top a disconnect hid.
+
+    The tilt is interpolated straight across a hole in the data. When a rep lifts (or holds)
+    into a hole and lowers out of it, its two sides can be timed as two reps: one whose return
+    is not seen before the hole (its lowering begins at the hole, within ``JOIN_TOL_S``) and
+    one whose lift is not seen after it (its top at the hole's end). They are one rep when
+    their tops lie less than ``JOIN_PERIODS`` of the set's period apart (the median spacing of
+    its reps' tops): two reps whose return and next lift the hole hid lie about a period
+    apart. (So a long rep that ``split_at_gaps`` split at a hole too short to hide a return
+    and a lift is joined again.) ``kept`` is in time order.
+    """
+    holes = [g for g in gaps if g[1] - g[0] >= HIDE_MIN_S]
+    if not holes or len(kept) < 3:
+        return kept
+    period = float(np.median([b.top - a.top for a, b in pairwise(kept)]))
+    out: list[RepTiming] = []
+    for tm in kept:
+        a = out[-1] if out else None
+        if a is not None and tm.top - a.top < JOIN_PERIODS * period and any(
+                a.lower_start >= g0 - JOIN_TOL_S and a.end <= g1 + JOIN_TOL_S
+                and tm.start >= g0 - JOIN_TOL_S and tm.top <= g1 + JOIN_TOL_S
+                for g0, g1 in holes):
+            out[-1] = replace(a, lower_start=tm.lower_start, end=tm.end,
+                              rom_deg=max(a.rom_deg, tm.rom_deg))
+            continue
+        out.append(tm)
     return out
 
 
