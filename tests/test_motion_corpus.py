@@ -233,6 +233,12 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (20022, "bridge", "the same, accelerometer only"),
     (62028, "clamshell", "the same for a 1.4 deg clamshell at the pelvis"),
     (47012, "step_up", "the same for a step-up"),
+    (24011, "hip_hitch", "a disconnect over the set's last rep: the rhythm's next top falls "
+                         "inside the hole, so it hid one more rep"),
+    (40021, "bridge", "the same for a bridge"),
+    (53005, "side_leg_raise", "the same, a disconnect and nothing else"),
+    (56009, "squat", "the same with a hole of 0.4 periods: the rep's ends on either side made "
+                     "no movement of their own"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -297,7 +297,13 @@ def test_hidden_reps_follow_a_steady_rhythm_only() -> None:
     assert hidden.flags == ("in_gap",)
     assert hidden.hold_s == pytest.approx(0.5)
     assert hidden_reps(steady, [[24.0, 25.5]]) == []  # too short a hole to hide a rep
-    assert hidden_reps(steady, [[5.0, 9.0]]) == []  # before the set: its edge is unknown
+    assert hidden_reps(steady, [[5.0, 9.0]]) == []  # before the set: its start is unknown
+    # after the last rep: the next top (45 s) is due inside the hole
+    (last,) = hidden_reps(steady, [[42.0, 47.0]])
+    assert last.top == pytest.approx(45.0)
+    assert last.flags == ("in_gap",)
+    assert hidden_reps(steady, [[46.0, 50.0]]) == []  # the set may have ended: nothing due
+    assert hidden_reps(steady, [[44.5, 45.8]]) == []  # too short a hole to hide a rep
     assert hidden_reps(steady, []) == []
     uneven = _reps_at([10.0, 13.0, 21.0, 30.0, 33.0, 42.0])
     assert hidden_reps(uneven, [[22.0, 29.0]]) == []

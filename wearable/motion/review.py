@@ -42,6 +42,10 @@ HIDE_PERIODS = 1.6
 HIDE_STEADY = 0.2
 #: ... measured over at least this many spacings with no hole between their tops.
 HIDE_MIN_SPACINGS = 2
+#: A hole after the set's last rep hid one more when the rhythm's next top falls inside it and
+#: it lasts at least this share of the period (the rep's ends, seen on either side of a
+#: shorter hole, made no movement of their own).
+HIDE_LAST_SHARE = 0.35
 #: A rep after a hole timed to top inside it, or this soon after it, had its lift hidden, s.
 HIDE_TOP_AFTER_S = 0.5
 #: Shortest walk, s: footfalls for less time than this are not walking.
@@ -134,7 +138,11 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
     to hold most of each: a hole shorter than half a period hides none, and one of n periods
     hides at most n reps. The rep after the hole, when its lift was hidden, is timed to top
     inside the hole or just after it (the tilt is interpolated up to where the data resume):
-    it is one of those n. ``reps`` are the counted reps in time order.
+    it is one of those n. After the last rep, a hole of at least ``HIDE_LAST_SHARE`` of a
+    period hid one rep when the rhythm's next top falls inside it (a disconnect over the set's
+    last rep; the set may as well have ended, but the rhythm's slot lay inside the hole).
+    Before the first rep nothing is placed: where the set began is unknown.
+    ``reps`` are the counted reps in time order.
     """
     if not gaps or len(reps) < HIDE_MIN_SPACINGS + 1:
         return []
@@ -154,8 +162,15 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
     for g0, g1 in holes:
         mid = 0.5 * (g0 + g1)
         k = bisect_left(tops, mid)
-        if k == 0 or k == len(reps):
-            continue  # before the first rep or after the last: the set's edges are unknown
+        if k == len(reps):  # after the last rep: one hidden if the next one was due inside
+            due = reps[-1].top + period
+            if g1 - g0 >= HIDE_LAST_SHARE * period and g0 <= due <= g1:
+                out.append(Rep(start=due - lift, top=due, lower_start=due + hold,
+                               end=due + hold + lower, rom_deg=reps[-1].rom_deg,
+                               flags=("in_gap",)))
+            continue
+        if k == 0:
+            continue  # before the first rep: where the set began is unknown
         prev, nxt = reps[k - 1], reps[k]
         span = nxt.top - prev.top
         if span < HIDE_PERIODS * period:
