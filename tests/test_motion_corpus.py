@@ -239,6 +239,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (53005, "side_leg_raise", "the same, a disconnect and nothing else"),
     (56009, "squat", "the same with a hole of 0.4 periods: the rep's ends on either side made "
                      "no movement of their own"),
+    (58029, "generic", "a set begun at once, first still at the top of its first rep, where "
+                       "sway broke the hold into two still runs: the rest is where it came from"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

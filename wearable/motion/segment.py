@@ -390,10 +390,12 @@ class Segmenter:
     def _rest_left(self) -> tuple[float, list[float]] | None:
         """At the recording's first stillness, the rest the segment left for it, if it was
         still there for ``LOOKBACK_STILL_S`` just before and moved here by a rep's range in one
-        movement: (time it left, s; its gravity direction). Otherwise None: this stillness is the
-        rest. (A set begun at once is first still at the top of its first rep; learning the rest
-        there would count the set inside out. Later settlings follow walking or a posture
-        change, where the movement into the new stillness is not a rep.)"""
+        movement: (time it left, s; its gravity direction). Still runs near this orientation
+        are this stillness broken by a moment of sway, and the search goes on past them.
+        Otherwise None: this stillness is the rest. (A set begun at once is first still at the
+        top of its first rep; learning the rest there would count the set inside out. Later
+        settlings follow walking or a posture change, where the movement into the new
+        stillness is not a rep.)"""
         ticks, i = self._settled()
         here = ticks[-1][1]
         need = round(LOOKBACK_STILL_S * TICK_HZ)
@@ -405,6 +407,9 @@ class Segmenter:
                 away = _angle(here, g_left)
                 between = max(_angle(x[1], g_left) for x in ticks[j:])
                 low = ENTER_SHARE * self.profile.rom_range_deg[0]
+                if away < low:  # this stillness, broken by a moment of sway: look further back
+                    run = 0
+                    continue
                 # one movement of a rep's range, not a wander beyond and back
                 if (low <= away <= self.profile.rom_range_deg[1]
                         and between <= LOOKBACK_OVERSHOOT * away):
