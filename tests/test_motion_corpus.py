@@ -241,6 +241,11 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                      "no movement of their own"),
     (58029, "generic", "a set begun at once, first still at the top of its first rep, where "
                        "sway broke the hold into two still runs: the rest is where it came from"),
+    (60002, "bridge", "a posture shift left the rest 4 deg off: staying put there for 1.5 s "
+                      "between reps makes it the rest, and a rep of half the range opens again"),
+    (60014, "bridge", "the same, a rep of 56 % of the range"),
+    (41028, "single_leg_bridge", "the same for a single-leg bridge"),
+    (10012, "bridge", "the same, accelerometer only, two such reps"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

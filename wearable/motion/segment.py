@@ -49,6 +49,12 @@ ENTER_FLOOR_DEG = 0.8
 # began (its valley: the rest, or a level the tilt settled at beside it, say after a disconnect
 # or a slipped clip), and lasts at least MIN_EXCURSION_S to be a movement of the exercise (both
 # shared with the anchor logic).
+#: At rest between reps, staying put this long (s) ...
+REST_MOVED_S = 1.5
+#: ... this far from the learned rest (and half the opening tilt), degrees, is a new rest: a
+#: posture shift moved it. (Below 3 deg breathing and sway in the small-range exercises
+#: (clamshell, hip hitch) moved the rest as well.)
+REST_MOVED_DEG = 3.0
 #: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
 #: posture shift after this time, s.
 SHIFT_S = 1.0
@@ -273,6 +279,12 @@ class Segmenter:
                 self._base = self._valley  # the level the excursion rose from
                 self._start_t, self._peak, self._peak_t, self._peak_g = t, theta, t, g
                 return TickEvent("start", t)
+            if (still and theta >= max(0.5 * self.enter_deg, REST_MOVED_DEG)
+                    and self._put_ticks >= REST_MOVED_S * TICK_HZ):
+                # Staying put away from the rest between reps: a posture shift moved the rest
+                # (left there, a rep of half the range from it may never open an excursion).
+                self.ref, self._valley = list(g), 0.0
+                return None
             if still and theta < 0.5 * self.enter_deg:
                 a = self._rest_alpha
                 r = self.ref
