@@ -246,6 +246,10 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (60014, "bridge", "the same, a rep of 56 % of the range"),
     (41028, "single_leg_bridge", "the same for a single-leg bridge"),
     (10012, "bridge", "the same, accelerometer only, two such reps"),
+    (67008, "step_up", "a quick pelvis lean of a third of the set's range is a partial attempt "
+                       "at a step-up, not a rep of reduced range"),
+    (17052, "step_up", "the same, accelerometer only"),
+    (47113, "step_up", "the same at 26 Hz with a loose mount"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -26,9 +26,10 @@ from wearable.motion.reps import (
     typical_range,
 )
 from wearable.motion.review import (
-    fidget_limit_s,
     fragments,
+    full_rep_s,
     hidden_reps,
+    is_step_partial,
     join_at_gaps,
     overshoots,
     real_walks,
@@ -265,10 +266,18 @@ def test_real_walks_last() -> None:
     assert real_walks([10.0, 50.0, 90.0], [11.5, 60.0]) == [50.0, 90.0]  # the last goes on
 
 
-def test_fidget_limit_follows_the_set_tempo() -> None:
+def test_the_set_tempo_from_its_full_reps() -> None:
     reps = [_timing(0, 1, 2, 4), _timing(5, 6, 7, 9), _timing(10, 11, 12, 14)]
-    assert fidget_limit_s(reps, 10.0) == pytest.approx(0.3 * 4.0)
-    assert fidget_limit_s(reps[:2], 10.0) == 0.0
+    assert full_rep_s(reps, 10.0) == pytest.approx(4.0)
+    assert full_rep_s(reps[:2], 10.0) == 0.0
+    assert full_rep_s(reps, 30.0) == 0.0  # none of them full against a 30 deg typical range
+
+
+def test_a_quick_small_step_up_lean_is_a_partial_attempt() -> None:
+    assert is_step_partial(_timing(0, 0.5, 0.8, 2.0, rom=4.0), 10.0, 4.0)
+    assert not is_step_partial(_timing(0, 1, 2, 3.5, rom=4.0), 10.0, 4.0)  # the set's tempo
+    assert not is_step_partial(_timing(0, 0.5, 0.8, 2.0, rom=5.0), 10.0, 4.0)  # half the range
+    assert not is_step_partial(_timing(0, 0.5, 0.8, 2.0, rom=4.0), 10.0, 0.0)  # tempo unknown
 
 
 def test_small_overshoots_the_other_way_are_found() -> None:

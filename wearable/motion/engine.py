@@ -28,11 +28,13 @@ from wearable.motion.preprocess import (
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
 from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
 from wearable.motion.review import (
+    FIDGET_TEMPO_SHARE,
     GAP_SPLIT_S,
     HIDE_MIN_S,
-    fidget_limit_s,
     fragments,
+    full_rep_s,
     hidden_reps,
+    is_step_partial,
     join_at_gaps,
     note_gaps,
     overshoots,
@@ -440,13 +442,17 @@ class Engine:
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         reps: list[Rep] = []
         partials = 0
-        fidget_s = fidget_limit_s(kept, typical)
+        full_s = full_rep_s(kept, typical)
+        fidget_s = FIDGET_TEMPO_SHARE * full_s
         for tm in kept:
             kind = classify(tm.rom_deg, typical)
             if kind == "outlier" or tm.rom_deg > self.profile.max_rom_deg:
                 continue
             if kind != "full" and tm.end - tm.start < fidget_s:
                 continue
+            if (self.profile.two_phase and kind == "reduced"
+                    and is_step_partial(tm, typical, full_s)):
+                kind = "partial"
             if kind == "partial":
                 partials += 1
             else:

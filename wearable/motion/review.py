@@ -58,6 +58,10 @@ AGAINST_SHARE = 0.7
 #: A movement below the set's full range that lasts less than this share of the set's median
 #: full rep is a fidget, not a rep nor a partial attempt.
 FIDGET_TEMPO_SHARE = 0.3
+#: Pelvis step-ups: a movement below this share of the typical range ...
+STEP_PARTIAL_SHARE = 0.45
+#: ... lasting less than this share of the set's median full rep is a partial attempt.
+STEP_PARTIAL_TEMPO_SHARE = 0.6
 #: A rep lasting less than this share of the set's median rep ...
 FRAGMENT_SHARE = 0.6
 #: ... that overlaps a neighbouring rep by more than this is part of that rep, s.
@@ -209,14 +213,28 @@ def overshoots(excursions: list[Excursion], set_direction: FloatArray | None) ->
     return [a and ex.peak_deg < small for ex, a in zip(excursions, against, strict=True)]
 
 
-def fidget_limit_s(kept: list[RepTiming], typical_deg: float) -> float:
-    """Duration below which a sub-range movement is a fidget, s (0 until three full reps).
+def full_rep_s(kept: list[RepTiming], typical_deg: float) -> float:
+    """The set's median full rep, start to end, s (0 until three full reps).
 
-    A smaller movement over in a fraction of the set's own rep time is a fidget (an adjustment,
-    a knock), not an attempt at the exercise.
+    A smaller movement over in ``FIDGET_TEMPO_SHARE`` of it is a fidget (an adjustment, a
+    knock), not an attempt at the exercise (``Engine.result``).
     """
     full_s = [tm.end - tm.start for tm in kept if classify(tm.rom_deg, typical_deg) == "full"]
-    return FIDGET_TEMPO_SHARE * float(np.median(full_s)) if len(full_s) >= 3 else 0.0
+    return float(np.median(full_s)) if len(full_s) >= 3 else 0.0
+
+
+def is_step_partial(tm: RepTiming, typical_deg: float, full_s: float) -> bool:
+    """Whether a pelvis step-up movement of reduced range is a partial attempt.
+
+    The pelvis's lean is a poor measure of a step-up's size (it leans up, is upright on the
+    step, leans down, and sways sideways with the step): a foot lifted toward the step and put
+    back reads at a third to almost half of the set's range. A step-up done short still takes
+    the set's tempo; an aborted one is quick. So a movement below ``STEP_PARTIAL_SHARE`` of
+    the typical range that lasts less than ``STEP_PARTIAL_TEMPO_SHARE`` of the set's median
+    full rep (``full_s``, s; 0 while unknown) is a partial attempt.
+    """
+    return (full_s > 0.0 and tm.rom_deg < STEP_PARTIAL_SHARE * typical_deg
+            and tm.end - tm.start < STEP_PARTIAL_TEMPO_SHARE * full_s)
 
 
 def fragments(reps: list[Rep]) -> list[bool]:
