@@ -157,6 +157,27 @@ def _text(value: Any, where: str, max_len: int) -> str:
     return value
 
 
+def _label(value: Any, where: str, max_len: int) -> str:
+    """Text shown as it is (a sensor's name, profile, address, firmware): at most ``max_len``
+    characters, none of them a control character (a terminal escape, a newline, a
+    text-direction override), as the companion sends them (``rehablink.text.printable``).
+
+    Examples
+    --------
+    >>> _label("RehabLink-1A2B", "sensor.name", 128)
+    'RehabLink-1A2B'
+    >>> try:
+    ...     _label("WT\x1b[2J", "sensor.name", 128)
+    ... except DocumentError as exc:
+    ...     print(exc)
+    sensor.name: must be printable text (no control characters)
+    """
+    text = _text(value, where, max_len)
+    if not text.isprintable():
+        raise _fail(where, "must be printable text (no control characters)")
+    return text
+
+
 def _sensor_model(value: Any) -> str | None:
     """``sensor.model``: what the sensor says it is, 1 to 64 printable characters (not only
     spaces: :func:`rehablink.text.is_sensor_model`), or None when not known (null or absent).
@@ -334,12 +355,12 @@ def session_document(doc: Any, now: datetime | None = None) -> SessionDoc:
         doc.get("sensor"), "sensor", SENSOR_FIELDS, ignored, "sensor.")
     if doc.get("sensor") is not None:
         for key in ("profile", "name"):
-            _text(sensor.get(key), f"sensor.{key}", 128)
+            _label(sensor.get(key), f"sensor.{key}", 128)
         if not isinstance(sensor.get("has_gyro"), bool):
             raise _fail("sensor.has_gyro", "must be true or false")
         for key in ("address", "firmware"):
             if key in sensor and sensor[key] is not None:
-                _text(sensor[key], f"sensor.{key}", 128)
+                _label(sensor[key], f"sensor.{key}", 128)
         _sensor_model(sensor.get("model"))
     flags = _flag_ids(doc.get("red_flags", []), "red_flags")
     # absent or null: not known whether every red-flag question was asked

@@ -482,6 +482,39 @@ def test_a_bad_sensor_model_is_a_clear_4xx(client: FlaskClient, device: Any, db:
     assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("name", "WT901\x1b[2J"), ("name", "RehabLink\n1A2B"), ("name", "\x00"),
+    ("name", "Pat\u202eJones"), ("profile", "rehablink\x07"), ("address", "AA:BB\r"),
+    ("firmware", "1.0\x1b]0;owned\x07")])
+def test_a_sensor_text_with_control_characters_is_a_clear_4xx(
+        client: FlaskClient, device: Any, db: Any, field: str, value: str) -> None:
+    """A sensor's name, profile, address or firmware with a control character (a terminal
+    escape, a newline, NUL, a text-direction override) is refused, the field named, and
+    nothing is stored; the companion sends them cleaned (``rehablink.text.printable``)."""
+    _, headers = device
+    doc = session_document()
+    doc["sensor"][field] = value
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 422 and _error(response) == "invalid_document"
+    assert response.get_json()["error"]["message"] == (
+        f"sensor.{field}: must be printable text (no control characters)")
+    assert next(db.query("SELECT count(*) AS n FROM sessions"))["n"] == 0
+
+
+@pytest.mark.parametrize("name", ["", "WT901BLE67", "Pat\u2019s sensor \ufffd", "N" * 128])
+def test_a_sensor_name_as_the_companion_cleans_it_is_stored(
+        client: FlaskClient, device: Any, db: Any, name: str) -> None:
+    """An empty name (the sensor advertises none), a replacement character where the
+    companion cleaned a control character, any printable text up to 128 characters."""
+    _, headers = device
+    doc = session_document()
+    doc["sensor"]["name"] = name
+    response = client.post("/api/v1/sessions", json=doc, headers=headers)
+    assert response.status_code == 201
+    row = next(db.query("SELECT sensor FROM sessions WHERE id = ?", [doc["id"]]))
+    assert json.loads(row["sensor"])["name"] == name
+
+
 def test_a_sensor_model_is_understood(client: FlaskClient, device: Any) -> None:
     """A companion that may not store a session without its sensor's model (must_understand)
     is understood by this server."""

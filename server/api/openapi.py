@@ -66,7 +66,9 @@ _KIND = {
 
 _SENSOR = {
     "type": "object", "nullable": True, "additionalProperties": True,
-    "description": "the sensor the session streamed from; null when none was connected",
+    "description": "the sensor the session streamed from; null when none was connected. Its "
+                   "profile, name, address and firmware are printable text (no control "
+                   "characters: a terminal escape, a newline, a text-direction override)",
     "required": ["profile", "name", "has_gyro"],
     "properties": {
         "profile": {"type": "string", "maxLength": 128},
