@@ -167,7 +167,7 @@ def _label(value: Any, where: str, max_len: int) -> str:
     >>> _label("RehabLink-1A2B", "sensor.name", 128)
     'RehabLink-1A2B'
     >>> try:
-    ...     _label("WT\x1b[2J", "sensor.name", 128)
+    ...     _label("WT\\x1b[2J", "sensor.name", 128)
     ... except DocumentError as exc:
     ...     print(exc)
     sensor.name: must be printable text (no control characters)

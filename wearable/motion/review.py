@@ -249,7 +249,7 @@ def fragments(reps: list[Rep]) -> list[bool]:
     if len(reps) < 3:
         return [False] * len(reps)
     short = FRAGMENT_SHARE * float(np.median([r.end - r.start for r in reps]))
-    out = []
+    out: list[bool] = []
     for i, r in enumerate(reps):
         before = i > 0 and reps[i - 1].end - r.start > FRAGMENT_OVERLAP_S
         after = i + 1 < len(reps) and r.end - reps[i + 1].start > FRAGMENT_OVERLAP_S
