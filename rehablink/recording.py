@@ -259,7 +259,57 @@ def _read_phyphox_header(
     )
 
 
+#: Block size for pyarrow's CSV reader: a one-hour file splits into about six blocks that the
+#: reader's threads parse in parallel (0.03 s on two cores against 0.06 s in one thread).
+_CSV_BLOCK_BYTES = 4 << 20
+
+
 def _parse_body(body: str, layout: _Layout, name: str) -> FloatArray:
+    table = _parse_body_arrow(body, layout)
+    if table is None:  # pyarrow refused a cell or a row: NumPy's reader decides, as it always has
+        table = _parse_body_numpy(body, layout, name)
+    if table.shape[0] == 0:
+        raise RecordingError(f"{name}: header only, no samples")
+    return table
+
+
+def _parse_body_arrow(body: str, layout: _Layout) -> FloatArray | None:
+    """The body as an (n, columns) table by pyarrow's CSV reader, or None if it refuses it.
+
+    Empty cells and "NA"-like words are refused rather than read as missing values. pyarrow
+    refuses a few odd cells NumPy accepts (a quoted line break, a non-breaking space or a
+    vertical tab around a number), hence None and not an error. Imported here, not at the top:
+    most importers of this module never read a CSV, and pyarrow adds ~0.03 s to their start.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = [f"c{i}" for i in range(len(layout.columns))]  # header names may repeat
+    try:
+        arrow = pa_csv.read_csv(
+            pa.py_buffer(body.encode()),
+            read_options=pa_csv.ReadOptions(
+                column_names=names, use_threads=True, block_size=_CSV_BLOCK_BYTES
+            ),
+            parse_options=pa_csv.ParseOptions(delimiter=layout.delimiter, quote_char='"'),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.float64()), null_values=[],
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    # Column by column into a column-major array: _to_recording takes whole columns from it.
+    out = np.empty((arrow.num_columns, arrow.num_rows), dtype=np.float64)
+    for j, column in enumerate(arrow.columns):
+        start = 0
+        for chunk in column.chunks:
+            out[j, start:start + len(chunk)] = chunk.to_numpy()
+            start += len(chunk)
+    return out.T
+
+
+def _parse_body_numpy(body: str, layout: _Layout, name: str) -> FloatArray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -271,8 +321,6 @@ def _parse_body(body: str, layout: _Layout, name: str) -> FloatArray:
         raise RecordingError(_locate_problem(body, layout, name)) from None
     if table.shape[1] != len(layout.columns):
         raise RecordingError(_locate_problem(body, layout, name))
-    if table.shape[0] == 0:
-        raise RecordingError(f"{name}: header only, no samples")
     return table
 
 

@@ -133,6 +133,13 @@ BAD_INPUTS = {
     "latin-1 junk": (b"t,ax,ay,az\n0,0,0,1\n\xff\xfe,0,0,1\n", "not a CSV text file"),
     "unknown header": (b"time,x,y,z\n0,0,0,1\n", "unrecognised header"),
     "duplicate column": (b"t,ax,ay,az,ax\n0,0,0,1,0\n", "column 'ax' appears twice"),
+    # Cells a CSV reader might take for missing values are refused, not read as NaN.
+    "empty cell": (b"t,ax,ay,az\n0,0,0,1\n0.01,,0,1\n", "line 3, column ax: not a number ('')"),
+    "quoted empty cell": (b't,ax,ay,az\n0,0,0,1\n0.01,0,0,""\n',
+                          "line 3, column az: not a number ('')"),
+    "NA cell": (b"t,ax,ay,az\n0,0,0,1\n0.01,0,NA,1\n", "line 3, column ay: not a number ('NA')"),
+    "null cell": (b"t,ax,ay,az\n0,0,0,1\nnull,0,0,1\n", "line 3, column t: not a number ('null')"),
+    "empty row": (b"t,ax,ay,az\n0,0,0,1\n,,,\n0.02,0,0,1\n", "line 3, column t: not a number"),
 }
 
 
@@ -146,6 +153,44 @@ def test_bad_input_names_the_problem(tmp_path: Path, case: str) -> None:
     assert expected in message
     assert "\n" not in message
     assert message.startswith(str(p))
+
+
+def test_quoted_cells_and_blank_lines_load(tmp_path: Path) -> None:
+    text = 't,ax,ay,az\n"0.00","0.1",0,"1.0"\n\n0.01,"0.1","0",1\n\n\n0.02,0.1,0,1\n\n'
+    rec = load_recording(_write(tmp_path, text))
+    np.testing.assert_array_equal(rec.t, [0.0, 0.01, 0.02])
+    np.testing.assert_array_equal(rec.acc, [[0.1, 0.0, 1.0]] * 3)
+
+
+def test_cells_padded_with_odd_white_space_load(tmp_path: Path) -> None:
+    """A non-breaking space (spreadsheet exports) or a vertical tab around a number is read as
+    before: the fast reader refuses such cells and the NumPy reader takes the file."""
+    text = "t,ax,ay,az\n0.00, 0.1,\u00a00,1\n0.01,\t0.1,0\u00a0,1\n0.02,0.1,\x0b0,1\n"
+    rec = load_recording(_write(tmp_path, text))
+    np.testing.assert_array_equal(rec.t, [0.0, 0.01, 0.02])
+    np.testing.assert_array_equal(rec.acc, [[0.1, 0.0, 1.0]] * 3)
+
+
+def test_a_file_read_in_many_blocks_gives_the_same_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyarrow reads a long file in blocks; the table joins them in order, bit for bit."""
+    import rehablink.recording as recording
+
+    rec = _still(n=3000)
+    rec.write_csv(tmp_path / "long.csv")
+    monkeypatch.setattr(recording, "_CSV_BLOCK_BYTES", 4096)  # about 60 blocks
+
+    def no_fallback(*args: object) -> None:
+        raise AssertionError("the file should not need the NumPy reader")
+
+    monkeypatch.setattr(recording, "_parse_body_numpy", no_fallback)
+    back = load_recording(tmp_path / "long.csv")
+    expected = np.loadtxt(tmp_path / "long.csv", delimiter=",", skiprows=1)
+    assert back.gyro is not None
+    np.testing.assert_array_equal(back.t, expected[:, 0])
+    np.testing.assert_array_equal(back.acc, expected[:, 1:4])
+    np.testing.assert_array_equal(back.gyro, expected[:, 4:7])
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
