@@ -250,6 +250,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
                        "at a step-up, not a rep of reduced range"),
     (17052, "step_up", "the same, accelerometer only"),
     (47113, "step_up", "the same at 26 Hz with a loose mount"),
+    (73017, "side_leg_raise", "a fidget shook the thigh into a rep's lift: still at its top "
+     "after shaking that stopped within 3 s (no walk), the rest stays and the rep closes"),
+    (11035, "single_leg_bridge", "the same, accelerometer only at the thigh"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -411,3 +411,32 @@ def test_a_recording_begun_part_way_out_of_the_rest_does_not_fail() -> None:
     assert ex is not None
     assert ex.start_t == 0.0
     assert ex.peak_deg == pytest.approx(peak, abs=0.01)
+
+
+@pytest.mark.parametrize(("shake_s", "rest_kept"), [(1.8, True), (4.0, False)])
+def test_shaking_as_a_rep_lifts_is_no_walk_and_keeps_the_rest(shake_s: float,
+                                                             rest_kept: bool) -> None:
+    """Footfall-band shaking that begins at rest (a knock, a loose clip ringing) and runs on
+    into a rep's lift makes the detector wait for stillness, as walking does. Shaking that
+    stopped within ``WALK_MIN_S`` was no walk: still at a rep's range from the rest it left,
+    the segment is at the top of a rep, which closes on the return. After longer shaking (a
+    walk) the new stillness is the rest."""
+    profile = get_profile("bridge")
+    seg = Segmenter(profile)
+    peak = float(np.mean(profile.rom_range_deg))
+    angles = np.concatenate([np.zeros(45), np.linspace(0.0, peak, 10), np.full(40, peak),
+                             np.linspace(peak, 0.0, 15), np.zeros(30)])
+    shaking = np.zeros(angles.size, dtype=bool)
+    shaking[30:30 + round(shake_s * TICK_HZ)] = True
+    kinds = []
+    for k, (a, shake) in enumerate(zip(np.deg2rad(angles), shaking, strict=True)):
+        g = [0.0, float(np.sin(a)), float(np.cos(a))]
+        e = seg.step(k / TICK_HZ, g, 0.1 if shake else 0.0)
+        if e is not None:
+            kinds.append(e.kind)
+    assert len(seg.walk_started) == len(seg.walk_ended) == 1
+    if rest_kept:
+        assert kinds == ["start", "top", "close"]
+        assert seg.ref == pytest.approx([0.0, 0.0, 1.0])
+    else:
+        assert "close" not in kinds

@@ -17,7 +17,7 @@ from rehablink.results import Rep
 from wearable.motion.orientation import tangent_direction
 from wearable.motion.preprocess import GRID_HZ
 from wearable.motion.reps import RepTiming, classify
-from wearable.motion.segment import Excursion
+from wearable.motion.segment import WALK_MIN_S, Excursion
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -48,8 +48,6 @@ HIDE_MIN_SPACINGS = 2
 HIDE_LAST_SHARE = 0.35
 #: A rep after a hole timed to top inside it, or this soon after it, had its lift hidden, s.
 HIDE_TOP_AFTER_S = 0.5
-#: Shortest walk, s: footfalls for less time than this are not walking.
-WALK_MIN_S = 3.0
 #: An excursion whose direction has a cosine below this with the set's mean direction goes the
 #: other way (120 degrees or more apart) ...
 AGAINST_COS = -0.5

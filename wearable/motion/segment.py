@@ -95,6 +95,9 @@ TOP_SHARE = (0.7, 1.5)
 UNLEARNED_TOP_MAX_DEG = 70.0
 #: Smoothing of the footfall measure, s.
 WALK_TAU_S = 0.3
+#: Shortest walk, s: footfalls for less time than this are not walking (a knock, a fast squat,
+#: a loose clip ringing as a leg lifts).
+WALK_MIN_S = 3.0
 #: The footfall measure must stay high this long to mean walking, s.
 WALK_SUSTAIN_S = 1.5
 
@@ -164,6 +167,7 @@ class Segmenter:
             maxlen=round(LOOKBACK_S * TICK_HZ))
         self.walk_started: list[float] = []  # times at which walking began, s
         self.walk_ended: list[float] = []  # ... and ended (one fewer while walking), s
+        self._left_ref: list[float] | None = None  # the rest left when walking began
         walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
         self._walk_ms = walk_g * walk_g
         self._reset_active()
@@ -235,6 +239,16 @@ class Segmenter:
             if self.ref is None:  # the recording's first settling: how the segment got here
                 self._settling.append((t, g, still))
             if self._still_ticks >= SETTLE_S * TICK_HZ:
+                if self._top_after_shaking(g):  # still at the top of a rep that began with it
+                    assert self._left_ref is not None
+                    self._settling.clear()
+                    self.ref, self._left_ref = self._left_ref, None
+                    self.phase = Phase.ACTIVE
+                    self._reset_active()
+                    theta, began = _angle(g, self.ref), self.walk_started[-1]
+                    self._start_t, self._peak, self._peak_t, self._peak_g = began, theta, t, g
+                    return TickEvent("start", began)
+                self._left_ref = None
                 first = self._rep_before(g) if self.ref is None else None
                 left = self._rest_left() if self.ref is None and first is None else None
                 self._settling.clear()
@@ -258,6 +272,7 @@ class Segmenter:
             self._through = None  # the movement that passed through ended short of it
             if walking:
                 self.phase = Phase.SETTLING
+                self._left_ref = self.ref
                 return None
             # Re-arm from the lowest tilt since the last excursion closed, so the tail of a
             # lowering never opens a new excursion and reps without a pause still do.
@@ -355,16 +370,28 @@ class Segmenter:
             return TickEvent("top", t - 0.1)
         return None
 
-    def _at_top(self, g: list[float] | None) -> bool:
-        """Whether the orientation ``g`` may be a rep's top: a rep's range from the rest (the
-        typical range's, once reps are seen; the exercise's plausible one before)."""
-        if g is None or self.ref is None:
+    def _at_top(self, g: list[float] | None, ref: list[float] | None = None) -> bool:
+        """Whether the orientation ``g`` may be a rep's top: a rep's range from the rest ``ref``
+        (the current one by default; the typical range's once reps are seen, the exercise's
+        plausible one before)."""
+        ref = self.ref if ref is None else ref
+        if g is None or ref is None:
             return False
-        tilt = _angle(g, self.ref)
+        tilt = _angle(g, ref)
         if self.direction is not None:  # reps seen
             return TOP_SHARE[0] * self.typical_deg <= tilt <= TOP_SHARE[1] * self.typical_deg
         return self.profile.rom_range_deg[0] <= tilt <= min(self.profile.rom_range_deg[1],
                                                             UNLEARNED_TOP_MAX_DEG)
+
+    def _top_after_shaking(self, g: list[float]) -> bool:
+        """Whether the segment, first still at ``g`` after footfall-band shaking that stopped
+        within ``WALK_MIN_S`` (not a walk), is at a rep's top from the rest it left: the shaking
+        came with the rep's lift (a loose clip ringing, a knock), and the rest stays."""
+        return (self._left_ref is not None
+                and len(self.walk_ended) == len(self.walk_started) > 0
+                and self.walk_ended[-1] - self.walk_started[-1] < WALK_MIN_S
+                and _angle(g, self._left_ref) >= self.enter_deg
+                and self._at_top(g, self._left_ref))
 
     def _settled(self) -> tuple[list[tuple[float, list[float], bool]], int]:
         """The recording's first settling ticks (time, gravity direction, still), and the index
