@@ -437,6 +437,8 @@ def _check_gyro_units(t: FloatArray, acc: FloatArray, gyro: FloatArray, name: st
     step = max(1, k)
     cosang = np.clip(np.einsum("ij,ij->i", unit[step:], unit[:-step]), -1.0, 1.0)
     dt = t[step + k - 1:][: cosang.size] - t[k - 1:][: cosang.size]
+    if cosang.size == 0:  # shorter than two averaging windows: too short to tell
+        return
     tilt_rate = np.degrees(np.arccos(cosang)) / np.maximum(dt, 1e-6)
     acc_p95 = float(np.percentile(tilt_rate, 95))
     gyro_p95 = float(np.percentile(np.linalg.norm(gyro, axis=1), 95))
