@@ -253,6 +253,10 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (73017, "side_leg_raise", "a fidget shook the thigh into a rep's lift: still at its top "
      "after shaking that stopped within 3 s (no walk), the rest stays and the rep closes"),
     (11035, "single_leg_bridge", "the same, accelerometer only at the thigh"),
+    (32000, "clamshell", "a thigh swing while standing, before the side-lying set: a movement "
+     "from a rest 90 deg from the set's is in another posture, not a rep"),
+    (62032, "clamshell", "the same, accelerometer only at 25 Hz"),
+    (72037, "clamshell", "the same at 104 Hz"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -31,6 +34,7 @@ from wearable.motion.review import (
     hidden_reps,
     is_step_partial,
     join_at_gaps,
+    other_posture,
     overshoots,
     real_walks,
     split_at_gaps,
@@ -440,3 +444,24 @@ def test_shaking_as_a_rep_lifts_is_no_walk_and_keeps_the_rest(shake_s: float,
         assert seg.ref == pytest.approx([0.0, 0.0, 1.0])
     else:
         assert "close" not in kinds
+
+
+
+def _rest(deg: float) -> tuple[float, float, float]:
+    """Gravity in the sensor frame after tilting ``deg`` degrees about the sensor's x axis."""
+    a = math.radians(deg)
+    return (0.0, math.sin(a), math.cos(a))
+
+
+def test_a_movement_from_another_posture_is_not_the_sets() -> None:
+    """Side-lying clamshells at the thigh (a 35 deg typical range): a swing of the thigh from
+    standing, 90 deg from the set's rest, is in another posture; rests a few degrees apart
+    (a posture shift) and a hip hinge's rep from a rest learned part-way up are the set's."""
+    kept = [replace(_timing(4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3, 35.0), rest=_rest(d))
+            for k, d in enumerate([0.0, 2.0, -3.0, 5.0, 90.0])]
+    kept.append(_timing(30, 31, 32, 33, 35.0))  # no rest known: kept
+    assert other_posture(kept, 35.0) == [False, False, False, False, True, False]
+    hinge = [replace(_timing(4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3, 70.0), rest=_rest(d))
+             for k, d in enumerate([0.0, 1.0, -1.0, 60.0])]
+    assert other_posture(hinge, 70.0) == [False] * 4  # within 1.5 typical ranges
+    assert other_posture(kept[:2], 35.0) == [False, False]  # too few to know the set's rest

@@ -37,6 +37,7 @@ from wearable.motion.review import (
     is_step_partial,
     join_at_gaps,
     note_gaps,
+    other_posture,
     overshoots,
     real_walks,
     split_at_gaps,
@@ -391,11 +392,12 @@ class Engine:
         else:
             gyro, g = None, unit_rows(zero_phase_lowpass(self._acc.view[w0:w1],
                                                          self.profile.acc_tilt_cutoff_hz))
-        return refine(t[w0:w1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
-                      ex.start_t if after is None else after,
-                      ex.close_t if before is None else before,
-                      self.profile.two_phase, set_direction, set_axis,
-                      (first, last), self.profile.min_movement_s, span != (None, None))
+        timing = refine(t[w0:w1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
+                        ex.start_t if after is None else after,
+                        ex.close_t if before is None else before,
+                        self.profile.two_phase, set_direction, set_axis,
+                        (first, last), self.profile.min_movement_s, span != (None, None))
+        return None if timing is None else replace(timing, rest=ex.ref)
 
     def _rep(self, timing: RepTiming, kind: str) -> Rep:
         stab = stability_deg(timing, self.profile)
@@ -440,6 +442,8 @@ class Engine:
             kept = pair_steps(self._with_rises(kept))
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)
+        elsewhere = other_posture(kept, typical)
+        kept = [tm for tm, o in zip(kept, elsewhere, strict=True) if not o]
         reps: list[Rep] = []
         partials = 0
         full_s = full_rep_s(kept, typical)

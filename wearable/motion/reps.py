@@ -59,6 +59,7 @@ class RepTiming:
     across_deg: float  # motion about the perpendicular horizontal axis (from gravity)
     yaw_deg: float | None  # motion about the other axes from the gyro (gyro only)
     rise_m: float | None = None  # step-ups: net vertical motion, m (stepping.rise)
+    rest: tuple[float, float, float] | None = None  # gravity at the rest it rose from (unit)
 
 
 def _crossing(t: FloatArray, x: FloatArray, i: int, level: float) -> float:

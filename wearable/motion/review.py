@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rehablink.results import Rep
+from wearable.motion.anchor import angle
 from wearable.motion.orientation import tangent_direction
 from wearable.motion.preprocess import GRID_HZ
 from wearable.motion.reps import RepTiming, classify
@@ -53,6 +54,12 @@ HIDE_TOP_AFTER_S = 0.5
 AGAINST_COS = -0.5
 #: ... and is not a rep when it is also smaller than this share of the set's other excursions.
 AGAINST_SHARE = 0.7
+#: A movement whose rest lies further than this from the set's rest is in another posture,
+#: degrees (standing up between floor exercises tilts the pelvis or thigh by 60-90 deg) ...
+OTHER_POSTURE_DEG = 45.0
+#: ... and further than this multiple of the set's typical range (a hip hinge's 60-80 deg rep
+#: from a rest learned at its top is still the set's).
+OTHER_POSTURE_SHARE = 1.5
 #: A movement below the set's full range that lasts less than this share of the set's median
 #: full rep is a fidget, not a rep nor a partial attempt.
 FIDGET_TEMPO_SHARE = 0.3
@@ -253,3 +260,23 @@ def fragments(reps: list[Rep]) -> list[bool]:
         after = i + 1 < len(reps) and r.end - reps[i + 1].start > FRAGMENT_OVERLAP_S
         out.append(r.end - r.start < short and (before or after))
     return out
+
+
+def other_posture(kept: list[RepTiming], typical_deg: float) -> list[bool]:
+    """Which movements (with ``rest`` known) rose from a rest in another posture than the set's.
+
+    The set's rest is the median of its movements' rests. A movement from a rest further than
+    ``OTHER_POSTURE_DEG`` and ``OTHER_POSTURE_SHARE`` typical ranges from it is done in another
+    posture: a thigh swinging as the patient stands up or walks off around a set on the floor,
+    not a rep of the set. Needs three movements to know the set's rest.
+    """
+    rests = [tm.rest for tm in kept if tm.rest is not None]
+    if len(rests) < 3:
+        return [False] * len(kept)
+    middle = np.median(np.asarray(rests), axis=0)
+    size = float(np.linalg.norm(middle))
+    if size < 1e-9:
+        return [False] * len(kept)
+    here = (middle / size).tolist()
+    limit = max(OTHER_POSTURE_DEG, OTHER_POSTURE_SHARE * typical_deg)
+    return [tm.rest is not None and angle(list(tm.rest), here) > limit for tm in kept]

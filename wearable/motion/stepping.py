@@ -252,4 +252,5 @@ def join_steps(up: RepTiming, down: RepTiming) -> RepTiming:
            else max(up.yaw_deg, down.yaw_deg))
     return RepTiming(start=up.start, top=up.end, lower_start=max(down.start, up.end),
                      end=down.end, rom_deg=max(up.rom_deg, down.rom_deg),
-                     across_deg=max(up.across_deg, down.across_deg), yaw_deg=yaw)
+                     across_deg=max(up.across_deg, down.across_deg), yaw_deg=yaw,
+                     rest=up.rest)
