@@ -37,7 +37,10 @@ def norm(v: list[float]) -> list[float]:
 def angle(a: list[float], b: list[float]) -> float:
     """Angle between unit vectors, degrees."""
     c = a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+    # Clamped to [-1, 1] as min/max would (NaN too becomes 1), without their call overhead:
+    # this runs several times per tick.
+    c = c if c < 1.0 else 1.0
+    return math.degrees(math.acos(c if c > -1.0 else -1.0))
 
 
 def tangent_angle(a: list[float], b: list[float], ref: list[float]) -> float:

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from rehablink.results import Rep, SetResult
 from wearable.motion import events as ev
-from wearable.motion.orientation import GravityTracker, tangent_direction, unit_rows
+from wearable.motion.orientation import GravityTracker, cross, tangent_direction, unit_rows
 from wearable.motion.preprocess import (
     GRID_HZ,
     TILT_CUTOFF_HZ,
@@ -111,7 +111,8 @@ class Engine:
         self._barriers: list[tuple[float, float]] = []  # (start, close) of aborted movements
         self._gaps: list[list[float]] = []  # [first, last] grid times inside holes in the data
         self._roms: list[tuple[float, float]] = []  # live: (close, range) of the candidates
-        self._dirs: list[tuple[float, float, FloatArray]] = []  # live: (close, range, way)
+        # live: (close, range, way (unit vector))
+        self._dirs: list[tuple[float, float, tuple[float, float, float]]] = []
         self._walks_seen = 0
         self._throughs_seen = 0
         self.count = 0
@@ -151,19 +152,21 @@ class Engine:
         tick_g = gg[TICK_SAMPLES - 1:n:TICK_SAMPLES].tolist()
         tick_r = rr[:n].reshape(-1, TICK_SAMPLES).mean(axis=1).tolist()
         out: list[ev.Event] = []
-        step = self.segmenter.step
+        seg = self.segmenter
+        step, walks, throughs = seg.step, seg.walk_started, seg.passed_through
+        holes = bool(self._gaps)  # (all of this chunk's holes are noted above)
         for ti, gi, ri in zip(tick_t, tick_g, tick_r, strict=True):
-            e = step(ti, gi, ri, bool(self._gaps) and self._in_hole(ti))
+            e = step(ti, gi, ri, holes and self._in_hole(ti))
             if e is not None:
                 self._on_tick_event(e, out)
-            if self.segmenter.phase is Phase.ACTIVE:
+            if seg.phase is Phase.ACTIVE:
                 self._watch_active(ti, gi, out)
-            if len(self.segmenter.walk_started) > self._walks_seen:
+            if len(walks) > self._walks_seen:
                 self._walks_seen += 1
-                self._forget_since(self.segmenter.walk_started[-1] - 1.0)
-            if len(self.segmenter.passed_through) > self._throughs_seen:
+                self._forget_since(walks[-1] - 1.0)
+            if len(throughs) > self._throughs_seen:
                 self._throughs_seen += 1
-                self._forget_since(self.segmenter.passed_through[-1])
+                self._forget_since(throughs[-1])
         return out
 
     def _forget_since(self, t: float) -> None:
@@ -210,7 +213,7 @@ class Engine:
         d, r = self.segmenter.direction, self.segmenter.ref
         if d is None or r is None or g is None:
             return 0.0
-        axis = np.cross(r, d)
+        axis = cross(np.asarray(r), np.asarray(d))
         return math.degrees(math.asin(max(-1.0, min(1.0, float(np.dot(axis, g))))))
 
     def _watch_active(self, t: float, g: list[float], out: list[ev.Event]) -> None:
@@ -279,17 +282,19 @@ class Engine:
     def _learn(self, ex: Excursion, rom: float) -> None:
         d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
         if d is not None:
-            self._dirs.append((ex.close_t, rom, d))
+            self._dirs.append((ex.close_t, rom, (float(d[0]), float(d[1]), float(d[2]))))
             self._update_direction()
 
     def _update_direction(self) -> None:
         """The way the set's reps move gravity: the mean of their directions, of the reps that
         reach half the typical range (a small early fidget must not steer it)."""
         least = 0.5 * self.segmenter.typical_deg
-        total = np.zeros(3)
-        for _, rom, d in self._dirs:
+        # Summed in plain floats (the list grows with the set and is summed at every rep).
+        x = y = z = 0.0
+        for _, rom, (dx, dy, dz) in self._dirs:
             if rom >= least:
-                total += d
+                x, y, z = x + dx, y + dy, z + dz
+        total = np.array([x, y, z])
         n = float(np.linalg.norm(total))
         self.segmenter.direction = (total / n).tolist() if n > 1e-9 else None
 

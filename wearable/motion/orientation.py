@@ -28,6 +28,25 @@ _B = np.array([1.0])
 _A = np.array([1.0, -(1.0 - _ALPHA)])
 
 
+def cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Cross product ``a x b`` of 3-vectors, row by row (shapes (m, 3) or (3,), broadcast).
+
+    The same products and differences as ``np.cross``, without its axis handling, which costs
+    more than the arithmetic on the short windows and single vectors used here.
+    """
+    if a.ndim == 1 and b.ndim == 1:  # one pair: plain floats are quicker than array views
+        x0, x1, x2 = a.tolist()
+        y0, y1, y2 = b.tolist()
+        return np.array([x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, x0 * y1 - x1 * y0])
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out[..., 0] = a1 * b2 - a2 * b1
+    out[..., 1] = a2 * b0 - a0 * b2
+    out[..., 2] = a0 * b1 - a1 * b0
+    return out
+
+
 def unit_rows(x: FloatArray) -> FloatArray:
     """Rows of ``x`` scaled to unit length (zero rows stay zero)."""
     norm = np.sqrt(np.einsum("ij,ij->i", x, x))
@@ -62,7 +81,7 @@ class GravityTracker:
         w = np.radians(gyro)
         g = g_acc
         for k in range(FUSION_PASSES):
-            u = _ALPHA * g_acc - np.cross(w, g) / GRID_HZ
+            u = _ALPHA * g_acc - cross(w, g) / GRID_HZ
             y, self._zi[k] = signal.lfilter(_B, _A, u, axis=0, zi=self._zi[k])
             g = unit_rows(np.asarray(y, dtype=np.float64))
         return g
@@ -92,10 +111,14 @@ def plane_angles(g: FloatArray, ref: FloatArray, direction: FloatArray) -> tuple
         Rotation about the rep's axis (positive towards ``direction``) and about the perpendicular
         horizontal axis, degrees.
     """
-    axis = np.cross(ref, direction)
     along = np.degrees(np.arctan2(g @ direction, g @ ref))
-    across = np.degrees(np.arcsin(np.clip(g @ axis, -1.0, 1.0)))
-    return along, across
+    return along, across_angle(g, ref, direction)
+
+
+def across_angle(g: FloatArray, ref: FloatArray, direction: FloatArray) -> FloatArray:
+    """The ``across`` of :func:`plane_angles` alone (rotation about the horizontal axis
+    perpendicular to ``direction``), degrees."""
+    return np.degrees(np.arcsin(np.clip(g @ cross(ref, direction), -1.0, 1.0)))
 
 
 def tangent_direction(g: FloatArray, ref: FloatArray) -> FloatArray | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wearable.motion.orientation import plane_angles, tangent_direction
+from wearable.motion.orientation import across_angle, cross, plane_angles, tangent_direction
 from wearable.motion.preprocess import GRID_HZ, zero_phase_lowpass
 from wearable.motion.profiles import MIN_REP_S, PARTIAL_SHARE, REDUCED_ROM_SHARE
 
@@ -85,6 +85,31 @@ def minjerk_ratio(upper: float, lower: float) -> float:
     return (1.0 - u(lower)) / (u(lower) - u(upper))
 
 
+#: ``minjerk_ratio`` of the two speed levels used to time a stop.
+STOP_RATIO = minjerk_ratio(UPPER_SHARE, SPEED_SHARE)
+
+
+def _first_stay(speed: list[float], level: float) -> int | None:
+    """Index where ``speed`` first goes under ``level`` to stay there for ``DWELL`` samples, or
+    None.
+
+    A dip of the speed shorter than the dwell is noise in the movement, not its stop; within
+    the last ``DWELL - 1`` samples (the window's end) a shorter stay under the level still
+    counts. (A plain loop: the stay is usually found within a few tenths of a second of the
+    peak, long before a vectorised search over the window would pay for itself.)
+    """
+    run = 0
+    for k, v in enumerate(speed):
+        if v < level:
+            run += 1
+            if run == DWELL:
+                return k - DWELL + 1
+        else:
+            run = 0
+    n = len(speed)
+    return next((k for k in range(max(n - DWELL + 1, 0), n) if speed[k] < level), None)
+
+
 def stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
               forward: bool) -> float:
     """When a movement stops (forward) or starts (backward), s.
@@ -97,30 +122,21 @@ def stop_time(t: FloatArray, speed: FloatArray, i_peak: int, i_limit: int,
     """
     step = 1 if forward else -1
     idx = np.arange(i_peak, i_limit + step, step) if i_limit != i_peak else np.array([i_peak])
-    seg = speed[idx]
+    seg: list[float] = speed[idx].tolist()
     times = []
     for level in (UPPER_SHARE, SPEED_SHARE):
-        under = seg < level
-        below = np.flatnonzero(under)
-        if under.size >= DWELL > 1:
-            # A dip of the speed shorter than the dwell is noise in the movement, not its stop;
-            # near the window's end a shorter stay under the level still counts.
-            run = np.convolve(under.astype(np.int64), np.ones(DWELL, dtype=np.int64), "valid")
-            held = np.flatnonzero(run == DWELL)
-            late = below[below > under.size - DWELL]
-            below = held if held.size else late
-        if below.size == 0:
+        j = _first_stay(seg, level)
+        if j is None:
             return float(t[idx[-1]])
-        j = int(below[0])
         if j == 0:
             times.append(float(t[idx[0]]))
             continue
-        x0, x1 = float(seg[j - 1]), float(seg[j])
+        x0, x1 = seg[j - 1], seg[j]
         frac = (x0 - level) / (x0 - x1) if x0 != x1 else 1.0
         ta, tb = float(t[idx[j - 1]]), float(t[idx[j]])
         times.append(ta + frac * (tb - ta))
     t50, t20 = times
-    stop = t20 + minjerk_ratio(UPPER_SHARE, SPEED_SHARE) * (t20 - t50)
+    stop = t20 + STOP_RATIO * (t20 - t50)
     lim = float(t[idx[-1]])
     return min(stop, lim) if forward else max(stop, lim)
 
@@ -169,7 +185,7 @@ def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: Floa
         return zero_phase_lowpass(deriv[:, None])[:, 0]
     th = np.radians(along)[:, None]
     e_theta = np.cos(th) * direction[None, :] - np.sin(th) * ref[None, :]
-    dg = -np.cross(np.radians(gyro), g)
+    dg = -cross(np.radians(gyro), g)
     rate = np.degrees(np.einsum("ij,ij->i", dg, e_theta))
     # A sensor whose axes form a left-handed frame would flip the sign: trust the data.
     if float(np.dot(rate, deriv)) < 0.0:
@@ -264,8 +280,9 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
         idn = _lowering_peak(along, rate, ip, hi_i)
     v_up = max(float(rate[iu]), 1e-6)
     v_dn = max(float(-rate[idn]), 1e-6)
-    start = stop_time(t, rate / v_up, iu, lo_i, forward=False)
-    end = stop_time(t, -rate / v_dn, idn, hi_i, forward=True)
+    up, down = rate / v_up, -rate / v_dn  # the lift's and the lowering's speed, 1 at the peak
+    start = stop_time(t, up, iu, lo_i, forward=False)
+    end = stop_time(t, down, idn, hi_i, forward=True)
     if dip is not None:
         # Upright on the step: the top is where the first hump's fall stops, the lowering
         # begins where the second hump's rise starts.
@@ -276,8 +293,8 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
         lower_start = stop_time(t, rate / max(float(rate[i_rise]), 1e-6), i_rise, i_fall,
                                 forward=False)
     else:
-        top = stop_time(t, rate / v_up, iu, idn, forward=True)
-        lower_start = stop_time(t, -rate / v_dn, idn, iu, forward=False)
+        top = stop_time(t, up, iu, idn, forward=True)
+        lower_start = stop_time(t, down, idn, iu, forward=False)
     lower_start = max(lower_start, top)
     start, end = min(start, top), max(end, lower_start)
     if end - start < min_s:
@@ -290,7 +307,7 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
     if set_direction is not None:
         across_dir = tangent_direction(set_direction, ref)
         if across_dir is not None:
-            across = plane_angles(g, ref, across_dir)[1]
+            across = across_angle(g, ref, across_dir)
     seg = across[i0:i1]
     across_deg = float(seg.max() - seg.min()) if seg.size else 0.0
     yaw_deg = None

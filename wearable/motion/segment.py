@@ -184,10 +184,25 @@ class Segmenter:
         self._base = 0.0
 
     @property
+    def typical_deg(self) -> float:
+        """The set's typical range, degrees (the exercise's low end until reps say more)."""
+        return self._typical_deg
+
+    @typical_deg.setter
+    def typical_deg(self, deg: float) -> None:
+        # The levels that scale with the typical range are worked out here, once per change,
+        # not on every tick.
+        self._typical_deg = deg
+        high = self.profile.rom_range_deg[1]
+        self._enter_deg = max(ENTER_FLOOR_DEG, ENTER_SHARE * min(deg, high))
+        # Small-range exercises move slowly in degrees per second: stillness scales with them.
+        self._still_deg_s = min(STILL_DEG_S, max(STILL_FLOOR_DEG_S, 0.5 * deg))
+        self._far_deg = max(FAR_SHARE * deg, high)
+
+    @property
     def enter_deg(self) -> float:
         """Current tilt that opens an excursion, degrees."""
-        typical = min(self.typical_deg, self.profile.rom_range_deg[1])
-        return max(ENTER_FLOOR_DEG, ENTER_SHARE * typical)
+        return self._enter_deg
 
     def step(self, t: float, g: list[float], residual_ms: float,
              in_hole: bool = False) -> TickEvent | None:
@@ -205,6 +220,7 @@ class Segmenter:
             Whether the tick has samples interpolated across a hole in the data of 1 s or more
             (a movement from a rep's top through it makes no new rest: ``AnchorTracker.step``).
         """
+        enter_deg = self._enter_deg
         # Speed over SPEED_TICKS ticks: sensor noise averages out, slow drifts stay slow.
         self._recent.append(g)
         if len(self._recent) > SPEED_TICKS + 1:
@@ -212,8 +228,7 @@ class Segmenter:
         speed = _angle(g, self._recent[0]) * TICK_HZ / max(len(self._recent) - 1, 1)
         self._walk += self._walk_alpha * (residual_ms - self._walk)
         # Walking is sustained: a fast squat shakes the step band too, but only for a moment.
-        # Small-range exercises move slowly in degrees per second: stillness scales with them.
-        still_deg_s = min(STILL_DEG_S, max(STILL_FLOOR_DEG_S, 0.5 * self.typical_deg))
+        still_deg_s = self._still_deg_s
         # A walking thigh is never still; a thigh standing on the step rings from the landing;
         # a thigh just back from a swing beyond a walk's (squats, step-ups without a pause) is
         # between reps, not walking: shaking then counts only ``WALK_SUSTAIN_S`` after it.
@@ -225,7 +240,7 @@ class Segmenter:
         still = speed < still_deg_s and not walking
         self._still_ticks = self._still_ticks + 1 if still else 0
         self._active_still = self._active_still + 1 if still else 0
-        if not still or _angle(g, self._put_from) > STILL_SPAN_SHARE * self.enter_deg:
+        if not still or _angle(g, self._put_from) > STILL_SPAN_SHARE * enter_deg:
             # Staying put, not creeping on as a slow rep of a small range does.
             self._put_from, self._put_ticks = g, 0
         self._put_ticks += still
@@ -279,7 +294,7 @@ class Segmenter:
             self._valley = min(self._valley, theta)
             if still:
                 self._closed = None
-            if theta > self._valley + self.enter_deg:
+            if theta > self._valley + enter_deg:
                 if (self._closed is not None and not self.learned and not self._steps
                         and self._closed[1] >= self.profile.rom_range_deg[0]
                         and tangent_angle(g, self._closed[2], self.ref) > THROUGH_ANGLE_DEG):
@@ -294,13 +309,13 @@ class Segmenter:
                 self._base = self._valley  # the level the excursion rose from
                 self._start_t, self._peak, self._peak_t, self._peak_g = t, theta, t, g
                 return TickEvent("start", t)
-            if (still and theta >= max(0.5 * self.enter_deg, REST_MOVED_DEG)
+            if (still and theta >= max(0.5 * enter_deg, REST_MOVED_DEG)
                     and self._put_ticks >= REST_MOVED_S * TICK_HZ):
                 # Staying put away from the rest between reps: a posture shift moved the rest
                 # (left there, a rep of half the range from it may never open an excursion).
                 self.ref, self._valley = list(g), 0.0
                 return None
-            if still and theta < 0.5 * self.enter_deg:
+            if still and theta < 0.5 * enter_deg:
                 a = self._rest_alpha
                 r = self.ref
                 self.ref = _norm([r[0] + a * (g[0] - r[0]), r[1] + a * (g[1] - r[1]),
@@ -316,7 +331,7 @@ class Segmenter:
         # Squats and step-ups shake the step band themselves: during a full-size excursion
         # the footfall signal is the exercise, not a walk.
         exercising = ((self.profile.step_impacts and self.learned
-                       and self._peak >= 0.5 * self.typical_deg)
+                       and self._peak >= 0.5 * self._typical_deg)
                       or (self.profile.thigh_outswings_gait
                           and self._peak >= WALK_SWING_MAX_DEG))
         if (walking and not exercising) or theta > self.profile.max_rom_deg:
@@ -339,12 +354,11 @@ class Segmenter:
                 self._swung_t = t
             self._closed = (t, self._peak, self._peak_g)
             return TickEvent("close", t, ex)
-        far = max(FAR_SHARE * self.typical_deg, self.profile.rom_range_deg[1])
         # Held at what may be a rep's top, a movement through a hole in the data or toward the
         # rest and back is no rep from a new rest there (see AnchorTracker.step).
         at_top = self._at_top(self._anchors.anchor)
-        rebase = self._anchors.step(t, g, still, self._active_still, walking, self.enter_deg,
-                                    self.typical_deg, far, in_hole and at_top,
+        rebase = self._anchors.step(t, g, still, self._active_still, walking, enter_deg,
+                                    self._typical_deg, self._far_deg, in_hole and at_top,
                                     self.ref if at_top else None)
         if rebase is not None:
             self.ref, self.phase, self._valley = rebase.ref, Phase.REST, rebase.valley
@@ -379,7 +393,7 @@ class Segmenter:
             return False
         tilt = _angle(g, ref)
         if self.direction is not None:  # reps seen
-            return TOP_SHARE[0] * self.typical_deg <= tilt <= TOP_SHARE[1] * self.typical_deg
+            return TOP_SHARE[0] * self._typical_deg <= tilt <= TOP_SHARE[1] * self._typical_deg
         return self.profile.rom_range_deg[0] <= tilt <= min(self.profile.rom_range_deg[1],
                                                             UNLEARNED_TOP_MAX_DEG)
 
@@ -390,7 +404,7 @@ class Segmenter:
         return (self._left_ref is not None
                 and len(self.walk_ended) == len(self.walk_started) > 0
                 and self.walk_ended[-1] - self.walk_started[-1] < WALK_MIN_S
-                and _angle(g, self._left_ref) >= self.enter_deg
+                and _angle(g, self._left_ref) >= self._enter_deg
                 and self._at_top(g, self._left_ref))
 
     def _settled(self) -> tuple[list[tuple[float, list[float], bool]], int]:
@@ -469,11 +483,11 @@ class Segmenter:
         if (still_s >= SHIFT_S and not self.learned
                 and theta > FAR_UNLEARNED_SHARE * self.profile.rom_range_deg[1]):
             return True
-        if still_s < SHIFT_S or not self.learned or theta < SHIFT_MIN_SHARE * self.typical_deg:
+        if still_s < SHIFT_S or not self.learned or theta < SHIFT_MIN_SHARE * self._typical_deg:
             return False
-        if self._anchors.held_from_anchor(g, self.typical_deg):
+        if self._anchors.held_from_anchor(g, self._typical_deg):
             return False
-        if theta > 3.0 * self.typical_deg:
+        if theta > 3.0 * self._typical_deg:
             return True
         return self._away_angle(g) > SHIFT_ANGLE_DEG
 
