@@ -455,8 +455,9 @@ def _rest(deg: float) -> tuple[float, float, float]:
 
 def test_a_movement_from_another_posture_is_not_the_sets() -> None:
     """Side-lying clamshells at the thigh (a 35 deg typical range): a swing of the thigh from
-    standing, 90 deg from the set's rest, is in another posture; rests a few degrees apart
-    (a posture shift) and a hip hinge's rep from a rest learned part-way up are the set's."""
+    standing, 90 deg from the rest of the reps before it, is in another posture; rests a few
+    degrees apart (a posture shift), a hip hinge's rep from a rest learned part-way up and
+    two sets with the sensor clipped on anew between them are the sets' reps."""
     kept = [replace(_timing(4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3, 35.0), rest=_rest(d))
             for k, d in enumerate([0.0, 2.0, -3.0, 5.0, 90.0])]
     kept.append(_timing(30, 31, 32, 33, 35.0))  # no rest known: kept
@@ -465,3 +466,8 @@ def test_a_movement_from_another_posture_is_not_the_sets() -> None:
              for k, d in enumerate([0.0, 1.0, -1.0, 60.0])]
     assert other_posture(hinge, 70.0) == [False] * 4  # within 1.5 typical ranges
     assert other_posture(kept[:2], 35.0) == [False, False]  # too few to know the set's rest
+    # Two sets one after the other, the sensor clipped on anew 90 deg turned: each rep is near
+    # the rest on its own side.
+    two_sets = [replace(_timing(4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3, 20.0), rest=_rest(d))
+                for k, d in enumerate([0.0, 1.0, -1.0, 0.5, 90.0, 91.0, 89.0, 90.5])]
+    assert other_posture(two_sets, 20.0) == [False] * 8

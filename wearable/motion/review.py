@@ -60,6 +60,8 @@ OTHER_POSTURE_DEG = 45.0
 #: ... and further than this multiple of the set's typical range (a hip hinge's 60-80 deg rep
 #: from a rest learned at its top is still the set's).
 OTHER_POSTURE_SHARE = 1.5
+#: The rest around a movement is that of up to this many movements on each side of it.
+POSTURE_NEIGHBOURS = 3
 #: A movement below the set's full range that lasts less than this share of the set's median
 #: full rep is a fidget, not a rep nor a partial attempt.
 FIDGET_TEMPO_SHARE = 0.3
@@ -263,20 +265,32 @@ def fragments(reps: list[Rep]) -> list[bool]:
 
 
 def other_posture(kept: list[RepTiming], typical_deg: float) -> list[bool]:
-    """Which movements (with ``rest`` known) rose from a rest in another posture than the set's.
+    """Which movements (with ``rest`` known) rose from a rest in another posture than the reps
+    before and after them.
 
-    The set's rest is the median of its movements' rests. A movement from a rest further than
-    ``OTHER_POSTURE_DEG`` and ``OTHER_POSTURE_SHARE`` typical ranges from it is done in another
-    posture: a thigh swinging as the patient stands up or walks off around a set on the floor,
-    not a rep of the set. Needs three movements to know the set's rest.
+    The rest on each side of a movement is the median of the rests of up to
+    ``POSTURE_NEIGHBOURS`` movements there. A movement from a rest further than
+    ``OTHER_POSTURE_DEG`` and ``OTHER_POSTURE_SHARE`` typical ranges from the rest on both sides
+    (on the one side with three movements, at a set's edge) is done in another posture: a thigh
+    swinging as the patient stands up or walks off around a set on the floor, not a rep of the
+    set. (Sets one after the other with the sensor clipped on anew change posture between two
+    reps, each near the rest on its own side.)
     """
-    rests = [tm.rest for tm in kept if tm.rest is not None]
-    if len(rests) < 3:
-        return [False] * len(kept)
+    limit = max(OTHER_POSTURE_DEG, OTHER_POSTURE_SHARE * typical_deg)
+    known = [(i, tm.rest) for i, tm in enumerate(kept) if tm.rest is not None]
+    out = [False] * len(kept)
+    for j, (i, rest) in enumerate(known):
+        sides = [[r for _, r in known[max(0, j - POSTURE_NEIGHBOURS):j]],
+                 [r for _, r in known[j + 1:j + 1 + POSTURE_NEIGHBOURS]]]
+        sides = [side for side in sides if len(side) >= 2]
+        if not sides or max(len(side) for side in sides) < 3:
+            continue
+        out[i] = all(angle(list(rest), _mean_direction(side)) > limit for side in sides)
+    return out
+
+
+def _mean_direction(rests: list[tuple[float, float, float]]) -> list[float]:
+    """The component-wise median of unit vectors, scaled to unit length."""
     middle = np.median(np.asarray(rests), axis=0)
     size = float(np.linalg.norm(middle))
-    if size < 1e-9:
-        return [False] * len(kept)
-    here = (middle / size).tolist()
-    limit = max(OTHER_POSTURE_DEG, OTHER_POSTURE_SHARE * typical_deg)
-    return [tm.rest is not None and angle(list(tm.rest), here) > limit for tm in kept]
+    return (middle / size).tolist() if size > 1e-9 else [0.0, 0.0, 0.0]
