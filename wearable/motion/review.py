@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rehablink.results import Rep
-from wearable.motion.anchor import angle
+from wearable.motion.anchor import angle, norm
 from wearable.motion.orientation import tangent_direction
 from wearable.motion.preprocess import GRID_HZ
 from wearable.motion.reps import RepTiming, classify
@@ -291,6 +291,4 @@ def other_posture(kept: list[RepTiming], typical_deg: float) -> list[bool]:
 
 def _mean_direction(rests: list[tuple[float, float, float]]) -> list[float]:
     """The component-wise median of unit vectors, scaled to unit length."""
-    middle = np.median(np.asarray(rests), axis=0)
-    size = float(np.linalg.norm(middle))
-    return (middle / size).tolist() if size > 1e-9 else [0.0, 0.0, 0.0]
+    return norm(np.median(np.asarray(rests), axis=0).tolist())

@@ -254,20 +254,14 @@ class Segmenter:
             if self.ref is None:  # the recording's first settling: how the segment got here
                 self._settling.append((t, g, still))
             if self._still_ticks >= SETTLE_S * TICK_HZ:
-                if self._top_after_shaking(g):  # still at the top of a rep that began with it
-                    assert self._left_ref is not None
-                    self._settling.clear()
-                    self.ref, self._left_ref = self._left_ref, None
-                    self.phase = Phase.ACTIVE
-                    self._reset_active()
-                    theta, began = _angle(g, self.ref), self.walk_started[-1]
-                    self._start_t, self._peak, self._peak_t, self._peak_g = began, theta, t, g
-                    return TickEvent("start", began)
+                left = self._top_after_shaking(g)
                 self._left_ref = None
                 first = self._rep_before(g) if self.ref is None else None
-                left = self._rest_left() if self.ref is None and first is None else None
+                if left is None and self.ref is None and first is None:
+                    left = self._rest_left()
                 self._settling.clear()
                 if left is not None:  # still at the top of a rep that began while settling
+                    # (after shaking that was no walk, or at the recording's first stillness)
                     self.ref = left[1]
                     self.phase = Phase.ACTIVE
                     self._reset_active()
@@ -397,15 +391,17 @@ class Segmenter:
         return self.profile.rom_range_deg[0] <= tilt <= min(self.profile.rom_range_deg[1],
                                                             UNLEARNED_TOP_MAX_DEG)
 
-    def _top_after_shaking(self, g: list[float]) -> bool:
-        """Whether the segment, first still at ``g`` after footfall-band shaking that stopped
-        within ``WALK_MIN_S`` (not a walk), is at a rep's top from the rest it left: the shaking
-        came with the rep's lift (a loose clip ringing, a knock), and the rest stays."""
-        return (self._left_ref is not None
-                and len(self.walk_ended) == len(self.walk_started) > 0
+    def _top_after_shaking(self, g: list[float]) -> tuple[float, list[float]] | None:
+        """When the segment, first still at ``g`` after footfall-band shaking that stopped
+        within ``WALK_MIN_S`` (not a walk), is at a rep's top from the rest it left: the
+        shaking came with the rep's lift (a loose clip ringing, a knock), and the rest stays.
+        Then (time the shaking began, s; that rest's gravity direction), else None."""
+        rest = self._left_ref
+        if (rest is not None and len(self.walk_ended) == len(self.walk_started) > 0
                 and self.walk_ended[-1] - self.walk_started[-1] < WALK_MIN_S
-                and _angle(g, self._left_ref) >= self._enter_deg
-                and self._at_top(g, self._left_ref))
+                and _angle(g, rest) >= self.enter_deg and self._at_top(g, rest)):
+            return self.walk_started[-1], rest
+        return None
 
     def _settled(self) -> tuple[list[tuple[float, list[float], bool]], int]:
         """The recording's first settling ticks (time, gravity direction, still), and the index
