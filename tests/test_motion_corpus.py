@@ -257,6 +257,13 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "from a rest 90 deg from the set's is in another posture, not a rep"),
     (62032, "clamshell", "the same, accelerometer only at 25 Hz"),
     (72037, "clamshell", "the same at 104 Hz"),
+    (17001, "step_up", "slow reps, a hole of a third of a period over the turn between two: "
+     "lowering into the hole and lifting out of it, the tilt went back down inside: two reps"),
+    (47011, "step_up", "the same with a gyro, the first rep's top in the hole too"),
+    (57028, "step_up", "lowering on both sides of the hole but higher out of it: it went "
+     "down, up and down again inside: two reps"),
+    (87002, "step_up", "lifting on both sides of the hole but lower out of it: up, down and "
+     "up again inside: two reps"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -26,6 +26,7 @@ from wearable.motion.reps import (
     minjerk_ratio,
     refine,
     stop_time,
+    turned_in_hole,
     typical_range,
 )
 from wearable.motion.review import (
@@ -264,6 +265,41 @@ def test_split_at_gaps_only_long_reps_holding_a_long_hole() -> None:
     out = split_at_gaps(reps, [[10.5, 16.0]])
     assert (out[2].start, out[2].top, out[2].lower_start, out[2].end) == (10, 10.5, 10.5, 10.5)
     assert (out[3].start, out[3].top, out[3].lower_start) == (16.0, 16.0, 19)
+
+
+_HOLE = (4.0, 6.0)
+
+
+def _through_hole(before: float, into: float, out_of: float, after: float) -> np.ndarray:
+    """A tilt path (deg on a 100 Hz grid, 0-10 s) that reads ``before`` 0.4 s before the hole,
+    ``into`` at its start, ``out_of`` at its end and ``after`` 0.4 s after it, interpolated
+    straight across the hole as the engine does."""
+    t = np.arange(0.0, 10.0, 0.01)
+    return np.interp(t, [0.0, 3.6, 4.0, 6.0, 6.4, 10.0],
+                     [before, before, into, out_of, after, after])
+
+
+@pytest.mark.parametrize(("path", "turned"), [
+    ((9.0, 7.0, 3.0, 5.0), True),    # lowering into the hole, lifting out: back down inside
+    ((5.0, 8.0, 2.0, 4.0), True),    # lifting on both sides, lower out: up, down and up
+    ((4.0, 2.0, 7.0, 5.0), True),    # lowering on both sides, higher out: down, up and down
+    ((5.0, 8.0, 7.0, 4.0), False),   # lifting into it, lowering out: one rep's top hidden
+    ((2.0, 4.0, 7.0, 9.0), False),   # lifting on both sides, higher out: one slow lift
+    ((9.0, 7.0, 4.0, 2.0), False),   # lowering on both sides, lower out: one slow return
+    ((9.8, 9.7, 9.6, 9.8), False),   # a hold sways by under 5 % of the range
+])
+def test_a_turn_hidden_in_a_hole_from_the_tilt_at_its_edges(
+        path: tuple[float, float, float, float], turned: bool) -> None:
+    t = np.arange(0.0, 10.0, 0.01)
+    assert turned_in_hole(t, _through_hole(*path), _HOLE, 10.0) is turned
+
+
+def test_no_turn_is_read_without_the_data_at_both_edges() -> None:
+    t = np.arange(0.0, 10.0, 0.01)
+    along = _through_hole(9.0, 7.0, 3.0, 5.0)
+    keep = t <= 6.2  # the data after the hole end 0.2 s in (live: not yet arrived)
+    assert not turned_in_hole(t[keep], along[keep], _HOLE, 10.0)
+    assert turned_in_hole(t, along, _HOLE, 10.0)
 
 
 def test_real_walks_last() -> None:

@@ -16,7 +16,13 @@ import numpy.typing as npt
 
 from rehablink.results import Rep, SetResult
 from wearable.motion import events as ev
-from wearable.motion.orientation import GravityTracker, cross, tangent_direction, unit_rows
+from wearable.motion.orientation import (
+    GravityTracker,
+    cross,
+    plane_angles,
+    tangent_direction,
+    unit_rows,
+)
 from wearable.motion.preprocess import (
     GRID_HZ,
     TILT_CUTOFF_HZ,
@@ -26,7 +32,15 @@ from wearable.motion.preprocess import (
     zero_phase_lowpass,
 )
 from wearable.motion.profiles import PELVIS_ROTATING_DEG, MotionProfile
-from wearable.motion.reps import MARGIN_S, RepTiming, classify, refine, typical_range
+from wearable.motion.reps import (
+    HOLE_EDGE_S,
+    MARGIN_S,
+    RepTiming,
+    classify,
+    refine,
+    turned_in_hole,
+    typical_range,
+)
 from wearable.motion.review import (
     FIDGET_TEMPO_SHARE,
     GAP_SPLIT_S,
@@ -351,6 +365,17 @@ class Engine:
                            and g[0] - HOLE_END_S <= timing.start <= g[1]
                            and g[0] - ex.start_t >= min_s), None)
         out = [] if timing is None else [timing]
+        inside = None if timing is None or before or after else next(
+            (g for g in holes if timing.start < g[0] and g[1] < timing.end
+             and g[0] - ex.start_t >= min_s and ex.close_t - g[1] >= min_s), None)
+        if inside is not None and timing is not None:
+            tb = self._time(k, until, set_direction, set_axis, span=(None, inside[0]))
+            ta = self._time(k, until, set_direction, set_axis, span=(inside[1], None))
+            if (tb is not None and ta is not None and tb.lower_start < inside[0] - HOLE_TURN_S
+                    and ta.top > inside[1] + HOLE_TURN_S
+                    and turned_in_hole(*self._tilt(ex, inside, until), inside,
+                                       timing.rom_deg)):
+                return [tb, ta]
         if before is not None:
             tm = self._time(k, until, set_direction, set_axis, span=(None, before[0]))
             if tm is not None and tm.lower_start < before[0] - HOLE_TURN_S:
@@ -360,6 +385,29 @@ class Engine:
             if tm is not None and tm.top > after[1] + HOLE_TURN_S:
                 out.append(tm)
         return out
+
+    def _tilt_rows(self, w0: int, w1: int) -> tuple[FloatArray, FloatArray | None]:
+        """Grid rows ``w0:w1`` as the tilt is measured on them: the gravity direction (unit;
+        fused with the gyro where there is one, else the zero-phase low-passed acceleration)
+        and the angular rate (deg/s; None without a gyro)."""
+        if self._gyro.size:
+            return self._g.view[w0:w1], self._gyro.view[w0:w1]
+        return unit_rows(zero_phase_lowpass(self._acc.view[w0:w1],
+                                            self.profile.acc_tilt_cutoff_hz)), None
+
+    def _tilt(self, ex: Excursion, hole: list[float],
+              until: float | None) -> tuple[FloatArray, FloatArray]:
+        """Times (s) and tilt along the excursion's way (deg) around ``hole``, on the data up
+        to ``until`` (s)."""
+        t = self._t.view[:, 0]
+        end = hole[1] + HOLE_EDGE_S + FILTER_PAD_S
+        w0 = int(np.searchsorted(t, hole[0] - HOLE_EDGE_S - FILTER_PAD_S))
+        w1 = int(np.searchsorted(t, end if until is None else min(end, until), side="right"))
+        ref = np.asarray(ex.ref)
+        way = tangent_direction(np.asarray(ex.peak_g), ref)
+        if way is None:
+            return t[:0], t[:0]
+        return t[w0:w1], plane_angles(self._tilt_rows(w0, w1)[0], ref, way)[0]
 
     def _time(self, k: int, until: float | None = None,
               set_direction: FloatArray | None = None, set_axis: FloatArray | None = None,
@@ -391,12 +439,7 @@ class Engine:
         end = last + FILTER_PAD_S if until is None else until
         w0 = int(np.searchsorted(t, first - FILTER_PAD_S))
         w1 = int(np.searchsorted(t, end, side="right"))
-        if self._gyro.size:
-            gyro: FloatArray | None = self._gyro.view[w0:w1]
-            g = self._g.view[w0:w1]
-        else:
-            gyro, g = None, unit_rows(zero_phase_lowpass(self._acc.view[w0:w1],
-                                                         self.profile.acc_tilt_cutoff_hz))
+        g, gyro = self._tilt_rows(w0, w1)
         timing = refine(t[w0:w1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
                         ex.start_t if after is None else after,
                         ex.close_t if before is None else before,

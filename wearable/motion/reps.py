@@ -9,6 +9,7 @@ is the peak tilt change along the rep's direction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,11 @@ DIP_SHARE = 0.02
 #: ... that stays this share of the way up from rest to the peak (a flicker back through rest
 #: has no top between).
 DIP_LEVEL_SHARE = 0.25
+#: The tilt's way of travel at a hole's edges is measured over this long, s ...
+HOLE_EDGE_S = 0.4
+#: ... and is a way when it moves at least this share of the rep's range in that time (a hold
+#: drifts and sways by less).
+HOLE_EDGE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -323,6 +329,50 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
         path = path - np.linspace(path[0], path[-1], path.shape[0])
         yaw_deg = float(np.sqrt(np.einsum("ij,ij->i", path, path)).max())
     return RepTiming(start, top, lower_start, end, rom, across_deg, yaw_deg)
+
+
+def turned_in_hole(t: FloatArray, along: FloatArray, hole: Sequence[float],
+                   rom_deg: float) -> bool:
+    """Whether the tilt turned back up inside a hole in the data: the return of one rep and
+    the lift of the next hidden there.
+
+    The tilt's way of travel just before the hole and just after it (over ``HOLE_EDGE_S``, by
+    at least ``HOLE_EDGE_SHARE`` of the rep's range) says what the hole hid: lowering into it
+    and lifting out of it, it went down and up again; lifting on both sides but out of it
+    lower than into it, it went up, down and up; lowering on both sides but out of it higher,
+    down, up and down. (Lifting into the hole and lowering out of it is one rep's top; a hold
+    goes into it and out of it still.)
+
+    Parameters
+    ----------
+    t, along : ndarray
+        Grid times (s) and tilt along the rep's way (deg) around the hole, the hole's own
+        samples interpolated.
+    hole : (float, float)
+        The hole's first and last times, s.
+    rom_deg : float
+        The range of the movement that spans the hole, degrees.
+
+    Examples
+    --------
+    >>> t = np.arange(0.0, 10.0, 0.01)
+    >>> down_up = np.abs(t - 5.0) * 2.0  # back to rest at 5 s, inside the hole
+    >>> turned_in_hole(t, down_up, (4.0, 6.0), 10.0)
+    True
+    >>> turned_in_hole(t, 10.0 - down_up, (4.0, 6.0), 10.0)  # a top hidden: one rep
+    False
+    """
+    g0, g1 = hole
+    if t.size < 2 or t[0] > g0 - HOLE_EDGE_S or t[-1] < g1 + HOLE_EDGE_S:
+        return False
+    a0, a1, b0, b1 = np.interp([g0 - HOLE_EDGE_S, g0, g1, g1 + HOLE_EDGE_S], t, along)
+    least = HOLE_EDGE_SHARE * rom_deg
+    into, out_of = a1 - a0, b1 - b0  # the tilt's change before the hole and after it, deg
+    if into <= -least and out_of >= least:
+        return True
+    if into >= least and out_of >= least:
+        return bool(b0 < a1 - least)
+    return bool(into <= -least and out_of <= -least and b0 > a1 + least)
 
 
 def typical_range(roms: list[float], prior_deg: float | None = None) -> float:
