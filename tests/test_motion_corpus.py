@@ -264,6 +264,11 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "down, up and down again inside: two reps"),
     (87002, "step_up", "lifting on both sides of the hole but lower out of it: up, down and "
      "up again inside: two reps"),
+    (58037, "generic", "a set counted inside out (the rest learned at the top of a 3 s hold "
+     "after walking): the segment stays at the reps' top before the first and after the last, "
+     "so the reps are turned the right way round, one more"),
+    (15027, "hip_hinge", "the same after getting up, accelerometer only"),
+    (28030, "generic", "the same with a disconnect in the set"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -33,12 +33,14 @@ from wearable.motion.review import (
     fragments,
     full_rep_s,
     hidden_reps,
+    is_inside_out,
     is_step_partial,
     join_at_gaps,
     other_posture,
     overshoots,
     real_walks,
     split_at_gaps,
+    turn_inside_out,
 )
 from wearable.motion.segment import TICK_HZ, Excursion, Segmenter
 from wearable.motion.synthetic import SyntheticRep, synthetic_set
@@ -300,6 +302,51 @@ def test_no_turn_is_read_without_the_data_at_both_edges() -> None:
     keep = t <= 6.2  # the data after the hole end 0.2 s in (live: not yet arrived)
     assert not turned_in_hole(t[keep], along[keep], _HOLE, 10.0)
     assert turned_in_hole(t, along, _HOLE, 10.0)
+
+
+def _rep(start: float, top: float, lower_start: float, end: float) -> Rep:
+    return Rep(start=start, top=top, lower_start=lower_start, end=end, rom_deg=30.0)
+
+
+#: A set counted inside out: each counted rep is a lowering (1 s) from the real top, a rest
+#: (2 s) and the next lift (1 s); the real holds between them last 3 s.
+_INSIDE_OUT = [_rep(10.0 + 7.0 * k, 11.0 + 7.0 * k, 13.0 + 7.0 * k, 14.0 + 7.0 * k)
+               for k in range(4)]
+
+
+def test_a_set_counted_inside_out_is_turned_right_way_round() -> None:
+    reps = turn_inside_out(_INSIDE_OUT)
+    assert len(reps) == 5  # one more: the counted reps lie between the real ones
+    # The real holds are the time between the counted reps, the real lifts their returns.
+    assert [(r.top, r.lower_start) for r in reps[1:4]] == [(14.0, 17.0), (21.0, 24.0),
+                                                           (28.0, 31.0)]
+    assert [(r.start, r.end) for r in reps[1:4]] == [(13.0, 18.0), (20.0, 25.0), (27.0, 32.0)]
+    # The first lift and the last lowering are placed with the set's median phases.
+    assert (reps[0].start, reps[0].top, reps[0].lower_start, reps[0].end) == (6.0, 7.0, 10.0,
+                                                                              11.0)
+    assert (reps[-1].start, reps[-1].top, reps[-1].lower_start, reps[-1].end) == (
+        34.0, 35.0, 38.0, 39.0)
+
+
+def _to_top(at_top: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Grid times 0-50 s and the angle from the top orientation: 0 deg inside ``at_top``
+    spans, 40 deg (the learned rest) elsewhere."""
+    t = np.arange(0.0, 50.0, 0.02)
+    dist = np.full(t.size, 40.0)
+    for a, b in at_top:
+        dist[(t >= a) & (t < b)] = 0.0
+    return t, dist
+
+
+def test_inside_out_only_at_the_top_before_the_first_rep_and_after_the_last() -> None:
+    reps = _INSIDE_OUT  # from 10 s to 35 s; the real holds are at the top
+    t, dist = _to_top([(6.0, 10.0), (35.0, 40.0)])
+    assert is_inside_out(t, dist, reps, 40.0)
+    t, dist = _to_top([(6.0, 10.0)])  # the set ends at the learned rest
+    assert not is_inside_out(t, dist, reps, 40.0)
+    t, dist = _to_top([(9.0, 10.0), (35.0, 40.0)])  # 1 s at the top before it: a quick start
+    assert not is_inside_out(t, dist, reps, 40.0)
+    assert not is_inside_out(t, dist, reps[:2], 40.0)  # too few reps to tell
 
 
 def test_real_walks_last() -> None:

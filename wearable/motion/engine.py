@@ -48,6 +48,7 @@ from wearable.motion.review import (
     fragments,
     full_rep_s,
     hidden_reps,
+    is_inside_out,
     is_step_partial,
     join_at_gaps,
     note_gaps,
@@ -55,6 +56,7 @@ from wearable.motion.review import (
     overshoots,
     real_walks,
     split_at_gaps,
+    turn_inside_out,
 )
 from wearable.motion.segment import (
     TICK_HZ,
@@ -461,6 +463,22 @@ class Engine:
                    end=timing.end, rom_deg=timing.rom_deg, flags=tuple(flags),
                    stability_deg=stab)
 
+    def _inside_out(self, reps: list[Rep]) -> bool:
+        """Whether the set was counted inside out (``review.is_inside_out``): the reps' top
+        orientation is the mean peak of the excursions timed as reps, the rest their mean rest."""
+        top, rest = np.zeros(3), np.zeros(3)
+        for ex in self.excursions:
+            if any(r.start - 1.0 <= ex.peak_t <= r.end + 1.0 for r in reps):
+                top += ex.peak_g
+                rest += ex.ref
+        if not top.any() or not rest.any():
+            return False
+        top, rest = top / np.linalg.norm(top), rest / np.linalg.norm(rest)
+        g = self._g.view
+        to_top = np.degrees(np.arccos(np.clip(g @ top, -1.0, 1.0)))
+        apart = math.degrees(math.acos(max(-1.0, min(1.0, float(top @ rest)))))
+        return is_inside_out(self._t.view[:, 0], to_top, reps, apart)
+
     # -- the set ---------------------------------------------------------------------------
     def result(self, duration_s: float, sample_rate_hz: float) -> SetResult:
         """The set so far, with every excursion timed on all the data there is."""
@@ -511,6 +529,8 @@ class Engine:
                 reps.append(self._rep(tm, kind))
         reps = [r for r, part in zip(reps, fragments(reps), strict=True) if not part]
         reps = sorted(reps + hidden_reps(reps, self._gaps), key=lambda r: r.top)
+        if self._inside_out(reps):
+            reps = turn_inside_out(reps)
         extras = {
             "typical_rom_deg": round(typical, 2),
             "gyro": bool(self._gyro.size),

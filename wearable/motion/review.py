@@ -69,6 +69,13 @@ FIDGET_TEMPO_SHARE = 0.3
 STEP_PARTIAL_SHARE = 0.45
 #: ... lasting less than this share of the set's median full rep is a partial attempt.
 STEP_PARTIAL_TEMPO_SHARE = 0.6
+#: A set is inside out (its rest learned at the reps' top) when the segment spends at least
+#: this long, s, ...
+INSIDE_OUT_STILL_S = 2.0
+#: ... of this long before its first rep and again after its last, s, ...
+INSIDE_OUT_WINDOW_S = 8.0
+#: ... within this share of the rest-to-top angle of the reps' top orientation.
+INSIDE_OUT_NEAR_SHARE = 0.25
 #: A rep lasting less than this share of the set's median rep ...
 FRAGMENT_SHARE = 0.6
 #: ... that overlaps a neighbouring rep by more than this is part of that rep, s.
@@ -292,3 +299,64 @@ def other_posture(kept: list[RepTiming], typical_deg: float) -> list[bool]:
 def _mean_direction(rests: list[tuple[float, float, float]]) -> list[float]:
     """The component-wise median of unit vectors, scaled to unit length."""
     return norm(np.median(np.asarray(rests), axis=0).tolist())
+
+
+def _time_near(t: FloatArray, dist: FloatArray, lo: float, hi: float, near: float) -> float:
+    """Time (s) in [lo, hi] the segment spends within ``near`` degrees (``dist``: degrees from
+    the orientation, per grid sample)."""
+    i0, i1 = np.searchsorted(t, [lo, hi])
+    return float(np.count_nonzero(dist[i0:i1] < near)) / GRID_HZ
+
+
+def is_inside_out(t: FloatArray, to_top: FloatArray, reps: list[Rep], apart_deg: float) -> bool:
+    """Whether the set was counted inside out: its rest learned at the reps' top.
+
+    A set begins and ends at rest: the patient is there before the first rep and goes back
+    there after the last. When the segment instead stays at the reps' top orientation for
+    ``INSIDE_OUT_STILL_S`` of the ``INSIDE_OUT_WINDOW_S`` before the first rep and again after
+    the last (within ``INSIDE_OUT_NEAR_SHARE`` of ``apart_deg``), that is the real rest: the
+    rest the detector learned (say, from a hold right after getting up) is the top, and each
+    counted rep is a lowering, a rest and the next lift.
+
+    Parameters
+    ----------
+    t, to_top : ndarray
+        Grid times (s) and the angle from the reps' mean top orientation (deg).
+    reps : list of Rep
+        The counted reps in time order.
+    apart_deg : float
+        Angle between the learned rest and the reps' top orientation, degrees.
+    """
+    if len(reps) < 3:
+        return False
+    near = INSIDE_OUT_NEAR_SHARE * apart_deg
+    first, last = reps[0].start, reps[-1].end
+    return (_time_near(t, to_top, first - INSIDE_OUT_WINDOW_S, first, near) >= INSIDE_OUT_STILL_S
+            and _time_near(t, to_top, last, last + INSIDE_OUT_WINDOW_S, near)
+            >= INSIDE_OUT_STILL_S)
+
+
+def turn_inside_out(reps: list[Rep]) -> list[Rep]:
+    """The reps of a set counted inside out (:func:`is_inside_out`), the right way round.
+
+    Each counted rep went from the top (the learned rest) down to the real rest and back up:
+    its lowering, a rest and the next lift. So each real rep runs from one counted rep's
+    return (its lift) through the hold between the two (its hold) to the next one's lift (its
+    lowering): one more rep than counted. The first one's lift and the last one's lowering lie
+    outside the counted reps and are placed with the set's median phases.
+    """
+    lift = float(np.median([r.lower_s for r in reps]))
+    lower = float(np.median([r.lift_s for r in reps]))
+    hold = float(np.median([b.start - a.end for a, b in pairwise(reps)]))
+    first, last = reps[0], reps[-1]
+    out = [Rep(start=first.start - hold - lift, top=first.start - hold,
+               lower_start=first.start, end=first.top, rom_deg=first.rom_deg,
+               flags=first.flags, stability_deg=first.stability_deg)]
+    for a, b in pairwise(reps):
+        out.append(Rep(start=a.lower_start, top=a.end, lower_start=b.start, end=b.top,
+                       rom_deg=max(a.rom_deg, b.rom_deg), flags=b.flags,
+                       stability_deg=b.stability_deg))
+    out.append(Rep(start=last.lower_start, top=last.end, lower_start=last.end + hold,
+                   end=last.end + hold + lower, rom_deg=last.rom_deg, flags=last.flags,
+                   stability_deg=last.stability_deg))
+    return out
