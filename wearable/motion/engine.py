@@ -9,6 +9,7 @@ Both run the same code, so they reach the same counts.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import replace
 
 import numpy as np
@@ -18,6 +19,7 @@ from rehablink.results import Rep, SetResult
 from wearable.motion import events as ev
 from wearable.motion.orientation import (
     GravityTracker,
+    angle_deg,
     cross,
     plane_angles,
     tangent_direction,
@@ -348,9 +350,11 @@ class Engine:
         ends in the hole) or the one after it (it then starts in the hole); or neither, when
         the two make no rep together (the tilt ends far from where it began). A movement out
         and back on the other side of the hole, long enough to be a rep and turning there (its
-        return begun before the hole, or its lift over after it), is the other rep. (A rep
-        that spans the hole from its top to its lowering is split later, by the set's rhythm:
-        ``review.split_at_gaps``; a hold with a hole in it looks the same.)
+        return begun before the hole, or its lift over after it), is the other rep. Timed whole
+        across the hole, it is two reps when the tilt's way at the hole's edges says it went
+        back down inside (``reps.turned_in_hole``) and each side turns on its own. (Otherwise a
+        rep that spans the hole from its top to its lowering is split later, by the set's
+        rhythm: ``review.split_at_gaps``; a hold with a hole in it looks the same.)
         """
         timing = self._time(k, until, set_direction, set_axis)
         ex, min_s = self.excursions[k], self.profile.min_movement_s
@@ -467,17 +471,18 @@ class Engine:
         """Whether the set was counted inside out (``review.is_inside_out``): the reps' top
         orientation is the mean peak of the excursions timed as reps, the rest their mean rest."""
         top, rest = np.zeros(3), np.zeros(3)
+        spans = sorted((r.start - 1.0, r.end + 1.0) for r in reps)
+        starts = [a for a, _ in spans]
         for ex in self.excursions:
-            if any(r.start - 1.0 <= ex.peak_t <= r.end + 1.0 for r in reps):
+            i = bisect_right(starts, ex.peak_t) - 1  # the last rep starting before the peak
+            if i >= 0 and ex.peak_t <= spans[i][1]:
                 top += ex.peak_g
                 rest += ex.ref
         if not top.any() or not rest.any():
             return False
         top, rest = top / np.linalg.norm(top), rest / np.linalg.norm(rest)
-        g = self._g.view
-        to_top = np.degrees(np.arccos(np.clip(g @ top, -1.0, 1.0)))
-        apart = math.degrees(math.acos(max(-1.0, min(1.0, float(top @ rest)))))
-        return is_inside_out(self._t.view[:, 0], to_top, reps, apart)
+        apart = float(angle_deg(rest[None, :], top)[0])
+        return is_inside_out(self._t.view[:, 0], angle_deg(self._g.view, top), reps, apart)
 
     # -- the set ---------------------------------------------------------------------------
     def result(self, duration_s: float, sample_rate_hz: float) -> SetResult:
