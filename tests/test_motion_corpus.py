@@ -269,6 +269,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "so the reps are turned the right way round, one more"),
     (15027, "hip_hinge", "the same after getting up, accelerometer only"),
     (28030, "generic", "the same with a disconnect in the set"),
+    (17019, "step_up", "slow step-ups without a pause begun straight after walking up, never "
+     "still for long enough to settle: the set starts from the standing rest left for the walk"),
+    (37013, "step_up", "the same, with a gyro, after lying down and getting up"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -530,6 +530,33 @@ def test_shaking_as_a_rep_lifts_is_no_walk_and_keeps_the_rest(shake_s: float,
 
 
 
+@pytest.mark.parametrize(("exercise", "counted"), [("step_up", 5), ("bridge", 0)])
+def test_a_standing_set_begun_straight_after_a_walk_starts_from_the_rest_left(
+        exercise: str, counted: int) -> None:
+    """After a walk the detector waits for stillness to learn the rest. Slow step-ups without
+    a pause, begun straight after walking up, are never still for that long: back at the
+    standing rest left for the walk, with the footfalls calm, a standing set starts from it,
+    and each rep closes. Other exercises (lying down after the walk) still wait."""
+    profile = get_profile(exercise)
+    seg = Segmenter(profile)
+    peak = 1.5 * profile.rom_range_deg[0]
+    # Rest, a walk, then reps never still (up and down at a steady speed, 2 s each way).
+    rep = np.concatenate([np.linspace(0.0, peak, 21)[:-1], np.linspace(peak, 0.0, 21),
+                          np.zeros(1)])
+    angles = np.concatenate([np.zeros(20), np.zeros(50), np.zeros(10), np.tile(rep, 5),
+                             np.zeros(20)])
+    shaking = np.zeros(angles.size, dtype=bool)
+    shaking[20:70] = True
+    closes = 0
+    for k, (a, shake) in enumerate(zip(np.deg2rad(angles), shaking, strict=True)):
+        g = [0.0, float(np.sin(a)), float(np.cos(a))]
+        e = seg.step(k / TICK_HZ, g, 0.1 if shake else 0.0)
+        closes += e is not None and e.kind == "close"
+    assert len(seg.walk_started) == len(seg.walk_ended) == 1
+    assert seg.walk_ended[0] < 8.0
+    assert closes == counted
+
+
 def _rest(deg: float) -> tuple[float, float, float]:
     """Gravity in the sensor frame after tilting ``deg`` degrees about the sensor's x axis."""
     a = math.radians(deg)

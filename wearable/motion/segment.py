@@ -93,6 +93,14 @@ TOP_SHARE = (0.7, 1.5)
 #: ... and before any rep is counted, within the exercise's plausible range up to this tilt,
 #: degrees (lying down from standing is 80-90 deg).
 UNLEARNED_TOP_MAX_DEG = 70.0
+#: After a walk, a standing set (pelvis squats and step-ups) starts from the rest left for it
+#: without stillness once the tilt has been within this share of the opening tilt of that rest
+#: ...
+BACK_SHARE = 0.5
+#: ... for this long, s ...
+BACK_S = 0.3
+#: ... with the footfall measure below this share of walking's.
+BACK_CALM_SHARE = 0.5
 #: Smoothing of the footfall measure, s.
 WALK_TAU_S = 0.3
 #: Shortest walk, s: footfalls for less time than this are not walking (a knock, a fast squat,
@@ -168,6 +176,7 @@ class Segmenter:
         self.walk_started: list[float] = []  # times at which walking began, s
         self.walk_ended: list[float] = []  # ... and ended (one fewer while walking), s
         self._left_ref: list[float] | None = None  # the rest left when walking began
+        self._back_ticks = 0  # ticks back near the rest left for a walk (BACK_S)
         walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
         self._walk_ms = walk_g * walk_g
         self._reset_active()
@@ -273,6 +282,20 @@ class Segmenter:
                 self._valley = 0.0
                 if first is not None:  # a whole rep before the first stillness
                     return TickEvent("close", first.close_t, first)
+                return None
+            # Standing exercises begun straight after walking up are never still for SETTLE_S
+            # (slow step-ups without a pause): back at the standing rest left for the walk,
+            # with the footfalls calm, the set starts from it.
+            back = (self.profile.step_impacts and self.ref is not None and not walking
+                    and self._walk < BACK_CALM_SHARE * self._walk_ms
+                    and _angle(g, self.ref) < BACK_SHARE * enter_deg)
+            self._back_ticks = self._back_ticks + 1 if back else 0
+            if self.ref is not None and self._back_ticks >= round(BACK_S * TICK_HZ):
+                self._back_ticks = 0
+                self._settling.clear()
+                self._left_ref = None
+                self.phase = Phase.REST
+                self._valley = _angle(g, self.ref)
             return None
         assert self.ref is not None
         theta = _angle(g, self.ref)
