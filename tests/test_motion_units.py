@@ -557,6 +557,28 @@ def test_a_standing_set_begun_straight_after_a_walk_starts_from_the_rest_left(
     assert closes == counted
 
 
+@pytest.mark.parametrize(("peak", "kinds"), [(20.0, ["start", "top", "close"]),
+                                             (6.0, ["start", "top", "abort"])])
+def test_an_early_squat_that_shakes_the_footfall_band_is_no_walk(peak: float,
+                                                                 kinds: list[str]) -> None:
+    """A squat's landing shakes the footfall band. Before the set's reps are learned, a
+    movement whose return shakes it is the first steps of a walk, unless the pelvis tilted
+    beyond a walk's sway (``PELVIS_WALK_TILT_DEG``): then it is the exercise and closes."""
+    seg = Segmenter(get_profile("squat"))
+    angles = np.concatenate([np.zeros(12), np.linspace(0.0, peak, 10), np.full(4, peak),
+                             np.linspace(peak, 0.0, 10), np.zeros(10)])
+    shaking = np.zeros(angles.size, dtype=bool)
+    shaking[28:40] = True  # from the lowering's start until after the return
+    out = []
+    for k, (a, shake) in enumerate(zip(np.deg2rad(angles), shaking, strict=True)):
+        g = [0.0, float(np.sin(a)), float(np.cos(a))]
+        e = seg.step(k / TICK_HZ, g, 0.1 if shake else 0.0)
+        if e is not None:
+            out.append(e.kind)
+    assert not seg.learned
+    assert out == kinds
+
+
 def _rest(deg: float) -> tuple[float, float, float]:
     """Gravity in the sensor frame after tilting ``deg`` degrees about the sensor's x axis."""
     a = math.radians(deg)

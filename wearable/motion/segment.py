@@ -80,6 +80,10 @@ THROUGH_SHARE = 0.5
 #: thigh tilts 30-70: landing on the step is the exercise's impact, not a walk's. (35 left
 #: small step-ups' stepping up, 30-35 deg, cut short as the first steps of a walk.)
 WALK_SWING_MAX_DEG = 30.0
+#: Walking sways the pelvis by less than this, degrees (a few in gait): before a set's reps are
+#: learned, a squat or step-up at the pelvis tilting further is the exercise, whose landing
+#: shakes the footfall band, not the first steps of a walk.
+PELVIS_WALK_TILT_DEG = 10.0
 #: How far back the detector looks, when it first settles, for the rest the segment left (the
 #: first still moment of a set can be the top of its first rep), s.
 LOOKBACK_S = 6.0
@@ -346,9 +350,10 @@ class Segmenter:
                 self.passed_through.append(self._through[0])
                 self._through = None
         # Squats and step-ups shake the step band themselves: during a full-size excursion
-        # the footfall signal is the exercise, not a walk.
-        exercising = ((self.profile.step_impacts and self.learned
-                       and self._peak >= 0.5 * self._typical_deg)
+        # (before the reps are learned, one tilting beyond a walk's sway) the footfall signal
+        # is the exercise, not a walk.
+        exercising = ((self.profile.step_impacts and self._peak >= 0.5 * self._typical_deg
+                       and (self.learned or self._peak >= PELVIS_WALK_TILT_DEG))
                       or (self.profile.thigh_outswings_gait
                           and self._peak >= WALK_SWING_MAX_DEG))
         if (walking and not exercising) or theta > self.profile.max_rom_deg:
