@@ -500,6 +500,18 @@ def test_a_recording_begun_part_way_out_of_the_rest_does_not_fail() -> None:
     assert ex.peak_deg == pytest.approx(peak, abs=0.01)
 
 
+def _tick_kinds(seg: Segmenter, angles_deg: np.ndarray, shaking: np.ndarray) -> list[str]:
+    """Feed ``seg`` one tick per tilt angle about the sensor's x axis (degrees), with
+    footfall-band shaking of 0.1 g² where ``shaking``; the kinds of the events it returns."""
+    kinds = []
+    for k, (a, shake) in enumerate(zip(np.deg2rad(angles_deg), shaking, strict=True)):
+        e = seg.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))],
+                     0.1 if shake else 0.0)
+        if e is not None:
+            kinds.append(e.kind)
+    return kinds
+
+
 @pytest.mark.parametrize(("shake_s", "rest_kept"), [(1.8, True), (4.0, False)])
 def test_shaking_as_a_rep_lifts_is_no_walk_and_keeps_the_rest(shake_s: float,
                                                              rest_kept: bool) -> None:
@@ -515,12 +527,7 @@ def test_shaking_as_a_rep_lifts_is_no_walk_and_keeps_the_rest(shake_s: float,
                              np.linspace(peak, 0.0, 15), np.zeros(30)])
     shaking = np.zeros(angles.size, dtype=bool)
     shaking[30:30 + round(shake_s * TICK_HZ)] = True
-    kinds = []
-    for k, (a, shake) in enumerate(zip(np.deg2rad(angles), shaking, strict=True)):
-        g = [0.0, float(np.sin(a)), float(np.cos(a))]
-        e = seg.step(k / TICK_HZ, g, 0.1 if shake else 0.0)
-        if e is not None:
-            kinds.append(e.kind)
+    kinds = _tick_kinds(seg, angles, shaking)
     assert len(seg.walk_started) == len(seg.walk_ended) == 1
     if rest_kept:
         assert kinds == ["start", "top", "close"]
@@ -547,11 +554,7 @@ def test_a_standing_set_begun_straight_after_a_walk_starts_from_the_rest_left(
                              np.zeros(20)])
     shaking = np.zeros(angles.size, dtype=bool)
     shaking[20:70] = True
-    closes = 0
-    for k, (a, shake) in enumerate(zip(np.deg2rad(angles), shaking, strict=True)):
-        g = [0.0, float(np.sin(a)), float(np.cos(a))]
-        e = seg.step(k / TICK_HZ, g, 0.1 if shake else 0.0)
-        closes += e is not None and e.kind == "close"
+    closes = _tick_kinds(seg, angles, shaking).count("close")
     assert len(seg.walk_started) == len(seg.walk_ended) == 1
     assert seg.walk_ended[0] < 8.0
     assert closes == counted
@@ -569,12 +572,7 @@ def test_an_early_squat_that_shakes_the_footfall_band_is_no_walk(peak: float,
                              np.linspace(peak, 0.0, 10), np.zeros(10)])
     shaking = np.zeros(angles.size, dtype=bool)
     shaking[28:40] = True  # from the lowering's start until after the return
-    out = []
-    for k, (a, shake) in enumerate(zip(np.deg2rad(angles), shaking, strict=True)):
-        g = [0.0, float(np.sin(a)), float(np.cos(a))]
-        e = seg.step(k / TICK_HZ, g, 0.1 if shake else 0.0)
-        if e is not None:
-            out.append(e.kind)
+    out = _tick_kinds(seg, angles, shaking)
     assert not seg.learned
     assert out == kinds
 
