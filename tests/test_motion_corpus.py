@@ -272,6 +272,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (17019, "step_up", "slow step-ups without a pause begun straight after walking up, never "
      "still for long enough to settle: the set starts from the standing rest left for the walk"),
     (37013, "step_up", "the same, with a gyro, after lying down and getting up"),
+    (46110, "squat", "the same at the thigh, accelerometer only"),
+    (57069, "step_up", "the same for step-ups at the thigh"),
     (26050, "squat", "the landing of an early squat shakes the footfall band: a tilt beyond a "
      "walk's sway before the reps are learned is the exercise, not the first steps of a walk"),
     (66128, "squat", "the same after lying down and getting up, accelerometer only"),

@@ -97,7 +97,7 @@ TOP_SHARE = (0.7, 1.5)
 #: ... and before any rep is counted, within the exercise's plausible range up to this tilt,
 #: degrees (lying down from standing is 80-90 deg).
 UNLEARNED_TOP_MAX_DEG = 70.0
-#: After a walk, a standing set (pelvis squats and step-ups) starts from the rest left for it
+#: After a walk, a standing set (squats and step-ups) starts from the rest left for it
 #: without stillness once the tilt has been within this share of the opening tilt of that rest
 #: ...
 BACK_SHARE = 0.5
@@ -181,6 +181,8 @@ class Segmenter:
         self.walk_ended: list[float] = []  # ... and ended (one fewer while walking), s
         self._left_ref: list[float] | None = None  # the rest left when walking began
         self._back_ticks = 0  # ticks back near the rest left for a walk (BACK_S)
+        # Squats and step-ups, at the pelvis or the thigh: begun standing where a walk ends.
+        self._standing = profile.step_impacts or profile.thigh_outswings_gait
         walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
         self._walk_ms = walk_g * walk_g
         self._reset_active()
@@ -287,10 +289,10 @@ class Segmenter:
                 if first is not None:  # a whole rep before the first stillness
                     return TickEvent("close", first.close_t, first)
                 return None
-            # Standing exercises begun straight after walking up are never still for SETTLE_S
+            # Standing sets begun straight after walking up are never still for SETTLE_S
             # (slow step-ups without a pause): back at the standing rest left for the walk,
             # with the footfalls calm, the set starts from it.
-            back = (self.profile.step_impacts and self.ref is not None and not walking
+            back = (self._standing and self.ref is not None and not walking
                     and self._walk < BACK_CALM_SHARE * self._walk_ms
                     and _angle(g, self.ref) < BACK_SHARE * enter_deg)
             self._back_ticks = self._back_ticks + 1 if back else 0
