@@ -271,6 +271,7 @@ class Segmenter:
             if self._still_ticks >= SETTLE_S * TICK_HZ:
                 left = self._top_after_shaking(g)
                 self._left_ref = None
+                self._back_ticks = 0
                 first = self._rep_before(g) if self.ref is None else None
                 if left is None and self.ref is None and first is None:
                     left = self._rest_left()
