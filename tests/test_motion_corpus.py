@@ -277,6 +277,11 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (26050, "squat", "the landing of an early squat shakes the footfall band: a tilt beyond a "
      "walk's sway before the reps are learned is the exercise, not the first steps of a walk"),
     (66128, "squat", "the same after lying down and getting up, accelerometer only"),
+    (13021, "side_leg_raise", "an excursion opened by a small shift of the rest: the anchor "
+     "inside it stays where the pelvis stayed put, not carried up by the next slow lift, so "
+     "that rep closes from the new rest"),
+    (53018, "side_leg_raise", "the same, three reps"),
+    (64039, "hip_hitch", "the same for hip hitches, accelerometer only"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

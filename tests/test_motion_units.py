@@ -512,6 +512,24 @@ def _tick_kinds(seg: Segmenter, angles_deg: np.ndarray, shaking: np.ndarray) -> 
     return kinds
 
 
+def test_a_slow_lift_from_a_shifted_rest_moves_no_anchor() -> None:
+    """A posture shift of two thirds of the set's range opens an excursion and stays there;
+    the next rep lifts from it slowly, below the stillness speed. The still orientation inside
+    the excursion (its anchor) is where the segment stayed put, not where the slow lift crept
+    on to, so the rep out of it and back closes there and the shifted level is the new rest
+    (an anchor carried up to the top left the detector waiting at the new rest for good)."""
+    seg = Segmenter(get_profile("side_leg_raise"))
+    seg.typical_deg, seg.direction, seg.learned = 7.0, [0.0, 1.0, 0.0], True  # reps seen
+    shift, top = 4.5, 11.5
+    angles = np.concatenate([np.zeros(20), np.linspace(0.0, shift, 6)[1:], np.full(30, shift),
+                             np.linspace(shift, top, 29)[1:], np.full(20, top),
+                             np.linspace(top, shift, 15)[1:], np.full(30, shift)])
+    assert _tick_kinds(seg, angles, np.zeros(angles.size, dtype=bool)) == ["start", "top",
+                                                                           "close"]
+    assert seg.ref is not None
+    assert math.degrees(math.asin(seg.ref[1])) == pytest.approx(shift, abs=1.0)
+
+
 @pytest.mark.parametrize(("shake_s", "rest_kept"), [(1.8, True), (4.0, False)])
 def test_shaking_as_a_rep_lifts_is_no_walk_and_keeps_the_rest(shake_s: float,
                                                              rest_kept: bool) -> None:

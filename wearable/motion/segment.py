@@ -382,7 +382,13 @@ class Segmenter:
         # Held at what may be a rep's top, a movement through a hole in the data or toward the
         # rest and back is no rep from a new rest there (see AnchorTracker.step).
         at_top = self._at_top(self._anchors.anchor)
-        rebase = self._anchors.step(t, g, still, self._active_still, walking, enter_deg,
+        # An anchor is where the segment stays put: a slow lift of a small range moves below
+        # the stillness speed, and an anchor creeping along with it is left only near the top,
+        # so the rep from a new rest is never seen. (Step-ups keep plain stillness: the upright
+        # moment between their two leans is a dip in the hold, which the anchor must follow.)
+        anchor_ticks = (self._active_still if self._steps
+                        else min(self._active_still, self._put_ticks))
+        rebase = self._anchors.step(t, g, still, anchor_ticks, walking, enter_deg,
                                     self._typical_deg, self._far_deg, in_hole and at_top,
                                     self.ref if at_top else None)
         if rebase is not None:
