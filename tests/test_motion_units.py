@@ -554,7 +554,6 @@ def test_shaking_as_a_rep_lifts_is_no_walk_and_keeps_the_rest(shake_s: float,
         assert "close" not in kinds
 
 
-
 @pytest.mark.parametrize(("exercise", "counted"), [("step_up", 5), ("bridge", 0)])
 def test_a_standing_set_begun_straight_after_a_walk_starts_from_the_rest_left(
         exercise: str, counted: int) -> None:
