@@ -97,6 +97,8 @@ class MotionProfile:
 #: Typical thigh tilt ranges when the sensor is strapped above the knee, degrees.
 _THIGH_RANGE_DEG: dict[str, tuple[float, float]] = {
     "clamshell": (15.0, 60.0),
+    # The thigh of the lifted side hangs from the pelvis and tilts with it, somewhat less.
+    "hip_hitch": (4.0, 12.0),
     "side_leg_raise": (10.0, 45.0),
     "hip_hinge": (10.0, 60.0),
     "squat": (30.0, 100.0),
