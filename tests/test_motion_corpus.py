@@ -281,6 +281,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "that rep closes from the new rest"),
     (53018, "side_leg_raise", "the same, three reps"),
     (64039, "hip_hitch", "the same for hip hitches, accelerometer only"),
+    (96105, "squat", "a disconnect over most of a rep, its return seen as the data resume: "
+     "too little of it to time, but a movement no counted rep accounts for"),
+    (64169, "hip_hitch", "the same for a hip hitch, accelerometer only"),
     (84081, "hip_hitch", "a hip hitch at the thigh tilts it by a few degrees, as the pelvis: "
      "a thigh range learned from a prior made for the big thigh swings of other exercises "
      "never opened an excursion"),

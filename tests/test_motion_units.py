@@ -30,6 +30,7 @@ from wearable.motion.reps import (
     typical_range,
 )
 from wearable.motion.review import (
+    cut_reps,
     fragments,
     full_rep_s,
     hidden_reps,
@@ -411,6 +412,35 @@ def test_hidden_reps_follow_a_steady_rhythm_only() -> None:
     (hidden,) = hidden_reps(_reps_at([10.0, 15.0, 20.0, 28.2, 33.2, 38.2]), [[21.5, 26.5]])
     assert hidden.top == pytest.approx(24.1)
     assert hidden_reps(_reps_at([10.0, 15.0, 20.0, 27.5, 32.5, 37.5]), [[21.5, 26.0]]) == []
+
+
+def _tilted(t: np.ndarray, deg: np.ndarray) -> np.ndarray:
+    """Unit gravity directions tilted by ``deg`` (degrees) about the sensor's x axis."""
+    rad = np.radians(deg)
+    return np.column_stack((np.zeros_like(t), np.sin(rad), np.cos(rad)))
+
+
+def test_a_rep_cut_by_a_hole_from_the_movement_at_its_edge() -> None:
+    reps = _reps_at([10.0, 13.0, 30.0, 38.0])  # uneven: the rhythm rule places nothing
+    hole = [[20.0, 24.0]]
+    t = np.arange(0.0, 40.0, 0.02)
+    t = t[(t < 20.0) | (t > 24.0)]
+    # data resume during a return: 6 deg back to the rest over the first 0.4 s
+    deg = np.where(t > 24.0, np.clip(6.0 * (24.4 - t) / 0.4, 0.0, 6.0), 0.0)
+    assert hidden_reps(reps, hole) == []
+    (cut,) = cut_reps(reps, hole, t, _tilted(t, deg), typical_deg=20.0)
+    assert cut.top == pytest.approx(22.0)
+    assert cut.flags == ("in_gap",)
+    # still at both edges: the hole fell in a rest
+    assert cut_reps(reps, hole, t, _tilted(t, np.zeros_like(t)), typical_deg=20.0) == []
+    # a movement of less than a quarter of the typical range is sway
+    assert cut_reps(reps, hole, t, _tilted(t, deg), typical_deg=30.0) == []
+    # the movement is a counted rep's (its lift began as the data resumed)
+    assert cut_reps(reps + _reps_at([25.0]), hole, t, _tilted(t, deg), 20.0) == []
+    # the same going in: the data stop during a lift
+    going = np.where(t < 20.0, np.clip(6.0 * (t - 19.6) / 0.4, 0.0, 6.0), 0.0)
+    (cut,) = cut_reps(reps, hole, t, _tilted(t, going), typical_deg=20.0)
+    assert cut.top == pytest.approx(22.0)
 
 
 def _rep(start: float, end: float) -> Rep:

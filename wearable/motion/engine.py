@@ -47,6 +47,7 @@ from wearable.motion.review import (
     FIDGET_TEMPO_SHARE,
     GAP_SPLIT_S,
     HIDE_MIN_S,
+    cut_reps,
     fragments,
     full_rep_s,
     hidden_reps,
@@ -534,6 +535,8 @@ class Engine:
                 reps.append(self._rep(tm, kind))
         reps = [r for r, part in zip(reps, fragments(reps), strict=True) if not part]
         reps = sorted(reps + hidden_reps(reps, self._gaps), key=lambda r: r.top)
+        t, g = self._t.view[:, 0], self._g.view
+        reps = sorted(reps + cut_reps(reps, self._gaps, t, g, typical), key=lambda r: r.top)
         if self._inside_out(reps):
             reps = turn_inside_out(reps)
         extras = {

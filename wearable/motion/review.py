@@ -43,6 +43,11 @@ HIDE_PERIODS = 1.6
 HIDE_STEADY = 0.2
 #: ... measured over at least this many spacings with no hole between their tops.
 HIDE_MIN_SPACINGS = 2
+#: A hole with no rep over it hid one when, within this of an edge, s, ...
+EDGE_S = 0.5
+#: ... the segment moves by at least this share of the typical range where no counted rep
+#: does (the data stop during a lift, or resume during a return).
+EDGE_SHARE = 0.25
 #: A hole after the set's last rep hid one more when the rhythm's next top falls inside it and
 #: it lasts at least this share of the period (the rep's ends, seen on either side of a
 #: shorter hole, made no movement of their own).
@@ -201,6 +206,50 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
             out.append(Rep(start=top - lift, top=top, lower_start=top + hold,
                            end=top + hold + lower, rom_deg=0.5 * (prev.rom_deg + nxt.rom_deg),
                            flags=("in_gap",)))
+    return out
+
+
+def cut_reps(reps: list[Rep], gaps: list[list[float]], t: FloatArray, g: FloatArray,
+             typical_deg: float) -> list[Rep]:
+    """Reps that a disconnect cut: the data stop during a movement or resume during one.
+
+    When nothing counted lies over a hole in the data (``reps`` include those that
+    ``hidden_reps`` placed) but the segment moves by ``EDGE_SHARE`` of the typical range
+    within ``EDGE_S`` of one of its edges, where no counted rep does, a rep went on in the
+    hole: its lift was seen going in, or its return coming out, too little of it to be timed
+    (the tilt is interpolated straight across the hole). It is placed at the hole's middle
+    with the set's median phase durations (flagged ``in_gap``).
+
+    Parameters
+    ----------
+    t, g : ndarray
+        Grid times (s) and gravity directions (unit) of the whole recording.
+    typical_deg : float
+        The set's typical range, degrees.
+    """
+    holes = [h for h in gaps if h[1] - h[0] >= HIDE_MIN_S]
+    if not holes or not reps or t.size < 2:
+        return []
+    lift = float(np.median([r.lift_s for r in reps]))
+    hold = float(np.median([r.hold_s for r in reps]))
+    lower = float(np.median([r.lower_s for r in reps]))
+    last = t.size - 1
+    out: list[Rep] = []
+    for g0, g1 in holes:
+        if any(r.start < g1 and r.end > g0 for r in reps):
+            continue
+        moved = 0.0
+        i0, im = int(np.searchsorted(t, g0)), int(np.searchsorted(t, g0 - EDGE_S))
+        if 0 <= im < i0 - 1 and not any(r.end > g0 - EDGE_S and r.start < g0 for r in reps):
+            moved = angle(g[im].tolist(), g[i0 - 1].tolist())
+        i1 = int(np.searchsorted(t, g1, side="right"))
+        i2 = min(int(np.searchsorted(t, g1 + EDGE_S)), last)
+        if i1 < i2 and not any(r.start < g1 + EDGE_S and r.end > g1 for r in reps):
+            moved = max(moved, angle(g[i1].tolist(), g[i2].tolist()))
+        if moved >= EDGE_SHARE * typical_deg:
+            top = 0.5 * (g0 + g1)
+            out.append(Rep(start=top - lift, top=top, lower_start=top + hold,
+                           end=top + hold + lower, rom_deg=typical_deg, flags=("in_gap",)))
     return out
 
 
