@@ -443,20 +443,20 @@ def test_a_rep_cut_by_a_hole_from_the_movement_at_its_edge() -> None:
     assert cut.top == pytest.approx(22.0)
 
 
-def _rep(start: float, end: float) -> Rep:
+def _span(start: float, end: float) -> Rep:
     span = end - start
     return Rep(start=start, top=start + 0.3 * span, lower_start=start + 0.5 * span, end=end,
                rom_deg=10.0, flags=(), stability_deg=None)
 
 
 def test_a_short_rep_overlapping_its_neighbour_is_a_fragment_of_it() -> None:
-    reps = [_rep(0.0, 5.0), _rep(5.0, 10.0), _rep(9.5, 11.0), _rep(12.0, 17.0)]
+    reps = [_span(0.0, 5.0), _span(5.0, 10.0), _span(9.5, 11.0), _span(12.0, 17.0)]
     assert fragments(reps) == [False, False, True, False]
     # reps without a pause touch (timing 0.1 s apart) but are reps of their own
-    assert fragments([_rep(0.0, 5.0), _rep(4.9, 7.5), _rep(7.5, 12.0)]) == [False] * 3
+    assert fragments([_span(0.0, 5.0), _span(4.9, 7.5), _span(7.5, 12.0)]) == [False] * 3
     # a long rep overlapping is not a fragment (a hole's two halves are timed elsewhere)
-    assert fragments([_rep(0.0, 5.0), _rep(4.5, 9.5), _rep(10.0, 15.0)]) == [False] * 3
-    assert fragments([_rep(0.0, 5.0), _rep(4.0, 5.5)]) == [False, False]  # tempo unknown
+    assert fragments([_span(0.0, 5.0), _span(4.5, 9.5), _span(10.0, 15.0)]) == [False] * 3
+    assert fragments([_span(0.0, 5.0), _span(4.0, 5.5)]) == [False, False]  # tempo unknown
 
 
 def test_the_two_sides_of_a_rep_whose_top_a_hole_hid_are_joined() -> None:
