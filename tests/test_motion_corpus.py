@@ -281,6 +281,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "that rep closes from the new rest"),
     (53018, "side_leg_raise", "the same, three reps"),
     (64039, "hip_hitch", "the same for hip hitches, accelerometer only"),
+    (47112, "step_up", "swaying before the set and no pause between its reps: the segment is "
+     "first still after the last rep, and all the reps before that stillness are counted"),
     (96105, "squat", "a disconnect over most of a rep, its return seen as the data resume: "
      "too little of it to time, but a movement no counted rep accounts for"),
     (64169, "hip_hitch", "the same for a hip hitch, accelerometer only"),

@@ -560,6 +560,32 @@ def test_a_slow_lift_from_a_shifted_rest_moves_no_anchor() -> None:
     assert math.degrees(math.asin(seg.ref[1])) == pytest.approx(shift, abs=1.0)
 
 
+@pytest.mark.parametrize("way_in", [False, True])
+def test_a_set_begun_at_once_without_a_pause_is_counted_at_the_first_stillness(
+        way_in: bool) -> None:
+    """Swaying before the set and no pause between its reps: the segment is first still after
+    the last rep. All five reps before that stillness are closes, in time order (the tick
+    returns the first, the rest are queued), found back to the sway before the first rep; a
+    way into the posture before the sway (a tilt far beyond a rep's) ends the search."""
+    seg = Segmenter(get_profile("squat"))
+    sway = 2.0 * np.sin(2.0 * np.pi * np.arange(30) / 10.0)  # up to 12 deg/s: never still
+    rep = np.concatenate([np.linspace(0.0, 20.0, 16)[1:], np.linspace(20.0, 0.0, 16)[1:]])
+    before = np.linspace(80.0, 0.0, 20) if way_in else np.zeros(0)
+    angles = np.concatenate([before, sway, np.tile(rep, 5), np.zeros(20)])
+    closes = []
+    for k, a in enumerate(np.deg2rad(angles)):
+        e = seg.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))], 0.0)
+        if e is not None:
+            closes += [e, *seg.queued]
+            seg.queued.clear()
+    assert [e.kind for e in closes] == ["close"] * 5
+    ends = [(before.size + sway.size + 30 * (j + 1)) / TICK_HZ for j in range(5)]
+    # each closes in its own return, as it passes back below a third of the range
+    assert all(end - 0.75 <= e.t <= end for e, end in zip(closes, ends, strict=True))
+    assert all(e.excursion is not None and e.excursion.peak_deg == pytest.approx(20.0, abs=1.0)
+               for e in closes)
+
+
 @pytest.mark.parametrize(("shake_s", "rest_kept"), [(1.8, True), (4.0, False)])
 def test_shaking_as_a_rep_lifts_is_no_walk_and_keeps_the_rest(shake_s: float,
                                                              rest_kept: bool) -> None:

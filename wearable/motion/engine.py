@@ -178,6 +178,8 @@ class Engine:
             e = step(ti, gi, ri, holes and self._in_hole(ti))
             if e is not None:
                 self._on_tick_event(e, out)
+                while seg.queued:
+                    self._on_tick_event(seg.queued.pop(0), out)
             if seg.phase is Phase.ACTIVE:
                 self._watch_active(ti, gi, out)
             if len(walks) > self._walks_seen:

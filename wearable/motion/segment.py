@@ -91,6 +91,13 @@ LOOKBACK_S = 6.0
 LOOKBACK_STILL_S = 0.5
 #: ... and how far beyond its end that one movement may pass on the way (a multiple of its range).
 LOOKBACK_OVERSHOOT = 1.3
+#: How far back it looks for reps before that first stillness, s: without a pause between reps
+#: (and with sway at rest before them) a whole set can pass before the segment is first still.
+FIRST_SET_LOOKBACK_S = 90.0
+#: Each rep found that way before the last one went this share of the last one's range (more
+#: while fresh, less with a reduced range; the way into the posture goes further, a partial
+#: attempt less, and the search stops there).
+CHAIN_SHARE = (0.4, 2.5)
 #: An orientation within these multiples of the typical range from rest may be a rep's top
 #: (``Segmenter._at_top``).
 TOP_SHARE = (0.7, 1.5)
@@ -175,9 +182,12 @@ class Segmenter:
         self._through: tuple[float, float, list[float]] | None = None
         self._steps = profile.two_phase or profile.step_halves
         self.passed_through: list[float] = []  # close times of such movements, s
-        self._settling: deque[tuple[float, list[float], bool]] = deque(
-            maxlen=round(LOOKBACK_S * TICK_HZ))
+        self._settling: deque[tuple[float, list[float], bool, bool]] = deque(
+            maxlen=round(FIRST_SET_LOOKBACK_S * TICK_HZ))
         self.walk_started: list[float] = []  # times at which walking began, s
+        # Closes found at once after the one a tick returned, in time order (``_reps_before``);
+        # the caller takes them right after that one.
+        self.queued: list[TickEvent] = []
         self.walk_ended: list[float] = []  # ... and ended (one fewer while walking), s
         self._left_ref: list[float] | None = None  # the rest left when walking began
         self._back_ticks = 0  # ticks back near the rest left for a walk (BACK_S)
@@ -267,13 +277,13 @@ class Segmenter:
             self.walk_ended.append(t)
         if self.phase is Phase.SETTLING:
             if self.ref is None:  # the recording's first settling: how the segment got here
-                self._settling.append((t, g, still))
+                self._settling.append((t, g, still, walking))
             if self._still_ticks >= SETTLE_S * TICK_HZ:
                 left = self._top_after_shaking(g)
                 self._left_ref = None
                 self._back_ticks = 0
-                first = self._rep_before(g) if self.ref is None else None
-                if left is None and self.ref is None and first is None:
+                before = self._reps_before(g) if self.ref is None else []
+                if left is None and self.ref is None and not before:
                     left = self._rest_left()
                 self._settling.clear()
                 if left is not None:  # still at the top of a rep that began while settling
@@ -287,8 +297,9 @@ class Segmenter:
                 self.ref = list(g)
                 self.phase = Phase.REST
                 self._valley = 0.0
-                if first is not None:  # a whole rep before the first stillness
-                    return TickEvent("close", first.close_t, first)
+                if before:  # whole reps before the first stillness
+                    self.queued = [TickEvent("close", ex.close_t, ex) for ex in before[1:]]
+                    return TickEvent("close", before[0].close_t, before[0])
                 return None
             # Standing sets begun straight after walking up are never still for SETTLE_S
             # (slow step-ups without a pause): back at the standing rest left for the walk,
@@ -440,38 +451,69 @@ class Segmenter:
             return self.walk_started[-1], rest
         return None
 
-    def _settled(self) -> tuple[list[tuple[float, list[float], bool]], int]:
-        """The recording's first settling ticks (time, gravity direction, still), and the index
-        of the last one before the current still run (-1 when all are still)."""
-        ticks = list(self._settling)
+    def _settled(self, lookback_s: float = LOOKBACK_S,
+                 ) -> tuple[list[tuple[float, list[float], bool, bool]], int]:
+        """The recording's first settling ticks of the last ``lookback_s`` (time, gravity
+        direction, still, walking), and the index of the last one before the current still run
+        (-1 when all are still)."""
+        ticks = list(self._settling)[-round(lookback_s * TICK_HZ):]
         i = len(ticks) - 1
         while i >= 0 and ticks[i][2]:
             i -= 1
         return ticks, i
 
-    def _rep_before(self, here: list[float]) -> Excursion | None:
-        """At the recording's first stillness, a whole rep just before it, out of this rest
-        and back (a recording begun at once with the set), if the data show one: it began
-        near this orientation (not at a top), went a plausible rep's range away and came
-        back. The settling buffer holds what there is of it (``LOOKBACK_S``)."""
-        ticks, i = self._settled()
-        if i < 2:
-            return None
+    def _reps_before(self, here: list[float]) -> list[Excursion]:
+        """At the recording's first stillness, the whole reps just before it, out of this rest
+        and back (a recording begun at once with the set), in time order, if the data show any.
+
+        The largest tilt from this orientation in the last ``LOOKBACK_S`` must be a plausible
+        rep's range: it sets the levels at which a movement leaves this rest and is back. Going
+        back from the stillness, each movement that left near this orientation and came back is
+        a rep: the last one within the plausible range, each one before within ``CHAIN_SHARE``
+        of the last one's range, with no walking in it or between. Reps without a pause can go
+        on like this back to the start of the set with never a still moment. The search stops
+        at the first movement that is not such a rep (the way into the posture, a walk, a
+        partial attempt) and at ``FIRST_SET_LOOKBACK_S``; a recording begun part way out of
+        the rest, less far than the level of being back, has its first rep from its first tick.
+        """
+        ticks, i = self._settled(FIRST_SET_LOOKBACK_S)
+        w0 = max(0, len(ticks) - round(LOOKBACK_S * TICK_HZ))
+        if i < w0 + 2:
+            return []
         away = [_angle(x[1], here) for x in ticks[:i + 1]]
-        ip = max(range(len(away)), key=away.__getitem__)
-        peak = away[ip]
+        scale = max(away[w0:])
         low, high = self.profile.rom_range_deg
-        if not low <= peak <= high or away[0] > EXIT_SHARE * peak:
-            return None
-        # (It began at or before the buffer's first tick when none is as near as ENTER_SHARE.)
-        k0 = max((k for k in range(ip + 1) if away[k] <= ENTER_SHARE * peak), default=0)
-        k1 = next((k for k in range(ip, len(away)) if away[k] < EXIT_SHARE * peak), i)
-        start_t, close_t = ticks[k0][0], ticks[k1][0]
-        if close_t - start_t < MIN_EXCURSION_S:
-            return None
+        if not low <= scale <= high:
+            return []
+        enter, leave = ENTER_SHARE * scale, EXIT_SHARE * scale
+        lo, hi = low, high  # the last rep's range sets those of the reps before it
+        reps: list[Excursion] = []
+        k = i
+        while True:
+            while k > 0 and away[k] < leave and not ticks[k][3]:
+                k -= 1  # back over the rest between two reps
+            if k == 0 or ticks[k][3]:
+                break
+            close = k + 1
+            while k > 0 and away[k] > enter and not ticks[k][3]:
+                k -= 1  # back over the movement to where it left the rest
+            if away[k] > (leave if k == 0 else enter) or ticks[k][3]:
+                break  # it began before the data kept, or came out of a walk
+            top = k + max(range(close - k + 1), key=lambda j: away[k + j])
+            if (not lo <= away[top] <= hi
+                    or ticks[close][0] - ticks[k][0] < MIN_EXCURSION_S):
+                break
+            if not reps:
+                lo, hi = CHAIN_SHARE[0] * away[top], min(CHAIN_SHARE[1] * away[top], high)
+            reps.insert(0, self._excursion(ticks, k, close, top, away[top], here))
+        return reps
+
+    @staticmethod
+    def _excursion(ticks: list[tuple[float, list[float], bool, bool]], k0: int, k1: int,
+                   ip: int, peak: float, here: list[float]) -> Excursion:
         pg = ticks[ip][1]
-        return Excursion(start_t, close_t, ticks[ip][0], peak, (here[0], here[1], here[2]),
-                         (pg[0], pg[1], pg[2]))
+        return Excursion(ticks[k0][0], ticks[k1][0], ticks[ip][0], peak,
+                         (here[0], here[1], here[2]), (pg[0], pg[1], pg[2]))
 
     def _rest_left(self) -> tuple[float, list[float]] | None:
         """At the recording's first stillness, the rest the segment left for it, if it was
