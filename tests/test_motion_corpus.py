@@ -283,6 +283,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (64039, "hip_hitch", "the same for hip hitches, accelerometer only"),
     (47112, "step_up", "swaying before the set and no pause between its reps: the segment is "
      "first still after the last rep, and all the reps before that stillness are counted"),
+    (57044, "step_up", "the same straight after walking up, with sway: the first rep, never "
+     "still before it, is found at the first stillness after the walk"),
     (96105, "squat", "a disconnect over most of a rep, its return seen as the data resume: "
      "too little of it to time, but a movement no counted rep accounts for"),
     (64169, "hip_hitch", "the same for a hip hitch, accelerometer only"),

@@ -91,8 +91,9 @@ LOOKBACK_S = 6.0
 LOOKBACK_STILL_S = 0.5
 #: ... and how far beyond its end that one movement may pass on the way (a multiple of its range).
 LOOKBACK_OVERSHOOT = 1.3
-#: How far back it looks for reps before that first stillness, s: without a pause between reps
-#: (and with sway at rest before them) a whole set can pass before the segment is first still.
+#: How far back it looks for reps before that first stillness (or the first after a walk), s:
+#: without a pause between reps (and with sway at rest before them, or straight after the walk)
+#: a whole set can pass before the segment is first still.
 FIRST_SET_LOOKBACK_S = 90.0
 #: Each rep found that way before the last one went this share of the last one's range (more
 #: while fresh, less with a reduced range; the way into the posture goes further, a partial
@@ -276,13 +277,17 @@ class Segmenter:
         elif self._walk_ticks == 0 and len(self.walk_ended) < len(self.walk_started):
             self.walk_ended.append(t)
         if self.phase is Phase.SETTLING:
-            if self.ref is None:  # the recording's first settling: how the segment got here
+            # How the segment got here: at the recording's first settling, or after a walk.
+            walked = self._left_ref is not None
+            if self.ref is None or walked:
                 self._settling.append((t, g, still, walking))
             if self._still_ticks >= SETTLE_S * TICK_HZ:
                 left = self._top_after_shaking(g)
                 self._left_ref = None
                 self._back_ticks = 0
-                before = self._reps_before(g) if self.ref is None else []
+                # (after a walk, the set may have begun before the segment was still)
+                back = self.ref is None or (walked and left is None)
+                before = self._reps_before(g) if back else []
                 if left is None and self.ref is None and not before:
                     left = self._rest_left()
                 self._settling.clear()
@@ -297,7 +302,7 @@ class Segmenter:
                 self.ref = list(g)
                 self.phase = Phase.REST
                 self._valley = 0.0
-                if before:  # whole reps before the first stillness
+                if before:  # whole reps before the stillness
                     self.queued = [TickEvent("close", ex.close_t, ex) for ex in before[1:]]
                     return TickEvent("close", before[0].close_t, before[0])
                 return None
@@ -453,9 +458,9 @@ class Segmenter:
 
     def _settled(self, lookback_s: float = LOOKBACK_S,
                  ) -> tuple[list[tuple[float, list[float], bool, bool]], int]:
-        """The recording's first settling ticks of the last ``lookback_s`` (time, gravity
-        direction, still, walking), and the index of the last one before the current still run
-        (-1 when all are still)."""
+        """The ticks of the recording's first settling (or of one after a walk) of the last
+        ``lookback_s`` (time, gravity direction, still, walking), and the index of the last
+        one before the current still run (-1 when all are still)."""
         ticks = list(self._settling)[-round(lookback_s * TICK_HZ):]
         i = len(ticks) - 1
         while i >= 0 and ticks[i][2]:
@@ -463,8 +468,9 @@ class Segmenter:
         return ticks, i
 
     def _reps_before(self, here: list[float]) -> list[Excursion]:
-        """At the recording's first stillness, the whole reps just before it, out of this rest
-        and back (a recording begun at once with the set), in time order, if the data show any.
+        """At the recording's first stillness (or the first after a walk), the whole reps just
+        before it, out of this rest and back (a recording begun at once with the set, a set
+        begun straight after walking up), in time order, if the data show any.
 
         The largest tilt from this orientation in the last ``LOOKBACK_S`` must be a plausible
         rep's range: it sets the levels at which a movement leaves this rest and is back. Going
