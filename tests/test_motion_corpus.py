@@ -285,6 +285,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "first still after the last rep, and all the reps before that stillness are counted"),
     (57044, "step_up", "the same straight after walking up, with sway: the first rep, never "
      "still before it, is found at the first stillness after the walk"),
+    (55155, "hip_hinge", "the same after getting up from the floor: the detector gave up on "
+     "the movement as a posture change, and the reps in it and after it, never still, are "
+     "found at the stillness after the set"),
     (96105, "squat", "a disconnect over most of a rep, its return seen as the data resume: "
      "too little of it to time, but a movement no counted rep accounts for"),
     (64169, "hip_hitch", "the same for a hip hitch, accelerometer only"),

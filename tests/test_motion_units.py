@@ -586,6 +586,30 @@ def test_a_set_begun_at_once_without_a_pause_is_counted_at_the_first_stillness(
                for e in closes)
 
 
+def test_reps_inside_a_movement_given_up_as_a_posture_change_are_found_once() -> None:
+    """Two hip hinges are counted; then down to the floor (swaying there, never still, until
+    the detector gives up on the movement as a posture change it did not recognise), up again
+    and three hinges without a pause, never still before the last one ends. At the stillness
+    after them those three are found; the search stops at the way up, and the two counted
+    before are not counted again."""
+    seg = Segmenter(get_profile("hip_hinge"))
+    rep = np.concatenate([np.linspace(0.0, 50.0, 16)[1:], np.linspace(50.0, 0.0, 16)[1:]])
+    paused = np.concatenate([rep, np.zeros(10)])
+    floor = 120.0 + 3.0 * np.sin(2.0 * np.pi * np.arange(200) / 10.0)
+    angles = np.concatenate([np.zeros(20), paused, paused, np.linspace(0.0, 120.0, 21)[1:],
+                             floor, np.linspace(120.0, 0.0, 21)[1:],
+                             2.0 * np.sin(2.0 * np.pi * np.arange(20) / 10.0),
+                             np.tile(rep, 3), np.zeros(20)])
+    kinds = []
+    for k, a in enumerate(np.deg2rad(angles)):
+        e = seg.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))], 0.0)
+        if e is not None:
+            kinds += [e.kind] + [q.kind for q in seg.queued]
+            seg.queued.clear()
+    assert kinds.count("close") == 5
+    assert "abort" in kinds
+
+
 @pytest.mark.parametrize(("shake_s", "rest_kept"), [(1.8, True), (4.0, False)])
 def test_shaking_as_a_rep_lifts_is_no_walk_and_keeps_the_rest(shake_s: float,
                                                              rest_kept: bool) -> None:

@@ -91,10 +91,10 @@ LOOKBACK_S = 6.0
 LOOKBACK_STILL_S = 0.5
 #: ... and how far beyond its end that one movement may pass on the way (a multiple of its range).
 LOOKBACK_OVERSHOOT = 1.3
-#: How far back it looks for reps before that first stillness (or the first after a walk), s:
-#: without a pause between reps (and with sway at rest before them, or straight after the walk)
-#: a whole set can pass before the segment is first still.
-FIRST_SET_LOOKBACK_S = 90.0
+#: How far back it looks, at the stillness that ends a settling, for reps it did not see, s:
+#: without a pause between reps (with sway at rest before them, straight after a walk, or after
+#: getting up from the floor) a whole set can pass before the segment is still.
+SET_LOOKBACK_S = 90.0
 #: Each rep found that way before the last one went this share of the last one's range (more
 #: while fresh, less with a reduced range; the way into the posture goes further, a partial
 #: attempt less, and the search stops there).
@@ -183,12 +183,15 @@ class Segmenter:
         self._through: tuple[float, float, list[float]] | None = None
         self._steps = profile.two_phase or profile.step_halves
         self.passed_through: list[float] = []  # close times of such movements, s
-        self._settling: deque[tuple[float, list[float], bool, bool]] = deque(
-            maxlen=round(FIRST_SET_LOOKBACK_S * TICK_HZ))
-        self.walk_started: list[float] = []  # times at which walking began, s
+        # The last ticks (time, gravity direction, still, walking), for looking back at a
+        # settling's stillness; and the last close returned, s (what came after is uncounted).
+        self._history: deque[tuple[float, list[float], bool, bool]] = deque(
+            maxlen=round(SET_LOOKBACK_S * TICK_HZ))
+        self._counted_t = -math.inf
         # Closes found at once after the one a tick returned, in time order (``_reps_before``);
         # the caller takes them right after that one.
         self.queued: list[TickEvent] = []
+        self.walk_started: list[float] = []  # times at which walking began, s
         self.walk_ended: list[float] = []  # ... and ended (one fewer while walking), s
         self._left_ref: list[float] | None = None  # the rest left when walking began
         self._back_ticks = 0  # ticks back near the rest left for a walk (BACK_S)
@@ -276,21 +279,17 @@ class Segmenter:
             self.walk_started.append(t - WALK_SUSTAIN_S)
         elif self._walk_ticks == 0 and len(self.walk_ended) < len(self.walk_started):
             self.walk_ended.append(t)
+        self._history.append((t, g, still, walking))
         if self.phase is Phase.SETTLING:
-            # How the segment got here: at the recording's first settling, or after a walk.
-            walked = self._left_ref is not None
-            if self.ref is None or walked:
-                self._settling.append((t, g, still, walking))
             if self._still_ticks >= SETTLE_S * TICK_HZ:
                 left = self._top_after_shaking(g)
                 self._left_ref = None
                 self._back_ticks = 0
-                # (after a walk, the set may have begun before the segment was still)
-                back = self.ref is None or (walked and left is None)
-                before = self._reps_before(g) if back else []
+                # Reps may have gone on unseen while settling: at the recording's start, after
+                # a walk, after a posture change the detector gave up on.
+                before = self._reps_before(g) if left is None else []
                 if left is None and self.ref is None and not before:
                     left = self._rest_left()
-                self._settling.clear()
                 if left is not None:  # still at the top of a rep that began while settling
                     # (after shaking that was no walk, or at the recording's first stillness)
                     self.ref = left[1]
@@ -304,6 +303,7 @@ class Segmenter:
                 self._valley = 0.0
                 if before:  # whole reps before the stillness
                     self.queued = [TickEvent("close", ex.close_t, ex) for ex in before[1:]]
+                    self._counted_t = before[-1].close_t
                     return TickEvent("close", before[0].close_t, before[0])
                 return None
             # Standing sets begun straight after walking up are never still for SETTLE_S
@@ -315,7 +315,6 @@ class Segmenter:
             self._back_ticks = self._back_ticks + 1 if back else 0
             if self.ref is not None and self._back_ticks >= round(BACK_S * TICK_HZ):
                 self._back_ticks = 0
-                self._settling.clear()
                 self._left_ref = None
                 self.phase = Phase.REST
                 self._valley = _angle(g, self.ref)
@@ -394,6 +393,7 @@ class Segmenter:
             if self.profile.thigh_outswings_gait and self._peak >= WALK_SWING_MAX_DEG:
                 self._swung_t = t
             self._closed = (t, self._peak, self._peak_g)
+            self._counted_t = t
             return TickEvent("close", t, ex)
         # Held at what may be a rep's top, a movement through a hole in the data or toward the
         # rest and back is no rep from a new rest there (see AnchorTracker.step).
@@ -413,6 +413,7 @@ class Segmenter:
                 return TickEvent("abort", t)
             start, close, peak_t, peak_deg, peak_g = rebase.close
             r = rebase.ref
+            self._counted_t = close
             return TickEvent("close", close, Excursion(start, close, peak_t, peak_deg,
                                                        (r[0], r[1], r[2]),
                                                        (peak_g[0], peak_g[1], peak_g[2])))
@@ -458,37 +459,41 @@ class Segmenter:
 
     def _settled(self, lookback_s: float = LOOKBACK_S,
                  ) -> tuple[list[tuple[float, list[float], bool, bool]], int]:
-        """The ticks of the recording's first settling (or of one after a walk) of the last
-        ``lookback_s`` (time, gravity direction, still, walking), and the index of the last
-        one before the current still run (-1 when all are still)."""
-        ticks = list(self._settling)[-round(lookback_s * TICK_HZ):]
+        """The ticks of the last ``lookback_s`` after the last close (time, gravity direction,
+        still, walking), and the index of the last one before the current still run (-1 when
+        all are still)."""
+        ticks = [x for x in list(self._history)[-round(lookback_s * TICK_HZ):]
+                 if x[0] > self._counted_t]
         i = len(ticks) - 1
         while i >= 0 and ticks[i][2]:
             i -= 1
         return ticks, i
 
     def _reps_before(self, here: list[float]) -> list[Excursion]:
-        """At the recording's first stillness (or the first after a walk), the whole reps just
-        before it, out of this rest and back (a recording begun at once with the set, a set
-        begun straight after walking up), in time order, if the data show any.
+        """At the stillness that ends a settling, the whole reps just before it that nothing
+        counted, out of this rest and back, in time order, if the data show any (a recording
+        begun at once with the set; a set begun straight after walking up, or after getting up
+        from the floor, in a posture change the detector gave up on).
 
-        The largest tilt from this orientation in the last ``LOOKBACK_S`` must be a plausible
-        rep's range: it sets the levels at which a movement leaves this rest and is back. Going
-        back from the stillness, each movement that left near this orientation and came back is
-        a rep: the last one within the plausible range, each one before within ``CHAIN_SHARE``
-        of the last one's range, with no walking in it or between. Reps without a pause can go
-        on like this back to the start of the set with never a still moment. The search stops
-        at the first movement that is not such a rep (the way into the posture, a walk, a
-        partial attempt) and at ``FIRST_SET_LOOKBACK_S``; a recording begun part way out of
-        the rest, less far than the level of being back, has its first rep from its first tick.
+        The largest tilt from this orientation in the last ``LOOKBACK_S`` must be within a rep's
+        range (the exercise's, up to the largest a rep may be): it sets the levels at which a
+        movement leaves this rest and is back. Going back from the stillness, each movement
+        that left near this orientation and came back is a rep: the last one within that range,
+        each one before within ``CHAIN_SHARE`` of the last one's range, with no walking in it
+        or between. Reps without a pause can go on like this back to the start of the set with
+        never a still moment. The search stops at the first movement that is not such a rep
+        (the way into the posture, a walk, a partial attempt, one longer than an excursion may
+        last), at the last close and at
+        ``SET_LOOKBACK_S``; a recording begun part way out of the rest, less far than the level
+        of being back, has its first rep from its first tick.
         """
-        ticks, i = self._settled(FIRST_SET_LOOKBACK_S)
+        ticks, i = self._settled(SET_LOOKBACK_S)
         w0 = max(0, len(ticks) - round(LOOKBACK_S * TICK_HZ))
         if i < w0 + 2:
             return []
         away = [_angle(x[1], here) for x in ticks[:i + 1]]
         scale = max(away[w0:])
-        low, high = self.profile.rom_range_deg
+        low, high = self.profile.rom_range_deg[0], self.profile.max_rom_deg
         if not low <= scale <= high:
             return []
         enter, leave = ENTER_SHARE * scale, EXIT_SHARE * scale
@@ -507,7 +512,8 @@ class Segmenter:
                 break  # it began before the data kept, or came out of a walk
             top = k + max(range(close - k + 1), key=lambda j: away[k + j])
             if (not lo <= away[top] <= hi
-                    or ticks[close][0] - ticks[k][0] < MIN_EXCURSION_S):
+                    or not MIN_EXCURSION_S <= ticks[close][0] - ticks[k][0]
+                    <= self.profile.max_excursion_s):
                 break
             if not reps:
                 lo, hi = CHAIN_SHARE[0] * away[top], min(CHAIN_SHARE[1] * away[top], high)
