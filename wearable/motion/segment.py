@@ -483,9 +483,8 @@ class Segmenter:
         or between. Reps without a pause can go on like this back to the start of the set with
         never a still moment. The search stops at the first movement that is not such a rep
         (the way into the posture, a walk, a partial attempt, one longer than an excursion may
-        last), at the last close and at
-        ``SET_LOOKBACK_S``; a recording begun part way out of the rest, less far than the level
-        of being back, has its first rep from its first tick.
+        last), at the last close and at ``SET_LOOKBACK_S``; a recording begun part way out of
+        the rest, less far than the level of being back, has its first rep from its first tick.
         """
         ticks, i = self._settled(SET_LOOKBACK_S)
         w0 = max(0, len(ticks) - round(LOOKBACK_S * TICK_HZ))
@@ -510,7 +509,7 @@ class Segmenter:
                 k -= 1  # back over the movement to where it left the rest
             if away[k] > (leave if k == 0 else enter) or ticks[k][3]:
                 break  # it began before the data kept, or came out of a walk
-            top = k + max(range(close - k + 1), key=lambda j: away[k + j])
+            top = k + max(range(close - k), key=lambda j: away[k + j])  # (close <= i + 1)
             if (not lo <= away[top] <= hi
                     or not MIN_EXCURSION_S <= ticks[close][0] - ticks[k][0]
                     <= self.profile.max_excursion_s):
