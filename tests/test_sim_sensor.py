@@ -9,6 +9,7 @@ quantisation (int16 counts of a full-scale range), never from the code's own out
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -678,3 +679,44 @@ def test_sim_sensor_in_another_process_over_a_bumble_transport(tmp_path: Path) -
         for pipe in (process.stdout, process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def test_closing_while_the_radio_is_busy_leaves_no_error_in_the_bluetooth_stack() -> None:
+    """A link loss stops advertising and the disconnection starts it again, each in a task of
+    its own; the sensor closing then cancels them with their HCI commands in flight. Bumble's
+    host keeps one pending command: a command abandoned in flight had its late reply taken for
+    the next one's, whose own reply then raised inside the host; and a start and a stop of
+    advertising at once removed the advertising set twice. Over many closes at varied moments,
+    nothing is logged as an error and no callback raises."""
+    from bumble.link import LocalLink
+
+    from firmware_protocol.simulated.sensor import SimulatedSensor
+
+    errors: list[str] = []
+
+    class Errors(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                errors.append(record.getMessage())
+
+    handler = Errors()
+    logging.getLogger().addHandler(handler)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, context: errors.append(context["message"]))
+        for k in range(30):
+            sensor = SimulatedSensor(recording(), link=LocalLink(), profile="rehablink")
+            await sensor.start()
+            await asyncio.sleep(0.001 * (k % 7))
+            sensor._spawn(sensor._drop_link())  # what a link loss runs ...
+            sensor._spawn(sensor._advertise())  # ... and the disconnection after it
+            await asyncio.sleep(0.0005 * (k % 5))
+            await sensor.close()
+        await asyncio.sleep(0.2)
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert errors == []

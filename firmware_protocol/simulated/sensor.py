@@ -25,7 +25,7 @@ import contextlib
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bumble import gatt
@@ -94,6 +94,23 @@ def personality_for(profile: str, model: str | None = None) -> type[Personality]
                    else "has no model to choose")
         raise ValueError(f"the simulated {profile} sensor {choices}; not {model!r}")
     return personality
+
+
+async def _uncancelled(operation: Coroutine[Any, Any, Any]) -> Any:
+    """Await ``operation`` (one that sends HCI commands) so that cancelling the caller does not
+    cancel it: the host keeps one pending command and matches the controller's reply to it, so a
+    command abandoned in flight has its late reply taken for the next command's, whose own reply
+    then finds that command answered (``InvalidStateError`` inside bumble's host)."""
+    task = asyncio.ensure_future(operation)
+    task.add_done_callback(_retrieved)
+    return await asyncio.shield(task)
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Mark the outcome of a command as seen: one its caller stopped waiting for (the sensor
+    closing) may fail quietly."""
+    if not task.cancelled():
+        task.exception()
 
 
 def sensor_address(index: int) -> str:
@@ -168,6 +185,9 @@ class SimulatedSensor(SensorPort):
         self._wake = asyncio.Event()
         self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
+        # One advertising or link operation at a time: bumble's start and stop of advertising
+        # both remove the advertising set, and two at once remove it twice.
+        self._radio = asyncio.Lock()
         self._controller: VirtualController | None = None
         self._device: Device | None = None
         self._closed = False
@@ -253,10 +273,11 @@ class SimulatedSensor(SensorPort):
         device = self._device
         if device is not None:
             with contextlib.suppress(Exception):
-                await device.stop_advertising()
+                async with self._radio:
+                    await _uncancelled(device.stop_advertising())
             if self.connection is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.connection.disconnect(), 1.0)
+                    await asyncio.wait_for(_uncancelled(self.connection.disconnect()), 1.0)
             with contextlib.suppress(Exception):
                 await device.power_off()
         if self._controller is not None and self._controller in self.link.controllers:
@@ -274,12 +295,13 @@ class SimulatedSensor(SensorPort):
 
     async def _advertise(self) -> None:
         assert self._device is not None
-        await self._device.start_advertising(
-            advertising_data=self.personality.advertising_data(),
-            auto_restart=False,
-            advertising_interval_min=ADVERTISING_INTERVAL_MS,
-            advertising_interval_max=ADVERTISING_INTERVAL_MS,
-        )
+        async with self._radio:
+            await _uncancelled(self._device.start_advertising(
+                advertising_data=self.personality.advertising_data(),
+                auto_restart=False,
+                advertising_interval_min=ADVERTISING_INTERVAL_MS,
+                advertising_interval_max=ADVERTISING_INTERVAL_MS,
+            ))
 
     # -- radio events ---------------------------------------------------------------------------
 
@@ -308,10 +330,11 @@ class SimulatedSensor(SensorPort):
     async def _drop_link(self) -> None:
         assert self._device is not None
         with contextlib.suppress(Exception):
-            await self._device.stop_advertising()
+            async with self._radio:
+                await _uncancelled(self._device.stop_advertising())
         if self.connection is not None:
             with contextlib.suppress(Exception):
-                await self.connection.disconnect()
+                await _uncancelled(self.connection.disconnect())
 
     # -- the world ------------------------------------------------------------------------------
 
