@@ -7,6 +7,7 @@ detector's ``finish()`` also runs, so live and offline counts stay equal).
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import replace
 from itertools import pairwise
 
@@ -178,9 +179,7 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
     period = float(np.median(spacings))
     if float(np.median(np.abs(spacings - period))) > HIDE_STEADY * period:
         return []
-    lift = float(np.median([r.lift_s for r in reps]))
-    hold = float(np.median([r.hold_s for r in reps]))
-    lower = float(np.median([r.lower_s for r in reps]))
+    placed = _placer(reps)
     out: list[Rep] = []
     for g0, g1 in holes:
         mid = 0.5 * (g0 + g1)
@@ -188,9 +187,7 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
         if k == len(reps):  # after the last rep: one hidden if the next one was due inside
             due = reps[-1].top + period
             if g1 - g0 >= HIDE_LAST_SHARE * period and g0 <= due <= g1:
-                out.append(Rep(start=due - lift, top=due, lower_start=due + hold,
-                               end=due + hold + lower, rom_deg=reps[-1].rom_deg,
-                               flags=("in_gap",)))
+                out.append(placed(due, reps[-1].rom_deg))
             continue
         if k == 0:
             continue  # before the first rep: where the set began is unknown
@@ -203,10 +200,22 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
             n -= 1  # the rep after the hole was timed to top inside it: it is one of them
         for j in range(1, n + 1):
             top = prev.top + j * span / (n + 1)
-            out.append(Rep(start=top - lift, top=top, lower_start=top + hold,
-                           end=top + hold + lower, rom_deg=0.5 * (prev.rom_deg + nxt.rom_deg),
-                           flags=("in_gap",)))
+            out.append(placed(top, 0.5 * (prev.rom_deg + nxt.rom_deg)))
     return out
+
+
+def _placer(reps: list[Rep]) -> Callable[[float, float], Rep]:
+    """A maker of reps placed where the data do not show them: ``(top, s; range, degrees)``
+    -> a rep with the set's median lift, hold and lowering times, flagged ``in_gap``."""
+    lift = float(np.median([r.lift_s for r in reps]))
+    hold = float(np.median([r.hold_s for r in reps]))
+    lower = float(np.median([r.lower_s for r in reps]))
+
+    def placed(top: float, rom_deg: float) -> Rep:
+        return Rep(start=top - lift, top=top, lower_start=top + hold, end=top + hold + lower,
+                   rom_deg=rom_deg, flags=("in_gap",))
+
+    return placed
 
 
 def cut_reps(reps: list[Rep], gaps: list[list[float]], t: FloatArray, g: FloatArray,
@@ -230,9 +239,7 @@ def cut_reps(reps: list[Rep], gaps: list[list[float]], t: FloatArray, g: FloatAr
     holes = [h for h in gaps if h[1] - h[0] >= HIDE_MIN_S]
     if not holes or not reps or t.size < 2:
         return []
-    lift = float(np.median([r.lift_s for r in reps]))
-    hold = float(np.median([r.hold_s for r in reps]))
-    lower = float(np.median([r.lower_s for r in reps]))
+    placed = _placer(reps)
     last = t.size - 1
     out: list[Rep] = []
     for g0, g1 in holes:
@@ -247,9 +254,7 @@ def cut_reps(reps: list[Rep], gaps: list[list[float]], t: FloatArray, g: FloatAr
         if i1 < i2 and not any(r.start < g1 + EDGE_S and r.end > g1 for r in reps):
             moved = max(moved, angle(g[i1].tolist(), g[i2].tolist()))
         if moved >= EDGE_SHARE * typical_deg:
-            top = 0.5 * (g0 + g1)
-            out.append(Rep(start=top - lift, top=top, lower_start=top + hold,
-                           end=top + hold + lower, rom_deg=typical_deg, flags=("in_gap",)))
+            out.append(placed(0.5 * (g0 + g1), typical_deg))
     return out
 
 
