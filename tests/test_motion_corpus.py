@@ -294,6 +294,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (84081, "hip_hitch", "a hip hitch at the thigh tilts it by a few degrees, as the pelvis: "
      "a thigh range learned from a prior made for the big thigh swings of other exercises "
      "never opened an excursion"),
+    (54091, "hip_hitch", "five-second hip hitch holds with sway, straight after a walk: sway of "
+     "a degree in the first hold, out of it and back, is no rep from a new rest at the top"),
+    (94030, "hip_hitch", "the same without a pause between reps, accelerometer only"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

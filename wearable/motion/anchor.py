@@ -26,6 +26,12 @@ MIN_STEP_EXCURSION_S = 0.25
 HELD_SHARE = (0.5, 1.5)
 #: Two directions further apart than this are different ways, degrees.
 SHIFT_ANGLE_DEG = 60.0
+#: A movement out of the anchor and back makes the anchor a new rest only from this share of
+#: the typical range on: less is sway in a hold at the top (in a long hip hitch hold, sway of
+#: a degree or two before the set's range was known made the top the rest, and the set was
+#: counted inside out). (Half the range lost reps from a rest a posture shift had moved part
+#: of the way to the anchor.)
+REBASE_SHARE = 0.35
 
 
 def norm(v: list[float]) -> list[float]:
@@ -168,8 +174,8 @@ class AnchorTracker:
                 return self._rebase(back_t, self._back_min)
         if self._returned < ANCHOR_TICKS:
             return None
-        if self._no_rep(rest):  # back at the anchor, still: the next movement is judged afresh
-            self._away = False
+        if self._no_rep(rest) or self._away_dist < REBASE_SHARE * typical_deg:
+            self._away = False  # back at the anchor, still: the next movement is judged afresh
             return None
         if self._away_walk:
             return Rebase(list(self.anchor), d, None)
