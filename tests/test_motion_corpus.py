@@ -297,6 +297,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (54091, "hip_hitch", "five-second hip hitch holds with sway, straight after a walk: sway of "
      "a degree in the first hold, out of it and back, is no rep from a new rest at the top"),
     (94030, "hip_hitch", "the same without a pause between reps, accelerometer only"),
+    (84190, "hip_hitch", "the same at the start of a recording, accelerometer only: the sway "
+     "is a third of the lowest hip hitch range, but a fifth of the first rep's"),
+    (44184, "hip_hitch", "the same without a pause between reps"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

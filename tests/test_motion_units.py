@@ -711,25 +711,30 @@ def test_a_movement_from_another_posture_is_not_the_sets() -> None:
 
 
 
-@pytest.mark.parametrize(("out_deg", "rebased"), [(2.5, False), (4.0, True)])
-def test_a_wobble_out_of_an_anchor_and_back_makes_no_new_rest(out_deg: float,
-                                                              rebased: bool) -> None:
-    """Still at an orientation inside an excursion (the anchor), the segment moves out and
-    back and is still there again. Beyond the opening tilt (a quarter of the typical range of
-    8 deg) but under 35 % of that range, this is sway in a hold (in a long hip hitch hold it
-    made the top the rest, counting the set inside out); from there on it is a rep from a new
-    rest at the anchor."""
-    typical = 8.0
+@pytest.mark.parametrize(("out_deg", "typical", "at_top", "rebased"), [
+    (2.5, 8.0, False, False), (4.0, 8.0, False, True),
+    (2.0, 4.0, True, False), (3.5, 4.0, True, True),
+])
+def test_a_wobble_out_of_an_anchor_and_back_makes_no_new_rest(
+        out_deg: float, typical: float, at_top: bool, rebased: bool) -> None:
+    """Still at an orientation inside an excursion (the anchor, 8 deg from the rest), the
+    segment moves out and back and is still there again. Beyond the opening tilt (a quarter of
+    the typical range) but under 35 % of that range, this is sway in a hold (in a long hip hitch
+    hold it made the top the rest, counting the set inside out); from there on it is a rep from
+    a new rest at the anchor. Where the anchor may be a rep's top (the caller passes the rest),
+    the sway is measured against the anchor's own tilt when that is larger: before the set's
+    range is known, the typical range is the exercise's lowest."""
     tracker = AnchorTracker()
     angles = np.concatenate([np.full(8, 8.0), 8.0 + out_deg * np.sin(np.linspace(0, np.pi, 10)),
                              np.full(8, 8.0)])
     moving = np.concatenate([np.zeros(8), np.ones(10), np.zeros(8)]).astype(bool)
+    rest = [0.0, 0.0, 1.0] if at_top else None
     results, still_ticks = [], 0
     for k, (a, move) in enumerate(zip(np.deg2rad(angles), moving, strict=True)):
         still_ticks = 0 if move else still_ticks + 1
         results.append(tracker.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))],
                                     not move, still_ticks, False, 0.25 * typical, typical,
-                                    2.2 * typical))
+                                    2.2 * typical, rest=rest))
     rebases = [r for r in results if r is not None]  # (the segmenter acts on the first)
     assert bool(rebases) == rebased
     if rebased:

@@ -27,10 +27,11 @@ HELD_SHARE = (0.5, 1.5)
 #: Two directions further apart than this are different ways, degrees.
 SHIFT_ANGLE_DEG = 60.0
 #: A movement out of the anchor and back makes the anchor a new rest only from this share of
-#: the typical range on: less is sway in a hold at the top (in a long hip hitch hold, sway of
-#: a degree or two before the set's range was known made the top the rest, and the set was
-#: counted inside out). (Half the range lost reps from a rest a posture shift had moved part
-#: of the way to the anchor.)
+#: the typical range on (of the anchor's tilt from the rest, if larger, where the anchor may be
+#: a rep's top): less is sway in a hold at the top (in a long hip hitch hold, sway of a degree
+#: or two before the set's range was known made the top the rest, and the set was counted
+#: inside out). (Half the range lost reps from a rest a posture shift had moved part of the way
+#: to the anchor.)
 REBASE_SHARE = 0.35
 
 
@@ -174,7 +175,10 @@ class AnchorTracker:
                 return self._rebase(back_t, self._back_min)
         if self._returned < ANCHOR_TICKS:
             return None
-        if self._no_rep(rest) or self._away_dist < REBASE_SHARE * typical_deg:
+        # Where the anchor may be a rep's top, sway is measured against its tilt from the rest
+        # too (before the set's range is known, the typical range is the exercise's lowest).
+        scale = typical_deg if rest is None else max(typical_deg, angle(rest, self.anchor))
+        if self._no_rep(rest) or self._away_dist < REBASE_SHARE * scale:
             self._away = False  # back at the anchor, still: the next movement is judged afresh
             return None
         if self._away_walk:
