@@ -300,6 +300,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (84190, "hip_hitch", "the same at the start of a recording, accelerometer only: the sway "
      "is a third of the lowest hip hitch range, but a fifth of the first rep's"),
     (44184, "hip_hitch", "the same without a pause between reps"),
+    (95044, "hip_hinge", "brisk hinges, 60 deg in 0.6 s, shake the footfall band as a walk "
+     "does: once the reps are learned, a full-size excursion is the exercise, not a walk"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -740,3 +740,25 @@ def test_a_wobble_out_of_an_anchor_and_back_makes_no_new_rest(
     if rebased:
         assert rebases[0].close is not None
         assert rebases[0].close[3] == pytest.approx(out_deg, abs=0.2)  # peak, degrees
+
+
+@pytest.mark.parametrize(("exercise", "peak", "closes"), [
+    ("hip_hinge", 60.0, True), ("bridge", 20.0, True), ("bridge", 8.0, False),
+])
+def test_a_brisk_rep_that_shakes_the_footfall_band_is_no_walk(exercise: str, peak: float,
+                                                             closes: bool) -> None:
+    """Reps learned (60 deg hinges; 20 deg bridges), a rep lifts within 0.3 s and its speed
+    shakes the footfall band for as long as it lasts. Tilting half the typical range and
+    beyond a walk's sway (10 deg at the pelvis), it is the exercise and closes; a movement of 8
+    deg with the same shaking is the first steps of a walk and is dropped."""
+    seg = Segmenter(get_profile(exercise))
+    typical = 60.0 if exercise == "hip_hinge" else 20.0
+    seg.typical_deg, seg.direction, seg.learned = typical, [0.0, 1.0, 0.0], True  # reps seen
+    rep = np.concatenate([np.linspace(0.0, peak, 4)[1:], np.full(3, peak),
+                          np.linspace(peak, 0.0, 9)[1:]])
+    angles = np.concatenate([np.zeros(20), rep, np.zeros(20)])
+    shaking = np.zeros(angles.size, dtype=bool)
+    shaking[20:20 + rep.size] = True
+    kinds = _tick_kinds(seg, angles, shaking)
+    assert ("close" in kinds) == closes
+    assert kinds[0] == "start"

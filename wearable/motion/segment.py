@@ -197,6 +197,9 @@ class Segmenter:
         self._back_ticks = 0  # ticks back near the rest left for a walk (BACK_S)
         # Squats and step-ups, at the pelvis or the thigh: begun standing where a walk ends.
         self._standing = profile.step_impacts or profile.thigh_outswings_gait
+        # How far a walk tilts the segment, degrees.
+        self._walk_tilt_deg = (WALK_SWING_MAX_DEG if profile.placement == "thigh"
+                               else PELVIS_WALK_TILT_DEG)
         walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
         self._walk_ms = walk_g * walk_g
         self._reset_active()
@@ -369,11 +372,14 @@ class Segmenter:
                 self._through = None
         # Squats and step-ups shake the step band themselves: during a full-size excursion
         # (before the reps are learned, one tilting beyond a walk's sway) the footfall signal
-        # is the exercise, not a walk.
-        exercising = ((self.profile.step_impacts and self._peak >= 0.5 * self._typical_deg
+        # is the exercise, not a walk. Once the reps are learned, so is it during any
+        # full-size excursion tilting beyond a walk's sway or swing (a brisk hip hinge).
+        full = self._peak >= 0.5 * self._typical_deg
+        exercising = ((self.profile.step_impacts and full
                        and (self.learned or self._peak >= PELVIS_WALK_TILT_DEG))
                       or (self.profile.thigh_outswings_gait
-                          and self._peak >= WALK_SWING_MAX_DEG))
+                          and self._peak >= WALK_SWING_MAX_DEG)
+                      or (self.learned and full and self._peak >= self._walk_tilt_deg))
         if (walking and not exercising) or theta > self.profile.max_rom_deg:
             self._disturbed = True
         if theta < self._base + EXIT_SHARE * (self._peak - self._base):
