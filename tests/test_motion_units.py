@@ -44,7 +44,7 @@ from wearable.motion.review import (
     split_at_gaps,
     turn_inside_out,
 )
-from wearable.motion.segment import TICK_HZ, Excursion, Segmenter
+from wearable.motion.segment import TICK_HZ, Excursion, Segmenter, TickEvent
 from wearable.motion.synthetic import SyntheticRep, synthetic_set
 
 
@@ -531,16 +531,27 @@ def test_a_recording_begun_part_way_out_of_the_rest_does_not_fail() -> None:
     assert ex.peak_deg == pytest.approx(peak, abs=0.01)
 
 
-def _tick_kinds(seg: Segmenter, angles_deg: np.ndarray, shaking: np.ndarray) -> list[str]:
+def _tick_events(seg: Segmenter, angles_deg: np.ndarray, shaking: np.ndarray | None = None,
+                 ) -> list[tuple[float, TickEvent]]:
     """Feed ``seg`` one tick per tilt angle about the sensor's x axis (degrees), with
-    footfall-band shaking of 0.1 g² where ``shaking``; the kinds of the events it returns."""
-    kinds = []
+    footfall-band shaking of 0.1 g² where ``shaking``; the events it returns, each with the
+    time of the tick that delivered it, s (closes it queues come right after the one returned,
+    as the engine takes them)."""
+    if shaking is None:
+        shaking = np.zeros(len(angles_deg), dtype=bool)
+    events = []
     for k, (a, shake) in enumerate(zip(np.deg2rad(angles_deg), shaking, strict=True)):
         e = seg.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))],
                      0.1 if shake else 0.0)
         if e is not None:
-            kinds.append(e.kind)
-    return kinds
+            events += [(k / TICK_HZ, x) for x in (e, *seg.queued)]
+            seg.queued.clear()
+    return events
+
+
+def _tick_kinds(seg: Segmenter, angles_deg: np.ndarray, shaking: np.ndarray) -> list[str]:
+    """The kinds of the events of :func:`_tick_events`."""
+    return [e.kind for _, e in _tick_events(seg, angles_deg, shaking)]
 
 
 def test_a_slow_lift_from_a_shifted_rest_moves_no_anchor() -> None:
@@ -573,12 +584,7 @@ def test_a_set_begun_at_once_without_a_pause_is_counted_at_the_first_stillness(
     rep = np.concatenate([np.linspace(0.0, 20.0, 16)[1:], np.linspace(20.0, 0.0, 16)[1:]])
     before = np.linspace(80.0, 0.0, 20) if way_in else np.zeros(0)
     angles = np.concatenate([before, sway, np.tile(rep, 5), np.zeros(20)])
-    closes = []
-    for k, a in enumerate(np.deg2rad(angles)):
-        e = seg.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))], 0.0)
-        if e is not None:
-            closes += [e, *seg.queued]
-            seg.queued.clear()
+    closes = [e for _, e in _tick_events(seg, angles)]
     assert [e.kind for e in closes] == ["close"] * 5
     ends = [(before.size + sway.size + 30 * (j + 1)) / TICK_HZ for j in range(5)]
     # each closes in its own return, as it passes back below a third of the range
@@ -601,12 +607,7 @@ def test_reps_inside_a_movement_given_up_as_a_posture_change_are_found_once() ->
                              floor, np.linspace(120.0, 0.0, 21)[1:],
                              2.0 * np.sin(2.0 * np.pi * np.arange(20) / 10.0),
                              np.tile(rep, 3), np.zeros(20)])
-    kinds = []
-    for k, a in enumerate(np.deg2rad(angles)):
-        e = seg.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))], 0.0)
-        if e is not None:
-            kinds += [e.kind] + [q.kind for q in seg.queued]
-            seg.queued.clear()
+    kinds = [e.kind for _, e in _tick_events(seg, angles)]
     assert kinds.count("close") == 5
     assert "abort" in kinds
 
@@ -653,13 +654,8 @@ def test_a_standing_set_begun_straight_after_a_walk_starts_from_the_rest_left(
                              np.zeros(20)])
     shaking = np.zeros(angles.size, dtype=bool)
     shaking[20:70] = True
-    delivered = []  # tick times at which closes came
-    for k, (a, shake) in enumerate(zip(np.deg2rad(angles), shaking, strict=True)):
-        e = seg.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))],
-                     0.1 if shake else 0.0)
-        if e is not None and e.kind == "close":
-            delivered += [k / TICK_HZ] * (1 + len(seg.queued))
-        seg.queued.clear()
+    # tick times at which closes came
+    delivered = [t for t, e in _tick_events(seg, angles, shaking) if e.kind == "close"]
     assert len(seg.walk_started) == len(seg.walk_ended) == 1
     assert seg.walk_ended[0] < 8.0
     assert len(delivered) == 5
