@@ -302,6 +302,10 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (44184, "hip_hitch", "the same without a pause between reps"),
     (95044, "hip_hinge", "brisk hinges, 60 deg in 0.6 s, shake the footfall band as a walk "
      "does: once the reps are learned, a full-size excursion is the exercise, not a walk"),
+    (50175, "bridge", "the rep after a disconnect is timed from inside it: the rhythm's slot "
+     "before it is that rep, not a hidden one"),
+    (24086, "hip_hitch", "a rep whose return ran into a disconnect is timed across it: no "
+     "hidden rep is placed over it"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -415,6 +415,25 @@ def test_hidden_reps_follow_a_steady_rhythm_only() -> None:
     assert hidden_reps(_reps_at([10.0, 15.0, 20.0, 27.5, 32.5, 37.5]), [[21.5, 26.0]]) == []
 
 
+
+def test_no_rep_is_placed_over_a_rep_timed_across_the_hole() -> None:
+    """The rep after a hole, its lift timed from inside the hole to a top well after it, is of
+    one rep's length: the rhythm's slot before it is that rep, not a hidden one. A rep timed
+    across the hole over longer than a rep lasts may be two (the turn between them hidden),
+    and the rhythm's rep is still placed."""
+    rows = [(4.5, 6.2, 9.2, 11.5), (11.7, 13.1, 16.7, 19.2), (21.0, 27.1, 27.1, 29.2),
+            (29.4, 30.9, 33.5, 35.7), (35.9, 37.6, 41.4, 44.0)]
+    hole = [[20.9, 25.1]]
+
+    def reps(rows: list[tuple[float, float, float, float]]) -> list[Rep]:
+        return [Rep(start=a, top=b, lower_start=c, end=d, rom_deg=20.0) for a, b, c, d in rows]
+
+    assert hidden_reps(reps(rows), hole) == []
+    rows[1:3] = [(11.7, 13.1, 16.7, 18.5), (18.6, 27.1, 27.1, 29.2)]  # 10.6 s: two reps' time
+    (hidden,) = hidden_reps(reps(rows), hole)
+    assert hidden.top == pytest.approx(20.1)
+
+
 def _tilted(t: np.ndarray, deg: np.ndarray) -> np.ndarray:
     """Unit gravity directions tilted by ``deg`` (degrees) about the sensor's x axis."""
     rad = np.radians(deg)

@@ -44,6 +44,12 @@ HIDE_PERIODS = 1.6
 HIDE_STEADY = 0.2
 #: ... measured over at least this many spacings with no hole between their tops.
 HIDE_MIN_SPACINGS = 2
+#: A rep placed in a hole that overlaps a counted rep by more than this share of its own
+#: length is that rep, timed partly across the hole, not another one ...
+HIDE_OVERLAP_SHARE = 0.3
+#: ... when the counted rep lasts less than this multiple of the set's median rep (two reps
+#: timed as one across the hole that hid the return between them last about twice as long).
+HIDE_ONE_REP_SHARE = 1.4
 #: A hole with no rep over it hid one when, within this of an edge, s, ...
 EDGE_S = 0.5
 #: ... the segment moves by at least this share of the typical range where no counted rep
@@ -160,11 +166,13 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
     are two or more periods apart, the missing reps are placed at even spacing between them,
     with the set's median phase durations and the neighbours' mean range. The hole must be able
     to hold most of each: a hole shorter than half a period hides none, and one of n periods
-    hides at most n reps. The rep after the hole, when its lift was hidden, is timed to top
-    inside the hole or just after it (the tilt is interpolated up to where the data resume):
-    it is one of those n. After the last rep, a hole of at least ``HIDE_LAST_SHARE`` of a
-    period hid one rep when the rhythm's next top falls inside it (a disconnect over the set's
-    last rep; the set may as well have ended, but the rhythm's slot lay inside the hole).
+    hides at most n reps. None is placed over a counted rep of one rep's length
+    (``HIDE_OVERLAP_SHARE``, ``HIDE_ONE_REP_SHARE``): that rep was timed partly across the
+    hole. The rep after the hole, when its lift was hidden, is timed to top inside the hole or
+    just after it (the tilt is interpolated up to where the data resume): it is one of those
+    n. After the last rep, a hole of at least ``HIDE_LAST_SHARE`` of a period hid one rep when
+    the rhythm's next top falls inside it (a disconnect over the set's last rep; the set may
+    as well have ended, but the rhythm's slot lay inside the hole).
     Before the first rep nothing is placed: where the set began is unknown.
     ``reps`` are the counted reps in time order.
     """
@@ -180,14 +188,22 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
     if float(np.median(np.abs(spacings - period))) > HIDE_STEADY * period:
         return []
     placed = _placer(reps)
+    one_rep_s = HIDE_ONE_REP_SHARE * float(np.median([r.end - r.start for r in reps]))
+
+    def seen(rep: Rep) -> bool:
+        return any(min(rep.end, r.end) - max(rep.start, r.start)
+                   > HIDE_OVERLAP_SHARE * (rep.end - rep.start)
+                   and r.end - r.start < one_rep_s for r in reps)
+
     out: list[Rep] = []
     for g0, g1 in holes:
         mid = 0.5 * (g0 + g1)
         k = bisect_left(tops, mid)
         if k == len(reps):  # after the last rep: one hidden if the next one was due inside
             due = reps[-1].top + period
-            if g1 - g0 >= HIDE_LAST_SHARE * period and g0 <= due <= g1:
-                out.append(placed(due, reps[-1].rom_deg))
+            last = placed(due, reps[-1].rom_deg)
+            if g1 - g0 >= HIDE_LAST_SHARE * period and g0 <= due <= g1 and not seen(last):
+                out.append(last)
             continue
         if k == 0:
             continue  # before the first rep: where the set began is unknown
@@ -199,8 +215,9 @@ def hidden_reps(reps: list[Rep], gaps: list[list[float]]) -> list[Rep]:
         if g0 <= nxt.top <= g1 + HIDE_TOP_AFTER_S:
             n -= 1  # the rep after the hole was timed to top inside it: it is one of them
         for j in range(1, n + 1):
-            top = prev.top + j * span / (n + 1)
-            out.append(placed(top, 0.5 * (prev.rom_deg + nxt.rom_deg)))
+            rep = placed(prev.top + j * span / (n + 1), 0.5 * (prev.rom_deg + nxt.rom_deg))
+            if not seen(rep):
+                out.append(rep)
     return out
 
 
