@@ -306,6 +306,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "before it is that rep, not a hidden one"),
     (24086, "hip_hitch", "a rep whose return ran into a disconnect is timed across it: no "
      "hidden rep is placed over it"),
+    (81029, "single_leg_bridge", "slow reps: two reps timed as one across a disconnect last "
+     "little longer than the set's reps, but hold far longer"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

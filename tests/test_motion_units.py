@@ -271,6 +271,21 @@ def test_split_at_gaps_only_long_reps_holding_a_long_hole() -> None:
     assert (out[3].start, out[3].top, out[3].lower_start) == (16.0, 16.0, 19)
 
 
+def test_split_at_gaps_a_hold_longer_by_a_return_and_a_lift() -> None:
+    """In a slow set the lift and the lowering make up most of a rep's time: two reps timed as
+    one across a hole are not far longer than the set's reps, but their hold is longer than the
+    set's by more than a return and a lift take."""
+    reps = [_timing(0, 2, 6, 8), _timing(9, 10.5, 15, 16.5), _timing(18, 21, 26, 30),
+            _timing(35, 39, 42, 47), _timing(53, 55, 66, 67.5)]
+    hole = [[56.2, 61.6]]
+    out = split_at_gaps(reps, hole)
+    assert len(out) == 6
+    assert (out[4].top, out[4].end, out[5].start, out[5].end) == (55, 56.2, 61.6, 67.5)
+    # a hold 4.5 s over the set's (lift and lowering 2 s each): a long hold, one rep
+    reps[-1] = _timing(53, 55, 64, 65.5)
+    assert split_at_gaps(reps, hole) == reps
+
+
 _HOLE = (4.0, 6.0)
 
 

@@ -28,6 +28,10 @@ FloatArray = npt.NDArray[np.float64]
 #: reps whose turn the hole hid.
 GAP_SPLIT_SHARE = 1.6
 GAP_SPLIT_S = 1.0
+#: So is one whose hold (with such a hole in it) outlasts the set's median hold by this
+#: multiple of the set's median lift and lowering together: in slow sets the lift and the
+#: lowering, not the hold, make up most of a rep's time.
+GAP_SPLIT_HOLD_SHARE = 1.5
 #: A hole in the data at least this long can hide most of a rep (and a rep overlapping one is
 #: flagged ``in_gap``: its times and range are partly interpolated), s.
 HIDE_MIN_S = 1.0
@@ -111,16 +115,22 @@ def split_at_gaps(kept: list[RepTiming], gaps: list[list[float]]) -> list[RepTim
     from one top to the next and the two look like one long rep. A rep that lasts far longer
     than the set's others and holds a hole long enough for a return and a lift after its start
     (the hole may begin before the top, which is then interpolated too) is split at the hole
-    (the two reps' times inside it are its edges).
+    (the two reps' times inside it are its edges). So is one whose hold with such a hole in it
+    is longer than the set's holds by more than a return and a lift take
+    (``GAP_SPLIT_HOLD_SHARE``).
     """
     if len(kept) < 3 or not gaps:
         return kept
     median_s = float(np.median([tm.end - tm.start for tm in kept]))
+    hold_s = float(np.median([tm.lower_start - tm.top for tm in kept]))
+    turn_s = float(np.median([tm.top - tm.start for tm in kept])
+                   + np.median([tm.end - tm.lower_start for tm in kept]))
     out: list[RepTiming] = []
     for tm in kept:
         hole = next((g for g in gaps if tm.start < g[0] and g[1] <= tm.lower_start
                      and g[1] - g[0] >= GAP_SPLIT_S), None)
-        if hole is None or tm.end - tm.start < GAP_SPLIT_SHARE * median_s:
+        if hole is None or (tm.end - tm.start < GAP_SPLIT_SHARE * median_s and tm.lower_start
+                            - tm.top - hold_s < GAP_SPLIT_HOLD_SHARE * turn_s):
             out.append(tm)
             continue
         out.append(replace(tm, top=min(tm.top, hole[0]), lower_start=hole[0], end=hole[0]))
