@@ -308,6 +308,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "hidden rep is placed over it"),
     (81029, "single_leg_bridge", "slow reps: two reps timed as one across a disconnect last "
      "little longer than the set's reps, but hold far longer"),
+    (15146, "hip_hinge", "standing still after getting up from lying, 90 deg from the lying "
+     "rest, is the new rest: hinges pause at their bottom for a second at most"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -588,6 +588,24 @@ def _tick_kinds(seg: Segmenter, angles_deg: np.ndarray, shaking: np.ndarray) -> 
     return [e.kind for _, e in _tick_events(seg, angles_deg, shaking)]
 
 
+def test_standing_still_after_getting_up_is_the_rest_of_a_hinge_set() -> None:
+    """Getting up from lying tilts the pelvis 90 deg, under 1.3 times a hip hinge's 80 deg, so
+    only the time still there tells it from a rep's top: hinges only turn at the top, and 3 s
+    still beyond their range before any rep is a new posture. (Otherwise a hinge's bottom held
+    for a second, 150 deg from the lying rest, was taken for the new posture and the set was
+    counted inside out.)"""
+    stand, bottom = 90.0, 150.0
+    hinge = np.concatenate([np.linspace(stand, bottom, 13)[1:], np.full(12, bottom),
+                            np.linspace(bottom, stand, 15)[1:], np.full(25, stand)])
+    angles = np.concatenate([np.zeros(20), np.linspace(0.0, stand, 16)[1:], np.full(30, stand),
+                             hinge, hinge, hinge])
+    seg = Segmenter(get_profile("hip_hinge"))
+    kinds = [e.kind for _, e in _tick_events(seg, angles)]
+    assert kinds == ["start", "top", "abort"] + ["start", "top", "close"] * 3
+    assert seg.ref is not None
+    assert math.degrees(math.atan2(seg.ref[1], seg.ref[2])) == pytest.approx(stand, abs=1.0)
+
+
 def test_a_slow_lift_from_a_shifted_rest_moves_no_anchor() -> None:
     """A posture shift of two thirds of the set's range opens an excursion and stays there;
     the next rep lifts from it slowly, below the stillness speed. The still orientation inside

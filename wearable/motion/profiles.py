@@ -26,6 +26,13 @@ MIN_REP_S = 0.9
 #: ... and for step-ups at the thigh, whose movements are halves of a rep (stepping up, stepping
 #: down), s.
 MIN_STEP_MOVEMENT_S = 0.6
+#: A still orientation further than this from the rest is another posture (standing up between
+#: floor exercises, or from the floor before standing ones, tilts the pelvis or thigh by 60-90
+#: deg), degrees; see also ``review.other_posture``.
+OTHER_POSTURE_DEG = 45.0
+#: Longest stillness at the top of a rep of an exercise without a hold (hip hinge, squat,
+#: step-up), s: they turn there, pausing a moment at most.
+TURN_STILL_S = 2.0
 #: Tilt low-pass without a gyro for the exercises that carry the pelvis bodily (hip hinge, squat,
 #: step-up at the pelvis), Hz. Their forward, back, up and down motion (0.1-0.5 m in about a
 #: second) bends the accelerometer's gravity by up to 20 deg, where the tilt itself is 3-10 deg
@@ -52,6 +59,9 @@ class MotionProfile:
         Excursions beyond this are posture changes (lying down, getting up), never reps.
     max_still_away_s : float
         Longest time the segment may stay still away from rest and still be holding a rep.
+    top_still_s : float
+        Longest stillness at a rep's top: exercises without a hold (hip hinge, squat,
+        step-up) only turn there; held ones may hold as long as ``max_still_away_s``.
     max_excursion_s : float
         Longest time away from rest that can still be one rep (slow lift, hold, slow lowering).
     stability_checked : bool
@@ -83,6 +93,7 @@ class MotionProfile:
     rom_range_deg: tuple[float, float]
     max_rom_deg: float
     max_still_away_s: float
+    top_still_s: float
     max_excursion_s: float
     stability_checked: bool
     roll_is_compensation: bool
@@ -135,6 +146,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         rom_range_deg=(lo, hi),
         max_rom_deg=max_rom,
         max_still_away_s=30.0 if ex.holds else 8.0,
+        top_still_s=30.0 if ex.holds else TURN_STILL_S,
         max_excursion_s=45.0 if ex.holds else 15.0,
         stability_checked=ex.stability_matters and place is Placement.PELVIS,
         roll_is_compensation=ex.id == "clamshell" and place is Placement.PELVIS,
@@ -150,5 +162,5 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
     )
 
 
-__all__ = ["EXERCISES", "PARTIAL_SHARE", "PELVIS_ROTATING_DEG", "REDUCED_ROM_SHARE",
-           "TRANSLATION_CUTOFF_HZ", "MotionProfile", "get_profile"]
+__all__ = ["EXERCISES", "OTHER_POSTURE_DEG", "PARTIAL_SHARE", "PELVIS_ROTATING_DEG",
+           "REDUCED_ROM_SHARE", "TRANSLATION_CUTOFF_HZ", "MotionProfile", "get_profile"]

@@ -18,6 +18,7 @@ from rehablink.results import Rep
 from wearable.motion.anchor import angle, norm
 from wearable.motion.orientation import tangent_direction
 from wearable.motion.preprocess import GRID_HZ
+from wearable.motion.profiles import OTHER_POSTURE_DEG
 from wearable.motion.reps import RepTiming, classify
 from wearable.motion.segment import WALK_MIN_S, Excursion
 
@@ -70,11 +71,9 @@ HIDE_TOP_AFTER_S = 0.5
 AGAINST_COS = -0.5
 #: ... and is not a rep when it is also smaller than this share of the set's other excursions.
 AGAINST_SHARE = 0.7
-#: A movement whose rest lies further than this from the set's rest is in another posture,
-#: degrees (standing up between floor exercises tilts the pelvis or thigh by 60-90 deg) ...
-OTHER_POSTURE_DEG = 45.0
-#: ... and further than this multiple of the set's typical range (a hip hinge's 60-80 deg rep
-#: from a rest learned at its top is still the set's).
+#: A movement whose rest lies further than ``OTHER_POSTURE_DEG`` from the set's rest is in
+#: another posture when it is also further than this multiple of the set's typical range (a hip
+#: hinge's 60-80 deg rep from a rest learned at its top is still the set's).
 OTHER_POSTURE_SHARE = 1.5
 #: The rest around a movement is that of up to this many movements on each side of it.
 POSTURE_NEIGHBOURS = 3

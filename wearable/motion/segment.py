@@ -27,7 +27,7 @@ from wearable.motion.anchor import (
 )
 from wearable.motion.anchor import angle as _angle
 from wearable.motion.anchor import norm as _norm
-from wearable.motion.profiles import MotionProfile
+from wearable.motion.profiles import OTHER_POSTURE_DEG, MotionProfile
 
 #: Ticks per second: decisions are taken every 0.1 s.
 TICK_HZ = 10.0
@@ -69,7 +69,10 @@ SPEED_TICKS = 3
 #: Stillness this multiple of the typical range away from the anchor is a later anchor.
 FAR_SHARE = 2.2
 #: Before any rep is counted, stillness beyond this multiple of the exercise's plausible range is
-#: a new posture (lying down after standing), not a hold.
+#: a new posture (lying down after standing), not a hold; so is stillness beyond the range itself
+#: (and ``OTHER_POSTURE_DEG``) that lasts longer than the exercise pauses at a rep's top
+#: (``MotionProfile.top_still_s``: standing up from lying, 80-100 deg, before hip hinges of up
+#: to 80 deg).
 FAR_UNLEARNED_SHARE = 1.3
 #: A movement opening the other way than the one that just closed, with no stillness between,
 #: passed through the rest: directions this far apart, degrees.
@@ -566,14 +569,17 @@ class Segmenter:
         if not still:
             return False
         still_s = self._active_still / TICK_HZ
+        hi_deg = self.profile.rom_range_deg[1]
         if self._disturbed and still_s >= SETTLE_S:
             # Still after shaking or a movement too large: a new posture, unless this is just
             # where the set's reps hold (a fidget shook the start of a rep).
             return not self._like_top(g, theta)
         if self._put_ticks >= self.profile.max_still_away_s * TICK_HZ:
             return True
-        if (still_s >= SHIFT_S and not self.learned
-                and theta > FAR_UNLEARNED_SHARE * self.profile.rom_range_deg[1]):
+        if not self.learned and (
+                (still_s >= SHIFT_S and theta > FAR_UNLEARNED_SHARE * hi_deg)
+                or (still_s >= self.profile.top_still_s
+                    and theta > max(hi_deg, OTHER_POSTURE_DEG))):
             return True
         if still_s < SHIFT_S or not self.learned or theta < SHIFT_MIN_SHARE * self._typical_deg:
             return False
