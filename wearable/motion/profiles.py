@@ -138,6 +138,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
     else:
         lo, hi = ex.rom_range_deg
     two_phase = ex.id == "step_up" and place is Placement.PELVIS
+    max_still_away_s = 30.0 if ex.holds else 8.0
     # Generous: a strong patient may exceed the textbook range, a posture change is ~60-90 deg.
     max_rom = min(max(2.0 * hi, hi + 15.0), 150.0)
     return MotionProfile(
@@ -145,8 +146,8 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         placement=place.value,
         rom_range_deg=(lo, hi),
         max_rom_deg=max_rom,
-        max_still_away_s=30.0 if ex.holds else 8.0,
-        top_still_s=30.0 if ex.holds else TURN_STILL_S,
+        max_still_away_s=max_still_away_s,
+        top_still_s=max_still_away_s if ex.holds else TURN_STILL_S,
         max_excursion_s=45.0 if ex.holds else 15.0,
         stability_checked=ex.stability_matters and place is Placement.PELVIS,
         roll_is_compensation=ex.id == "clamshell" and place is Placement.PELVIS,

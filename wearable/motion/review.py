@@ -128,8 +128,9 @@ def split_at_gaps(kept: list[RepTiming], gaps: list[list[float]]) -> list[RepTim
     for tm in kept:
         hole = next((g for g in gaps if tm.start < g[0] and g[1] <= tm.lower_start
                      and g[1] - g[0] >= GAP_SPLIT_S), None)
-        if hole is None or (tm.end - tm.start < GAP_SPLIT_SHARE * median_s and tm.lower_start
-                            - tm.top - hold_s < GAP_SPLIT_HOLD_SHARE * turn_s):
+        long_rep = tm.end - tm.start >= GAP_SPLIT_SHARE * median_s
+        long_hold = tm.lower_start - tm.top - hold_s >= GAP_SPLIT_HOLD_SHARE * turn_s
+        if hole is None or not (long_rep or long_hold):
             out.append(tm)
             continue
         out.append(replace(tm, top=min(tm.top, hole[0]), lower_start=hole[0], end=hole[0]))
