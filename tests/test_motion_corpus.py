@@ -310,6 +310,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "little longer than the set's reps, but hold far longer"),
     (15146, "hip_hinge", "standing still after getting up from lying, 90 deg from the lying "
      "rest, is the new rest: hinges pause at their bottom for a second at most"),
+    (67189, "step_up", "a step-up's pelvis on the step leans 62 deg sideways of the reps' mean "
+     "way (toward the leading leg): still there for a second, it is a rep's top, not a posture "
+     "shift"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

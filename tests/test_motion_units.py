@@ -809,3 +809,34 @@ def test_a_brisk_rep_that_shakes_the_footfall_band_is_no_walk(exercise: str, pea
     kinds = _tick_kinds(seg, angles, shaking)
     assert ("close" in kinds) == closes
     assert kinds[0] == "start"
+
+
+@pytest.mark.parametrize(("exercise", "spread", "off", "shift"), [
+    ("step_up", 0.0, 65.0, False), ("step_up", 0.0, 90.0, True),
+    ("squat", 0.0, 65.0, True), ("squat", 50.0, 65.0, False), ("squat", 50.0, 90.0, True),
+])
+def test_stillness_away_from_rest_is_a_shift_only_unlike_the_reps(
+        exercise: str, spread: float, off: float, shift: bool) -> None:
+    """Reps learned, the segment tilts two thirds of the typical range ``off`` degrees from
+    their mean direction, stays there for 2 s and comes back. Unlike the reps' way it is a
+    posture shift (the excursion is aborted at once and the tilt is the new rest): 60 deg off
+    in general, 75 deg for step-ups at the pelvis (whose tops lean sideways with the leading
+    leg), and further than the learned reps' own ``spread`` from their mean by 30 deg.
+    Otherwise it is held at a rep's top and closes when it comes back."""
+    seg = Segmenter(get_profile(exercise))
+    typical = 9.0 if exercise == "step_up" else 20.0
+    seg.typical_deg, seg.direction, seg.learned = typical, [0.0, 1.0, 0.0], True  # reps seen
+    seg.direction_spread_deg = spread
+    way = (math.sin(math.radians(off)), math.cos(math.radians(off)))
+    tilt = np.concatenate([np.zeros(20), np.linspace(0.0, 2.0 / 3.0 * typical, 11)[1:],
+                           np.full(20, 2.0 / 3.0 * typical),
+                           np.linspace(2.0 / 3.0 * typical, 0.0, 11)[1:], np.zeros(20)])
+    kinds = []
+    for k, a in enumerate(np.deg2rad(tilt)):
+        s = float(np.sin(a))
+        e = seg.step(k / TICK_HZ, [s * way[0], s * way[1], float(np.cos(a))], 0.0)
+        if e is not None:
+            kinds.append(e.kind)
+    assert kinds[0] == "start"
+    assert ("abort" in kinds) == shift
+    assert ("close" in kinds) == (not shift)

@@ -62,6 +62,7 @@ from wearable.motion.review import (
     turn_inside_out,
 )
 from wearable.motion.segment import (
+    SPREAD_MIN_REPS,
     TICK_HZ,
     WALK_SUSTAIN_S,
     Excursion,
@@ -130,8 +131,8 @@ class Engine:
         self._barriers: list[tuple[float, float]] = []  # (start, close) of aborted movements
         self._gaps: list[list[float]] = []  # [first, last] grid times inside holes in the data
         self._roms: list[tuple[float, float]] = []  # live: (close, range) of the candidates
-        # live: (close, range, way (unit vector))
-        self._dirs: list[tuple[float, float, tuple[float, float, float]]] = []
+        # live: close (s), range (deg) and way (unit vector) of the reps learned from
+        self._dirs = _Grow(5)
         self._walks_seen = 0
         self._throughs_seen = 0
         self.count = 0
@@ -195,7 +196,9 @@ class Engine:
         ways must not shape the set's typical range and direction (the result leaves them out
         as well; see ``result``)."""
         self._roms = [(c, r) for c, r in self._roms if c < t]
-        self._dirs = [(c, r, d) for c, r, d in self._dirs if c < t]
+        kept = self._dirs.view[self._dirs.view[:, 0] < t]
+        self._dirs = _Grow(5)
+        self._dirs.extend(kept)
         self.segmenter.typical_deg = typical_range([r for _, r in self._roms],
                                                    self.profile.rom_range_deg[0])
         self._update_direction()
@@ -303,21 +306,26 @@ class Engine:
     def _learn(self, ex: Excursion, rom: float) -> None:
         d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
         if d is not None:
-            self._dirs.append((ex.close_t, rom, (float(d[0]), float(d[1]), float(d[2]))))
+            self._dirs.extend(np.array([[ex.close_t, rom, d[0], d[1], d[2]]]))
             self._update_direction()
 
     def _update_direction(self) -> None:
         """The way the set's reps move gravity: the mean of their directions, of the reps that
-        reach half the typical range (a small early fidget must not steer it)."""
+        reach half the typical range (a small early fidget must not steer it); and how far the
+        furthest of those lies from it, once there are ``SPREAD_MIN_REPS`` of them."""
         least = 0.5 * self.segmenter.typical_deg
-        # Summed in plain floats (the list grows with the set and is summed at every rep).
-        x = y = z = 0.0
-        for _, rom, (dx, dy, dz) in self._dirs:
-            if rom >= least:
-                x, y, z = x + dx, y + dy, z + dz
-        total = np.array([x, y, z])
+        rows = self._dirs.view
+        ways = rows[rows[:, 1] >= least, 2:]
+        total = ways.sum(axis=0)
         n = float(np.linalg.norm(total))
-        self.segmenter.direction = (total / n).tolist() if n > 1e-9 else None
+        if n <= 1e-9:
+            self.segmenter.direction, self.segmenter.direction_spread_deg = None, 0.0
+            return
+        mean = total / n
+        self.segmenter.direction = mean.tolist()
+        self.segmenter.direction_spread_deg = (
+            float(np.degrees(np.arccos(np.clip(np.min(ways @ mean), -1.0, 1.0))))
+            if len(ways) >= SPREAD_MIN_REPS else 0.0)
 
     def _set_direction(self) -> FloatArray | None:
         """The mean way gravity moves in the set's excursions (unit), or None."""

@@ -58,6 +58,17 @@ REST_MOVED_DEG = 3.0
 #: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
 #: posture shift after this time, s.
 SHIFT_S = 1.0
+#: ... unlike the reps': further from their mean direction than the furthest of them by this,
+#: degrees, once ``SPREAD_MIN_REPS`` reps are learned (reps scatter about their mean: a
+#: step-up's pelvis leans sideways with the leading leg) ...
+SPREAD_MARGIN_DEG = 30.0
+SPREAD_MIN_REPS = 3
+#: ... and never further than this, degrees.
+SHIFT_MAX_DEG = 120.0
+#: Step-ups at the pelvis lean sideways by 2-6 deg on the step as they lean forward by 3-10:
+#: their tops lie up to about 60 deg from the reps' mean direction, so theirs is unlike from
+#: this angle on, degrees (not ``SHIFT_ANGLE_DEG``).
+STEP_SHIFT_ANGLE_DEG = 75.0
 #: ... from this share of the typical range on (a shift of half a rep's range the other way
 #: left every later rep's top near the old rest; the excursions open at ``ENTER_SHARE``).
 SHIFT_MIN_SHARE = 0.3
@@ -163,6 +174,9 @@ class Segmenter:
         self.phase = Phase.SETTLING
         self.typical_deg = profile.rom_range_deg[0]
         self.direction: list[float] | None = None  # learned way the reps move gravity
+        # ... and the largest angle of a learned rep's way from it, degrees.
+        self.direction_spread_deg = 0.0
+        self._shift_deg = STEP_SHIFT_ANGLE_DEG if profile.two_phase else SHIFT_ANGLE_DEG
         self.learned = False  # whether typical_deg and direction come from counted reps
         self.ref: list[float] | None = None
         self._recent: list[list[float]] = []
@@ -587,7 +601,9 @@ class Segmenter:
             return False
         if theta > 3.0 * self._typical_deg:
             return True
-        return self._away_angle(g) > SHIFT_ANGLE_DEG
+        unlike_deg = min(max(self._shift_deg, self.direction_spread_deg + SPREAD_MARGIN_DEG),
+                         SHIFT_MAX_DEG)
+        return self._away_angle(g) > unlike_deg
 
     def _like_top(self, g: list[float], theta: float) -> bool:
         """Whether ``g`` (``theta`` degrees from the rest) is where the set's reps hold: a rep's
