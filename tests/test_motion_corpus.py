@@ -313,6 +313,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (67189, "step_up", "a step-up's pelvis on the step leans 62 deg sideways of the reps' mean "
      "way (toward the leading leg): still there for a second, it is a rep's top, not a posture "
      "shift"),
+    (16143, "squat", "a posture shift the other way by 0.29 of the squat's range (6.6 of 22.5 deg) "
+     "between reps is a new rest: shifts from the opening tilt on are posture shifts"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -840,3 +840,20 @@ def test_stillness_away_from_rest_is_a_shift_only_unlike_the_reps(
     assert kinds[0] == "start"
     assert ("abort" in kinds) == shift
     assert ("close" in kinds) == (not shift)
+
+
+@pytest.mark.parametrize(("share", "shift"), [(0.27, True), (0.5, True), (0.2, False)])
+def test_a_small_shift_the_other_way_is_a_new_rest(share: float, shift: bool) -> None:
+    """Reps learned (20 deg squats), the pelvis shifts the other way by ``share`` of the range
+    and stays there. From the share at which an excursion opens (a quarter) on, it is a posture
+    shift: the excursion is aborted after a second still and the shifted tilt is the new rest.
+    Less opens no excursion, and staying put there 1.5 s moves the rest all the same."""
+    seg = Segmenter(get_profile("squat"))
+    seg.typical_deg, seg.direction, seg.learned = 20.0, [0.0, 1.0, 0.0], True  # reps seen
+    angles = -np.concatenate([np.zeros(20), np.linspace(0.0, share * 20.0, 6)[1:],
+                              np.full(40, share * 20.0)])
+    kinds = _tick_kinds(seg, angles)
+    assert kinds == (["start", "top", "abort"] if shift else [])
+    assert seg.ref is not None
+    assert math.degrees(math.atan2(seg.ref[1], seg.ref[2])) == pytest.approx(-share * 20.0,
+                                                                            abs=1.0)

@@ -56,9 +56,13 @@ REST_MOVED_S = 1.5
 #: (clamshell, hip hitch) moved the rest as well.)
 REST_MOVED_DEG = 3.0
 #: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
-#: posture shift after this time, s.
+#: posture shift after this time, s ...
 SHIFT_S = 1.0
-#: ... unlike the reps': further from their mean direction than the furthest of them by this,
+#: ... from this share of the typical range on: the share at which an excursion opens
+#: (``ENTER_SHARE``). (A shift of half a rep's range the other way left every later rep's top
+#: near the old rest; 0.3 missed smaller shifts: 16 development sets gained, 1 lost.)
+SHIFT_MIN_SHARE = 0.25
+#: Unlike the reps' way: further from their mean direction than the furthest of them by this,
 #: degrees, once ``SPREAD_MIN_REPS`` reps are learned (reps scatter about their mean: a
 #: step-up's pelvis leans sideways with the leading leg) ...
 SPREAD_MARGIN_DEG = 30.0
@@ -69,9 +73,6 @@ SHIFT_MAX_DEG = 120.0
 #: their tops lie up to about 60 deg from the reps' mean direction, so theirs is unlike from
 #: this angle on, degrees (not ``SHIFT_ANGLE_DEG``).
 STEP_SHIFT_ANGLE_DEG = 75.0
-#: ... from this share of the typical range on (a shift of half a rep's range the other way
-#: left every later rep's top near the old rest; the excursions open at ``ENTER_SHARE``).
-SHIFT_MIN_SHARE = 0.3
 #: Stillness away from rest for the profile's longest time is a new posture only if the tilt
 #: has crept less than this share of the opening tilt meanwhile.
 STILL_SPAN_SHARE = 0.5
