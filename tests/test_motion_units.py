@@ -819,10 +819,10 @@ def test_stillness_away_from_rest_is_a_shift_only_unlike_the_reps(
         exercise: str, spread: float, off: float, shift: bool) -> None:
     """Reps learned, the segment tilts two thirds of the typical range ``off`` degrees from
     their mean direction, stays there for 2 s and comes back. Unlike the reps' way it is a
-    posture shift (the excursion is aborted at once and the tilt is the new rest): 60 deg off
-    in general, 75 deg for step-ups at the pelvis (whose tops lean sideways with the leading
-    leg), and further than the learned reps' own ``spread`` from their mean by 30 deg.
-    Otherwise it is held at a rep's top and closes when it comes back."""
+    posture shift (the excursion is aborted after a second still): 60 deg off in general, 75
+    deg for step-ups at the pelvis (whose tops lean sideways with the leading leg), and further
+    than the learned reps' own ``spread`` from their mean by 30 deg. Otherwise it is held at a
+    rep's top and closes when it comes back."""
     seg = Segmenter(get_profile(exercise))
     typical = 9.0 if exercise == "step_up" else 20.0
     seg.typical_deg, seg.direction, seg.learned = typical, [0.0, 1.0, 0.0], True  # reps seen
