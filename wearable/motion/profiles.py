@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rehablink.exercises import EXERCISES, Placement, get_exercise
+from wearable.motion.anchor import SHIFT_ANGLE_DEG
 from wearable.motion.preprocess import TILT_CUTOFF_HZ
 
 #: Pelvic motion about the other axes above which a rep is flagged ``pelvis_rotating``, degrees.
@@ -33,6 +34,11 @@ OTHER_POSTURE_DEG = 45.0
 #: Longest stillness at the top of a rep of an exercise without a hold (hip hinge, squat,
 #: step-up), s: they turn there, pausing a moment at most.
 TURN_STILL_S = 2.0
+#: Stillness away from rest is a posture shift from ``anchor.SHIFT_ANGLE_DEG`` off the reps' way
+#: on (see ``segment.SPREAD_MARGIN_DEG`` for the set's own spread of ways), and from this angle
+#: on for step-ups at the pelvis, degrees: they lean sideways by 2-6 deg on the step as they
+#: lean forward by 3-10, so their tops lie up to about 60 deg from the reps' mean way.
+STEP_SHIFT_ANGLE_DEG = 75.0
 #: Tilt low-pass without a gyro for the exercises that carry the pelvis bodily (hip hinge, squat,
 #: step-up at the pelvis), Hz. Their forward, back, up and down motion (0.1-0.5 m in about a
 #: second) bends the accelerometer's gravity by up to 20 deg, where the tilt itself is 3-10 deg
@@ -62,6 +68,9 @@ class MotionProfile:
     top_still_s : float
         Longest stillness at a rep's top: exercises without a hold (hip hinge, squat,
         step-up) only turn there; held ones may hold as long as ``max_still_away_s``.
+    shift_angle_deg : float
+        Stillness away from rest at least this far from the reps' way (and from their own
+        spread of ways) is a posture shift, degrees.
     max_excursion_s : float
         Longest time away from rest that can still be one rep (slow lift, hold, slow lowering).
     stability_checked : bool
@@ -94,6 +103,7 @@ class MotionProfile:
     max_rom_deg: float
     max_still_away_s: float
     top_still_s: float
+    shift_angle_deg: float
     max_excursion_s: float
     stability_checked: bool
     roll_is_compensation: bool
@@ -148,6 +158,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         max_rom_deg=max_rom,
         max_still_away_s=max_still_away_s,
         top_still_s=max_still_away_s if ex.holds else TURN_STILL_S,
+        shift_angle_deg=STEP_SHIFT_ANGLE_DEG if two_phase else SHIFT_ANGLE_DEG,
         max_excursion_s=45.0 if ex.holds else 15.0,
         stability_checked=ex.stability_matters and place is Placement.PELVIS,
         roll_is_compensation=ex.id == "clamshell" and place is Placement.PELVIS,

@@ -55,8 +55,8 @@ REST_MOVED_S = 1.5
 #: posture shift moved it. (Below 3 deg breathing and sway in the small-range exercises
 #: (clamshell, hip hitch) moved the rest as well.)
 REST_MOVED_DEG = 3.0
-#: Stillness away from rest in a direction unlike the reps' (``SHIFT_ANGLE_DEG`` apart) is a
-#: posture shift after this time, s ...
+#: Stillness away from rest in a direction unlike the reps' (``MotionProfile.shift_angle_deg``
+#: apart) is a posture shift after this time, s ...
 SHIFT_S = 1.0
 #: ... from this share of the typical range on: the share at which an excursion opens
 #: (``ENTER_SHARE``). (A shift of half a rep's range the other way left every later rep's top
@@ -67,12 +67,8 @@ SHIFT_MIN_SHARE = 0.25
 #: step-up's pelvis leans sideways with the leading leg) ...
 SPREAD_MARGIN_DEG = 30.0
 SPREAD_MIN_REPS = 3
-#: ... and never further than this, degrees.
+#: ... never nearer than the profile's ``shift_angle_deg`` and never further than this, degrees.
 SHIFT_MAX_DEG = 120.0
-#: Step-ups at the pelvis lean sideways by 2-6 deg on the step as they lean forward by 3-10:
-#: their tops lie up to about 60 deg from the reps' mean direction, so theirs is unlike from
-#: this angle on, degrees (not ``SHIFT_ANGLE_DEG``).
-STEP_SHIFT_ANGLE_DEG = 75.0
 #: Stillness away from rest for the profile's longest time is a new posture only if the tilt
 #: has crept less than this share of the opening tilt meanwhile.
 STILL_SPAN_SHARE = 0.5
@@ -177,7 +173,6 @@ class Segmenter:
         self.direction: list[float] | None = None  # learned way the reps move gravity
         # ... and the largest angle of a learned rep's way from it, degrees.
         self.direction_spread_deg = 0.0
-        self._shift_deg = STEP_SHIFT_ANGLE_DEG if profile.two_phase else SHIFT_ANGLE_DEG
         self.learned = False  # whether typical_deg and direction come from counted reps
         self.ref: list[float] | None = None
         self._recent: list[list[float]] = []
@@ -602,8 +597,8 @@ class Segmenter:
             return False
         if theta > 3.0 * self._typical_deg:
             return True
-        unlike_deg = min(max(self._shift_deg, self.direction_spread_deg + SPREAD_MARGIN_DEG),
-                         SHIFT_MAX_DEG)
+        unlike_deg = min(max(self.profile.shift_angle_deg,
+                             self.direction_spread_deg + SPREAD_MARGIN_DEG), SHIFT_MAX_DEG)
         return self._away_angle(g) > unlike_deg
 
     def _like_top(self, g: list[float], theta: float) -> bool:
