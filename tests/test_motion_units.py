@@ -565,17 +565,18 @@ def test_a_recording_begun_part_way_out_of_the_rest_does_not_fail() -> None:
 
 
 def _tick_events(seg: Segmenter, angles_deg: np.ndarray, shaking: np.ndarray | None = None,
-                 ) -> list[tuple[float, TickEvent]]:
-    """Feed ``seg`` one tick per tilt angle about the sensor's x axis (degrees), with
-    footfall-band shaking of 0.1 g² where ``shaking``; the events it returns, each with the
-    time of the tick that delivered it, s (closes it queues come right after the one returned,
-    as the engine takes them)."""
+                 way_deg: float = 0.0) -> list[tuple[float, TickEvent]]:
+    """Feed ``seg`` one tick per tilt angle (degrees) toward the sensor's y axis, turned
+    ``way_deg`` toward its x axis (0: about the x axis), with footfall-band shaking of 0.1 g²
+    where ``shaking``; the events it returns, each with the time of the tick that delivered it,
+    s (closes it queues come right after the one returned, as the engine takes them)."""
     if shaking is None:
         shaking = np.zeros(len(angles_deg), dtype=bool)
+    wx, wy = math.sin(math.radians(way_deg)), math.cos(math.radians(way_deg))
     events = []
     for k, (a, shake) in enumerate(zip(np.deg2rad(angles_deg), shaking, strict=True)):
-        e = seg.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))],
-                     0.1 if shake else 0.0)
+        s = float(np.sin(a))
+        e = seg.step(k / TICK_HZ, [s * wx, s * wy, float(np.cos(a))], 0.1 if shake else 0.0)
         if e is not None:
             events += [(k / TICK_HZ, x) for x in (e, *seg.queued)]
             seg.queued.clear()
@@ -583,9 +584,9 @@ def _tick_events(seg: Segmenter, angles_deg: np.ndarray, shaking: np.ndarray | N
 
 
 def _tick_kinds(seg: Segmenter, angles_deg: np.ndarray, shaking: np.ndarray | None = None,
-                ) -> list[str]:
+                way_deg: float = 0.0) -> list[str]:
     """The kinds of the events of :func:`_tick_events`."""
-    return [e.kind for _, e in _tick_events(seg, angles_deg, shaking)]
+    return [e.kind for _, e in _tick_events(seg, angles_deg, shaking, way_deg)]
 
 
 def test_standing_still_after_getting_up_is_the_rest_of_a_hinge_set() -> None:
@@ -827,16 +828,10 @@ def test_stillness_away_from_rest_is_a_shift_only_unlike_the_reps(
     typical = 9.0 if exercise == "step_up" else 20.0
     seg.typical_deg, seg.direction, seg.learned = typical, [0.0, 1.0, 0.0], True  # reps seen
     seg.direction_spread_deg = spread
-    way = (math.sin(math.radians(off)), math.cos(math.radians(off)))
     tilt = np.concatenate([np.zeros(20), np.linspace(0.0, 2.0 / 3.0 * typical, 11)[1:],
                            np.full(20, 2.0 / 3.0 * typical),
                            np.linspace(2.0 / 3.0 * typical, 0.0, 11)[1:], np.zeros(20)])
-    kinds = []
-    for k, a in enumerate(np.deg2rad(tilt)):
-        s = float(np.sin(a))
-        e = seg.step(k / TICK_HZ, [s * way[0], s * way[1], float(np.cos(a))], 0.0)
-        if e is not None:
-            kinds.append(e.kind)
+    kinds = _tick_kinds(seg, tilt, way_deg=off)
     assert kinds[0] == "start"
     assert ("abort" in kinds) == shift
     assert ("close" in kinds) == (not shift)
