@@ -315,6 +315,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "shift"),
     (16143, "squat", "a posture shift the other way by 0.29 of the squat's range (6.6 of 22.5 deg) "
      "between reps is a new rest: shifts from the opening tilt on are posture shifts"),
+    (74138, "hip_hitch", "a disconnect of 6 s over a hitch's 3.5 s hold: the tilt interpolated "
+     "across it is still, but no evidence of a rest there (one learned at the top lost the six "
+     "reps after it)"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -852,3 +852,28 @@ def test_a_small_shift_the_other_way_is_a_new_rest(share: float, shift: bool) ->
     assert seg.ref is not None
     assert math.degrees(math.atan2(seg.ref[1], seg.ref[2])) == pytest.approx(-share * 20.0,
                                                                             abs=1.0)
+
+
+def test_data_interpolated_across_a_hole_make_no_rest() -> None:
+    """A disconnect while the thigh was part-way into a squat, resuming part-way into the
+    next: the data across the hole are a straight line between two nearly equal tilts, still
+    to the detector's eye for seconds. They are no evidence of stillness, so no rest is learned
+    there: the rep after the hole is measured from the set's rest (its full 20 deg), not from
+    the interpolated tilt 4 deg up (a rest learned in a hole left a thigh's walk after the set
+    swinging far beyond a gait's from it, and the walk was counted as reps)."""
+    seg = Segmenter(get_profile("squat", "thigh"))
+    seg.typical_deg, seg.direction, seg.learned = 20.0, [0.0, 1.0, 0.0], True  # reps seen
+    rep = np.concatenate([np.linspace(0.0, 20.0, 11)[1:], np.full(5, 20.0),
+                          np.linspace(20.0, 0.0, 11)[1:]])
+    angles = np.concatenate([np.zeros(20), np.linspace(4.0, 4.5, 25), np.zeros(10), rep,
+                             np.zeros(20)])
+    hole = np.zeros(angles.size, dtype=bool)
+    hole[20:45] = True
+    closes = []
+    for k, (a, in_hole) in enumerate(zip(np.deg2rad(angles), hole, strict=True)):
+        e = seg.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))], 0.0, bool(in_hole))
+        closes += [x.excursion for x in (e, *seg.queued) if x is not None and x.kind == "close"]
+        seg.queued.clear()
+    assert seg.ref is not None
+    assert math.degrees(math.asin(seg.ref[1])) == pytest.approx(0.0, abs=1.0)
+    assert [ex.peak_deg for ex in closes if ex is not None] == [pytest.approx(20.0, abs=0.5)]

@@ -282,7 +282,8 @@ class Segmenter:
                    and t - self._swung_t >= WALK_SUSTAIN_S)
         self._walk_ticks = self._walk_ticks + 1 if shaking else 0
         walking = self._walk_ticks >= WALK_SUSTAIN_S * TICK_HZ
-        still = speed < still_deg_s and not walking
+        # Data interpolated across a hole are no evidence of stillness (nor of a rest there).
+        still = speed < still_deg_s and not walking and not in_hole
         self._still_ticks = self._still_ticks + 1 if still else 0
         self._active_still = self._active_still + 1 if still else 0
         if not still or _angle(g, self._put_from) > STILL_SPAN_SHARE * enter_deg:
