@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy import signal
 
 from rehablink.recording import Recording
 from rehablink.results import Rep
@@ -15,6 +16,7 @@ from wearable.motion.anchor import AnchorTracker
 from wearable.motion.orientation import GravityTracker, angle_deg, plane_angles, unit_rows
 from wearable.motion.preprocess import (
     GRID_HZ,
+    TILT_CUTOFF_HZ,
     ImpactMeter,
     LowPass,
     Resampler,
@@ -877,3 +879,16 @@ def test_data_interpolated_across_a_hole_make_no_rest() -> None:
     assert seg.ref is not None
     assert math.degrees(math.asin(seg.ref[1])) == pytest.approx(0.0, abs=1.0)
     assert [ex.peak_deg for ex in closes if ex is not None] == [pytest.approx(20.0, abs=0.5)]
+
+
+@pytest.mark.parametrize("rows", [16, 17, 51, 52, 300])
+@pytest.mark.parametrize("cutoff_hz", [TILT_CUTOFF_HZ, TRANSLATION_CUTOFF_HZ])
+def test_the_zero_phase_low_pass_is_scipys_forward_backward_filter(rows: int,
+                                                                   cutoff_hz: float) -> None:
+    """The zero-phase low-pass keeps the filter's steady state from one call to the next, and
+    gives what ``scipy.signal.sosfiltfilt`` gives with the same padding, to the last bit, on
+    windows shorter and longer than the 50-sample padding."""
+    x = np.cumsum(np.random.default_rng(rows).normal(size=(rows, 3)), axis=0)
+    sos = signal.butter(2, cutoff_hz, fs=GRID_HZ, output="sos")
+    expected = signal.sosfiltfilt(sos, x, axis=0, padlen=min(rows - 1, 50))
+    np.testing.assert_array_equal(zero_phase_lowpass(x, cutoff_hz), expected)

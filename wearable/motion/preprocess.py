@@ -160,12 +160,30 @@ class LowPass:
         return np.asarray(y, dtype=np.float64)
 
 
+@functools.cache
+def _lowpass_zi(cutoff_hz: float) -> FloatArray:
+    """Steady-state filter state of :func:`_lowpass_sos` for a unit step, shape (sections, 2, 1)."""
+    return np.asarray(signal.sosfilt_zi(_lowpass_sos(cutoff_hz)), dtype=np.float64)[:, :, None]
+
+
 def zero_phase_lowpass(x: FloatArray, cutoff_hz: float = TILT_CUTOFF_HZ) -> FloatArray:
-    """Forward-backward version of :class:`LowPass` for a finished window (no delay)."""
-    if x.shape[0] < 16:
+    """Forward-backward version of :class:`LowPass` for a finished window (no delay).
+
+    The same as ``scipy.signal.sosfiltfilt(sos, x, axis=0, padlen=min(len(x) - 1, 50))`` (odd
+    extension at both ends, each pass started settled on its first value), with the filter's
+    steady state computed once rather than on every call: the engine times each rep with it,
+    and on short windows working out that state cost a third of the filtering.
+    """
+    m = x.shape[0]
+    if m < 16:
         return x.copy()
-    return np.asarray(signal.sosfiltfilt(_lowpass_sos(cutoff_hz), x, axis=0,
-                                         padlen=min(x.shape[0] - 1, 50)), dtype=np.float64)
+    sos, zi = _lowpass_sos(cutoff_hz), _lowpass_zi(cutoff_hz)
+    n = min(m - 1, 50)
+    ext = np.concatenate((2.0 * x[0] - x[n:0:-1], x, 2.0 * x[-1] - x[-2:-n - 2:-1]))
+    y, _ = signal.sosfilt(sos, ext, axis=0, zi=zi * ext[0])
+    y = y[::-1]
+    y, _ = signal.sosfilt(sos, y, axis=0, zi=zi * y[0])
+    return np.asarray(y[::-1][n:m + n], dtype=np.float64)
 
 
 class ImpactMeter:
