@@ -262,8 +262,9 @@ class Segmenter:
         residual_ms : float
             Mean square acceleration above the tilt band over the tick, g².
         in_hole : bool
-            Whether the tick has samples interpolated across a hole in the data of 1 s or more
-            (a movement from a rep's top through it makes no new rest: ``AnchorTracker.step``).
+            Whether the tick has samples interpolated across a hole in the data of 1 s or more:
+            such a tick is never still, and a movement from a rep's top through it makes no new
+            rest (``AnchorTracker.step``).
         """
         enter_deg = self._enter_deg
         # Speed over SPEED_TICKS ticks: sensor noise averages out, slow drifts stay slow.
