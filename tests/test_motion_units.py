@@ -364,9 +364,10 @@ def test_inside_out_only_at_the_top_before_the_first_rep_and_after_the_last() ->
     t, dist = _to_top([(6.0, 10.0)])  # the set ends at the learned rest
     assert not is_inside_out(t, dist, reps, 40.0)
     # The real rest 8-10 s before the first counted rep and after the last: long first and
-    # last holds.
+    # last holds, looked for only in exercises that hold at the top.
     t, dist = _to_top([(0.0, 2.0), (43.0, 45.0)])
-    assert is_inside_out(t, dist, reps, 40.0)
+    assert is_inside_out(t, dist, reps, 40.0, held=True)
+    assert not is_inside_out(t, dist, reps, 40.0)
     t, dist = _to_top([(9.0, 10.0), (35.0, 40.0)])  # 1 s at the top before it: a quick start
     assert not is_inside_out(t, dist, reps, 40.0)
     assert not is_inside_out(t, dist, reps[:2], 40.0)  # too few reps to tell

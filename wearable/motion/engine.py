@@ -493,7 +493,8 @@ class Engine:
             return False
         top, rest = top / np.linalg.norm(top), rest / np.linalg.norm(rest)
         apart = float(angle_deg(rest[None, :], top)[0])
-        return is_inside_out(self._t.view[:, 0], angle_deg(self._g.view, top), reps, apart)
+        return is_inside_out(self._t.view[:, 0], angle_deg(self._g.view, top), reps, apart,
+                             self.profile.holds)
 
     # -- the set ---------------------------------------------------------------------------
     def result(self, duration_s: float, sample_rate_hz: float) -> SetResult:

@@ -63,6 +63,8 @@ class MotionProfile:
         range).
     max_rom_deg : float
         Excursions beyond this are posture changes (lying down, getting up), never reps.
+    holds : bool
+        Whether the exercise holds at the top of a rep (for up to 10 s).
     max_still_away_s : float
         Longest time the segment may stay still away from rest and still be holding a rep.
     top_still_s : float
@@ -101,6 +103,7 @@ class MotionProfile:
     placement: str
     rom_range_deg: tuple[float, float]
     max_rom_deg: float
+    holds: bool
     max_still_away_s: float
     top_still_s: float
     shift_angle_deg: float
@@ -156,6 +159,7 @@ def get_profile(exercise_id: str, placement: str = "pelvis") -> MotionProfile:
         placement=place.value,
         rom_range_deg=(lo, hi),
         max_rom_deg=max_rom,
+        holds=ex.holds,
         max_still_away_s=max_still_away_s,
         top_still_s=max_still_away_s if ex.holds else TURN_STILL_S,
         shift_angle_deg=STEP_SHIFT_ANGLE_DEG if two_phase else SHIFT_ANGLE_DEG,

@@ -88,8 +88,10 @@ STEP_PARTIAL_TEMPO_SHARE = 0.6
 #: this long, s, ...
 INSIDE_OUT_STILL_S = 2.0
 #: ... of this long before its first rep and again after its last, s (inside out, the real
-#: rest lies a real hold and a lift before the first counted rep: holds last up to 10 s) ...
-INSIDE_OUT_WINDOW_S = 16.0
+#: rest lies a real hold and a lift before the first counted rep), or in exercises that hold at
+#: the top (for up to 10 s) ...
+INSIDE_OUT_WINDOW_S = 8.0
+INSIDE_OUT_HELD_WINDOW_S = 16.0
 #: ... within this share of the rest-to-top angle of the reps' top orientation.
 INSIDE_OUT_NEAR_SHARE = 0.25
 #: A rep lasting less than this share of the set's median rep ...
@@ -390,13 +392,15 @@ def _time_near(t: FloatArray, dist: FloatArray, lo: float, hi: float, near: floa
     return float(np.count_nonzero(dist[i0:i1] < near)) / GRID_HZ
 
 
-def is_inside_out(t: FloatArray, to_top: FloatArray, reps: list[Rep], apart_deg: float) -> bool:
+def is_inside_out(t: FloatArray, to_top: FloatArray, reps: list[Rep], apart_deg: float,
+                  held: bool = False) -> bool:
     """Whether the set was counted inside out: its rest learned at the reps' top.
 
     A set begins and ends at rest: the patient is there before the first rep and goes back
     there after the last. When the segment instead stays at the reps' top orientation for
-    ``INSIDE_OUT_STILL_S`` of the ``INSIDE_OUT_WINDOW_S`` before the first rep and again after
-    the last (within ``INSIDE_OUT_NEAR_SHARE`` of ``apart_deg``), that is the real rest: the
+    ``INSIDE_OUT_STILL_S`` of the ``INSIDE_OUT_WINDOW_S`` (``INSIDE_OUT_HELD_WINDOW_S`` if
+    ``held``: the reps hold at the top) before the first rep and again after the last (within
+    ``INSIDE_OUT_NEAR_SHARE`` of ``apart_deg``), that is the real rest: the
     rest the detector learned (say, from a hold right after getting up) is the top, and each
     counted rep is a lowering, a rest and the next lift.
 
@@ -408,14 +412,16 @@ def is_inside_out(t: FloatArray, to_top: FloatArray, reps: list[Rep], apart_deg:
         The counted reps in time order.
     apart_deg : float
         Angle between the learned rest and the reps' top orientation, degrees.
+    held : bool
+        Whether the exercise holds at the top of a rep.
     """
     if len(reps) < 3:
         return False
     near = INSIDE_OUT_NEAR_SHARE * apart_deg
+    window = INSIDE_OUT_HELD_WINDOW_S if held else INSIDE_OUT_WINDOW_S
     first, last = reps[0].start, reps[-1].end
-    return (_time_near(t, to_top, first - INSIDE_OUT_WINDOW_S, first, near) >= INSIDE_OUT_STILL_S
-            and _time_near(t, to_top, last, last + INSIDE_OUT_WINDOW_S, near)
-            >= INSIDE_OUT_STILL_S)
+    return (_time_near(t, to_top, first - window, first, near) >= INSIDE_OUT_STILL_S
+            and _time_near(t, to_top, last, last + window, near) >= INSIDE_OUT_STILL_S)
 
 
 def turn_inside_out(reps: list[Rep]) -> list[Rep]:
