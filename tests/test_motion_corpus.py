@@ -321,6 +321,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (18112, "generic", "lying down ran straight into the first lift, so the rest was learned "
      "at its 6 s hold; the real rest, 8-11 s before the first rep counted inside out, turns the "
      "set round"),
+    (37143, "step_up", "brisk step-ups at the thigh, accelerometer only: each landing shakes "
+     "the footfall band at 18-35 times walking's level for 2 s, as one burst, not a walk's "
+     "rhythm of steps (taken for the first steps of a walk, three reps were lost)"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

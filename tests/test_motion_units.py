@@ -819,6 +819,32 @@ def test_a_brisk_rep_that_shakes_the_footfall_band_is_no_walk(exercise: str, pea
     assert kinds[0] == "start"
 
 
+@pytest.mark.parametrize(("footfalls", "walk"), [
+    ("steps", True), ("burst", False), ("long_burst", True), ("weak_burst", True),
+])
+def test_a_landing_at_the_thigh_is_a_burst_not_a_walk(footfalls: str, walk: bool) -> None:
+    """Step-ups at the thigh, standing still: footfall-band shaking for 2.5 s (3.5 s for the
+    long burst). Footfalls in a step's rhythm (one impact every 0.5 s) are a walk, however
+    strong; an irregular burst 40 times walking's level is a rep's landing, not a walk, unless
+    it goes on for ``WALK_SURE_S`` or is no stronger than a walk (6 times its level)."""
+    seg = Segmenter(get_profile("step_up", "thigh"))
+    rng = np.random.default_rng(3)
+    n = 35 if footfalls == "long_burst" else 25
+    if footfalls == "steps":
+        shake = np.where(np.arange(n) % 5 == 0, 0.5, 0.01)
+    else:
+        level = 0.015 if footfalls == "weak_burst" else 0.1
+        shake = level * rng.uniform(0.5, 1.5, n)
+    measure = np.concatenate([np.zeros(30), shake, np.zeros(30)])
+    # while it shakes, the thigh circles 3 deg from upright (a walking thigh is never still)
+    tilt = np.where(measure > 0.0, np.sin(np.deg2rad(3.0)), 0.0)
+    way = np.deg2rad(40.0) * np.arange(measure.size)
+    for k, (r, s, w) in enumerate(zip(measure, tilt, way, strict=True)):
+        seg.step(k / TICK_HZ, [s * np.cos(w), s * np.sin(w), np.sqrt(1.0 - s * s)], float(r))
+    assert (len(seg.walk_started) == 1) == walk
+    assert len(seg.walk_ended) == len(seg.walk_started)
+
+
 @pytest.mark.parametrize(("exercise", "spread", "off", "shift"), [
     ("step_up", 0.0, 65.0, False), ("step_up", 0.0, 90.0, True),
     ("squat", 0.0, 65.0, True), ("squat", 50.0, 65.0, False), ("squat", 50.0, 90.0, True),

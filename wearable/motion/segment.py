@@ -131,7 +131,34 @@ WALK_TAU_S = 0.3
 WALK_MIN_S = 3.0
 #: The footfall measure must stay high this long to mean walking, s.
 WALK_SUSTAIN_S = 1.5
+#: Standing exercises at the thigh (squats, step-ups): a walk's footfalls come in a rhythm,
+#: a rep's landing is one burst. Over the last ``WALK_RHYTHM_S`` of ticks, the footfall
+#: measure's autocorrelation at a step's period (``WALK_STEP_TICKS``: 0.4-0.7 s, steps at
+#: 1.4-2.5 Hz) less that at half a period (``WALK_HALF_STEP_TICKS``: a burst's smooth rise
+#: and fall correlates at every short lag, a rhythm only at its period) ...
+WALK_RHYTHM_S = 2.0
+WALK_STEP_TICKS = range(4, 8)
+WALK_HALF_STEP_TICKS = range(2, 4)
+#: ... below this, with the measure beyond ``WALK_BURST_SHARE`` times walking's level, is a
+#: burst, not a walk (an accelerometer-only thigh stepping up briskly shakes the footfall band
+#: at 10-80 times walking's level for the 1.5-2.5 s of the rep: it was taken for the first
+#: steps of a walk and the rep was lost; walks at the thigh reach 4-20 times) ...
+WALK_RHYTHM_MIN = 0.15
+WALK_BURST_SHARE = 15.0
+#: (The level is the smoothed measure's highest over the sustained shaking, ticks.)
+WALK_LEVEL_TICKS = round(WALK_SUSTAIN_S * TICK_HZ) + 1
+#: ... unless the shaking lasts this long, s (no rep's landing rings so long).
+WALK_SURE_S = 3.0
 
+
+
+def _autocorrelation(x: list[float], lags: range) -> float:
+    """The highest normalised autocorrelation of ``x`` (mean removed) at ``lags`` (samples)."""
+    power = sum(v * v for v in x)
+    if power <= 0.0:
+        return 0.0
+    return max((sum(a * b for a, b in zip(x[:-k], x[k:], strict=True)) / power
+                for k in lags if 0 < k < len(x)), default=0.0)
 
 class Phase(Enum):
     """Where the detector is."""
@@ -184,6 +211,12 @@ class Segmenter:
         self._rest_alpha = 1.0 / (REST_TAU_S * TICK_HZ)
         self._valley = 0.0
         self._walk_ticks = 0
+        # Standing exercises at the thigh: the footfall measure's last ticks (raw, and as a
+        # share of walking's level smoothed), and whether the shaking now going on is a walk.
+        self._rhythm = profile.thigh_outswings_gait
+        self._footfalls: deque[tuple[float, float]] = deque(
+            maxlen=round(WALK_RHYTHM_S * TICK_HZ))
+        self._walking = False
         self._min_excursion_s = (MIN_STEP_EXCURSION_S if profile.step_halves
                                  else MIN_EXCURSION_S)
         self._swung_t = -math.inf  # when the thigh last swung beyond a walk's swing, s
@@ -216,6 +249,24 @@ class Segmenter:
         walk_g = WALK_G * (2.0 if profile.step_impacts else 1.0)
         self._walk_ms = walk_g * walk_g
         self._reset_active()
+
+    def _walks_in_rhythm(self, residual_ms: float, sustained: bool) -> bool:
+        """Whether shaking sustained for ``WALK_SUSTAIN_S`` (``sustained``) is a walk, for the
+        standing exercises at the thigh: its footfalls come in a step's rhythm, or they are no
+        stronger than a walk's, or they have gone on for ``WALK_SURE_S``. Decided once per
+        run of shaking (a walk stays a walk while the shaking lasts)."""
+        self._footfalls.append((residual_ms, self._walk / self._walk_ms))
+        if self._walk_ticks == 0:
+            self._walking = False
+        elif sustained and not self._walking:
+            mean = sum(f for f, _ in self._footfalls) / len(self._footfalls)
+            x = [f - mean for f, _ in self._footfalls]
+            rhythm = _autocorrelation(x, WALK_STEP_TICKS) - _autocorrelation(
+                x, WALK_HALF_STEP_TICKS)
+            level = max(s for _, s in list(self._footfalls)[-WALK_LEVEL_TICKS:])
+            self._walking = (rhythm >= WALK_RHYTHM_MIN or level <= WALK_BURST_SHARE
+                             or self._walk_ticks >= WALK_SURE_S * TICK_HZ)
+        return self._walking
 
     def _reset_active(self) -> None:
         self._start_t = 0.0
@@ -283,6 +334,8 @@ class Segmenter:
                    and t - self._swung_t >= WALK_SUSTAIN_S)
         self._walk_ticks = self._walk_ticks + 1 if shaking else 0
         walking = self._walk_ticks >= WALK_SUSTAIN_S * TICK_HZ
+        if self._rhythm:
+            walking = self._walks_in_rhythm(residual_ms, walking)
         # Data interpolated across a hole are no evidence of stillness (nor of a rest there).
         still = speed < still_deg_s and not walking and not in_hole
         self._still_ticks = self._still_ticks + 1 if still else 0
@@ -292,7 +345,7 @@ class Segmenter:
             self._put_from, self._put_ticks = g, 0
         self._put_ticks += still
 
-        if self._walk_ticks == round(WALK_SUSTAIN_S * TICK_HZ):
+        if walking and len(self.walk_started) == len(self.walk_ended):
             # Walking just became certain: what closed in the last seconds was its first steps.
             self.walk_started.append(t - WALK_SUSTAIN_S)
         elif self._walk_ticks == 0 and len(self.walk_ended) < len(self.walk_started):
