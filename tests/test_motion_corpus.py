@@ -324,6 +324,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (37143, "step_up", "brisk step-ups at the thigh, accelerometer only: each landing shakes "
      "the footfall band at 18-35 times walking's level for 2 s, as one burst, not a walk's "
      "rhythm of steps (taken for the first steps of a walk, three reps were lost)"),
+    (26102, "squat", "a disconnect over most of a squat with an uneven rhythm: the data resume "
+     "during its slow return, which moves a quarter of the range only within 2 s of the hole"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

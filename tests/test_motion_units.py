@@ -33,6 +33,7 @@ from wearable.motion.reps import (
     typical_range,
 )
 from wearable.motion.review import (
+    EDGE_NO_HOLD_S,
     cut_reps,
     fragments,
     full_rep_s,
@@ -481,6 +482,12 @@ def test_a_rep_cut_by_a_hole_from_the_movement_at_its_edge() -> None:
     # the same going in: the data stop during a lift
     going = np.where(t < 20.0, np.clip(6.0 * (t - 19.6) / 0.4, 0.0, 6.0), 0.0)
     (cut,) = cut_reps(reps, hole, t, _tilted(t, going), typical_deg=20.0)
+    assert cut.top == pytest.approx(22.0)
+    # a slow return seen for its last 1.5 s (6 deg of it; 2 in the first 0.5 s): too little
+    # movement near the edge for a held exercise, a rep cut for one that does not hold
+    slow = np.where(t > 24.0, np.clip(6.0 * (25.5 - t) / 1.5, 0.0, 6.0), 0.0)
+    assert cut_reps(reps, hole, t, _tilted(t, slow), typical_deg=20.0) == []
+    (cut,) = cut_reps(reps, hole, t, _tilted(t, slow), 20.0, edge_s=EDGE_NO_HOLD_S)
     assert cut.top == pytest.approx(22.0)
 
 

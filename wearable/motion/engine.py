@@ -44,6 +44,8 @@ from wearable.motion.reps import (
     typical_range,
 )
 from wearable.motion.review import (
+    EDGE_NO_HOLD_S,
+    EDGE_S,
     FIDGET_TEMPO_SHARE,
     GAP_SPLIT_S,
     HIDE_MIN_S,
@@ -547,7 +549,9 @@ class Engine:
         reps = [r for r, part in zip(reps, fragments(reps), strict=True) if not part]
         reps = sorted(reps + hidden_reps(reps, self._gaps), key=lambda r: r.top)
         t, g = self._t.view[:, 0], self._g.view
-        reps = sorted(reps + cut_reps(reps, self._gaps, t, g, typical), key=lambda r: r.top)
+        edge_s = EDGE_S if self.profile.holds else EDGE_NO_HOLD_S
+        reps = sorted(reps + cut_reps(reps, self._gaps, t, g, typical, edge_s),
+                      key=lambda r: r.top)
         if self._inside_out(reps):
             reps = turn_inside_out(reps)
         extras = {

@@ -57,6 +57,10 @@ HIDE_OVERLAP_SHARE = 0.3
 HIDE_ONE_REP_SHARE = 1.4
 #: A hole with no rep over it hid one when, within this of an edge, s, ...
 EDGE_S = 0.5
+#: ... (this in the exercises that do not hold at the top: a squat's, hinge's or step-up's
+#: lift into the hole or return out of it goes on moving for up to 2 s, where a hold's sway
+#: over as long moves a small-range segment by a quarter of its range) ...
+EDGE_NO_HOLD_S = 2.0
 #: ... the segment moves by at least this share of the typical range where no counted rep
 #: does (the data stop during a lift, or resume during a return).
 EDGE_SHARE = 0.25
@@ -249,12 +253,12 @@ def _placer(reps: list[Rep]) -> Callable[[float, float], Rep]:
 
 
 def cut_reps(reps: list[Rep], gaps: list[list[float]], t: FloatArray, g: FloatArray,
-             typical_deg: float) -> list[Rep]:
+             typical_deg: float, edge_s: float = EDGE_S) -> list[Rep]:
     """Reps that a disconnect cut: the data stop during a movement or resume during one.
 
     When nothing counted lies over a hole in the data (``reps`` include those that
     ``hidden_reps`` placed) but the segment moves by ``EDGE_SHARE`` of the typical range
-    within ``EDGE_S`` of one of its edges, where no counted rep does, a rep went on in the
+    within ``edge_s`` of one of its edges, where no counted rep does, a rep went on in the
     hole: its lift was seen going in, or its return coming out, too little of it to be timed
     (the tilt is interpolated straight across the hole). It is placed at the hole's middle
     with the set's median phase durations (flagged ``in_gap``).
@@ -265,6 +269,9 @@ def cut_reps(reps: list[Rep], gaps: list[list[float]], t: FloatArray, g: FloatAr
         Grid times (s) and gravity directions (unit) of the whole recording.
     typical_deg : float
         The set's typical range, degrees.
+    edge_s : float
+        How far from a hole's edges the movement is looked for, s (``EDGE_S``, or
+        ``EDGE_NO_HOLD_S`` for the exercises that do not hold at the top).
     """
     holes = [h for h in gaps if h[1] - h[0] >= HIDE_MIN_S]
     if not holes or not reps or t.size < 2:
@@ -276,12 +283,12 @@ def cut_reps(reps: list[Rep], gaps: list[list[float]], t: FloatArray, g: FloatAr
         if any(r.start < g1 and r.end > g0 for r in reps):
             continue
         moved = 0.0
-        i0, im = int(np.searchsorted(t, g0)), int(np.searchsorted(t, g0 - EDGE_S))
-        if 0 <= im < i0 - 1 and not any(r.end > g0 - EDGE_S and r.start < g0 for r in reps):
+        i0, im = int(np.searchsorted(t, g0)), int(np.searchsorted(t, g0 - edge_s))
+        if 0 <= im < i0 - 1 and not any(r.end > g0 - edge_s and r.start < g0 for r in reps):
             moved = angle(g[im].tolist(), g[i0 - 1].tolist())
         i1 = int(np.searchsorted(t, g1, side="right"))
-        i2 = min(int(np.searchsorted(t, g1 + EDGE_S)), last)
-        if i1 < i2 and not any(r.start < g1 + EDGE_S and r.end > g1 for r in reps):
+        i2 = min(int(np.searchsorted(t, g1 + edge_s)), last)
+        if i1 < i2 and not any(r.start < g1 + edge_s and r.end > g1 for r in reps):
             moved = max(moved, angle(g[i1].tolist(), g[i2].tolist()))
         if moved >= EDGE_SHARE * typical_deg:
             out.append(placed(0.5 * (g0 + g1), typical_deg))
