@@ -326,6 +326,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "rhythm of steps (taken for the first steps of a walk, three reps were lost)"),
     (26102, "squat", "a disconnect over most of a squat with an uneven rhythm: the data resume "
      "during its slow return, which moves a quarter of the range only within 2 s of the hole"),
+    (87181, "step_up", "a step-up whose pelvis leaned only the other way (against the set's "
+     "mean way, under 70 % of its range), over 4 s from any other movement: a rep, not the "
+     "overshoot of a return"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -34,6 +34,7 @@ from wearable.motion.reps import (
 )
 from wearable.motion.review import (
     EDGE_NO_HOLD_S,
+    STEP_LEAN_APART_S,
     cut_reps,
     fragments,
     full_rep_s,
@@ -403,6 +404,23 @@ def test_small_overshoots_the_other_way_are_found() -> None:
     flags = overshoots([up, up, back, big_back, side], np.array([1.0, 0.0, 0.0]))
     assert flags == [False, False, True, False, False]
     assert overshoots([up, back], None) == [False, False]
+
+
+def test_a_step_up_leaning_only_the_other_way_is_no_overshoot() -> None:
+    """Step-ups: a small lean the other way right after (or before) another movement is that
+    rep's other lean; 4 s from any other movement it is a rep whose pelvis leaned only that
+    way."""
+    ref = (0.0, 0.0, 1.0)
+    s, c = np.sin(np.radians(8.0)), np.cos(np.radians(8.0))
+    s4, c4 = np.sin(np.radians(4.0)), np.cos(np.radians(4.0))
+    reps = [Excursion(4 * k, 4 * k + 2, 4 * k + 1, 8.0, ref, (s, 0.0, c)) for k in range(3)]
+    lean_after = Excursion(10.5, 11.5, 11.0, 4.0, ref, (-s4, 0.0, c4))  # 0.5 s after a rep
+    alone = Excursion(15.5, 17.5, 16.5, 4.0, ref, (-s4, 0.0, c4))  # 4 s from the others
+    later = Excursion(21.5, 23.5, 22.5, 8.0, ref, (s, 0.0, c))
+    way = np.array([1.0, 0.0, 0.0])
+    xs = [*reps, lean_after, alone, later]
+    assert overshoots(xs, way) == [False] * 3 + [True, True, False]
+    assert overshoots(xs, way, STEP_LEAN_APART_S) == [False] * 3 + [True, False, False]
 
 
 def _reps_at(tops: list[float]) -> list[Rep]:

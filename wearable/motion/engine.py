@@ -49,6 +49,7 @@ from wearable.motion.review import (
     FIDGET_TEMPO_SHARE,
     GAP_SPLIT_S,
     HIDE_MIN_S,
+    STEP_LEAN_APART_S,
     cut_reps,
     fragments,
     full_rep_s,
@@ -503,7 +504,8 @@ class Engine:
         """The set so far, with every excursion timed on all the data there is."""
         walks = real_walks(self.segmenter.walk_started, self.segmenter.walk_ended)
         set_direction, set_axis = self._set_direction(), self._set_axis()
-        overshoot = overshoots(self.excursions, set_direction)
+        overshoot = overshoots(self.excursions, set_direction,
+                               STEP_LEAN_APART_S if self.profile.two_phase else None)
         onsets = [(w, w + WALK_SUSTAIN_S + 0.1) for w in walks]  # a walk's first steps, s
         # Excursions that close at a walk's onset are its first steps; so is a movement timed
         # into them (a short excursion just before whose timing ran on into the first steps).

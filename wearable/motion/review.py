@@ -75,6 +75,11 @@ HIDE_TOP_AFTER_S = 0.5
 AGAINST_COS = -0.5
 #: ... and is not a rep when it is also smaller than this share of the set's other excursions.
 AGAINST_SHARE = 0.7
+#: Step-ups: such an excursion is the other lean of a neighbouring rep only when another
+#: excursion closes this soon before it opens or opens this soon after it closes, s (the two
+#: leans of one step-up, up and down, lie within a second or two; the pelvis of some reps leans
+#: only the other way, and alone such a movement is a rep).
+STEP_LEAN_APART_S = 2.5
 #: A movement whose rest lies further than ``OTHER_POSTURE_DEG`` from the set's rest is in
 #: another posture when it is also further than this multiple of the set's typical range (a hip
 #: hinge's 60-80 deg rep from a rest learned at its top is still the set's).
@@ -304,9 +309,16 @@ def real_walks(started: list[float], ended: list[float]) -> list[float]:
     return [w for i, w in enumerate(started) if i >= len(ended) or ended[i] - w >= WALK_MIN_S]
 
 
-def overshoots(excursions: list[Excursion], set_direction: FloatArray | None) -> list[bool]:
+def overshoots(excursions: list[Excursion], set_direction: FloatArray | None,
+               apart_s: float | None = None) -> list[bool]:
     """Which excursions are small movements the opposite way to the set's reps: the overshoot of
-    a return below a rest learned part-way up (reps without a pause), not reps."""
+    a return below a rest learned part-way up (reps without a pause), not reps.
+
+    With ``apart_s`` (step-ups: ``STEP_LEAN_APART_S``) only such a movement with another
+    excursion within ``apart_s`` before or after it: a step-up's lean the other way, on its
+    own, is a rep (its pelvis leaned only that way), next to another it is that rep's other
+    lean. ``excursions`` are in time order.
+    """
     if set_direction is None:
         return [False] * len(excursions)
     against = []
@@ -315,7 +327,16 @@ def overshoots(excursions: list[Excursion], set_direction: FloatArray | None) ->
         against.append(d is not None and float(d @ set_direction) < AGAINST_COS)
     along = [ex.peak_deg for ex, a in zip(excursions, against, strict=True) if not a]
     small = AGAINST_SHARE * float(np.median(along)) if along else 0.0
-    return [a and ex.peak_deg < small for ex, a in zip(excursions, against, strict=True)]
+    out = [a and ex.peak_deg < small for ex, a in zip(excursions, against, strict=True)]
+    if apart_s is None:
+        return out
+
+    def near(k: int) -> bool:
+        return ((k > 0 and excursions[k].start_t - excursions[k - 1].close_t < apart_s)
+                or (k + 1 < len(excursions)
+                    and excursions[k + 1].start_t - excursions[k].close_t < apart_s))
+
+    return [o and near(k) for k, o in enumerate(out)]
 
 
 def full_rep_s(kept: list[RepTiming], typical_deg: float) -> float:
