@@ -145,11 +145,11 @@ WALK_HALF_STEP_TICKS = range(2, 4)
 #: steps of a walk and the rep was lost; walks at the thigh reach 4-20 times) ...
 WALK_RHYTHM_MIN = 0.15
 WALK_BURST_SHARE = 15.0
-#: (The level is the smoothed measure's highest over the sustained shaking, ticks.)
-WALK_LEVEL_TICKS = round(WALK_SUSTAIN_S * TICK_HZ) + 1
 #: ... unless the shaking lasts this long, s (no rep's landing rings so long).
 WALK_SURE_S = 3.0
-
+#: The level is the smoothed measure's highest over the last this many ticks (the sustained
+#: shaking).
+WALK_LEVEL_TICKS = round(WALK_SUSTAIN_S * TICK_HZ) + 1
 
 
 def _autocorrelation(x: list[float], lags: range) -> float:
@@ -159,6 +159,7 @@ def _autocorrelation(x: list[float], lags: range) -> float:
         return 0.0
     return max((sum(a * b for a, b in zip(x[:-k], x[k:], strict=True)) / power
                 for k in lags if 0 < k < len(x)), default=0.0)
+
 
 class Phase(Enum):
     """Where the detector is."""
@@ -253,8 +254,8 @@ class Segmenter:
     def _walks_in_rhythm(self, residual_ms: float, sustained: bool) -> bool:
         """Whether shaking sustained for ``WALK_SUSTAIN_S`` (``sustained``) is a walk, for the
         standing exercises at the thigh: its footfalls come in a step's rhythm, or they are no
-        stronger than a walk's, or they have gone on for ``WALK_SURE_S``. Decided once per
-        run of shaking (a walk stays a walk while the shaking lasts)."""
+        stronger than a walk's, or they have gone on for ``WALK_SURE_S``. Asked at every tick
+        of the shaking until it is a walk, which it then stays while the shaking lasts."""
         self._footfalls.append((residual_ms, self._walk / self._walk_ms))
         if self._walk_ticks == 0:
             self._walking = False
