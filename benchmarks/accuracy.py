@@ -1,8 +1,10 @@
 """Accuracy of the motion engine on held-out simulated sets.
 
 Prints per exercise: the share of sets counted exactly, the mean absolute count error, the hold
-error (median and p95, s, over reps matched to the truth) and the live detector's delay from a
-rep's true end to its ``RepCompleted`` event (median and p95, s).
+error (median and p95, s, over reps matched to the truth), the live detector's delay from a
+rep's true end to its ``RepCompleted`` event (median and p95, s), the sets whose live count at
+the end differs from the offline one (``live!=``) and those whose ``RepCompleted`` events
+during the set do not add up to that count (``ev!=``: the set-level review revised it).
 
 Seeds from 1,000,000 up are never used by the tests or during development.
 
@@ -46,6 +48,7 @@ class Tally:
     hold_err: list[float] = field(default_factory=list)
     latency: list[float] = field(default_factory=list)
     live_mismatch: int = 0
+    events_mismatch: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -105,6 +108,7 @@ def run_exercise(exercise: str, n_sets: int, seed0: int, live: bool = True,
             count, arrivals = live_run(rec, exercise, spec.placement,
                                        np.random.default_rng(seed))
             tally.live_mismatch += count != result.rep_count
+            tally.events_mismatch += len(arrivals) != count
             for arrival, top in arrivals:
                 for r in tr:
                     if r["start"] - 0.5 <= top <= r["end"] + 0.5 and not r.get("in_gap"):
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     exercises = args.exercise or list(EXERCISES)
     print(f"{'exercise':18} {'sets':>4} {'exact':>6} {'MAE':>5} {'hold med':>8} {'hold p95':>8} "
-          f"{'lat med':>7} {'lat p95':>7} {'live!=':>6}")
+          f"{'lat med':>7} {'lat p95':>7} {'live!=':>6} {'ev!=':>5}")
     total = Tally()
     t0 = time.perf_counter()
     for i, ex in enumerate(exercises):
@@ -140,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         total.exact += tally.exact
         total.sets += tally.sets
         total.live_mismatch += tally.live_mismatch
+        total.events_mismatch += tally.events_mismatch
         _row(ex, tally)
     _row("all", total)
     specs = "independent specs" if args.independent_specs else "specs from the same seeds"
@@ -153,7 +158,8 @@ def _row(name: str, t: Tally) -> None:
     print(f"{name:18} {t.sets:4d} {100 * t.exact / max(t.sets, 1):5.1f}% "
           f"{np.mean(t.abs_count_err) if t.abs_count_err else 0:5.2f} "
           f"{_pct(t.hold_err, 50):>8} {_pct(t.hold_err, 95):>8} "
-          f"{_pct(t.latency, 50):>7} {_pct(t.latency, 95):>7} {t.live_mismatch:6d}")
+          f"{_pct(t.latency, 50):>7} {_pct(t.latency, 95):>7} {t.live_mismatch:6d} "
+          f"{t.events_mismatch:5d}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rehablink.recording import Recording, load_recording
-from rehablink.simulator import Truth
+from rehablink.simulator import Truth, random_spec, simulate
 from wearable.motion.analyze import analyze
 from wearable.motion.events import (
     Event,
@@ -133,3 +133,18 @@ def test_reused_caller_buffers_do_not_change_what_was_fed() -> None:
         g_buf[:] = rec.gyro[i:i + 5]
         det.feed(t_buf, a_buf, g_buf)
     assert det.finish().rep_count == len(truth)
+
+
+def test_thigh_step_ups_are_announced_as_each_rep_ends() -> None:
+    """Development set 37082 (step-ups at the thigh, accelerometer only): every rep's
+    ``RepCompleted`` comes within 0.6 s of its true end. A movement that did not rise onto the
+    step is no stepping up waiting for its partner; held as one, a rep was announced only when
+    the next movement closed, 10 s late."""
+    spec = random_spec(np.random.default_rng(37082), exercise="step_up")
+    recording, truth = simulate(spec, 37082)
+    assert spec.placement == "thigh"
+    det = LiveDetector("step_up", spec.placement)
+    done = [(t, e) for t, e in _feed(det, recording, 37082) if isinstance(e, RepCompleted)]
+    assert len(done) == det.finish().rep_count == truth.rep_count
+    for (t, _), true_rep in zip(done, truth.reps, strict=True):
+        assert t - true_rep["end"] < 0.6

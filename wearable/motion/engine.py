@@ -74,7 +74,14 @@ from wearable.motion.segment import (
     TickEvent,
 )
 from wearable.motion.stability import is_rotating, stability_deg
-from wearable.motion.stepping import are_halves, join_steps, pair_steps, rise, step_timing
+from wearable.motion.stepping import (
+    are_halves,
+    join_steps,
+    may_be_stepping_up,
+    pair_steps,
+    rise,
+    step_timing,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -294,17 +301,25 @@ class Engine:
     def _pair_live(self, timing: RepTiming, now: float, typical: float,
                    out: list[ev.Event]) -> RepTiming | None:
         """Step-ups at the thigh, live: the rule of ``stepping.pair_steps`` as the movements
-        close (a movement is held until the next one says whether they are one rep)."""
+        close (a movement that may be a stepping up is held until the next one says whether
+        they are one rep; one that did not rise is a rep at once)."""
         pending, self._pending = self._pending, timing
         if pending is None:
-            return None
+            (mine,) = self._with_rises([timing])
+            if may_be_stepping_up(mine):
+                return None
+            self._pending = None
+            return timing
         first, second = self._with_rises([pending, timing])
         if are_halves(first, second, second_ended=False):
             self._pending = None
             return join_steps(first, second)
         # The held movement had no partner: it is a rep on its own.
         self._complete(pending, classify(pending.rom_deg, typical), now, out)
-        return None
+        if may_be_stepping_up(second):
+            return None
+        self._pending = None
+        return timing
 
     def _learn(self, ex: Excursion, rom: float) -> None:
         d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))

@@ -58,6 +58,9 @@ CLEAR_RISE_M = 0.05
 CLEAR_PAIR_M = 0.1
 #: Longest time standing on the step between the thigh's two movements of one rep, s.
 PAIR_GAP_S = 10.0
+#: Live, a movement rising less than this is no stepping up (the body rises 15-25 cm onto the
+#: step): it is not held for a partner but is a rep at once, m.
+STEPPED_UP_M = 0.1
 
 _SOS_BAND = signal.butter(2, VERTICAL_BAND_HZ, "bandpass", fs=GRID_HZ, output="sos")
 _SOS_VHP = signal.butter(1, VELOCITY_HP_HZ, "highpass", fs=GRID_HZ, output="sos")
@@ -219,6 +222,13 @@ def are_halves(first: RepTiming, second: RepTiming, second_ended: bool = True) -
         return False
     return (a > b and (a > -CLEAR_RISE_M or a - b > CLEAR_PAIR_M)
             and (b < CLEAR_RISE_M or not second_ended))
+
+
+def may_be_stepping_up(movement: RepTiming) -> bool:
+    """Whether a movement (with ``rise_m`` measured) may be the stepping up of a rep whose
+    stepping down is still to come: it rose by ``STEPPED_UP_M`` or more (or its rise is
+    unknown)."""
+    return movement.rise_m is None or movement.rise_m >= STEPPED_UP_M
 
 
 def pair_steps(timings: list[RepTiming]) -> list[RepTiming]:
