@@ -303,22 +303,18 @@ class Engine:
         """Step-ups at the thigh, live: the rule of ``stepping.pair_steps`` as the movements
         close (a movement that may be a stepping up is held until the next one says whether
         they are one rep; one that did not rise is a rep at once)."""
-        pending, self._pending = self._pending, timing
+        pending, self._pending = self._pending, None
         if pending is None:
             (mine,) = self._with_rises([timing])
-            if may_be_stepping_up(mine):
-                return None
-            self._pending = None
-            return timing
-        first, second = self._with_rises([pending, timing])
-        if are_halves(first, second, second_ended=False):
-            self._pending = None
-            return join_steps(first, second)
-        # The held movement had no partner: it is a rep on its own.
-        self._complete(pending, classify(pending.rom_deg, typical), now, out)
-        if may_be_stepping_up(second):
+        else:
+            first, mine = self._with_rises([pending, timing])
+            if are_halves(first, mine, second_ended=False):
+                return join_steps(first, mine)
+            # The held movement had no partner: it is a rep on its own.
+            self._complete(pending, classify(pending.rom_deg, typical), now, out)
+        if may_be_stepping_up(mine):
+            self._pending = timing
             return None
-        self._pending = None
         return timing
 
     def _learn(self, ex: Excursion, rom: float) -> None:
