@@ -329,6 +329,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (87181, "step_up", "a step-up whose pelvis leaned only the other way (against the set's "
      "mean way, under 70 % of its range), over 4 s from any other movement: a rep, not the "
      "overshoot of a return"),
+    (84139, "hip_hitch", "hip hitches of 14-15 deg, beyond the exercise's usual 4-12: still "
+     "at the third rep's top, 1.3 times the usual range, before three reps are counted, is "
+     "where the two reps before held, not a new posture (five reps were lost)"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

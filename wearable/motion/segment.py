@@ -80,7 +80,8 @@ FAR_SHARE = 2.2
 #: a new posture (lying down after standing), not a hold; so is stillness beyond the range itself
 #: (and ``OTHER_POSTURE_DEG``) that lasts longer than the exercise pauses at a rep's top
 #: (``MotionProfile.top_still_s``: standing up from lying, 80-100 deg, before hip hinges of up
-#: to 80 deg).
+#: to 80 deg). Either is a hold where the reps seen so far hold (``Segmenter._like_top``): hip
+#: hitches of 14-15 deg, beyond the usual 4-12, lost the set after their third rep's top.
 FAR_UNLEARNED_SHARE = 1.3
 #: A movement opening the other way than the one that just closed, with no stillness between,
 #: passed through the rest: directions this far apart, degrees.
@@ -642,7 +643,7 @@ class Segmenter:
             return not self._like_top(g, theta)
         if self._put_ticks >= self.profile.max_still_away_s * TICK_HZ:
             return True
-        if not self.learned and (
+        if not self.learned and not self._like_top(g, theta) and (
                 (still_s >= SHIFT_S and theta > FAR_UNLEARNED_SHARE * hi_deg)
                 or (still_s >= self.profile.top_still_s
                     and theta > max(hi_deg, OTHER_POSTURE_DEG))):
