@@ -15,6 +15,7 @@ from wearable.display import LinkView, render
 from wearable.link import LinkState
 from wearable.link_cues import SENSOR_LOST_TEXT, SIGNAL_BACK_TEXT, SIGNAL_LOST_TEXT, LinkWatch
 from wearable.motion.events import (
+    CountRevised,
     HoldTargetReached,
     RepCompleted,
     RepStarted,
@@ -89,6 +90,21 @@ def test_session_counts_reps_cues_hold_and_ends_set_at_target() -> None:
     assert [c.kind for c in cues] == [CueKind.SET_DONE]
     assert cues[0].set_index == 0 and cues[0].reps == 2
     assert s.phase == Phase.REST and s.view(110.0).rest_left_s == pytest.approx(20.0)
+
+
+def test_session_follows_a_revised_count_and_does_not_end_the_set_early() -> None:
+    """The way into the exercise's posture was counted, then taken back by the set's review:
+    the screen follows, with no cue, and the set ends only at the target's real rep."""
+    s = _session()
+    s.start()
+    assert [c.text for c in s.on_event(RepCompleted(3.0, _rep(3.0), 1), 0.0)] == ["1"]
+    assert s.on_event(CountRevised(5.0, 0), 1.0) == []
+    assert s.view(1.0).reps == 0 and s.phase == Phase.EXERCISE
+    s.on_event(RepCompleted(12.0, _rep(12.0), 1), 2.0)
+    assert s.phase == Phase.EXERCISE
+    # A rep that a hole in the data hid is added back: that reaches the target of two.
+    cues = s.on_event(CountRevised(30.0, 2), 3.0)
+    assert [c.kind for c in cues] == [CueKind.SET_DONE] and cues[0].reps == 2
 
 
 def test_session_rest_timer_pause_and_next_set() -> None:

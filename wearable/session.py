@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from rehablink.exercises import get_exercise
 from wearable.motion.events import (
+    CountRevised,
     Event,
     HoldTargetReached,
     RepCompleted,
@@ -172,6 +173,12 @@ class GuidedSession:
             if p.spec.target_reps is not None and p.reps >= p.spec.target_reps:
                 return self._end_set(now, skipped=False)
             return [Cue(CueKind.REP, f"{p.reps}", p.spec.index, p.reps)]
+        elif isinstance(event, CountRevised):
+            # A movement counted earlier was no rep (or a hole hid one): the count on screen
+            # follows without a cue, and a set whose target it reaches is done.
+            p.reps = event.count
+            if p.spec.target_reps is not None and p.reps >= p.spec.target_reps:
+                return self._end_set(now, skipped=False)
         return []
 
     def on_samples(self, t_last: float) -> None:

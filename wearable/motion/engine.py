@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -22,7 +23,6 @@ from wearable.motion.orientation import (
     angle_deg,
     cross,
     plane_angles,
-    tangent_direction,
     unit_rows,
 )
 from wearable.motion.preprocess import (
@@ -49,6 +49,7 @@ from wearable.motion.review import (
     FIDGET_TEMPO_SHARE,
     GAP_SPLIT_S,
     HIDE_MIN_S,
+    INSIDE_OUT_HELD_WINDOW_S,
     STEP_LEAN_APART_S,
     cut_reps,
     fragments,
@@ -96,6 +97,17 @@ HOLE_END_S = 0.5
 #: or its lift stops this long after it, s (else it is the lift or the return of a rep whose
 #: top the hole hid).
 HOLE_TURN_S = 0.2
+#: While the set goes on, the set-level review (``result``) runs again as each rep is counted,
+#: at a walk's onset and after a posture change, so that the count the patient watches is the
+#: one the set will end with. Between reviews an excursion's timing is kept once a later one has
+#: closed (its window never reaches past that one's start), though the set's way and rotation
+#: axis it was timed with move on (keeping it only while they moved by less than 10 deg, or
+#: 30, showed the same counts on 1,620 development sets, with more timings redone).
+#: The review covers at most this many excursions, the latest ones: beyond that (a long
+#: recording fed to one detector) the reps before the last ``REVIEW_KEEP_EXCURSIONS`` are
+#: counted as the review gave them then, and no longer reviewed (so the cost stays bounded).
+REVIEW_MAX_EXCURSIONS = 40
+REVIEW_KEEP_EXCURSIONS = 20
 
 
 class _Grow:
@@ -120,11 +132,17 @@ class _Grow:
 
 
 class Engine:
-    """Samples in, events and a :class:`SetResult` out."""
+    """Samples in, events and a :class:`SetResult` out.
 
-    def __init__(self, profile: MotionProfile, hold_target_s: float | None = None) -> None:
+    ``live``: review the set as it goes on (``REVIEW_MAX_EXCURSIONS``), so that the events' count is
+    the one the set will end with; the offline analysis, with no one watching, skips it.
+    """
+
+    def __init__(self, profile: MotionProfile, hold_target_s: float | None = None,
+                 live: bool = False) -> None:
         self.profile = profile
         self.hold_target_s = hold_target_s
+        self.live = live
         self._resampler = Resampler()
         self._lowpass: LowPass | None = None  # its cut-off depends on the gyro (first chunk)
         self._impacts = ImpactMeter()
@@ -138,6 +156,9 @@ class Engine:
         self._tail_t = np.zeros(0)
         self.segmenter = Segmenter(profile)
         self.excursions: list[Excursion] = []
+        self._kept: dict[int, list[RepTiming]] = {}  # live review: timings of excursions
+        self._review_from = 0  # first excursion reviewed
+        self._review_before = 0  # reps counted before it
         self._barriers: list[tuple[float, float]] = []  # (start, close) of aborted movements
         self._gaps: list[list[float]] = []  # [first, last] grid times inside holes in the data
         self._roms: list[tuple[float, float]] = []  # live: (close, range) of the candidates
@@ -145,7 +166,8 @@ class Engine:
         self._dirs = _Grow(5)
         self._walks_seen = 0
         self._throughs_seen = 0
-        self.count = 0
+        self.count = 0  # reps counted as they closed (the set is learned from three on)
+        self.reviewed = 0  # the count as the set-level review gives it, shown to the patient
         self._top_t: float | None = None
         self._hold_announced = False
         self._warned = False
@@ -196,9 +218,11 @@ class Engine:
             if len(walks) > self._walks_seen:
                 self._walks_seen += 1
                 self._forget_since(walks[-1] - 1.0)
+                self._revise(ti, out)
             if len(throughs) > self._throughs_seen:
                 self._throughs_seen += 1
                 self._forget_since(throughs[-1])
+                self._revise(ti, out)
         return out
 
     def _forget_since(self, t: float) -> None:
@@ -238,10 +262,12 @@ class Engine:
         elif e.kind == "abort" and e.excursion is not None:
             # Not a rep, but its motion must not leak into the timing of the reps around it.
             self._barriers.append((e.excursion.start_t, e.excursion.close_t))
-        elif e.kind == "abort" and not self.segmenter.learned:
-            # A new posture before the set is learned: what was learned in the old one (say,
-            # bending to sit down on the way to the floor) must not set the new one's range.
-            self._forget_since(-math.inf)
+        elif e.kind == "abort":  # a new posture, or one the detector gave up on
+            if not self.segmenter.learned:
+                # Before the set is learned, what was learned in the old posture (say, bending
+                # to sit down on the way to the floor) must not set the new one's range.
+                self._forget_since(-math.inf)
+            self._revise(e.t, out)
 
     def _across(self, g: list[float] | None) -> float:
         d, r = self.segmenter.direction, self.segmenter.ref
@@ -291,7 +317,43 @@ class Engine:
     def _complete(self, timing: RepTiming, kind: str, t: float, out: list[ev.Event]) -> None:
         self.count += 1
         self.segmenter.learned = self.count >= 3
-        out.append(ev.RepCompleted(t, self._rep(timing, kind), self.count))
+        self._revise(t, out, self._rep(timing, kind))
+
+    def _revise(self, t: float, out: list[ev.Event], rep: Rep | None = None) -> None:
+        """Review the set at ``t`` (s) and announce the count if the review changed it: as
+        ``RepCompleted`` when ``rep`` was just counted and the count rose (a movement the
+        review does not take for a rep yet is not announced)."""
+        n = self._review() if self.live else self.count
+        if rep is not None and n > self.reviewed:
+            out.append(ev.RepCompleted(t, rep, n))
+        elif n != self.reviewed:
+            out.append(ev.CountRevised(t, n))
+        self.reviewed = n
+
+    def _review(self) -> int:
+        """The set's count as the set-level review gives it on the data so far
+        (``REVIEW_MAX_EXCURSIONS``)."""
+        reps = self._result(0.0, 0.0, self._kept_times, self._review_from).reps
+        n = len(self.excursions)
+        if n - self._review_from <= REVIEW_MAX_EXCURSIONS:
+            return self._review_before + len(reps)
+        first = n - REVIEW_KEEP_EXCURSIONS
+        cut = self.excursions[first].start_t
+        self._review_before += sum(r.top < cut for r in reps)
+        for k in range(self._review_from, first):
+            self._kept.pop(k, None)
+        self._review_from = first
+        return self._review_before + sum(r.top >= cut for r in reps)
+
+    def _kept_times(self, k: int, set_direction: FloatArray | None,
+                    set_axis: FloatArray | None) -> list[RepTiming]:
+        kept = self._kept.get(k)
+        if kept is not None:
+            return kept
+        timings = self._times(k, set_direction=set_direction, set_axis=set_axis)
+        if k + 1 < len(self.excursions):
+            self._kept[k] = timings
+        return timings
 
     def _with_rises(self, timings: list[RepTiming]) -> list[RepTiming]:
         """Step-ups at the thigh: ``timings`` with their rises (``stepping.rise``)."""
@@ -318,7 +380,7 @@ class Engine:
         return timing
 
     def _learn(self, ex: Excursion, rom: float) -> None:
-        d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
+        d = ex.way
         if d is not None:
             self._dirs.extend(np.array([[ex.close_t, rom, d[0], d[1], d[2]]]))
             self._update_direction()
@@ -341,23 +403,24 @@ class Engine:
             float(np.degrees(np.arccos(np.clip(np.min(ways @ mean), -1.0, 1.0))))
             if len(ways) >= SPREAD_MIN_REPS else 0.0)
 
-    def _set_direction(self) -> FloatArray | None:
-        """The mean way gravity moves in the set's excursions (unit), or None."""
+    def _set_direction(self, first: int = 0) -> FloatArray | None:
+        """The mean way gravity moves in the set's excursions (from ``first`` on; unit), or
+        None."""
         total = np.zeros(3)
-        for ex in self.excursions:
-            d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
-            if d is not None:
-                total += d
+        for ex in self.excursions[first:]:
+            if ex.way is not None:
+                total += ex.way
         n = float(np.linalg.norm(total))
         return total / n if n > 1e-9 else None
 
-    def _set_axis(self) -> FloatArray | None:
-        """The dominant rotation axis of the set's excursions, sensor frame (gyro only)."""
-        if not self._gyro.size or not self.excursions:
+    def _set_axis(self, first: int = 0) -> FloatArray | None:
+        """The dominant rotation axis of the set's excursions (from ``first`` on), sensor frame
+        (gyro only)."""
+        if not self._gyro.size or len(self.excursions) <= first:
             return None
         t = self._t.view[:, 0]
         scatter = np.zeros((3, 3))
-        for ex in self.excursions:
+        for ex in self.excursions[first:]:
             i0, i1 = np.searchsorted(t, [ex.start_t, ex.close_t])
             w = self._gyro.view[i0:i1]
             scatter += w.T @ w
@@ -434,11 +497,10 @@ class Engine:
         end = hole[1] + HOLE_EDGE_S + FILTER_PAD_S
         w0 = int(np.searchsorted(t, hole[0] - HOLE_EDGE_S - FILTER_PAD_S))
         w1 = int(np.searchsorted(t, end if until is None else min(end, until), side="right"))
-        ref = np.asarray(ex.ref)
-        way = tangent_direction(np.asarray(ex.peak_g), ref)
-        if way is None:
+        if ex.way is None:
             return t[:0], t[:0]
-        return t[w0:w1], plane_angles(self._tilt_rows(w0, w1)[0], ref, way)[0]
+        return t[w0:w1], plane_angles(self._tilt_rows(w0, w1)[0], np.asarray(ex.ref),
+                                      ex.way)[0]
 
     def _time(self, k: int, until: float | None = None,
               set_direction: FloatArray | None = None, set_axis: FloatArray | None = None,
@@ -492,13 +554,14 @@ class Engine:
                    end=timing.end, rom_deg=timing.rom_deg, flags=tuple(flags),
                    stability_deg=stab)
 
-    def _inside_out(self, reps: list[Rep]) -> bool:
+    def _inside_out(self, reps: list[Rep], first: int = 0) -> bool:
         """Whether the set was counted inside out (``review.is_inside_out``): the reps' top
-        orientation is the mean peak of the excursions timed as reps, the rest their mean rest."""
+        orientation is the mean peak of the excursions timed as reps (from ``first`` on), the
+        rest their mean rest."""
         top, rest = np.zeros(3), np.zeros(3)
         spans = sorted((r.start - 1.0, r.end + 1.0) for r in reps)
         starts = [a for a, _ in spans]
-        for ex in self.excursions:
+        for ex in self.excursions[first:]:
             i = bisect_right(starts, ex.peak_t) - 1  # the last rep starting before the peak
             if i >= 0 and ex.peak_t <= spans[i][1]:
                 top += ex.peak_g
@@ -507,22 +570,33 @@ class Engine:
             return False
         top, rest = top / np.linalg.norm(top), rest / np.linalg.norm(rest)
         apart = float(angle_deg(rest[None, :], top)[0])
-        return is_inside_out(self._t.view[:, 0], angle_deg(self._g.view, top), reps, apart,
+        t = self._t.view[:, 0]
+        i0 = 0 if first == 0 else int(np.searchsorted(
+            t, self.excursions[first].start_t - INSIDE_OUT_HELD_WINDOW_S))
+        return is_inside_out(t[i0:], angle_deg(self._g.view[i0:], top), reps, apart,
                              self.profile.holds)
 
     # -- the set ---------------------------------------------------------------------------
     def result(self, duration_s: float, sample_rate_hz: float) -> SetResult:
         """The set so far, with every excursion timed on all the data there is."""
+        return self._result(duration_s, sample_rate_hz,
+                            lambda k, d, a: self._times(k, set_direction=d, set_axis=a))
+
+    def _result(self, duration_s: float, sample_rate_hz: float,
+                times: Callable[[int, FloatArray | None, FloatArray | None], list[RepTiming]],
+                first: int = 0) -> SetResult:
+        """The set from excursion ``first`` on, each excursion timed by ``times``."""
         walks = real_walks(self.segmenter.walk_started, self.segmenter.walk_ended)
-        set_direction, set_axis = self._set_direction(), self._set_axis()
-        overshoot = overshoots(self.excursions, set_direction,
+        set_direction, set_axis = self._set_direction(first), self._set_axis(first)
+        excursions = self.excursions[first:]
+        overshoot = overshoots(excursions, set_direction,
                                STEP_LEAN_APART_S if self.profile.two_phase else None)
         onsets = [(w, w + WALK_SUSTAIN_S + 0.1) for w in walks]  # a walk's first steps, s
         # Excursions that close at a walk's onset are its first steps; so is a movement timed
         # into them (a short excursion just before whose timing ran on into the first steps).
-        timings = [tm for k, (ex, o) in enumerate(zip(self.excursions, overshoot, strict=True))
+        timings = [tm for k, (ex, o) in enumerate(zip(excursions, overshoot, strict=True), first)
                    if not o and not any(a - 1.0 <= ex.close_t <= b for a, b in onsets)
-                   for tm in self._times(k, set_direction=set_direction, set_axis=set_axis)
+                   for tm in times(k, set_direction, set_axis)
                    if not any(tm.start < b and tm.end > a for a, b in onsets)]
         kept: list[RepTiming] = []
         for tm in timings:
@@ -565,7 +639,7 @@ class Engine:
         edge_s = EDGE_S if self.profile.holds else EDGE_NO_HOLD_S
         reps = sorted(reps + cut_reps(reps, self._gaps, t, g, typical, edge_s),
                       key=lambda r: r.top)
-        if self._inside_out(reps):
+        if self._inside_out(reps, first):
             reps = turn_inside_out(reps)
         extras = {
             "typical_rom_deg": round(typical, 2),

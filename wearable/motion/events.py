@@ -30,11 +30,23 @@ class HoldTargetReached:
 
 @dataclass(frozen=True)
 class RepCompleted:
-    """A rep was counted; ``count`` is the running count. ``rep.end`` is provisional (the
-    segment may still be settling); :meth:`LiveDetector.finish` gives the final timing."""
+    """A rep was counted; ``count`` is the set's count with it, as the set-level review gives
+    it (movements counted before and found to be no reps are taken back, a rep a hole in the
+    data hid is added: it rises by one or more). ``rep.end`` is provisional (the segment may
+    still be settling); :meth:`LiveDetector.finish` gives the final timing."""
 
     t: float
     rep: Rep
+    count: int
+
+
+@dataclass(frozen=True)
+class CountRevised:
+    """The set's review changed the count other than by a rep just counted: movements counted
+    earlier were no reps after all (the way into the exercise's posture, the first steps of a
+    walk), or a hole in the data hid a rep. ``count`` is the set's count now."""
+
+    t: float
     count: int
 
 
@@ -54,5 +66,5 @@ class StabilityWarning:
     deg: float
 
 
-Event = (RepStarted | TopReached | HoldTargetReached | RepCompleted | PartialAttempt
-         | StabilityWarning)
+Event = (RepStarted | TopReached | HoldTargetReached | RepCompleted | CountRevised
+         | PartialAttempt | StabilityWarning)

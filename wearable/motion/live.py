@@ -43,7 +43,7 @@ class LiveDetector:
     def __init__(self, exercise: str, placement: str = "pelvis",
                  hold_target_s: float | None = None,
                  sample_rate_hz: float | None = None) -> None:
-        self._engine = Engine(get_profile(exercise, placement), hold_target_s)
+        self._engine = Engine(get_profile(exercise, placement), hold_target_s, live=True)
         self._rate = sample_rate_hz
         self._bt: list[FloatArray] = []
         self._ba: list[FloatArray] = []

@@ -10,13 +10,13 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import replace
 from itertools import pairwise
+from statistics import median
 
 import numpy as np
 import numpy.typing as npt
 
 from rehablink.results import Rep
 from wearable.motion.anchor import angle, norm
-from wearable.motion.orientation import tangent_direction
 from wearable.motion.preprocess import GRID_HZ
 from wearable.motion.profiles import OTHER_POSTURE_DEG
 from wearable.motion.reps import RepTiming, classify
@@ -323,8 +323,7 @@ def overshoots(excursions: list[Excursion], set_direction: FloatArray | None,
         return [False] * len(excursions)
     against = []
     for ex in excursions:
-        d = tangent_direction(np.asarray(ex.peak_g), np.asarray(ex.ref))
-        against.append(d is not None and float(d @ set_direction) < AGAINST_COS)
+        against.append(ex.way is not None and float(ex.way @ set_direction) < AGAINST_COS)
     along = [ex.peak_deg for ex, a in zip(excursions, against, strict=True) if not a]
     small = AGAINST_SHARE * float(np.median(along)) if along else 0.0
     out = [a and ex.peak_deg < small for ex, a in zip(excursions, against, strict=True)]
@@ -409,8 +408,9 @@ def other_posture(kept: list[RepTiming], typical_deg: float) -> list[bool]:
 
 
 def _mean_direction(rests: list[tuple[float, float, float]]) -> list[float]:
-    """The component-wise median of unit vectors, scaled to unit length."""
-    return norm(np.median(np.asarray(rests), axis=0).tolist())
+    """The component-wise median of unit vectors, scaled to unit length (a few of them: plain
+    Python, as the live review runs it at every rep)."""
+    return norm([median(c) for c in zip(*rests, strict=True)])
 
 
 def _time_near(t: FloatArray, dist: FloatArray, lo: float, hi: float, near: float) -> float:

@@ -16,6 +16,10 @@ import math
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
 
 from wearable.motion.anchor import (
     EXIT_SHARE,
@@ -27,7 +31,10 @@ from wearable.motion.anchor import (
 )
 from wearable.motion.anchor import angle as _angle
 from wearable.motion.anchor import norm as _norm
+from wearable.motion.orientation import tangent_direction
 from wearable.motion.profiles import OTHER_POSTURE_DEG, MotionProfile
+
+FloatArray = npt.NDArray[np.float64]
 
 #: Ticks per second: decisions are taken every 0.1 s.
 TICK_HZ = 10.0
@@ -180,6 +187,12 @@ class Excursion:
     peak_deg: float
     ref: tuple[float, float, float]
     peak_g: tuple[float, float, float]
+
+    @cached_property
+    def way(self) -> FloatArray | None:
+        """Unit direction in which the peak lies away from the rest (sensor frame), or None
+        when they coincide."""
+        return tangent_direction(np.asarray(self.peak_g), np.asarray(self.ref))
 
 
 @dataclass(frozen=True)
