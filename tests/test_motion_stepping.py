@@ -132,12 +132,12 @@ def test_step_ups_at_the_thigh_count_once_per_rep_offline_and_live(seed: int) ->
         gyro = None if recording.gyro is None else recording.gyro[sl]
         counts += [e.count for e in live.feed(recording.t[sl], recording.acc[sl], gyro)
                    if isinstance(e, RepCompleted | CountRevised)]
-    # The set's count is the offline one; along the way the count only rises (a first half
-    # waits for the second: a rep is never counted twice), a rep whose second half was cut
-    # short at its close is added as the next one is counted, and only the last rep can be
-    # left for the set's end.
+    # The set's count is the offline one, and each rep is announced once as it goes: the
+    # review counts a stepping up as the set's end would, and its stepping down then adds
+    # nothing (held for its partner alone, a rep whose second half was cut short at its close
+    # was announced only with the next one, the count rising by two, or at the set's end).
     assert live.finish().rep_count == result.rep_count
-    assert counts == sorted(set(counts)) and counts[-1] >= result.rep_count - 1
+    assert counts == list(range(1, result.rep_count + 1))
 
 
 def test_step_up_timing_survives_partial_attempts_in_the_set() -> None:

@@ -309,7 +309,9 @@ class Engine:
         self._learn(ex, rom)
         if self.profile.step_halves:
             paired = self._pair_live(timing, ex.close_t, typical, out)
-            if paired is None:  # stepped up: the rep completes when the thigh steps down
+            if paired is None:  # stepped up: the rep completes when the thigh steps down,
+                # unless the review already counts it, as the set's end would
+                self._revise(ex.close_t, out, self._rep(timing, kind))
                 return
             timing, kind = paired, classify(paired.rom_deg, typical)
         self._complete(timing, kind, ex.close_t, out)
