@@ -336,16 +336,16 @@ class Engine:
         """The set's count as the set-level review gives it on the data so far
         (``REVIEW_MAX_EXCURSIONS``)."""
         reps = self._result(0.0, 0.0, self._kept_times, self._review_from).reps
-        n = len(self.excursions)
-        if n - self._review_from <= REVIEW_MAX_EXCURSIONS:
-            return self._review_before + len(reps)
-        first = n - REVIEW_KEEP_EXCURSIONS
-        cut = self.excursions[first].start_t
-        self._review_before += sum(r.top < cut for r in reps)
-        for k in range(self._review_from, first):
-            self._kept.pop(k, None)
-        self._review_from = first
-        return self._review_before + sum(r.top >= cut for r in reps)
+        count = self._review_before + len(reps)
+        first = len(self.excursions) - REVIEW_KEEP_EXCURSIONS
+        if first - self._review_from > REVIEW_MAX_EXCURSIONS - REVIEW_KEEP_EXCURSIONS:
+            # Freeze the reps before the latest excursions as counted now.
+            cut = self.excursions[first].start_t
+            self._review_before += sum(r.top < cut for r in reps)
+            for k in range(self._review_from, first):
+                self._kept.pop(k, None)
+            self._review_from = first
+        return count
 
     def _kept_times(self, k: int, set_direction: FloatArray | None,
                     set_axis: FloatArray | None) -> list[RepTiming]:
