@@ -332,6 +332,8 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (84139, "hip_hitch", "hip hitches of 14-15 deg, beyond the exercise's usual 4-12: still "
      "at the third rep's top, 1.3 times the usual range, before three reps are counted, is "
      "where the two reps before held, not a new posture (five reps were lost)"),
+    (50199, "bridge", "a reduced bridge lifting 9 deg over 5.6 s creeps on under the still "
+     "speed: still for 1.5 s without staying put, it makes no new rest half way up"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""
