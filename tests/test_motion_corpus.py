@@ -334,6 +334,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "where the two reps before held, not a new posture (five reps were lost)"),
     (50199, "bridge", "a reduced bridge lifting 9 deg over 5.6 s creeps on under the still "
      "speed: still for 1.5 s without staying put, it makes no new rest half way up"),
+    (85182, "hip_hinge", "hip hinges straight after a walk, never still between them, tiring "
+     "to 25 deg: at the first stillness the reps before it are looked for from 0.6 of the "
+     "usual lowest range of 30 deg, not from 30 (five reps were lost)"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

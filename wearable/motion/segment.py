@@ -121,6 +121,10 @@ SET_LOOKBACK_S = 90.0
 #: while fresh, less with a reduced range; the way into the posture goes further, a partial
 #: attempt less, and the search stops there).
 CHAIN_SHARE = (0.4, 2.5)
+#: ... and the last of them may be this share of the exercise's usual lowest range: a fatigued
+#: set's last reps are 30-40 % smaller than its first (hip hinges of 25 deg after a walk, never
+#: still between them, were not looked for below the usual 30).
+FATIGUED_SHARE = 0.6
 #: An orientation within these multiples of the typical range from rest may be a rep's top
 #: (``Segmenter._at_top``).
 TOP_SHARE = (0.7, 1.5)
@@ -568,7 +572,8 @@ class Segmenter:
         from the floor, in a posture change the detector gave up on).
 
         The largest tilt from this orientation in the last ``LOOKBACK_S`` must be within a rep's
-        range (the exercise's, up to the largest a rep may be): it sets the levels at which a
+        range (from ``FATIGUED_SHARE`` of the exercise's lowest up to the largest a rep may
+        be): it sets the levels at which a
         movement leaves this rest and is back. Going back from the stillness, each movement
         that left near this orientation and came back is a rep: the last one within that range,
         each one before within ``CHAIN_SHARE`` of the last one's range, with no walking in it
@@ -584,7 +589,8 @@ class Segmenter:
             return []
         away = [_angle(x[1], here) for x in ticks[:i + 1]]
         scale = max(away[w0:])
-        low, high = self.profile.rom_range_deg[0], self.profile.max_rom_deg
+        low = FATIGUED_SHARE * self.profile.rom_range_deg[0]
+        high = self.profile.max_rom_deg
         if not low <= scale <= high:
             return []
         enter, leave = ENTER_SHARE * scale, EXIT_SHARE * scale
