@@ -337,6 +337,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (85182, "hip_hinge", "hip hinges straight after a walk, never still between them, tiring "
      "to 25 deg: at the first stillness the reps before it are looked for from 0.6 of the "
      "usual lowest range of 30 deg, not from 30 (five reps were lost)"),
+    (27103, "step_up", "a slow walk before step-ups: its footfalls rise and fall about the "
+     "level of walking with every step; once above it, they stay walking down to 0.8 of it, "
+     "and the steps are no step-ups (four were counted)"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""
