@@ -149,8 +149,8 @@ WALK_SUSTAIN_S = 1.5
 #: For squats and step-ups at the pelvis, whose level of walking is twice the usual (their own
 #: landing shakes the band), the measure stays high once it is, down to this share of that
 #: level: a slow walk's footfalls rise and fall about it with every step and never held it for
-#: 1.5 s, so the steps before a set were counted as step-ups. (0.6, 0.7, 0.75, 0.85 and 0.9
-#: gave +5, +6, +7, +7 and +7 on the 3,600 development squat and step-up sets.)
+#: 1.5 s, so the steps before a set were counted as step-ups. (0.6, 0.7, 0.75, 0.8, 0.85 and
+#: 0.9 gave +5, +6, +7, +8, +7 and +7 on the 3,600 development squat and step-up sets.)
 WALK_HOLD_SHARE = 0.8
 #: Standing exercises at the thigh (squats, step-ups): a walk's footfalls come in a rhythm,
 #: a rep's landing is one burst. Over the last ``WALK_RHYTHM_S`` of ticks, the footfall
