@@ -198,7 +198,7 @@ def test_refine_rejects_too_short_windows() -> None:
     t = np.arange(5) / GRID_HZ
     g = np.tile([0.0, 0.0, 1.0], (5, 1))
     ref = np.array([0.0, 0.0, 1.0])
-    assert refine(t, g, None, ref, ref, 0.0, 0.1) is None
+    assert refine(t, g, None, ref, np.array([1.0, 0.0, 0.0]), 0.0, 0.1) is None
 
 
 @pytest.mark.parametrize("gyro", [True, False], ids=["gyro", "acc_only"])

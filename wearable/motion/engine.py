@@ -535,7 +535,7 @@ class Engine:
         w0 = int(np.searchsorted(t, first - FILTER_PAD_S))
         w1 = int(np.searchsorted(t, end, side="right"))
         g, gyro = self._tilt_rows(w0, w1)
-        timing = refine(t[w0:w1], g, gyro, np.asarray(ex.ref), np.asarray(ex.peak_g),
+        timing = refine(t[w0:w1], g, gyro, np.asarray(ex.ref), ex.way,
                         ex.start_t if after is None else after,
                         ex.close_t if before is None else before,
                         self.profile.two_phase, set_direction, set_axis,

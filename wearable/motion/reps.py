@@ -203,7 +203,7 @@ def tilt_rate(g: FloatArray, along: FloatArray, ref: FloatArray, direction: Floa
 
 
 def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArray,
-           peak_g: FloatArray, start_t: float, close_t: float, two_phase: bool = False,
+           direction: FloatArray | None, start_t: float, close_t: float, two_phase: bool = False,
            set_direction: FloatArray | None = None,
            set_axis: FloatArray | None = None,
            window: tuple[float, float] | None = None,
@@ -236,8 +236,11 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
     set_axis : ndarray, shape (3,), optional
         With a gyro: the set's main rotation axis in the sensor frame; compensation is then the
         rotation about the other two axes, integrated from the gyro.
-    ref, peak_g : ndarray, shape (3,)
-        Rest and peak gravity directions (unit).
+    ref : ndarray, shape (3,)
+        Rest gravity direction (unit).
+    direction : ndarray, shape (3,), or None
+        The way the excursion's peak lies from the rest (unit, ``Excursion.way``); None when
+        they coincide (nothing to time).
     start_t, close_t : float
         When the excursion opened and closed, s.
 
@@ -246,7 +249,6 @@ def refine(t: FloatArray, g: FloatArray, gyro: FloatArray | None, ref: FloatArra
     RepTiming or None
         None when the window is too short to time.
     """
-    direction = tangent_direction(peak_g, ref)
     if direction is None or t.size < 8:
         return None
     along, across = plane_angles(g, ref, direction)
