@@ -340,6 +340,13 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (27103, "step_up", "a slow walk before step-ups: its footfalls rise and fall about the "
      "level of walking with every step; once above it, they stay walking down to 0.8 of it, "
      "and the steps are no step-ups (four were counted)"),
+    (67042, "step_up", "brisk step-ups at the thigh, 70 deg swings in 0.8 s, no pause: a "
+     "stepping up's rise reads -0.07 m and its stepping down's -0.10 m, 0.4 s apart: halves "
+     "close together are one rep unless the first clearly fell the more"),
+    (17075, "step_up", "a fidget of 10 deg just before a rep of 47 at the thigh, its rise "
+     "reading more than the rep's stepping up: a partial attempt is no half"),
+    (27111, "step_up", "step-ups at the thigh, accelerometer only at 25 Hz: a disconnect "
+     "between a rep's stepping up and down is no time seen standing on the step"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

@@ -13,8 +13,10 @@ from wearable.motion.live import LiveDetector
 from wearable.motion.preprocess import GRID_HZ
 from wearable.motion.reps import RepTiming
 from wearable.motion.stepping import (
-    CLEAR_PAIR_M,
+    CLEAR_RISE_M,
     PAIR_GAP_S,
+    PAIR_RISE_M,
+    PAIR_RISE_PER_S,
     G,
     are_halves,
     pair_steps,
@@ -71,23 +73,32 @@ def test_slow_step_ups_are_timed_from_the_dip_between_the_pelvis_humps(seed: int
         assert abs(rep.hold_s - true["hold_s"]) < 0.6
 
 
-def _move(start: float, end: float, rise_m: float | None) -> RepTiming:
-    return RepTiming(start, (start + end) / 2, (start + end) / 2, end, 40.0, 1.0, None, rise_m)
+def _move(start: float, end: float, rise_m: float | None, rom_deg: float = 40.0) -> RepTiming:
+    return RepTiming(start, (start + end) / 2, (start + end) / 2, end, rom_deg, 1.0, None, rise_m)
 
 
-def test_halves_told_apart_by_their_rise() -> None:
-    """At the thigh every movement is half a rep: the one that rises more steps up, unless
-    either clearly goes the wrong way (the first only when it rises less than CLEAR_PAIR_M
-    more than the second). Halves more than PAIR_GAP_S apart are not one rep; live,
-    a second half measured at its close need only rise less than the first."""
-    assert are_halves(_move(0, 1, 0.02), _move(1.5, 2.5, -0.01))
-    assert not are_halves(_move(0, 1, -0.01), _move(1.5, 2.5, 0.02))
-    assert not are_halves(_move(0, 1, 0.2), _move(1.5, 2.5, 0.1))
-    assert are_halves(_move(0, 1, 0.2), _move(1.5, 2.5, 0.1), second_ended=False)
-    assert not are_halves(_move(0, 1, 0.2), _move(1 + PAIR_GAP_S + 0.1, 12, -0.2))
-    # a brisk stepping up whose rise reads below zero, followed by a clear fall
-    assert are_halves(_move(0, 1, -0.08), _move(1.5, 2.5, -0.08 - CLEAR_PAIR_M - 0.05))
-    assert not are_halves(_move(0, 1, -0.08), _move(1.5, 2.5, -0.08 - CLEAR_PAIR_M + 0.05))
+def test_halves_told_apart_by_their_rise_and_the_time_between() -> None:
+    """At the thigh every movement is half a rep: the first rises more than the second by more
+    than PAIR_RISE_M (below zero: a brisk swing puts a rise off by 0.1-0.2 m) plus
+    PAIR_RISE_PER_S for each second between them, less the time a hole in the data hides. A
+    second that clearly rose (CLEAR_RISE_M) is the next rep's stepping up once it has ended;
+    halves more than PAIR_GAP_S apart are not one rep."""
+    gap = 0.5
+    least = PAIR_RISE_M + PAIR_RISE_PER_S * gap  # -0.1 m
+    up = _move(0, 1, 0.0)
+    assert are_halves(up, _move(1 + gap, 2.5, -least - 0.02))  # the first read a little less
+    assert not are_halves(up, _move(1 + gap, 2.5, -least + 0.02))
+    # standing 3 s between them: only a clear rise and fall are one rep
+    assert not are_halves(_move(0, 1, 0.2), _move(4, 5, -0.15))
+    assert are_halves(_move(0, 1, 0.25), _move(4, 5, -0.2))
+    # ... unless a hole in the data hid most of that time
+    assert are_halves(_move(0, 1, 0.0), _move(4, 5, -0.2), hole_s=2.5)
+    assert not are_halves(_move(0, 1, 0.0), _move(4, 5, -0.2), hole_s=1.0)
+    # a second half that clearly rose steps up; live, measured at its close, it is not asked
+    rose = _move(1.5, 2.5, CLEAR_RISE_M + 0.02)
+    assert not are_halves(_move(0, 1, 0.3), rose)
+    assert are_halves(_move(0, 1, 0.3), rose, second_ended=False)
+    assert not are_halves(_move(0, 1, 0.2), _move(1 + PAIR_GAP_S + 0.1, 12, -0.2), hole_s=5.0)
 
 
 def test_rise_of_a_step_up_and_down() -> None:
@@ -111,6 +122,25 @@ def test_pair_steps_joins_up_and_down_and_keeps_a_lone_half() -> None:
     reps = pair_steps(moves)
     assert [(r.start, r.top, r.lower_start, r.end) for r in reps] == [
         (3.0, 4.2, 5.0, 6.2), (12.0, 13.2, 14.0, 15.2), (22.0, 22.6, 22.6, 23.2)]
+
+
+def test_a_partial_attempt_is_no_half() -> None:
+    """A fidget of a quarter of the typical range just before a rep rises more than the rep's
+    stepping up reads: taken for a stepping up it would leave the rep's stepping down to count
+    again. A partial attempt is not paired; the rep's two halves are."""
+    moves = [_move(3.0, 4.2, 0.15), _move(5.0, 6.2, -0.15), _move(8.0, 8.8, 0.05, rom_deg=10.0),
+             _move(9.0, 10.2, -0.05), _move(10.6, 11.8, -0.2)]
+    reps = pair_steps(moves)
+    assert [(r.start, r.end) for r in reps] == [(3.0, 6.2), (8.0, 8.8), (9.0, 11.8)]
+
+
+def test_halves_paired_across_a_hole_in_the_data() -> None:
+    """A disconnect of 2.5 s between a rep's stepping up and its stepping down: the time
+    between them was not seen standing, so their rise and fall pair them as halves close
+    together (2.9 s of standing would have asked a clearer rise)."""
+    moves = [_move(3.0, 4.2, 0.02), _move(7.1, 8.3, -0.2)]
+    assert len(pair_steps(moves)) == 2
+    assert [(r.start, r.end) for r in pair_steps(moves, [(4.5, 7.0)])] == [(3.0, 8.3)]
 
 
 @pytest.mark.parametrize("seed", [2910, 2911, 2912])

@@ -77,6 +77,7 @@ from wearable.motion.segment import (
 from wearable.motion.stability import is_rotating, stability_deg
 from wearable.motion.stepping import (
     are_halves,
+    hole_between,
     join_steps,
     may_be_stepping_up,
     pair_steps,
@@ -372,7 +373,8 @@ class Engine:
             (mine,) = self._with_rises([timing])
         else:
             first, mine = self._with_rises([pending, timing])
-            if are_halves(first, mine, second_ended=False):
+            hole_s = hole_between(self._gaps, first.end, mine.start)
+            if are_halves(first, mine, second_ended=False, hole_s=hole_s):
                 return join_steps(first, mine)
             # The held movement had no partner: it is a rep on its own.
             self._complete(pending, classify(pending.rom_deg, typical), now, out)
@@ -613,7 +615,7 @@ class Engine:
         if self.profile.two_phase:  # step-ups: the top and the return from the rise and fall
             kept = step_timing(self._t.view[:, 0], self._acc.view, kept, self._gaps)
         if self.profile.step_halves:  # step-ups at the thigh: a rep seen as two movements
-            kept = pair_steps(self._with_rises(kept))
+            kept = pair_steps(self._with_rises(kept), self._gaps)
         prior = self.profile.rom_range_deg[0]
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         elsewhere = other_posture(kept, typical)

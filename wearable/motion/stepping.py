@@ -26,7 +26,7 @@ import numpy.typing as npt
 from scipy import signal
 
 from wearable.motion.preprocess import GRID_HZ
-from wearable.motion.reps import RepTiming, stop_time
+from wearable.motion.reps import RepTiming, classify, stop_time, typical_range
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -51,11 +51,17 @@ MIN_PHASE_S = 0.6
 SPAN_MARGIN_S = 1.0
 #: Data filtered around them, s: the band-pass's edges ring for a few seconds.
 FILTER_MARGIN_S = 5.0
-#: A movement whose net rise is beyond this either way clearly stepped up or down, m.
-CLEAR_RISE_M = 0.05
-#: A movement rising this much more than the next is the stepping up before it even when its own
-#: rise reads below zero (a brisk swing of the thigh puts its rise off by 0.1 m or more), m.
-CLEAR_PAIR_M = 0.1
+#: The stepping down after a movement rises less than this (when it has ended): a second that
+#: clearly rose is the next rep's stepping up, m.
+CLEAR_RISE_M = 0.1
+#: Two movements are one rep's halves when the first rises more than the second by more than
+#: ``PAIR_RISE_M + PAIR_RISE_PER_S x`` the time between them (s): a brisk swing of the thigh puts
+#: a movement's measured rise off by 0.1-0.2 m, so two movements close together are halves
+#: unless the first clearly fell the more, and the longer the person seems to stand between
+#: them the clearer the rise must be (between reps they stand on the floor, within one on the
+#: step, usually briefly: step-ups have no hold), m and m/s.
+PAIR_RISE_M = -0.2
+PAIR_RISE_PER_S = 0.2
 #: Longest time standing on the step between the thigh's two movements of one rep, s.
 PAIR_GAP_S = 10.0
 #: Live, a movement rising less than this is no stepping up (the body rises 15-25 cm onto the
@@ -207,21 +213,30 @@ def rise(t: FloatArray, acc: FloatArray, tm: RepTiming) -> float:
     return float(np.sum(v)) / GRID_HZ
 
 
-def are_halves(first: RepTiming, second: RepTiming, second_ended: bool = True) -> bool:
+def are_halves(first: RepTiming, second: RepTiming, second_ended: bool = True,
+               hole_s: float = 0.0) -> bool:
     """Whether two movements (with ``rise_m`` measured) are the stepping up and the stepping
     down of one rep.
 
-    The stepping up is told by rising more than the movement after it, unless either clearly
-    goes the wrong way (the first only when it rises less than ``CLEAR_PAIR_M`` more); the
-    second must begin within ``PAIR_GAP_S`` of the first's end. Live, the second is measured
-    when it closes, before the body has quite come down (``second_ended`` False): only its
-    rising less than the first is asked.
+    The first must rise more than the second by more than ``PAIR_RISE_M`` plus
+    ``PAIR_RISE_PER_S`` for each second between them (less ``hole_s``, the time a hole in the
+    data hides between them: no standing was seen there), the second must begin within
+    ``PAIR_GAP_S`` of the first's end and, once ended, rise less than ``CLEAR_RISE_M``. Live,
+    the second is measured when it closes, before the body has quite come down
+    (``second_ended`` False): its own rise is not asked.
     """
     a, b = first.rise_m, second.rise_m
-    if a is None or b is None or second.start - first.end > PAIR_GAP_S:
+    gap = second.start - first.end
+    if a is None or b is None or gap > PAIR_GAP_S:
         return False
-    return (a > b and (a > -CLEAR_RISE_M or a - b > CLEAR_PAIR_M)
+    standing = max(gap - hole_s, 0.0)
+    return (a - b > PAIR_RISE_M + PAIR_RISE_PER_S * standing
             and (b < CLEAR_RISE_M or not second_ended))
+
+
+def hole_between(gaps: Sequence[Sequence[float]], t0: float, t1: float) -> float:
+    """Time (s) that holes in the data take up between ``t0`` and ``t1``."""
+    return sum(max(0.0, min(g1, t1) - max(g0, t0)) for g0, g1 in gaps)
 
 
 def may_be_stepping_up(movement: RepTiming) -> bool:
@@ -231,23 +246,32 @@ def may_be_stepping_up(movement: RepTiming) -> bool:
     return movement.rise_m is None or movement.rise_m >= STEPPED_UP_M
 
 
-def pair_steps(timings: list[RepTiming]) -> list[RepTiming]:
+def pair_steps(timings: list[RepTiming], gaps: Sequence[Sequence[float]] = ()
+               ) -> list[RepTiming]:
     """Step-ups seen as two movements (at the thigh): each stepping up (the body rises) and the
     stepping down that follows (it falls) are one rep.
 
     ``top`` is when the first movement ends (upright on the step) and ``lower_start`` when the
     second begins. A half left without its partner (the other one hidden by a hole in the data
-    or lost in a fidget) is a rep on its own: half a step-up seen is still a step-up done.
+    or lost in a fidget) is a rep on its own: half a step-up seen is still a step-up done. A
+    partial attempt (by the movements' typical range) is no half: a fidget just before a rep,
+    taken for its stepping up, would leave the rep's stepping down to count again.
 
     Parameters
     ----------
     timings : list of RepTiming
         The movements in time order, with ``rise_m`` measured (:func:`rise`).
+    gaps : sequence of (first, last)
+        Holes in the data, s.
     """
+    typical = typical_range([tm.rom_deg for tm in timings])
+    whole = [classify(tm.rom_deg, typical) != "partial" for tm in timings]
     out: list[RepTiming] = []
     i = 0
     while i < len(timings):
-        if i + 1 < len(timings) and are_halves(timings[i], timings[i + 1]):
+        if (i + 1 < len(timings) and whole[i] and whole[i + 1]
+                and are_halves(timings[i], timings[i + 1], hole_s=hole_between(
+                    gaps, timings[i].end, timings[i + 1].start))):
             out.append(join_steps(timings[i], timings[i + 1]))
             i += 2
         else:
