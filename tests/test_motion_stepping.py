@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rehablink.simulator import SetSpec, simulate
+from rehablink.simulator import SetSpec, random_spec, simulate
 from wearable.motion.analyze import analyze
 from wearable.motion.events import CountRevised, RepCompleted
 from wearable.motion.live import LiveDetector
@@ -141,6 +141,31 @@ def test_halves_paired_across_a_hole_in_the_data() -> None:
     moves = [_move(3.0, 4.2, 0.02), _move(7.1, 8.3, -0.2)]
     assert len(pair_steps(moves)) == 2
     assert [(r.start, r.end) for r in pair_steps(moves, [(4.5, 7.0)])] == [(3.0, 8.3)]
+
+
+def test_each_rep_announced_at_the_thigh_is_the_one_just_counted() -> None:
+    """Development set 17020 (slow step-ups at the thigh): a stepping up is held for its
+    stepping down, and the set's review counts it when it closes. When the next movement
+    shows it had no partner, the count the review gives then is announced with that movement,
+    not again with the held one (shown twice, and its lateness measured from the wrong rep:
+    4-5 s). Every rep announced is a new one, within a true rep, announced by 0.5 s after
+    that rep's end."""
+    spec = random_spec(np.random.default_rng(17020), exercise="step_up")
+    recording, truth = simulate(spec, 17020)
+    live = LiveDetector("step_up", spec.placement)
+    announced = []
+    for i in range(0, len(recording), 10):
+        sl = slice(i, i + 10)
+        gyro = None if recording.gyro is None else recording.gyro[sl]
+        events = live.feed(recording.t[sl], recording.acc[sl], gyro)
+        arrival = float(recording.t[min(sl.stop, len(recording)) - 1])
+        announced += [(arrival, e.rep) for e in events if isinstance(e, RepCompleted)]
+    tops = [rep.top for _, rep in announced]
+    assert len(announced) >= truth.rep_count - 1
+    assert tops == sorted(set(tops))
+    for arrival, rep in announced:
+        (true,) = [r for r in truth.reps if r["start"] - 0.5 <= rep.top <= r["end"] + 0.5]
+        assert arrival - true["end"] < 0.5
 
 
 @pytest.mark.parametrize("seed", [2910, 2911, 2912])

@@ -309,7 +309,7 @@ class Engine:
         self.segmenter.typical_deg = typical
         self._learn(ex, rom)
         if self.profile.step_halves:
-            paired = self._pair_live(timing, ex.close_t, typical, out)
+            paired = self._pair_live(timing)
             if paired is None:  # stepped up: the rep completes when the thigh steps down,
                 # unless the review already counts it, as the set's end would
                 self._revise(ex.close_t, out, self._rep(timing, kind))
@@ -318,9 +318,13 @@ class Engine:
         self._complete(timing, kind, ex.close_t, out)
 
     def _complete(self, timing: RepTiming, kind: str, t: float, out: list[ev.Event]) -> None:
+        self._counted()
+        self._revise(t, out, self._rep(timing, kind))
+
+    def _counted(self) -> None:
+        """One more rep counted as the movements close."""
         self.count += 1
         self.segmenter.learned = self.count >= 3
-        self._revise(t, out, self._rep(timing, kind))
 
     def _revise(self, t: float, out: list[ev.Event], rep: Rep | None = None) -> None:
         """Review the set at ``t`` (s) and announce the count if the review changed it: as
@@ -363,8 +367,7 @@ class Engine:
         t = self._t.view[:, 0]
         return [replace(tm, rise_m=rise(t, self._acc.view, tm)) for tm in timings]
 
-    def _pair_live(self, timing: RepTiming, now: float, typical: float,
-                   out: list[ev.Event]) -> RepTiming | None:
+    def _pair_live(self, timing: RepTiming) -> RepTiming | None:
         """Step-ups at the thigh, live: the rule of ``stepping.pair_steps`` as the movements
         close (a movement that may be a stepping up is held until the next one says whether
         they are one rep; one that did not rise is a rep at once)."""
@@ -376,8 +379,10 @@ class Engine:
             hole_s = hole_between(self._gaps, first.end, mine.start)
             if are_halves(first, mine, second_ended=False, hole_s=hole_s):
                 return join_steps(first, mine)
-            # The held movement had no partner: it is a rep on its own.
-            self._complete(pending, classify(pending.rom_deg, typical), now, out)
+            # The held movement had no partner: it is a rep on its own. The review counted it
+            # when it closed, so the count the review gives now is announced with the movement
+            # that just closed (the caller's ``_revise``), not with the held one.
+            self._counted()
         if may_be_stepping_up(mine):
             self._pending = timing
             return None
