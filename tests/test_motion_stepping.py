@@ -96,9 +96,12 @@ def test_halves_told_apart_by_their_rise_and_the_time_between() -> None:
     assert not are_halves(_move(0, 1, 0.0), _move(4, 5, -0.2), hole_s=1.0)
     # a second half that clearly rose steps up; live, measured at its close, it is not asked
     rose = _move(1.5, 2.5, CLEAR_RISE_M + 0.02)
+    assert are_halves(_move(0, 1, 0.3), _move(1.5, 2.5, CLEAR_RISE_M - 0.02))
     assert not are_halves(_move(0, 1, 0.3), rose)
     assert are_halves(_move(0, 1, 0.3), rose, second_ended=False)
-    assert not are_halves(_move(0, 1, 0.2), _move(1 + PAIR_GAP_S + 0.1, 12, -0.2), hole_s=5.0)
+    # further apart than PAIR_GAP_S, even with all of the time between them a hole
+    assert not are_halves(_move(0, 1, 0.2), _move(1 + PAIR_GAP_S + 0.1, 12, -0.2),
+                          hole_s=PAIR_GAP_S)
 
 
 def test_rise_of_a_step_up_and_down() -> None:
@@ -127,11 +130,15 @@ def test_pair_steps_joins_up_and_down_and_keeps_a_lone_half() -> None:
 def test_a_partial_attempt_is_no_half() -> None:
     """A fidget of a quarter of the typical range just before a rep rises more than the rep's
     stepping up reads: taken for a stepping up it would leave the rep's stepping down to count
-    again. A partial attempt is not paired; the rep's two halves are."""
+    again. A partial attempt is not paired; the rep's two halves are, also when the fidget
+    comes between them (on the step), as live, where a partial attempt never reaches the
+    pairing."""
     moves = [_move(3.0, 4.2, 0.15), _move(5.0, 6.2, -0.15), _move(8.0, 8.8, 0.05, rom_deg=10.0),
              _move(9.0, 10.2, -0.05), _move(10.6, 11.8, -0.2)]
     reps = pair_steps(moves)
     assert [(r.start, r.end) for r in reps] == [(3.0, 6.2), (8.0, 8.8), (9.0, 11.8)]
+    on_step = [_move(3.0, 4.2, 0.15), _move(4.4, 4.8, 0.0, rom_deg=10.0), _move(5.0, 6.2, -0.15)]
+    assert [(r.start, r.end) for r in pair_steps(on_step)] == [(3.0, 6.2), (4.4, 4.8)]
 
 
 def test_halves_paired_across_a_hole_in_the_data() -> None:

@@ -379,9 +379,10 @@ class Engine:
             hole_s = hole_between(self._gaps, first.end, mine.start)
             if are_halves(first, mine, second_ended=False, hole_s=hole_s):
                 return join_steps(first, mine)
-            # The held movement had no partner: it is a rep on its own. The review counted it
-            # when it closed, so the count the review gives now is announced with the movement
-            # that just closed (the caller's ``_revise``), not with the held one.
+            # The held movement had no partner: it is a rep on its own. Live, the review
+            # counted it when it closed, so the count the review gives now is announced with
+            # the movement that just closed (the caller's ``_revise``), not with the held one.
+            # (Offline, the events are not kept: the count is the set's result.)
             self._counted()
         if may_be_stepping_up(mine):
             self._pending = timing
@@ -619,9 +620,9 @@ class Engine:
         kept = join_at_gaps(split_at_gaps(kept, self._gaps), self._gaps)
         if self.profile.two_phase:  # step-ups: the top and the return from the rise and fall
             kept = step_timing(self._t.view[:, 0], self._acc.view, kept, self._gaps)
-        if self.profile.step_halves:  # step-ups at the thigh: a rep seen as two movements
-            kept = pair_steps(self._with_rises(kept), self._gaps)
         prior = self.profile.rom_range_deg[0]
+        if self.profile.step_halves:  # step-ups at the thigh: a rep seen as two movements
+            kept = pair_steps(self._with_rises(kept), self._gaps, prior)
         typical = typical_range([tm.rom_deg for tm in kept], prior)
         elsewhere = other_posture(kept, typical)
         kept = [tm for tm, o in zip(kept, elsewhere, strict=True) if not o]

@@ -62,10 +62,12 @@ CLEAR_RISE_M = 0.1
 #: step, usually briefly: step-ups have no hold), m and m/s.
 PAIR_RISE_M = -0.2
 PAIR_RISE_PER_S = 0.2
-#: Longest time standing on the step between the thigh's two movements of one rep, s.
+#: Longest time between the thigh's two movements of one rep, holes in the data included, s
+#: (without a hole, the rise the time rule then asks is already beyond any step's).
 PAIR_GAP_S = 10.0
-#: Live, a movement rising less than this is no stepping up (the body rises 15-25 cm onto the
-#: step): it is not held for a partner but is a rep at once, m.
+#: Live, a movement rising less than this is not held for a partner but is announced as a rep
+#: at once (the body rises 15-25 cm onto the step; a brisk stepping up read lower is joined to
+#: its stepping down by the set's review all the same, without a second count), m.
 STEPPED_UP_M = 0.1
 
 _SOS_BAND = signal.butter(2, VERTICAL_BAND_HZ, "bandpass", fs=GRID_HZ, output="sos")
@@ -235,7 +237,8 @@ def are_halves(first: RepTiming, second: RepTiming, second_ended: bool = True,
 
 
 def hole_between(gaps: Sequence[Sequence[float]], t0: float, t1: float) -> float:
-    """Time (s) that holes in the data take up between ``t0`` and ``t1``."""
+    """Time (s) that holes in the data (disjoint [first, last] runs, s) take up between ``t0``
+    and ``t1``."""
     return sum(max(0.0, min(g1, t1) - max(g0, t0)) for g0, g1 in gaps)
 
 
@@ -246,8 +249,8 @@ def may_be_stepping_up(movement: RepTiming) -> bool:
     return movement.rise_m is None or movement.rise_m >= STEPPED_UP_M
 
 
-def pair_steps(timings: list[RepTiming], gaps: Sequence[Sequence[float]] = ()
-               ) -> list[RepTiming]:
+def pair_steps(timings: list[RepTiming], gaps: Sequence[Sequence[float]] = (),
+               prior_deg: float | None = None) -> list[RepTiming]:
     """Step-ups seen as two movements (at the thigh): each stepping up (the body rises) and the
     stepping down that follows (it falls) are one rep.
 
@@ -262,22 +265,28 @@ def pair_steps(timings: list[RepTiming], gaps: Sequence[Sequence[float]] = ()
     timings : list of RepTiming
         The movements in time order, with ``rise_m`` measured (:func:`rise`).
     gaps : sequence of (first, last)
-        Holes in the data, s.
+        Holes in the data, s (disjoint runs).
+    prior_deg : float, optional
+        The exercise's usual low end of the range, degrees, joining the typical range while
+        fewer than three movements are known (``reps.typical_range``, as live).
     """
-    typical = typical_range([tm.rom_deg for tm in timings])
-    whole = [classify(tm.rom_deg, typical) != "partial" for tm in timings]
+    typical = typical_range([tm.rom_deg for tm in timings], prior_deg)
     out: list[RepTiming] = []
-    i = 0
-    while i < len(timings):
-        if (i + 1 < len(timings) and whole[i] and whole[i + 1]
-                and are_halves(timings[i], timings[i + 1], hole_s=hole_between(
-                    gaps, timings[i].end, timings[i + 1].start))):
-            out.append(join_steps(timings[i], timings[i + 1]))
-            i += 2
+    held: RepTiming | None = None  # a movement waiting for the next whole one
+    for tm in timings:
+        if classify(tm.rom_deg, typical) == "partial":
+            out.append(tm)  # between two halves too (a fidget on the step), as live
+        elif held is not None and are_halves(held, tm, hole_s=hole_between(gaps, held.end,
+                                                                            tm.start)):
+            out.append(join_steps(held, tm))
+            held = None
         else:
-            out.append(timings[i])
-            i += 1
-    return out
+            if held is not None:
+                out.append(held)
+            held = tm
+    if held is not None:
+        out.append(held)
+    return sorted(out, key=lambda tm: tm.start)
 
 
 def join_steps(up: RepTiming, down: RepTiming) -> RepTiming:
