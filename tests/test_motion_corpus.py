@@ -347,6 +347,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
      "reading more than the rep's stepping up: a partial attempt is no half"),
     (27111, "step_up", "step-ups at the thigh, accelerometer only at 25 Hz: a disconnect "
      "between a rep's stepping up and down is no time seen standing on the step"),
+    (60111, "bridge", "bridges at the thigh after a walk: first still lying 110 deg from "
+     "standing, then settled 32 deg from there and every bridge went toward that first "
+     "stillness: each was taken for a dip in one long hold (one rep of 11 counted)"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

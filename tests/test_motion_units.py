@@ -822,6 +822,41 @@ def test_a_wobble_out_of_an_anchor_and_back_makes_no_new_rest(
         assert rebases[0].close[3] == pytest.approx(out_deg, abs=0.2)  # peak, degrees
 
 
+@pytest.mark.parametrize(("depths", "rebased"), [
+    ((17.0,), False), ((17.0, 15.0), True), ((12.0, 30.0), False), ((12.0, 30.0, 28.0), True),
+    ((17.0, 6.0, 15.0), True),
+])
+def test_a_dip_toward_the_rest_repeated_from_an_anchor_makes_it_the_rest(
+        depths: tuple[float, ...], rebased: bool) -> None:
+    """Still 32 deg from the rest (where a rep may hold), the segment dips toward the rest and
+    comes back, still again. One dip is a wobble in a hold; a second dip alike (half to twice
+    as deep; sway under 35 % of the anchor's tilt is no dip at all) is no hold: the anchor is
+    a new rest and both dips are reps from it (a patient first still at another posture after
+    lying down, then settled 32 deg from it, and every bridge from there was taken for a dip
+    in one long hold)."""
+    tracker = AnchorTracker()
+    angles = [np.full(10, 32.0)]
+    for depth in depths:
+        angles += [32.0 - depth * np.sin(np.linspace(0, np.pi, 13)), np.full(10, 32.0)]
+    tilt = np.concatenate(angles)
+    rebases, still_ticks = [], 0
+    for k, a in enumerate(np.deg2rad(tilt)):
+        move = k > 0 and abs(tilt[k] - tilt[k - 1]) > 0.1
+        still_ticks = 0 if move else still_ticks + 1
+        r = tracker.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))], not move,
+                         still_ticks, False, 2.5, 10.0, 22.0, rest=[0.0, 0.0, 1.0])
+        if r is not None:
+            rebases.append(r)
+            break  # (the segmenter takes the anchor for the rest)
+    assert bool(rebases) == rebased
+    if rebased:
+        close, earlier = rebases[0].close, rebases[0].earlier
+        assert close is not None and earlier is not None
+        dips = [d for d in depths if d >= 0.35 * 32.0]
+        assert (earlier[3], close[3]) == pytest.approx(dips[-2:], abs=0.3)  # peaks, deg
+        assert earlier[1] < close[0]  # the earlier dip closed before this one began
+
+
 @pytest.mark.parametrize(("exercise", "peak", "closes"), [
     ("hip_hinge", 60.0, True), ("bridge", 20.0, True), ("bridge", 8.0, False),
 ])

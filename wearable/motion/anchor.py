@@ -33,6 +33,8 @@ SHIFT_ANGLE_DEG = 60.0
 #: inside out). (Half the range lost reps from a rest a posture shift had moved part of the way
 #: to the anchor.)
 REBASE_SHARE = 0.35
+#: Two dips toward the rest from the same anchor whose depths are within these ratios are alike.
+DIP_ALIKE = (0.5, 2.0)
 
 
 def norm(v: list[float]) -> list[float]:
@@ -66,6 +68,8 @@ class Rebase:
     ref: list[float]
     valley: float
     close: tuple[float, float, float, float, list[float]] | None
+    #: An earlier movement from the anchor, counted before ``close`` (a repeated dip).
+    earlier: tuple[float, float, float, float, list[float]] | None = None
 
 
 @dataclass
@@ -98,6 +102,7 @@ class AnchorTracker:
         self._back_min = 0.0
         self._back_from: list[float] = [0.0, 0.0, 1.0]
         self._second: _Second | None = None
+        self._dip: tuple[float, float, float, float, list[float]] | None = None
 
     def step(self, t: float, g: list[float], still: bool, still_ticks: int, walking: bool,
              enter_deg: float, typical_deg: float, far_deg: float,
@@ -143,7 +148,7 @@ class AnchorTracker:
             # Still again, far beyond any rep from the anchor: the anchor was a pause on the way
             # (sitting on the way down to the floor); this is a later stage of the change.
             self.anchor, self.anchor_t, self._away = g, t, False
-            self._second = None
+            self._second = self._dip = None
             return None
         self._away_walk = self._away_walk or walking
         self._away_hole = self._away_hole or in_hole
@@ -178,7 +183,14 @@ class AnchorTracker:
         # Where the anchor may be a rep's top, sway is measured against its tilt from the rest
         # too (before the set's range is known, the typical range is the exercise's lowest).
         scale = typical_deg if rest is None else max(typical_deg, angle(rest, self.anchor))
+        if self._away_dist >= REBASE_SHARE * scale and self._dipped(rest):
+            # A second dip toward the rest from the same anchor: no hold dips twice alike, so
+            # the anchor is a new rest and both dips are reps from it.
+            earlier, self._dip = self._dip, None
+            return Rebase(list(self.anchor), d, self._move(t), earlier)
         if self._no_rep(rest) or self._away_dist < REBASE_SHARE * scale:
+            if self._away_dist >= REBASE_SHARE * scale and self._dip_like(rest):
+                self._dip = self._move(t)
             self._away = False  # back at the anchor, still: the next movement is judged afresh
             return None
         if self._away_walk:
@@ -192,6 +204,22 @@ class AnchorTracker:
         return self._away_hole or (
             rest is not None
             and tangent_angle(self._away_peak_g, rest, self.anchor) < SHIFT_ANGLE_DEG)
+
+    def _dip_like(self, rest: list[float] | None) -> bool:
+        """Whether the movement out of the anchor and back went toward the rest (the anchor
+        being a rep's top), with nothing hidden or walked."""
+        return (rest is not None and not self._away_hole and not self._away_walk
+                and self._no_rep(rest))
+
+    def _dipped(self, rest: list[float] | None) -> bool:
+        """Whether this movement is a second dip like the last one from this anchor."""
+        return (self._dip is not None and self._dip_like(rest)
+                and DIP_ALIKE[0] <= self._away_dist / self._dip[3] <= DIP_ALIKE[1])
+
+    def _move(self, close_t: float) -> tuple[float, float, float, float, list[float]]:
+        """The movement out of the anchor: start, close, peak time, peak degrees, peak way."""
+        return (self._away_start, close_t, self._away_peak_t, self._away_dist,
+                self._away_peak_g)
 
     def _leave(self, t: float, g: list[float], walking: bool, in_hole: bool, d: float) -> None:
         """A movement out of the anchor begins (at ``t``, ``d`` degrees from it now)."""
