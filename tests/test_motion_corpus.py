@@ -350,6 +350,9 @@ def test_fresh_sets_straight_after_getting_up_or_lying_down() -> None:
     (60111, "bridge", "bridges at the thigh after a walk: first still lying 110 deg from "
      "standing, then settled 32 deg from there and every bridge went toward that first "
      "stillness: each was taken for a dip in one long hold (one rep of 11 counted)"),
+    (11124, "single_leg_bridge", "single-leg bridges of 9 deg at the thigh from a rest 40 deg "
+     "from the standing one a walk left, each under the sway a hold that far out may have: "
+     "repeated alike, they are reps from that rest (8 of 15 counted)"),
 ])
 def test_development_sets_that_once_failed(seed: int, exercise: str, why: str) -> None:
     """Sets of the development seeds (10,000-99,999) that each need one of the engine's rules."""

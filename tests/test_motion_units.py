@@ -822,29 +822,42 @@ def test_a_wobble_out_of_an_anchor_and_back_makes_no_new_rest(
         assert rebases[0].close[3] == pytest.approx(out_deg, abs=0.2)  # peak, degrees
 
 
-@pytest.mark.parametrize(("depths", "rebased"), [
-    ((17.0,), False), ((17.0, 15.0), True), ((12.0, 30.0), False), ((12.0, 30.0, 28.0), True),
-    ((17.0, 6.0, 15.0), True),
+@pytest.mark.parametrize(("way", "ranges", "rebased"), [
+    ("toward", (17.0,), False), ("toward", (17.0, 15.0), True), ("toward", (12.0, 30.0), False),
+    ("toward", (12.0, 30.0, 28.0), True), ("toward", (17.0, 2.0, 15.0), True),
+    ("aside", (9.0,), False), ("aside", (9.0, 8.0), True), ("aside", (2.0, 2.0), False),
 ])
-def test_a_dip_toward_the_rest_repeated_from_an_anchor_makes_it_the_rest(
-        depths: tuple[float, ...], rebased: bool) -> None:
-    """Still 32 deg from the rest (where a rep may hold), the segment dips toward the rest and
-    comes back, still again. One dip is a wobble in a hold; a second dip alike (half to twice
-    as deep; sway under 35 % of the anchor's tilt is no dip at all) is no hold: the anchor is
-    a new rest and both dips are reps from it (a patient first still at another posture after
-    lying down, then settled 32 deg from it, and every bridge from there was taken for a dip
-    in one long hold)."""
+def test_a_movement_repeated_alike_out_of_an_anchor_makes_it_the_rest(
+        way: str, ranges: tuple[float, ...], rebased: bool) -> None:
+    """Still 32 deg from the rest (where a rep may hold), the segment moves out and back and is
+    still again: toward the rest (a dip), or aside by less than the 35 % of the anchor's tilt
+    that sway in a long hold reaches. One such movement is no rep; a second one alike (half to
+    twice the range; under 35 % of the typical range, 10 deg, is sway and counts for nothing)
+    is no hold: the anchor is a new rest and both movements are reps from it. (After a walk,
+    patients first still in another posture and then settled 32 deg from it did every bridge
+    toward that first stillness, or single-leg bridges of 9 deg from one 40 deg away, and each
+    was taken for a wobble in one long hold.)"""
     tracker = AnchorTracker()
-    angles = [np.full(10, 32.0)]
-    for depth in depths:
-        angles += [32.0 - depth * np.sin(np.linspace(0, np.pi, 13)), np.full(10, 32.0)]
-    tilt = np.concatenate(angles)
+    anchor = np.array([0.0, np.sin(np.radians(32.0)), np.cos(np.radians(32.0))])
+    aside = np.array([1.0, 0.0, 0.0])  # perpendicular to the rest and to the anchor
+
+    def gravity(deg: float) -> list[float]:
+        if way == "toward":
+            a = np.radians(32.0 - deg)
+            return [0.0, float(np.sin(a)), float(np.cos(a))]
+        g = anchor + np.tan(np.radians(deg)) * aside
+        return (g / np.linalg.norm(g)).tolist()
+
+    out = [np.zeros(10)]
+    for deg in ranges:
+        out += [deg * np.sin(np.linspace(0, np.pi, 13)), np.zeros(10)]
+    away = np.concatenate(out)
     rebases, still_ticks = [], 0
-    for k, a in enumerate(np.deg2rad(tilt)):
-        move = k > 0 and abs(tilt[k] - tilt[k - 1]) > 0.1
+    for k, deg in enumerate(away):
+        move = k > 0 and abs(away[k] - away[k - 1]) > 0.1
         still_ticks = 0 if move else still_ticks + 1
-        r = tracker.step(k / TICK_HZ, [0.0, float(np.sin(a)), float(np.cos(a))], not move,
-                         still_ticks, False, 2.5, 10.0, 22.0, rest=[0.0, 0.0, 1.0])
+        r = tracker.step(k / TICK_HZ, gravity(float(deg)), not move, still_ticks, False, 2.5,
+                         10.0, 22.0, rest=[0.0, 0.0, 1.0])
         if r is not None:
             rebases.append(r)
             break  # (the segmenter takes the anchor for the rest)
@@ -852,9 +865,9 @@ def test_a_dip_toward_the_rest_repeated_from_an_anchor_makes_it_the_rest(
     if rebased:
         close, earlier = rebases[0].close, rebases[0].earlier
         assert close is not None and earlier is not None
-        dips = [d for d in depths if d >= 0.35 * 32.0]
-        assert (earlier[3], close[3]) == pytest.approx(dips[-2:], abs=0.3)  # peaks, deg
-        assert earlier[1] < close[0]  # the earlier dip closed before this one began
+        moves = [deg for deg in ranges if deg >= 0.35 * 10.0]
+        assert (earlier[3], close[3]) == pytest.approx(moves[-2:], abs=0.3)  # peaks, deg
+        assert earlier[1] < close[0]  # the earlier movement closed before this one began
 
 
 @pytest.mark.parametrize(("exercise", "peak", "closes"), [

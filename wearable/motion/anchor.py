@@ -6,6 +6,9 @@ staying still there (or leaving it again the same way, for reps without a pause)
 from a rest posture does: the anchor becomes the rest direction and that movement is closed as
 an excursion. The same recognition runs one level down while away from the anchor, since the
 anchor may have been a pause on the way to the rest posture (sitting on the way to the floor).
+Where the anchor may be a rep's top, a movement toward the rest and back, or one smaller than
+sway in a long hold reaches, is no rep on its own; the second such movement alike makes the
+anchor the rest and both movements reps.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ SHIFT_ANGLE_DEG = 60.0
 #: inside out). (Half the range lost reps from a rest a posture shift had moved part of the way
 #: to the anchor.)
 REBASE_SHARE = 0.35
-#: Two dips toward the rest from the same anchor whose depths are within these ratios are alike.
-DIP_ALIKE = (0.5, 2.0)
+#: Two movements out of the same anchor and back whose ranges are within these ratios are alike.
+ALIKE = (0.5, 2.0)
 
 
 def norm(v: list[float]) -> list[float]:
@@ -102,7 +105,8 @@ class AnchorTracker:
         self._back_min = 0.0
         self._back_from: list[float] = [0.0, 0.0, 1.0]
         self._second: _Second | None = None
-        self._dip: tuple[float, float, float, float, list[float]] | None = None
+        # The last movement out and back that was no rep on its own (``_repeatable``).
+        self._last: tuple[float, float, float, float, list[float]] | None = None
 
     def step(self, t: float, g: list[float], still: bool, still_ticks: int, walking: bool,
              enter_deg: float, typical_deg: float, far_deg: float,
@@ -148,7 +152,7 @@ class AnchorTracker:
             # Still again, far beyond any rep from the anchor: the anchor was a pause on the way
             # (sitting on the way down to the floor); this is a later stage of the change.
             self.anchor, self.anchor_t, self._away = g, t, False
-            self._second = self._dip = None
+            self._second = self._last = None
             return None
         self._away_walk = self._away_walk or walking
         self._away_hole = self._away_hole or in_hole
@@ -183,14 +187,15 @@ class AnchorTracker:
         # Where the anchor may be a rep's top, sway is measured against its tilt from the rest
         # too (before the set's range is known, the typical range is the exercise's lowest).
         scale = typical_deg if rest is None else max(typical_deg, angle(rest, self.anchor))
-        if self._away_dist >= REBASE_SHARE * scale and self._dipped(rest):
-            # A second dip toward the rest from the same anchor: no hold dips twice alike, so
-            # the anchor is a new rest and both dips are reps from it.
-            earlier, self._dip = self._dip, None
-            return Rebase(list(self.anchor), d, self._move(t), earlier)
         if self._no_rep(rest) or self._away_dist < REBASE_SHARE * scale:
-            if self._away_dist >= REBASE_SHARE * scale and self._dip_like(rest):
-                self._dip = self._move(t)
+            if self._repeatable(typical_deg):
+                if self._last is not None and (ALIKE[0] <= self._away_dist / self._last[3]
+                                               <= ALIKE[1]):
+                    # A second movement alike out of the same anchor and back: no hold sways
+                    # or dips twice alike, so the anchor is a new rest and both are reps.
+                    earlier, self._last = self._last, None
+                    return Rebase(list(self.anchor), d, self._move(t), earlier)
+                self._last = self._move(t)
             self._away = False  # back at the anchor, still: the next movement is judged afresh
             return None
         if self._away_walk:
@@ -205,16 +210,13 @@ class AnchorTracker:
             rest is not None
             and tangent_angle(self._away_peak_g, rest, self.anchor) < SHIFT_ANGLE_DEG)
 
-    def _dip_like(self, rest: list[float] | None) -> bool:
-        """Whether the movement out of the anchor and back went toward the rest (the anchor
-        being a rep's top), with nothing hidden or walked."""
-        return (rest is not None and not self._away_hole and not self._away_walk
-                and self._no_rep(rest))
-
-    def _dipped(self, rest: list[float] | None) -> bool:
-        """Whether this movement is a second dip like the last one from this anchor."""
-        return (self._dip is not None and self._dip_like(rest)
-                and DIP_ALIKE[0] <= self._away_dist / self._dip[3] <= DIP_ALIKE[1])
+    def _repeatable(self, typical_deg: float) -> bool:
+        """Whether the movement out of the anchor and back, no rep from it on its own (a dip
+        toward the rest, or a tilt under the share of the anchor's tilt that sway in a hold
+        reaches), would be one if repeated alike: beyond ``REBASE_SHARE`` of the typical
+        range, with nothing hidden or walked."""
+        return (not self._away_hole and not self._away_walk
+                and self._away_dist >= REBASE_SHARE * typical_deg)
 
     def _move(self, close_t: float) -> tuple[float, float, float, float, list[float]]:
         """The movement out of the anchor: start, close, peak time, peak degrees, peak way."""
