@@ -822,42 +822,54 @@ def test_a_wobble_out_of_an_anchor_and_back_makes_no_new_rest(
         assert rebases[0].close[3] == pytest.approx(out_deg, abs=0.2)  # peak, degrees
 
 
-@pytest.mark.parametrize(("way", "ranges", "rebased"), [
-    ("toward", (17.0,), False), ("toward", (17.0, 15.0), True), ("toward", (12.0, 30.0), False),
-    ("toward", (12.0, 30.0, 28.0), True), ("toward", (17.0, 2.0, 15.0), True),
-    ("aside", (9.0,), False), ("aside", (9.0, 8.0), True), ("aside", (2.0, 2.0), False),
+_T, _A = "toward", "aside"
+
+
+@pytest.mark.parametrize(("moves", "rebased"), [
+    (((_T, 17.0, ""),), False),
+    (((_T, 17.0, ""), (_T, 15.0, "")), True),
+    (((_T, 12.0, ""), (_T, 30.0, "")), False),  # not alike: 2.5 times the range
+    (((_T, 12.0, ""), (_T, 30.0, ""), (_T, 28.0, "")), True),
+    (((_T, 17.0, ""), (_T, 3.0, ""), (_T, 15.0, "")), True),  # sway between lets them pair
+    (((_A, 9.0, ""),), False),
+    (((_A, 9.0, ""), (_A, 8.0, "")), True),
+    (((_A, 3.0, ""), (_A, 3.0, "")), False),  # sway: under 35 % of the typical range
+    (((_T, 12.0, ""), (_A, 10.0, "")), False),  # not the same way
+    (((_T, 17.0, ""), (_T, 16.0, "walk"), (_T, 15.0, "")), False),
+    (((_T, 17.0, ""), (_T, 16.0, "hole"), (_T, 15.0, "")), False),
 ])
 def test_a_movement_repeated_alike_out_of_an_anchor_makes_it_the_rest(
-        way: str, ranges: tuple[float, ...], rebased: bool) -> None:
+        moves: tuple[tuple[str, float, str], ...], rebased: bool) -> None:
     """Still 32 deg from the rest (where a rep may hold), the segment moves out and back and is
     still again: toward the rest (a dip), or aside by less than the 35 % of the anchor's tilt
-    that sway in a long hold reaches. One such movement is no rep; a second one alike (half to
-    twice the range; under 35 % of the typical range, 10 deg, is sway and counts for nothing)
-    is no hold: the anchor is a new rest and both movements are reps from it. (After a walk,
-    patients first still in another posture and then settled 32 deg from it did every bridge
-    toward that first stillness, or single-leg bridges of 9 deg from one 40 deg away, and each
-    was taken for a wobble in one long hold.)"""
+    that sway in a long hold reaches. One such movement is no rep; a second one like it (the
+    same way, half to twice the range; under 35 % of the typical range, 10 deg, is sway and
+    counts for nothing) is no hold: the anchor is a new rest and both movements are reps from
+    it. A walk or a hole in the data between the two leaves them apart. (After a walk, patients
+    first still in another posture and then settled 32 deg from it did every bridge toward that
+    first stillness, or single-leg bridges of 9 deg from one 40 deg away, and each was taken
+    for a wobble in one long hold.)"""
     tracker = AnchorTracker()
     anchor = np.array([0.0, np.sin(np.radians(32.0)), np.cos(np.radians(32.0))])
     aside = np.array([1.0, 0.0, 0.0])  # perpendicular to the rest and to the anchor
 
-    def gravity(deg: float) -> list[float]:
-        if way == "toward":
+    def gravity(way: str, deg: float) -> list[float]:
+        if way == _T:
             a = np.radians(32.0 - deg)
             return [0.0, float(np.sin(a)), float(np.cos(a))]
         g = anchor + np.tan(np.radians(deg)) * aside
         return (g / np.linalg.norm(g)).tolist()
 
-    out = [np.zeros(10)]
-    for deg in ranges:
-        out += [deg * np.sin(np.linspace(0, np.pi, 13)), np.zeros(10)]
-    away = np.concatenate(out)
+    ticks: list[tuple[str, float, str]] = [(_T, 0.0, "")] * 10
+    for way, deg, flag in moves:
+        ticks += [(way, float(d), flag) for d in deg * np.sin(np.linspace(0, np.pi, 13))]
+        ticks += [(_T, 0.0, "")] * 10
     rebases, still_ticks = [], 0
-    for k, deg in enumerate(away):
-        move = k > 0 and abs(away[k] - away[k - 1]) > 0.1
+    for k, (way, deg, flag) in enumerate(ticks):
+        move = k > 0 and abs(deg - ticks[k - 1][1]) > 0.1
         still_ticks = 0 if move else still_ticks + 1
-        r = tracker.step(k / TICK_HZ, gravity(float(deg)), not move, still_ticks, False, 2.5,
-                         10.0, 22.0, rest=[0.0, 0.0, 1.0])
+        r = tracker.step(k / TICK_HZ, gravity(way, deg), not move, still_ticks, flag == "walk",
+                         2.5, 10.0, 22.0, in_hole=flag == "hole", rest=[0.0, 0.0, 1.0])
         if r is not None:
             rebases.append(r)
             break  # (the segmenter takes the anchor for the rest)
@@ -865,9 +877,11 @@ def test_a_movement_repeated_alike_out_of_an_anchor_makes_it_the_rest(
     if rebased:
         close, earlier = rebases[0].close, rebases[0].earlier
         assert close is not None and earlier is not None
-        moves = [deg for deg in ranges if deg >= 0.35 * 10.0]
-        assert (earlier[3], close[3]) == pytest.approx(moves[-2:], abs=0.3)  # peaks, deg
-        assert earlier[1] < close[0]  # the earlier movement closed before this one began
+        counted = [deg for _, deg, _ in moves if deg >= 0.35 * 10.0]
+        assert (earlier[3], close[3]) == pytest.approx(counted[-2:], abs=0.3)  # peaks, deg
+        assert earlier[0] < earlier[2] < earlier[1] < close[0] < close[2] < close[1]  # s
+        assert rebases[0].ref == pytest.approx(anchor.tolist(), abs=1e-3)  # the new rest
+        assert rebases[0].valley < 1.0  # back there now, degrees
 
 
 @pytest.mark.parametrize(("exercise", "peak", "closes"), [

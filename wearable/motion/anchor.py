@@ -6,9 +6,9 @@ staying still there (or leaving it again the same way, for reps without a pause)
 from a rest posture does: the anchor becomes the rest direction and that movement is closed as
 an excursion. The same recognition runs one level down while away from the anchor, since the
 anchor may have been a pause on the way to the rest posture (sitting on the way to the floor).
-Where the anchor may be a rep's top, a movement toward the rest and back, or one smaller than
-sway in a long hold reaches, is no rep on its own; the second such movement alike makes the
-anchor the rest and both movements reps.
+Where the anchor may be a rep's top, a movement out of it and back is no rep on its own when it
+goes toward the rest (a dip in the hold) or goes less far than sway in a hold that far from the
+rest may; a second such movement like it makes the anchor the rest and both movements reps.
 """
 
 from __future__ import annotations
@@ -33,11 +33,19 @@ SHIFT_ANGLE_DEG = 60.0
 #: the typical range on (of the anchor's tilt from the rest, if larger, where the anchor may be
 #: a rep's top): less is sway in a hold at the top (in a long hip hitch hold, sway of a degree
 #: or two before the set's range was known made the top the rest, and the set was counted
-#: inside out). (Half the range lost reps from a rest a posture shift had moved part of the way
-#: to the anchor.)
+#: inside out), unless a second movement like it follows (see ``LIKE_RATIO``). (Half the
+#: range lost reps from a rest a posture shift had moved part of the way to the anchor.)
 REBASE_SHARE = 0.35
-#: Two movements out of the same anchor and back whose ranges are within these ratios are alike.
-ALIKE = (0.5, 2.0)
+#: A movement out of the anchor and back that is no rep on its own (a dip toward the rest, or
+#: less than ``REBASE_SHARE`` of the anchor's tilt), followed by another the same way whose
+#: range is within these ratios of its own (each at least ``REBASE_SHARE`` of the typical
+#: range), is a rep from a new rest at the anchor, and so is the other: a hold's wobbles do
+#: not repeat alike. (Set by hand, not fitted: a fatigued set's reps shrink by a third.)
+LIKE_RATIO = (0.5, 2.0)
+
+#: A movement out of the anchor and back: start, close, peak time (s), peak tilt from the
+#: anchor (degrees), peak gravity direction (unit).
+Move = tuple[float, float, float, float, list[float]]
 
 
 def norm(v: list[float]) -> list[float]:
@@ -70,9 +78,9 @@ class Rebase:
 
     ref: list[float]
     valley: float
-    close: tuple[float, float, float, float, list[float]] | None
-    #: An earlier movement from the anchor, counted before ``close`` (a repeated dip).
-    earlier: tuple[float, float, float, float, list[float]] | None = None
+    close: Move | None
+    #: An earlier movement from the anchor like ``close``, a rep before it (``LIKE_RATIO``).
+    earlier: Move | None = None
 
 
 @dataclass
@@ -105,8 +113,10 @@ class AnchorTracker:
         self._back_min = 0.0
         self._back_from: list[float] = [0.0, 0.0, 1.0]
         self._second: _Second | None = None
-        # The last movement out and back that was no rep on its own (``_repeatable``).
-        self._last: tuple[float, float, float, float, list[float]] | None = None
+        # The last movement out and back that was no rep on its own (``_repeatable``), and the
+        # anchor it left (the anchor follows the segment while still).
+        self._last: Move | None = None
+        self._last_anchor: list[float] = [0.0, 0.0, 1.0]
 
     def step(self, t: float, g: list[float], still: bool, still_ticks: int, walking: bool,
              enter_deg: float, typical_deg: float, far_deg: float,
@@ -135,7 +145,8 @@ class AnchorTracker:
         rest : list of 3 floats, optional
             The rest direction, when the anchor may be a rep's top (only then). A movement from
             it toward the rest and back is a dip in a hold (a step-up's upright moment on the
-            step between its two leans), not a rep from a new rest.
+            step between its two leans), not a rep from a new rest, unless another like it
+            follows (``LIKE_RATIO``).
         """
         if not self._away:
             if still and still_ticks >= ANCHOR_TICKS:
@@ -175,6 +186,8 @@ class AnchorTracker:
             # movement from a new rest posture; a wobble during a hold is far smaller.
             back_t, self._back_t = self._back_t, None
             if self._no_rep(rest):  # judged afresh: a movement out of the anchor from here
+                if self._away_hole or self._away_walk:
+                    self._last = None  # (as below)
                 self._leave(back_t, g, walking, in_hole, d)
                 return None
             if (self._away_dist >= 0.5 * typical_deg and not self._away_walk
@@ -188,14 +201,18 @@ class AnchorTracker:
         # too (before the set's range is known, the typical range is the exercise's lowest).
         scale = typical_deg if rest is None else max(typical_deg, angle(rest, self.anchor))
         if self._no_rep(rest) or self._away_dist < REBASE_SHARE * scale:
-            if self._repeatable(typical_deg):
-                if self._last is not None and (ALIKE[0] <= self._away_dist / self._last[3]
-                                               <= ALIKE[1]):
-                    # A second movement alike out of the same anchor and back: no hold sways
-                    # or dips twice alike, so the anchor is a new rest and both are reps.
-                    earlier, self._last = self._last, None
-                    return Rebase(list(self.anchor), d, self._move(t), earlier)
-                self._last = self._move(t)
+            if not self._repeatable(t, typical_deg):
+                # Sway or a knock between two movements alike leaves them alike; a hole or a
+                # walk between them does not (what went on there is unknown).
+                if self._away_hole or self._away_walk:
+                    self._last = None
+            elif self._like_last(enter_deg):
+                # The second movement like it out of the same anchor and back: a hold's
+                # wobbles do not repeat alike, so the anchor is a new rest and both are reps.
+                earlier, self._last = self._last, None
+                return Rebase(list(self.anchor), d, self._move(t), earlier)
+            else:
+                self._last, self._last_anchor = self._move(t), self.anchor
             self._away = False  # back at the anchor, still: the next movement is judged afresh
             return None
         if self._away_walk:
@@ -210,16 +227,25 @@ class AnchorTracker:
             rest is not None
             and tangent_angle(self._away_peak_g, rest, self.anchor) < SHIFT_ANGLE_DEG)
 
-    def _repeatable(self, typical_deg: float) -> bool:
-        """Whether the movement out of the anchor and back, no rep from it on its own (a dip
-        toward the rest, or a tilt under the share of the anchor's tilt that sway in a hold
-        reaches), would be one if repeated alike: beyond ``REBASE_SHARE`` of the typical
-        range, with nothing hidden or walked."""
+    def _repeatable(self, t: float, typical_deg: float) -> bool:
+        """Whether the movement out of the anchor and back (no rep from it on its own) would be
+        one if another like it followed: at least ``REBASE_SHARE`` of the typical range, long
+        enough for a movement of the exercise, with nothing hidden or walked."""
         return (not self._away_hole and not self._away_walk
+                and t - self._away_start >= MIN_EXCURSION_S
                 and self._away_dist >= REBASE_SHARE * typical_deg)
 
-    def _move(self, close_t: float) -> tuple[float, float, float, float, list[float]]:
-        """The movement out of the anchor: start, close, peak time, peak degrees, peak way."""
+    def _like_last(self, enter_deg: float) -> bool:
+        """Whether the movement out of the anchor and back is like the last one remembered
+        (``_repeatable``): out of the same anchor, the same way, of a like range."""
+        last = self._last
+        return (last is not None and self.anchor is not None
+                and angle(self.anchor, self._last_anchor) <= enter_deg
+                and LIKE_RATIO[0] <= self._away_dist / last[3] <= LIKE_RATIO[1]
+                and tangent_angle(self._away_peak_g, last[4], self.anchor) < SHIFT_ANGLE_DEG)
+
+    def _move(self, close_t: float) -> Move:
+        """The movement out of the anchor that returned at ``close_t`` (s)."""
         return (self._away_start, close_t, self._away_peak_t, self._away_dist,
                 self._away_peak_g)
 
@@ -276,5 +302,4 @@ class AnchorTracker:
 
     def _rebase(self, close_t: float, valley: float) -> Rebase:
         assert self.anchor is not None
-        return Rebase(list(self.anchor), valley, (self._away_start, close_t, self._away_peak_t,
-                                                  self._away_dist, self._away_peak_g))
+        return Rebase(list(self.anchor), valley, self._move(close_t))

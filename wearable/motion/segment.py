@@ -515,13 +515,13 @@ class Segmenter:
             self.ref, self.phase, self._valley = rebase.ref, Phase.REST, rebase.valley
             if rebase.close is None:  # walking
                 return TickEvent("abort", t)
-            # (A repeated dip closes two excursions: the earlier one first, the other queued.)
+            # (Two movements alike close two excursions: the earlier first, the other queued.)
             at = (rebase.ref[0], rebase.ref[1], rebase.ref[2])
             closes = [TickEvent("close", m[1], Excursion(m[0], m[1], m[2], m[3], at,
                                                          (m[4][0], m[4][1], m[4][2])))
                       for m in (rebase.earlier, rebase.close) if m is not None]
             self._counted_t = rebase.close[1]
-            self.queued = closes[1:]
+            self.queued.extend(closes[1:])
             return closes[0]
         if t - max(self._start_t, self._anchors.anchor_t) > self.profile.max_excursion_s:
             # Far too long for a rep: a new posture the detector has not recognised.
